@@ -1,0 +1,115 @@
+"""Test app on a fresh database: a temporary SQLite file, or PostgreSQL when
+``TEST_DATABASE_URL`` is set (each pytest-xdist worker then gets a database of its own)."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+from volunteer_app import create_app, db
+from volunteer_app import models  # noqa: F401
+
+from . import factories
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``.../name`` -> ``.../name_gw0``, created when missing."""
+    if worker in ("", "master"):
+        return url
+    base, name = url.rsplit("/", 1)
+    target = f"{name}_{worker}"
+    admin = create_engine(f"{base}/postgres" if "+" in base else f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target}).first():
+            conn.execute(text(f'CREATE DATABASE "{target}"'))
+    admin.dispose()
+    return f"{base}/{target}"
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id="master"):
+    if not PG_URL:
+        return None
+    from volunteer_app.config import normalise_database_url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = _worker_database(normalise_database_url(PG_URL), worker)
+    engine = create_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as conn:  # leftovers of an Alembic run
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def _truncate_all(engine) -> None:
+    names = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def make_test_app(tmp_path, pg_url, **overrides):
+    url = pg_url or f"sqlite:///{tmp_path}/test.db"
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret-key",
+        "FAST_PASSWORD_HASH": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PUBLIC_BASE_URL": "https://patrol.example.cn",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    engine = app.extensions["db_engine"]
+    if pg_url:
+        _truncate_all(engine)
+    else:
+        SQLModel.metadata.create_all(engine)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, pg_url):
+    app = make_test_app(tmp_path, pg_url)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    """A session for arranging and inspecting data; commit what the app should see."""
+    with app.app_context():
+        with db.unit_of_work(app.extensions["db_engine"]) as session:
+            yield session
+
+
+@pytest.fixture
+def station(session):
+    return factories.station(session)
+
+
+@pytest.fixture
+def api(app):
+    """A JSON client: ``api.post(path, json=..., user=someone)``."""
+    return factories.ApiClient(app)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)

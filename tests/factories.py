@@ -1,0 +1,113 @@
+"""Plain factory functions for tests: each makes one row with sensible defaults."""
+from __future__ import annotations
+
+import itertools
+import json as jsonlib
+
+from sqlmodel import Session, select
+
+from volunteer_app import db
+from volunteer_app.models import Station, Team, TeamMembership, User
+from volunteer_app.services import accounts
+
+PASSWORD = "correct horse 1"
+_counter = itertools.count(1)
+
+
+def station(session: Session, name: str = "西湖派出所") -> Station:
+    existing = session.exec(select(Station).order_by(Station.id)).first()
+    if existing is not None:
+        return existing
+    row = Station(name=name)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def user(session: Session, *, roles: str | list[str] = "volunteer", status: str = "active",
+         username: str | None = None, display_name: str | None = None, team: Team | None = None,
+         team_role: str = "member", balance: int = 0, password: str = PASSWORD, station_row: Station | None = None,
+         **fields) -> User:
+    """A user; ``balance`` > 0 is given through a ledger adjustment so the books stay right."""
+    number = next(_counter)
+    st = station_row or station(session)
+    role_list = roles.split() if isinstance(roles, str) else roles
+    row = User(station_id=st.id, username=username or f"user{number}", display_name=display_name or f"志愿者{number}",
+               roles=" ".join(role_list), status=status, password_hash=accounts.hash_password(password),
+               large_mode_offered=True, **fields)
+    session.add(row)
+    session.flush()
+    if team is not None:
+        membership(session, team, row, team_role)
+    if balance:
+        from volunteer_app.services import ledger
+        ledger.post(session, row.id, balance, "adjustment", f"test-seed:{row.id}:{number}", reason="test seed")
+        session.refresh(row)
+    return row
+
+
+def coordinator(session: Session, team: Team, **kwargs) -> User:
+    return user(session, roles=["coordinator", "volunteer"], team=team, team_role="coordinator", **kwargs)
+
+
+def admin(session: Session, **kwargs) -> User:
+    return user(session, roles=["admin"], **kwargs)
+
+
+def team(session: Session, name: str | None = None, station_row: Station | None = None) -> Team:
+    st = station_row or station(session)
+    row = Team(station_id=st.id, name=name or f"巡逻队{next(_counter)}")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def membership(session: Session, team_row: Team, user_row: User, role: str = "member") -> TeamMembership:
+    row = TeamMembership(team_id=team_row.id, user_id=user_row.id, role=role)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def token_for(app, user_row: User) -> str:
+    """A bearer token for ``user_row`` (issued directly, without the rate-limited login)."""
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        fresh = session.get(User, user_row.id)
+        raw, _token = accounts.issue_token(session, fresh, kind="api")
+    return raw
+
+
+class ApiClient:
+    """Thin JSON client over Flask's test client; ``user=`` authenticates with a bearer token."""
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self._tokens: dict[int, str] = {}
+
+    def headers(self, user_row: User | None, extra: dict | None = None) -> dict:
+        headers = dict(extra or {})
+        if user_row is not None:
+            if user_row.id not in self._tokens:
+                self._tokens[user_row.id] = token_for(self.app, user_row)
+            headers["Authorization"] = f"Bearer {self._tokens[user_row.id]}"
+        return headers
+
+    def request(self, method: str, path: str, *, user: User | None = None, json=None, data=None,
+                headers: dict | None = None, **kwargs):
+        if json is not None:
+            data = jsonlib.dumps(json)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return self.client.open(path, method=method, data=data, headers=self.headers(user, headers), **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,20 @@
+from tests import factories
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_token_and_me(app, api, session):
+    team = factories.team(session)
+    user = factories.user(session, team=team, username="lao.wang")
+    session.commit()
+    response = api.post("/api/v1/auth/token", json={"username": "lao.wang", "password": factories.PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    token = response.get_json()["access_token"]
+    me = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.get_json()["id"] == user.id
+    assert me.get_json()["team_ids"] == [team.id]

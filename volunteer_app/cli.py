@@ -1,0 +1,161 @@
+"""The ``volunteer-app`` command."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import click
+from sqlmodel import select
+
+from . import create_app, db
+
+def init_db(app) -> None:
+    """Upgrade the database to the newest schema and make sure a station exists."""
+    from . import migrate
+    from .services import accounts
+    engine = app.extensions["db_engine"]
+    migrate.upgrade(engine)
+    with app.app_context(), db.unit_of_work(engine) as session:
+        accounts.default_station(session)
+
+
+@click.group()
+def main():
+    """Volunteer-police engagement platform."""
+
+
+@main.command("init-db")
+def init_db_command():
+    """Create or upgrade the database to the newest schema."""
+    app = create_app()
+    init_db(app)
+    click.echo(f"database ready: {app.extensions['db_engine'].url.render_as_string(hide_password=True)}")
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--display-name", required=True)
+@click.option("--role", "roles", multiple=True, default=["volunteer"], show_default=True,
+              type=click.Choice(["volunteer", "clerk", "coordinator", "admin"]))
+@click.option("--team", "team_name", default=None, help="Team name; created when it does not exist.")
+def create_user_command(username, password, display_name, roles, team_name):
+    """Create an active user (for the first administrator, say)."""
+    from .errors import DomainError
+    from .models import Team, TeamMembership
+    from .services import accounts
+    app = create_app()
+    init_db(app)
+    with app.app_context():
+        try:
+            with db.unit_of_work(app.extensions["db_engine"]) as session:
+                station = accounts.default_station(session)
+                team = None
+                if team_name:
+                    team = session.exec(select(Team).where(Team.station_id == station.id,
+                                                           Team.name == team_name)).first()
+                    if team is None:
+                        team = Team(station_id=station.id, name=team_name)
+                        session.add(team)
+                        session.flush()
+                user = accounts.create_user(session, None, username=username, password=password,
+                                            display_name=display_name, roles=list(roles), station_id=station.id)
+                if team is not None:
+                    role = "coordinator" if "coordinator" in roles else "member"
+                    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=role))
+        except DomainError as error:
+            raise click.ClickException(str(error.message)) from None
+    click.echo(f"created {username} ({', '.join(roles)})")
+
+
+def default_workers() -> int:
+    return min(2 * multiprocessing.cpu_count() + 1, 9)
+
+
+def run_server(host: str, port: int, workers: int, env: dict | None = None) -> None:
+    """Serve with gunicorn; each worker builds its own app (and database pool)."""
+    from gunicorn.app.base import BaseApplication
+
+    for key, value in (env or {}).items():
+        os.environ[key] = value
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+
+        def load(self):
+            return create_app()
+
+    Server().run()
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="Default: 2 x cores + 1, at most 9.")
+def serve_command(host, port, workers):
+    """Serve the app with gunicorn."""
+    init_db(create_app())
+    run_server(host, port, workers or default_workers())
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int)
+@click.option("--no-serve", is_flag=True, help="Only build the demo database.")
+def demo_command(host, port, workers, no_serve):
+    """Build a fresh demo database (instance/demo.db) with a station, teams and people, then serve."""
+    from . import demo
+    env = {}
+    if not os.environ.get("DATABASE_URL"):
+        app = create_app()
+        path = Path(app.instance_path) / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        env["DATABASE_URL"] = "sqlite:///" + str(path)
+        os.environ.update(env)
+    app = create_app()
+    init_db(app)
+    with app.app_context():
+        with db.unit_of_work(app.extensions["db_engine"]) as session:
+            accounts_printed = demo.seed(session)
+    click.echo("Demo data ready. Sign in with:")
+    for role, username, password in accounts_printed:
+        click.echo(f"  {role:<12} {username:<14} {password}")
+    if not no_serve:
+        click.echo(f"Open http://{host}:{port}/ on this computer (use --host 0.0.0.0 to reach it from phones).")
+        run_server(host, port, workers or default_workers(), env)
+
+
+@main.command("check")
+def check_command():
+    """Integrity checks: balances equal their ledger, nothing negative."""
+    app = create_app()
+    problems = run_checks(app)
+    for problem in problems:
+        click.echo(f"FAIL {problem}")
+    if problems:
+        sys.exit(1)
+    click.echo("ok: all integrity checks passed")
+
+
+def run_checks(app) -> list[str]:
+    from .services import ledger
+    # Each domain's check takes a session and returns a list of problems.
+    checks = [ledger.check_integrity]
+    problems = []
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
+        for check in checks:
+            problems.extend(check(session))
+    return problems
+
+
+def init_app(app) -> None:
+    """The command builds its own app; nothing to attach."""

@@ -1,0 +1,94 @@
+"""Settings: defaults first, then the environment, then the mapping passed to create_app."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Settings a deployment may set through the environment, with their type.
+ENV_SETTINGS: dict[str, type] = {
+    "DATABASE_URL": str,
+    "SECRET_KEY": str,
+    "PUBLIC_BASE_URL": str,
+    "STATION_TZ": str,
+    "STATION_NAME": str,
+    "NIGHT_FACTOR": float,
+    "API_TOKEN_HOURS": int,
+    "LOGIN_MAX_FAILURES": int,
+    "LOGIN_WINDOW_MINUTES": int,
+    "LOGIN_MAX_FAILURES_PER_IP": int,
+    "SESSION_COOKIE_SECURE": bool,
+    "LEVEL_THRESHOLDS": str,
+    "LOG_LEVEL": str,
+}
+
+
+class Defaults:
+    DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder
+    SECRET_KEY: str | None = None  # None: generated once and kept in the instance folder
+    PUBLIC_BASE_URL: str | None = None  # None: the request's own host
+    STATION_TZ = "Asia/Shanghai"
+    STATION_NAME = "平安志愿者服务站"
+    NIGHT_FACTOR = 1.5
+    API_TOKEN_HOURS = 24 * 30
+    WEB_SESSION_DAYS = 90
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_WINDOW_MINUTES = 15
+    LOGIN_MAX_FAILURES_PER_IP = 300
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # photo uploads; JSON bodies are held to 1 MiB
+    MAX_JSON_BYTES = 1024 * 1024
+    #: Level name -> lifetime points needed, lowest first (JSON-ish "name:points,..." in the env).
+    LEVEL_THRESHOLDS = "见习:0,一星:100,二星:300,三星:800,四星:2000,五星:5000"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # a form left open while someone reads never expires
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    LOG_LEVEL = "INFO"
+    TESTING = False
+
+
+def _parse(kind: type, raw: str):
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(raw)
+
+
+def from_environment(environ=os.environ) -> dict:
+    """The settings the environment sets, typed."""
+    return {name: _parse(kind, environ[name]) for name, kind in ENV_SETTINGS.items() if environ.get(name)}
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """A random key created once per instance folder and kept there (mode 0600)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual PostgreSQL spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def parse_levels(spec: str) -> list[tuple[str, int]]:
+    levels = []
+    for part in spec.split(","):
+        name, _, points = part.strip().rpartition(":")
+        levels.append((name.strip(), int(points)))
+    return sorted(levels, key=lambda item: item[1])

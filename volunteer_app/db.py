@@ -1,0 +1,89 @@
+"""Engine, the per-request session, SQLite pragmas and the transaction helpers.
+
+One unit of work per request: services ``add``/``flush``; the view calls :func:`commit` once.
+On SQLite every transaction of a writing request starts with ``BEGIN IMMEDIATE`` so that a
+read-then-write never fails with SQLITE_BUSY half way; reads start a deferred ``BEGIN``.
+"""
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+
+from flask import current_app, g
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+#: True while the current unit of work may write (chooses BEGIN IMMEDIATE on SQLite).
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            pool_size=10,
+            max_overflow=20,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def get_session() -> Session:
+    """The session of the current request (or app context), created on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def commit() -> None:
+    get_session().commit()
+
+
+def close_session(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back whatever was not committed
+
+
+@contextlib.contextmanager
+def unit_of_work(engine: Engine, *, write: bool = True):
+    """A session that commits when the block ends cleanly (CLI, tests, background work)."""
+    token = write_intent.set(write)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    finally:
+        write_intent.reset(token)
+
+
+def is_sqlite(session_or_engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "sqlite"
+
+
+def init_app(app) -> None:
+    engine = make_engine(app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    app.extensions["db_engine"] = engine
+    app.teardown_appcontext(close_session)

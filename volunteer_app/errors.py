@@ -1,0 +1,58 @@
+"""DomainError: the one way services refuse. ``code`` is the API's stable error code."""
+from __future__ import annotations
+
+#: Error code -> HTTP status, as API.md fixes them.
+STATUS_BY_CODE: dict[str, int] = {
+    "unauthorized": 401,
+    "bad_credentials": 401,
+    "pending_approval": 403,
+    "account_disabled": 403,
+    "too_many_attempts": 429,
+    "payload_too_large": 413,
+    "method_not_allowed": 405,
+    "username_taken": 409,
+    "name_taken": 409,
+    "invalid_code": 400,
+    "expired_code": 410,
+    "event_closed": 409,
+    "already_checked_in": 409,
+    "cooldown": 409,
+    "outside_geofence": 403,
+    "already_signed_up": 409,
+    "shift_started": 409,
+    "not_team_member": 403,
+    "insufficient_points": 409,
+    "out_of_stock": 409,
+    "monthly_limit": 409,
+    "already_cancelled": 409,
+    "already_reviewed": 409,
+    "forbidden": 403,
+    "not_found": 404,
+    "validation_error": 422,
+    "conflict": 409,
+}
+
+
+class DomainError(Exception):
+    """A refusal by a service.
+
+    ``message`` is a human sentence (already translated where the service can), ``details``
+    carries facts the pages use to say what to do next (e.g. ``retry_at`` for a cooldown).
+    """
+
+    def __init__(self, code: str, message: str = "", *, status: int | None = None, **details):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+        self.status = status or STATUS_BY_CODE.get(code, 400)
+        self.details = details
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"DomainError({self.code!r}, {self.message!r})"
+
+
+class FieldError(DomainError):
+    """Input that fails a rule on one field (422 validation_error)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__("validation_error", message, errors=[{"field": field, "message": message}])

@@ -1,0 +1,15 @@
+"""Every table. Import a domain's module here so that metadata (and Alembic) sees it."""
+from .accounts import (  # noqa: F401
+    MEMBER_ROLES,
+    ROLES,
+    USER_STATUSES,
+    ApiToken,
+    AuditEntry,
+    IdempotencyKey,
+    LoginAttempt,
+    Station,
+    Team,
+    TeamMembership,
+    User,
+)
+from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401

@@ -1,0 +1,83 @@
+"""Accounts and teams."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from .common import ApiInput, ApiOutput, Id, Name
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Role = Literal["volunteer", "clerk", "coordinator", "admin"]
+
+
+class TokenRequest(ApiInput):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RegisterRequest(ApiInput):
+    username: Username
+    password: Password
+    display_name: DisplayName
+    phone: Phone | None = None
+
+
+class CreateUserRequest(RegisterRequest):
+    roles: Annotated[list[Role], Field(min_length=1, max_length=4)] = ["volunteer"]
+    team_id: Id | None = None
+
+
+class UserOut(ApiOutput):
+    id: int
+    username: str
+    display_name: str
+    roles: list[Role]
+    status: Literal["pending", "active", "disabled"]
+    team_ids: list[int]
+    balance: int
+    lifetime_points: int
+    hours_served: float
+    level: str
+    phone: str | None = None
+
+
+class TokenOut(ApiOutput):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: str
+    user: UserOut
+
+
+class TeamCreate(ApiInput):
+    name: Name
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+
+
+class TeamOut(ApiOutput):
+    id: int
+    name: str
+    description: str
+    member_count: int
+
+
+class TeamList(ApiOutput):
+    teams: list[TeamOut]
+
+
+class MemberAdd(ApiInput):
+    user_id: Id
+    role: Literal["member", "coordinator"] = "member"
+
+
+class MembershipOut(ApiOutput):
+    team_id: int
+    user_id: int
+    role: str
+
+
+class Health(ApiOutput):
+    status: str

@@ -1,0 +1,73 @@
+"""Who may act on whom: the authorization rules every face shares."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from ..errors import DomainError
+from ..models import Team, TeamMembership, User
+
+
+def forbid(message=None):
+    raise DomainError("forbidden", message or _l("You are not allowed to do this."))
+
+
+def require_role(actor: User, *roles: str) -> None:
+    """``admin`` passes every role check."""
+    if not actor.has_role(*roles):
+        forbid()
+
+
+def team_ids_of(session: Session, user_id: int) -> list[int]:
+    return list(session.exec(
+        select(TeamMembership.team_id).where(TeamMembership.user_id == user_id).order_by(TeamMembership.team_id)
+    ))
+
+
+def coordinated_team_ids(session: Session, actor: User) -> set[int]:
+    """Teams the actor coordinates: coordinator role and a coordinator membership."""
+    if "coordinator" not in actor.role_set():
+        return set()
+    return set(session.exec(
+        select(TeamMembership.team_id).where(
+            TeamMembership.user_id == actor.id, TeamMembership.role == "coordinator")
+    ))
+
+
+def is_team_manager(session: Session, actor: User, team: Team) -> bool:
+    if actor.station_id != team.station_id:
+        return False
+    return actor.is_admin or team.id in coordinated_team_ids(session, actor)
+
+
+def require_team_manager(session: Session, actor: User, team: Team) -> None:
+    if not is_team_manager(session, actor, team):
+        forbid(_l("Only this team's coordinators may do this."))
+
+
+def coordinates_user(session: Session, actor: User, target: User) -> bool:
+    """Admin of the station, or coordinator of a team the target belongs to."""
+    if actor.station_id != target.station_id:
+        return False
+    if actor.is_admin:
+        return True
+    teams = coordinated_team_ids(session, actor)
+    return bool(teams) and bool(teams & set(team_ids_of(session, target.id)))
+
+
+def require_view_user(session: Session, actor: User, target: User) -> None:
+    if actor.id != target.id and not coordinates_user(session, actor, target):
+        forbid(_l("You may only see your own data."))
+
+
+def require_manage_user(session: Session, actor: User, target: User) -> None:
+    if not coordinates_user(session, actor, target):
+        forbid(_l("Only this volunteer's coordinators may do this."))
+
+
+def get_in_station(session: Session, model, obj_id: int, actor: User, message=None):
+    """Load a row of the actor's station or refuse with not_found."""
+    obj = session.get(model, obj_id) if isinstance(obj_id, int) and 0 < obj_id < 2**63 else None
+    if obj is None or getattr(obj, "station_id", actor.station_id) != actor.station_id:
+        raise DomainError("not_found", message or _l("Not found."))
+    return obj

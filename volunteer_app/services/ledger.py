@@ -1,0 +1,127 @@
+"""The points ledger: every point movement is one append-only entry.
+
+The cached ``users.balance`` and ``users.lifetime_points`` move in the same transaction as the
+entry, through one conditional UPDATE (``... WHERE balance + :amount >= 0``) whose row count
+says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each entry's
+``ref`` (its source, e.g. ``checkin:42``) is unique, so an award can never happen twice.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from ..errors import DomainError, FieldError
+from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, User
+from ..timeutil import isoformat, utcnow
+from . import access, audit
+
+
+def lock_user(session: Session, user_id: int) -> User:
+    """Load a user and hold their row until commit (PostgreSQL ``FOR UPDATE``; SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers). Everything that reads then writes one
+    person's points, check-ins or sign-ups takes this lock first."""
+    user = session.exec(
+        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if user is None:
+        raise DomainError("not_found", _l("No such user."))
+    return user
+
+
+def is_earning(kind: str, amount: int) -> bool:
+    return kind in EARNING_KINDS or (kind == "adjustment" and amount > 0)
+
+
+def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
+         actor_id: int | None = None, now: datetime | None = None) -> LedgerEntry:
+    """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
+    balance would fall below zero."""
+    if kind not in LEDGER_KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise ValueError("points are whole numbers")
+    earned = is_earning(kind, amount)
+    row = session.execute(
+        update(User)
+        .where(User.id == user_id, User.balance + amount >= 0)
+        .values(balance=User.balance + amount,
+                lifetime_points=User.lifetime_points + (amount if earned else 0))
+        .returning(User.balance)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    if row is None:
+        if session.get(User, user_id) is None:
+            raise DomainError("not_found", _l("No such user."))
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500],
+                        balance_after=row[0], earned=earned, actor_id=actor_id, created_at=now or utcnow())
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def find(session: Session, ref: str) -> LedgerEntry | None:
+    return session.exec(select(LedgerEntry).where(LedgerEntry.ref == ref)).first()
+
+
+def adjust(session: Session, actor: User, user_id: int, amount: int, reason: str,
+           *, ref: str | None = None) -> LedgerEntry:
+    """A coordinator's correction: a new entry with a required reason, audited."""
+    target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    access.require_manage_user(session, actor, target)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+        raise FieldError("amount", _l("Enter a whole number other than 0."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _l("Please give a reason."))
+    lock_user(session, target.id)
+    entry = post(session, target.id, amount, "adjustment", ref or f"adjustment:{_new_ref()}",
+                 reason=reason, actor_id=actor.id)
+    audit.record(session, actor, "points.adjust", "user", target.id, amount=amount, reason=reason,
+                 entry_id=entry.id)
+    return entry
+
+
+def _new_ref() -> str:
+    return uuid.uuid4().hex
+
+
+def entries(session: Session, user_id: int, *, limit: int = 50, before_id: int | None = None) -> list[LedgerEntry]:
+    """A user's entries, newest first; ``before_id`` pages further back."""
+    stmt = select(LedgerEntry).where(LedgerEntry.user_id == user_id)
+    if before_id:
+        stmt = stmt.where(LedgerEntry.id < before_id)
+    return list(session.exec(stmt.order_by(LedgerEntry.id.desc()).limit(limit)))
+
+
+def entry_view(entry: LedgerEntry) -> dict:
+    return {"id": entry.id, "amount": entry.amount, "kind": entry.kind, "reason": entry.reason,
+            "ref": entry.ref, "balance_after": entry.balance_after, "created_at": isoformat(entry.created_at)}
+
+
+def check_integrity(session: Session) -> list[str]:
+    """Every cached balance and lifetime total equals its entries' sum; nothing is negative."""
+    problems = []
+    sums = (
+        select(LedgerEntry.user_id,
+               func.coalesce(func.sum(LedgerEntry.amount), 0).label("total"),
+               func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.earned), 0).label("earned"))
+        .group_by(LedgerEntry.user_id).subquery()
+    )
+    rows = session.exec(
+        select(User.id, User.username, User.balance, User.lifetime_points, sums.c.total, sums.c.earned)
+        .outerjoin(sums, sums.c.user_id == User.id)
+    )
+    for user_id, username, balance, lifetime, total, earned in rows:
+        total, earned = total or 0, earned or 0
+        if balance != total:
+            problems.append(f"user {user_id} ({username}): balance {balance} != sum of entries {total}")
+        if lifetime != earned:
+            problems.append(f"user {user_id} ({username}): lifetime points {lifetime} != earned {earned}")
+        if balance < 0:
+            problems.append(f"user {user_id} ({username}): negative balance {balance}")
+    return problems

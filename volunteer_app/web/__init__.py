@@ -1,0 +1,201 @@
+"""The two faces (pages and JSON API) and what they share: login, CSRF, locale, headers, errors."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_htmx import HTMX
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from .. import db, timeutil
+from ..errors import DomainError
+from ..services import accounts
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = HTMX()
+request_log = logging.getLogger("volunteer_app.requests")
+
+
+class IdConverter(BaseConverter):
+    """A positive database id (1 to 2**63-1); anything else does not match (404)."""
+
+    regex = r"[1-9][0-9]{0,17}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.language
+    lang = session.get("lang")
+    return lang if lang in ("zh_CN", "en") else "zh_CN"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    """The browser session holds a server-side session token; logout and the session version
+    end it at once, so an old cookie stops working."""
+    sid = session.get("sid")
+    if not sid:
+        return None
+    user = accounts.resolve_token(db.get_session(), sid, kind="web")
+    return user if user is not None and str(user.id) == user_id else None
+
+
+def _static_hashes(app: Flask) -> dict[str, str]:
+    return app.extensions.setdefault("static_hashes", {})
+
+
+def _static_version(app: Flask, filename: str) -> str | None:
+    """A content hash for a static file's URL, since WeChat's browser caches hard."""
+    cache = _static_hashes(app)
+    if filename not in cache:
+        path = Path(app.static_folder) / filename
+        try:
+            cache[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        except OSError:
+            cache[filename] = ""
+    return cache[filename] or None
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; media-src 'self' blob:")
+
+
+def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time shown in station time."""
+    return "" if value is None else timeutil.local(value).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    htmx.init_app(app)
+
+    from .api import bp as api_bp
+    from .api.base import http_error_as_problem, problem
+    from .pages import bp as pages_bp
+
+    from .nav import nav_items
+    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["local_time"] = _local_time
+    app.jinja_env.filters["localtime"] = _local_time
+
+    csrf.exempt(api_bp)  # bearer tokens, never cookies, authorize the API
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
+
+    @app.url_defaults
+    def _hash_static(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = _static_version(app, values["filename"])
+            if version:
+                values["v"] = version
+
+    @app.before_request
+    def _start_request():
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:12]
+        g.started = time.perf_counter()
+        g.write_token = db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.after_request
+    def _finish_request(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers["X-Request-ID"] = g.get("request_id", "")
+        if request.endpoint == "static" and request.args.get("v"):
+            headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        elif request.endpoint != "static":
+            headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if htmx and "Vary" not in headers:
+            headers["Vary"] = "HX-Request"
+        user_id = None
+        api_user = g.get("api_user")
+        if api_user is not None:
+            user_id = api_user.id
+        elif current_user and getattr(current_user, "is_authenticated", False):
+            user_id = current_user.id
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        request_log.info("%s %s %s %s user=%s %.1fms", g.get("request_id", "-"), request.method, request.path,
+                         response.status_code, user_id or "-", elapsed)
+        return response
+
+    @app.teardown_request
+    def _end_request(_exc=None):
+        token = g.pop("write_token", None)
+        if token is not None:
+            db.write_intent.reset(token)
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path == "/healthz"
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        if wants_json():
+            from .api.base import domain_problem
+            return domain_problem(error)
+        return render_template("errors/error.html", status=error.status, message=str(error.message)), error.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        if wants_json():
+            return problem(400, "forbidden", "CSRF token missing or invalid.")
+        return render_template("errors/error.html", status=400,
+                               message=_("This form has expired. Please go back, reload the page and try again.")), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if wants_json():
+            return http_error_as_problem(error)
+        messages = {
+            403: _("You do not have permission to open this page."),
+            404: _("This page does not exist. Check the address or go back to the home page."),
+            405: _("This action is not possible here."),
+            413: _("The file is too large."),
+            429: _("Too many attempts. Please wait a few minutes and try again."),
+        }
+        message = messages.get(error.code, _("Something went wrong. Please try again."))
+        return render_template("errors/error.html", status=error.code, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception):
+        app.logger.exception("unhandled error on %s %s (request %s)", request.method, request.path,
+                             g.get("request_id"))
+        if wants_json():
+            return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
+        return render_template("errors/error.html", status=500,
+                               message=_("Something went wrong on our side. Please try again in a moment.")), 500
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.get_session().execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure means unhealthy
+            return jsonify(status="unavailable"), 503
+        return jsonify(status="ok")

@@ -1,0 +1,3 @@
+"""The JSON API, /api/v1. Each domain module registers its endpoints on ``bp``."""
+from . import accounts, openapi  # noqa: F401  (registers the endpoints)
+from .base import bp  # noqa: F401

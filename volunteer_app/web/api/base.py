@@ -1,0 +1,210 @@
+"""The machinery every API endpoint shares: one decorator that parses and validates input,
+authenticates, runs the view in one unit of work, remembers ``client_ref`` answers, and
+records the endpoint for the OpenAPI document."""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from ... import db
+from ...errors import STATUS_BY_CODE, DomainError
+from ...models import IdempotencyKey, User
+from ...services import accounts
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+TITLES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 410: "Gone", 413: "Payload Too Large", 422: "Unprocessable Content",
+    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+}
+
+
+@dataclass
+class Endpoint:
+    rule: str
+    method: str
+    view: Callable
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    idempotent: bool
+    content_type: str = "application/json"
+    multipart: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def problem(status: int, code: str, detail: str, **extra) -> Response:
+    body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status, "Error"), "status": status,
+            "detail": str(detail), "code": code}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def domain_problem(error: DomainError) -> Response:
+    extra = {key: value for key, value in error.details.items() if key != "errors"}
+    return problem(error.status, error.code, str(error.message), errors=error.details.get("errors"), **extra)
+
+
+def validation_problem(error: ValidationError, where: str = "") -> Response:
+    errors = []
+    for item in error.errors(include_url=False):
+        loc = ".".join(str(part) for part in item["loc"]) or where or "body"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "Unknown field."
+        elif item["type"] == "json_invalid":
+            loc, message = "body", "The body is not valid JSON."
+        elif item["type"] == "model_type" or item["type"] == "model_attributes_type":
+            loc, message = "body", "The body must be a JSON object."
+        errors.append({"field": loc, "message": message})
+    return problem(422, "validation_error", "The request did not pass validation.", errors=errors)
+
+
+def _read_json_body(model: type[BaseModel]) -> BaseModel:
+    limit = current_app.config["MAX_JSON_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise DomainError("payload_too_large", "The body is larger than 1 MiB.")
+    raw = request.stream.read(limit + 1) if request.content_length is None else request.get_data(cache=False)
+    if len(raw) > limit:
+        raise DomainError("payload_too_large", "The body is larger than 1 MiB.")
+    if not raw.strip():
+        raw = b"{}"
+    return model.model_validate_json(raw, strict=True)
+
+
+def _read_query(model: type[BaseModel]) -> BaseModel:
+    args = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        args[key] = values if len(values) > 1 else values[0]
+    return model.model_validate(args)
+
+
+def bearer_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return None
+    return accounts.resolve_token(db.get_session(), raw.strip(), kind="api")
+
+
+def current_api_user() -> User:
+    return g.api_user
+
+
+def _remembered(user_id: int, endpoint: str, client_ref: str) -> Response | None:
+    row = db.get_session().exec(select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == endpoint,
+        IdempotencyKey.client_ref == client_ref)).first()
+    if row is None:
+        return None
+    return Response(row.response, status=200, mimetype="application/json")
+
+
+def _to_response(result, status: int, response_model) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, tuple):
+        result, status = result
+    if result is None:
+        return Response(status=204)
+    if current_app.config.get("TESTING") and response_model is not None:
+        response_model.model_validate(result)  # the document must say what we send
+    return Response(json.dumps(result, ensure_ascii=False, default=str), status=status, mimetype="application/json")
+
+
+def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
+          query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
+          auth: bool = True, idempotent: bool = False, **extra):
+    """Register an API endpoint. The view gets the validated ``body``/``query`` as keyword
+    arguments, returns a dict (or ``(dict, status)``, or ``None`` for 204), and never commits:
+    a write is committed here once, after the view succeeded."""
+
+    def decorate(view: Callable) -> Callable:
+        endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
+
+        @functools.wraps(view)
+        def wrapper(**path):
+            session = db.get_session()
+            if auth:
+                user = bearer_user()
+                if user is None:
+                    return problem(401, "unauthorized", "A valid bearer token is required.")
+                g.api_user = user
+            kwargs = dict(path)
+            try:
+                if body is not None:
+                    kwargs["body"] = _read_json_body(body)
+                if query is not None:
+                    kwargs["query"] = _read_query(query)
+            except ValidationError as error:
+                return validation_problem(error)
+            client_ref = getattr(kwargs.get("body"), "client_ref", None) if idempotent else None
+            if client_ref:
+                remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                if remembered is not None:
+                    return remembered
+            try:
+                result = view(**kwargs)
+                out = _to_response(result, status, response)
+                if method != "GET" and out.status_code < 400:
+                    if client_ref:
+                        session.add(IdempotencyKey(user_id=g.api_user.id, endpoint=endpoint_name,
+                                                   client_ref=client_ref, status_code=out.status_code,
+                                                   response=out.get_data(as_text=True)))
+                    session.commit()
+                return out
+            except (DomainError, IntegrityError) as error:
+                session.rollback()
+                if client_ref:  # a twin request may have won the race: answer as it did
+                    remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                    if remembered is not None:
+                        return remembered
+                if isinstance(error, IntegrityError):
+                    current_app.logger.warning("integrity error on %s %s: %s", method, rule, error.orig)
+                    return problem(409, "conflict", "The request conflicts with the current state; try again.")
+                raise
+
+        bp.add_url_rule(rule, endpoint=endpoint_name, view_func=wrapper, methods=[method])
+        ENDPOINTS.append(Endpoint(rule, method, view, summary, tag, body, query, response, status, auth,
+                                  idempotent, extra=extra))
+        return wrapper
+
+    return decorate
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    return domain_problem(error)
+
+
+def http_error_as_problem(error) -> Response:
+    """404/405/413 and friends raised by Flask itself, as problem+json."""
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 401: "unauthorized",
+            403: "forbidden", 400: "validation_error"}.get(error.code, "validation_error")
+    status = error.code if error.code in TITLES else 400
+    if code == "validation_error" and status == 400:
+        status = 422
+    return problem(status, code, error.description or TITLES.get(status, "Error"))
+
+
+def code_status(code: str) -> int:
+    return STATUS_BY_CODE.get(code, 400)

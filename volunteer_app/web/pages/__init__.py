@@ -1,0 +1,8 @@
+"""The phone pages: HTML with htmx partials. Each domain module adds its views to ``bp``."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("pages", __name__)
+
+from . import auth, home, staff  # noqa: E402,F401  (registers the views)
