@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:55:05.741135
+Create Date: 2026-11-23 13:56:32.548089
 """
 from alembic import op
 import sqlalchemy as sa
@@ -109,6 +109,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entries_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index('ix_audit_entries_station_created', ['station_id', 'created_at'], unique=False)
 
+    op.create_table('checkpoints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('station_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('radius_m', sa.Integer(), nullable=False),
+    sa.Column('require_location', sa.Boolean(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('cooldown_minutes', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('code_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('checkpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_checkpoints_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_checkpoints_team_id'), ['team_id'], unique=False)
+
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('station_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('starts_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_events_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_team_id'), ['team_id'], unique=False)
+
     op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -156,11 +199,70 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_team_memberships_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_team_memberships_user_id'), ['user_id'], unique=False)
 
+    op.create_table('used_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('counter', sa.Integer(), nullable=False),
+    sa.Column('used_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['used_by'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'purpose', 'counter', name='uq_used_codes_user_purpose_counter')
+    )
+    op.create_table('user_badges',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('earned_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'key', name='uq_user_badges_user_key')
+    )
+    with op.batch_alter_table('user_badges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_badges_user_id'), ['user_id'], unique=False)
+
+    op.create_table('checkins',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('shift_id', sa.Integer(), nullable=True),
+    sa.Column('points_awarded', sa.Integer(), nullable=False),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', volunteer_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['checkpoints.id'], ),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('event_id', 'user_id', name='uq_checkins_event_user')
+    )
+    with op.batch_alter_table('checkins', schema=None) as batch_op:
+        batch_op.create_index('ix_checkins_checkpoint_created', ['checkpoint_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_checkins_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_checkins_user_checkpoint_created', ['user_id', 'checkpoint_id', 'created_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('checkins', schema=None) as batch_op:
+        batch_op.drop_index('ix_checkins_user_checkpoint_created')
+        batch_op.drop_index('ix_checkins_created_at')
+        batch_op.drop_index('ix_checkins_checkpoint_created')
+
+    op.drop_table('checkins')
+    with op.batch_alter_table('user_badges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_badges_user_id'))
+
+    op.drop_table('user_badges')
+    op.drop_table('used_codes')
     with op.batch_alter_table('team_memberships', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_memberships_user_id'))
         batch_op.drop_index(batch_op.f('ix_team_memberships_team_id'))
@@ -172,6 +274,16 @@ def downgrade() -> None:
 
     op.drop_table('ledger_entries')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_events_team_id'))
+        batch_op.drop_index(batch_op.f('ix_events_station_id'))
+
+    op.drop_table('events')
+    with op.batch_alter_table('checkpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_checkpoints_team_id'))
+        batch_op.drop_index(batch_op.f('ix_checkpoints_station_id'))
+
+    op.drop_table('checkpoints')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_entries_station_created')
         batch_op.drop_index(batch_op.f('ix_audit_entries_actor_id'))

@@ -13,3 +13,5 @@ from .accounts import (  # noqa: F401
     User,
 )
 from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401
+from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
+from .recognition import UserBadge  # noqa: F401
