@@ -40,10 +40,12 @@ class DomainError(Exception):
     carries facts the pages use to say what to do next (e.g. ``retry_at`` for a cooldown).
     """
 
-    def __init__(self, code: str, message: str = "", *, status: int | None = None, **details):
-        super().__init__(message or code)
+    def __init__(self, code: str, message=None, *, status: int | None = None, **details):
+        if message is None or (isinstance(message, str) and not message):
+            message = code
+        super().__init__(code)  # never render a lazy message here: there may be no request
         self.code = code
-        self.message = message or code
+        self.message = message
         self.status = status or STATUS_BY_CODE.get(code, 400)
         self.details = details
 

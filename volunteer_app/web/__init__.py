@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_htmx import HTMX
@@ -41,6 +41,8 @@ class IdConverter(BaseConverter):
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"
     if current_user and getattr(current_user, "is_authenticated", False):
         return current_user.language
     lang = session.get("lang")
