@@ -15,3 +15,4 @@ from .accounts import (  # noqa: F401
 from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401
 from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
 from .recognition import UserBadge  # noqa: F401
+from .notices import Notice  # noqa: F401

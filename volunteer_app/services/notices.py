@@ -1,0 +1,62 @@
+"""Notices in the app: one row per person per thing worth telling them.
+
+Any service may call :func:`notify` in its own transaction (it only adds and flushes). Titles
+and bodies are stored as rendered text in the language active at the time (pass plain strings
+or lazy strings; they are rendered with ``str``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..models import Notice
+from ..timeutil import utcnow
+
+
+def notify(session: Session, user_id: int, kind: str, title, body="", url: str = "", *,
+           dedupe_key: str | None = None, now: datetime | None = None) -> Notice | None:
+    """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
+    None when it already exists, also under a parallel twin)."""
+    notice = Notice(user_id=user_id, kind=kind[:32], title=str(title)[:200], body=str(body or "")[:2000],
+                    url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or utcnow())
+    if dedupe_key is None:
+        session.add(notice)
+        session.flush()
+        return notice
+    if session.exec(select(Notice.id).where(Notice.dedupe_key == dedupe_key)).first():
+        return None
+    try:
+        with session.begin_nested():
+            session.add(notice)
+    except IntegrityError:
+        return None
+    return notice
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.exec(
+        select(func.count(Notice.id)).where(Notice.user_id == user_id, Notice.read_at.is_(None))
+    ).one()
+
+
+def list_for(session: Session, user_id: int, *, limit: int = 50) -> list[Notice]:
+    """A person's notices, newest first."""
+    return list(session.exec(
+        select(Notice).where(Notice.user_id == user_id).order_by(Notice.id.desc()).limit(limit)))
+
+
+def mark_all_read(session: Session, user_id: int, now: datetime | None = None) -> int:
+    result = session.execute(
+        update(Notice).where(Notice.user_id == user_id, Notice.read_at.is_(None))
+        .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def mark_read(session: Session, user_id: int, notice_id: int, now: datetime | None = None) -> None:
+    """Mark one of the user's own notices read (someone else's is silently left alone)."""
+    session.execute(
+        update(Notice).where(Notice.id == notice_id, Notice.user_id == user_id, Notice.read_at.is_(None))
+        .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
