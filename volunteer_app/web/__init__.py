@@ -102,6 +102,8 @@ def init_app(app: Flask) -> None:
     from .nav import nav_items
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["local_time"] = _local_time
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale  # Flask-Babel 4 no longer adds it
     app.jinja_env.filters["localtime"] = _local_time
 
     csrf.exempt(api_bp)  # bearer tokens, never cookies, authorize the API
