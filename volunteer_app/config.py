@@ -19,6 +19,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LOGIN_MAX_FAILURES_PER_IP": int,
     "SESSION_COOKIE_SECURE": bool,
     "LEVEL_THRESHOLDS": str,
+    "TIP_POINTS": str,
     "LOG_LEVEL": str,
 }
 
@@ -36,10 +37,12 @@ class Defaults:
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_MAX_FAILURES_PER_IP = 300
     SQLITE_BUSY_TIMEOUT_MS = 30_000
-    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # photo uploads; JSON bodies are held to 1 MiB
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a tip report with 3 photos of 5 MB; JSON bodies are held to 1 MiB
     MAX_JSON_BYTES = 1024 * 1024
     #: Level name -> lifetime points needed, lowest first (JSON-ish "name:points,..." in the env).
     LEVEL_THRESHOLDS = "见习:0,一星:100,二星:300,三星:800,四星:2000,五星:5000"
+    #: Points a valid tip earns by default, per category ("category:points,...").
+    TIP_POINTS = "dispute:10,fraud:20,hazard:15,ecology:15,other:5"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -1,0 +1,552 @@
+"""Tips and hazards (线索与隐患): report, triage, review, close, photos.
+
+The life of a tip::
+
+    submitted --triage--> triaged --review--> verified | rejected --close--> closed
+        |                    |  ^                                      ^
+        |                    +--+ (re-triage: change colour/due date)  |
+        +--review--> verified | rejected       triaged --close---------+
+
+* **Triage** (coordinator of the reporter's team, admin) puts a tip on the three-colour list:
+  red (handled at once), yellow (followed up, with a return visit a calendar month after
+  triage: ``follow_up_at``), blue (closed by a deadline). It is allowed while the tip is
+  ``submitted`` or ``triaged`` (a second triage changes the colour or the due date); after a
+  review it is 409 ``already_reviewed``; on a closed tip 409 ``conflict``.
+* **Review** decides once whether the tip was valid. It is allowed from ``submitted`` (an
+  urgent fraud tip may be confirmed before anyone colours it) and ``triaged``. A second review
+  is 409 ``already_reviewed``, also when two coordinators press the button at the same moment:
+  the tip row is locked first, so the later one sees the first one's decision. A valid tip's
+  points (default per category: the ``TIP_POINTS`` setting) are ONE ledger entry of kind
+  ``tip`` whose ``ref`` is ``tip:<id>`` (unique: a second award is impossible). Nobody reviews
+  their own tip (403).
+* **Close** records the resolution. **Closing before triage is refused** (409 ``conflict``):
+  a tip leaves the list only after someone has assessed it, so every closed tip carries a
+  colour or a review decision; to drop a worthless tip at once, review it as not valid and
+  then close it. Closing is allowed from ``triaged``, ``verified`` and ``rejected``; a closed
+  tip is final (every further step is 409 ``conflict``).
+
+Who sees what: a tip and who sent it are seen only by the reporter, the coordinators of a team
+the reporter belongs to, and the station's admins; anyone else gets 403 (another station's
+tip: 404). Staff steps are audited in their own transaction.
+
+Photos: JPEG or PNG recognised by content (never by name), at most 5 MB, at most
+``MAX_PIXELS`` pixels (checked from the header before decoding, so a decompression bomb is
+refused without being expanded), turned upright, resized to ``MAX_SIDE`` on the longest side
+and re-encoded without EXIF (no GPS or camera data is kept); at most three per tip, added by
+the reporter until the tip is reviewed.
+"""
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import warnings
+from calendar import monthrange
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps
+from sqlalchemy import case, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..errors import DomainError, FieldError
+from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, TeamMembership, Tip, TipPhoto, User
+from ..settings import setting
+from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
+from . import access, audit, ledger, notices
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 3
+MAX_SIDE = 1600
+#: Larger than any phone camera's picture; a bigger header is a decompression bomb.
+MAX_PIXELS = 50_000_000
+MAX_POINTS = 1000
+#: Days to the due date when triage names none.
+DEFAULT_DUE_DAYS = {"red": 1, "yellow": 7, "blue": 14}
+REVIEWABLE = ("submitted", "triaged")
+CLOSABLE = ("triaged", "verified", "rejected")
+
+CATEGORY_LABELS = {
+    "dispute": _l("Dispute"),
+    "fraud": _l("Fraud"),
+    "hazard": _l("Safety hazard"),
+    "ecology": _l("Ecology"),
+    "other": _l("Other"),
+}
+STATUS_LABELS = {
+    "submitted": _l("Received"),
+    "triaged": _l("Being handled"),
+    "verified": _l("Verified"),
+    "rejected": _l("Not confirmed"),
+    "closed": _l("Closed"),
+}
+LEVEL_LABELS = {"red": _l("Red: at once"), "yellow": _l("Yellow: follow up"), "blue": _l("Blue: by a deadline")}
+
+
+# --- settings -------------------------------------------------------------------------------
+
+def default_points(category: str) -> int:
+    """The points a valid tip of ``category`` earns unless the reviewer says otherwise."""
+    spec = setting("TIP_POINTS") or ""
+    for part in str(spec).split(","):
+        name, _sep, points = part.strip().partition(":")
+        if name.strip() == category:
+            try:
+                return max(0, min(int(points), MAX_POINTS))
+            except ValueError:
+                return 0
+    return 0
+
+
+def add_month(value: datetime) -> datetime:
+    """The same station-local time a calendar month later (31 Jan -> 28/29 Feb)."""
+    here = local(value)
+    year, month = (here.year + 1, 1) if here.month == 12 else (here.year, here.month + 1)
+    day = min(here.day, monthrange(year, month)[1])
+    return as_utc(here.replace(year=year, month=month, day=day, tzinfo=None).replace(tzinfo=station_tz()))
+
+
+# --- visibility -----------------------------------------------------------------------------
+
+def can_view(session: Session, actor: User, tip: Tip) -> bool:
+    if tip.station_id != actor.station_id:
+        return False
+    if tip.reporter_id == actor.id:
+        return True
+    return can_manage(session, actor, tip)
+
+
+def can_manage(session: Session, actor: User, tip: Tip) -> bool:
+    """Admins of the station and coordinators of a team the reporter belongs to."""
+    if tip.station_id != actor.station_id or not actor.has_role("coordinator"):
+        return False
+    if actor.is_admin:
+        return True
+    teams = access.coordinated_team_ids(session, actor)
+    if not teams:
+        return False
+    return session.exec(select(TeamMembership.id).where(
+        TeamMembership.user_id == tip.reporter_id, TeamMembership.team_id.in_(teams))).first() is not None
+
+
+def _load(session: Session, actor: User, tip_id: int, *, lock: bool = False) -> Tip:
+    if not isinstance(tip_id, int) or not 0 < tip_id < 2**63:
+        raise DomainError("not_found", _l("No such tip."))
+    stmt = select(Tip).where(Tip.id == tip_id)
+    if lock:  # hold the row until commit: parallel staff steps on one tip run one after another
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    tip = session.exec(stmt).first()
+    if tip is None or tip.station_id != actor.station_id:
+        raise DomainError("not_found", _l("No such tip."))
+    return tip
+
+
+def get_tip(session: Session, actor: User, tip_id: int) -> Tip:
+    """A tip the actor may see (403 for anyone else in the station)."""
+    tip = _load(session, actor, tip_id)
+    if not can_view(session, actor, tip):
+        access.forbid(_l("Only the person who sent this tip and their coordinators may see it."))
+    return tip
+
+
+def _get_for_staff(session: Session, actor: User, tip_id: int) -> Tip:
+    access.require_role(actor, "coordinator")
+    tip = _load(session, actor, tip_id, lock=True)
+    if not can_manage(session, actor, tip):
+        access.forbid(_l("Only the coordinators of the reporter's team may handle this tip."))
+    return tip
+
+
+def _visible_filter(session: Session, actor: User, stmt):
+    stmt = stmt.where(Tip.station_id == actor.station_id)
+    if actor.is_admin:
+        return stmt
+    teams = access.coordinated_team_ids(session, actor) if actor.has_role("coordinator") else set()
+    if not teams:
+        return stmt.where(Tip.reporter_id == actor.id)
+    managed = select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))
+    return stmt.where((Tip.reporter_id == actor.id) | Tip.reporter_id.in_(managed))
+
+
+def list_tips(session: Session, actor: User, *, status: str | None = None, level: str | None = None,
+              mine: bool = False, limit: int = 50, before_id: int | None = None) -> list[Tip]:
+    """Tips the actor may see, newest first: a volunteer's own; a coordinator's own and those of
+    their teams' members; all of the station for an admin. ``mine`` keeps only the actor's own."""
+    stmt = select(Tip).where(Tip.reporter_id == actor.id, Tip.station_id == actor.station_id) if mine \
+        else _visible_filter(session, actor, select(Tip))
+    if status:
+        stmt = stmt.where(Tip.status == status)
+    if level:
+        stmt = stmt.where(Tip.level == level)
+    if before_id:
+        stmt = stmt.where(Tip.id < before_id)
+    return list(session.exec(stmt.order_by(Tip.id.desc()).limit(max(1, min(limit, 500)))))
+
+
+def inbox(session: Session, actor: User, *, include_closed: bool = False, limit: int = 100) -> list[Tip]:
+    """The coordinator's inbox: open tips they may handle, red ones (once triaged) on top, then
+    newest first."""
+    access.require_role(actor, "coordinator")
+    stmt = _visible_filter(session, actor, select(Tip))
+    if not include_closed:
+        stmt = stmt.where(Tip.status != "closed")
+    red_first = case((Tip.level == "red", 0), else_=1)
+    return list(session.exec(stmt.order_by(red_first, Tip.id.desc()).limit(limit)))
+
+
+def follow_ups(session: Session, actor: User, *, now: datetime | None = None, limit: int = 100) -> list[Tip]:
+    """Yellow tips, not yet closed, whose return visit falls on or before the end of today
+    (station time), the most overdue first."""
+    access.require_role(actor, "coordinator")
+    today_end = local(now or utcnow()).replace(hour=23, minute=59, second=59, microsecond=0)
+    stmt = _visible_filter(session, actor, select(Tip)).where(
+        Tip.level == "yellow", Tip.status != "closed", Tip.follow_up_at.is_not(None),
+        Tip.follow_up_at <= as_utc(today_end))
+    return list(session.exec(stmt.order_by(Tip.follow_up_at, Tip.id).limit(limit)))
+
+
+def counts_for_staff(session: Session, actor: User, *, now: datetime | None = None) -> dict:
+    """Numbers for the manage hub: new (untriaged) tips and yellow return visits due."""
+    if not actor.has_role("coordinator"):
+        return {"new": 0, "follow_up": 0}
+    new = session.exec(_visible_filter(session, actor, select(func.count(Tip.id)))
+                       .where(Tip.status == "submitted")).one()
+    return {"new": new, "follow_up": len(follow_ups(session, actor, now=now))}
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+def _clean(text: str | None, field: str, limit: int, *, required: bool = False, message=None) -> str:
+    value = (text or "").strip()
+    if required and not value:
+        raise FieldError(field, message or _l("Please fill this in."))
+    if len(value) > limit:
+        raise FieldError(field, _l("At most %(n)s characters.", n=limit))
+    return value
+
+
+def submit(session: Session, reporter: User, *, category: str, description: str, place: str | None = None,
+           latitude: float | None = None, longitude: float | None = None, client_ref: str | None = None,
+           now: datetime | None = None) -> tuple[Tip, bool]:
+    """File a tip. Returns ``(tip, created)``: the same ``client_ref`` from the same person
+    (a reload, a double tap, a retried request) returns the first tip with ``created`` False."""
+    if reporter.status != "active":
+        access.forbid(_l("Your account is not active."))
+    if category not in TIP_CATEGORIES:
+        raise FieldError("category", _l("Choose what kind of tip this is."))
+    description = _clean(description, "description", 2000, required=True,
+                         message=_l("Say in a few words what you saw."))
+    place = _clean(place, "place", 200)
+    if (latitude is None) != (longitude is None):
+        raise FieldError("latitude", _l("Give both latitude and longitude, or neither."))
+    for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is not None and not (isinstance(value, (int, float)) and -bound <= value <= bound):
+            raise FieldError(name, _l("This position is not valid."))
+    client_ref = (client_ref or "").strip()[:64] or None
+    if client_ref:
+        existing = _by_client_ref(session, reporter.id, client_ref)
+        if existing is not None:
+            return existing, False
+    moment = now or utcnow()
+    tip = Tip(station_id=reporter.station_id, reporter_id=reporter.id, category=category, description=description,
+              place=place, latitude=float(latitude) if latitude is not None else None,
+              longitude=float(longitude) if longitude is not None else None, client_ref=client_ref,
+              created_at=moment, updated_at=moment)
+    if not client_ref:
+        session.add(tip)
+        session.flush()
+        return tip, True
+    try:
+        with session.begin_nested():  # a parallel twin may have filed it a moment ago
+            session.add(tip)
+    except IntegrityError:
+        existing = _by_client_ref(session, reporter.id, client_ref)
+        if existing is None:
+            raise
+        return existing, False
+    return tip, True
+
+
+def _by_client_ref(session: Session, reporter_id: int, client_ref: str) -> Tip | None:
+    return session.exec(select(Tip).where(Tip.reporter_id == reporter_id, Tip.client_ref == client_ref)).first()
+
+
+# --- staff steps ----------------------------------------------------------------------------
+
+def _closed(tip: Tip):
+    raise DomainError("conflict", _l("This tip is closed."), status_now=tip.status)
+
+
+def triage(session: Session, actor: User, tip_id: int, *, level: str, note: str | None = None,
+           due_at: datetime | None = None, now: datetime | None = None) -> Tip:
+    """Put a tip on the red-yellow-blue list with a due date (default: red 1 day, yellow 7,
+    blue 14). Yellow items get a return visit a calendar month later."""
+    tip = _get_for_staff(session, actor, tip_id)
+    if tip.status == "closed":
+        _closed(tip)
+    if tip.status not in REVIEWABLE:
+        raise DomainError("already_reviewed", _l("This tip has already been reviewed."), status_now=tip.status)
+    if level not in TIP_LEVELS:
+        raise FieldError("level", _l("Choose red, yellow or blue."))
+    note = _clean(note, "note", 2000)
+    if due_at is not None and due_at.tzinfo is None:
+        raise FieldError("due_at", _l("Give the time with its offset."))
+    moment = now or utcnow()
+    before = {"status": tip.status, "level": tip.level}
+    tip.level = level
+    tip.due_at = as_utc(due_at) if due_at is not None else moment + timedelta(days=DEFAULT_DUE_DAYS[level])
+    tip.follow_up_at = add_month(moment) if level == "yellow" else None
+    tip.triage_note = note
+    tip.triaged_by, tip.triaged_at, tip.updated_at = actor.id, moment, moment
+    tip.status = "triaged"
+    session.add(tip)
+    audit.record(session, actor, "tip.triage", "tip", tip.id, level=level, due_at=isoformat(tip.due_at),
+                 note=note, before=before)
+    session.flush()
+    return tip
+
+
+def review(session: Session, actor: User, tip_id: int, *, valid: bool, note: str, points: int | None = None,
+           now: datetime | None = None) -> Tip:
+    """Decide once whether the tip was valid; a valid one pays its points as one ``tip`` entry."""
+    tip = _get_for_staff(session, actor, tip_id)  # row locked: a parallel review waits here
+    if tip.reviewed_at is not None or tip.status in ("verified", "rejected"):
+        raise DomainError("already_reviewed", _l("This tip has already been reviewed."), status_now=tip.status)
+    if tip.status == "closed":
+        _closed(tip)
+    if tip.reporter_id == actor.id:
+        access.forbid(_l("Someone else must review your own tip."))
+    if not isinstance(valid, bool):
+        raise FieldError("valid", _l("Say whether the tip was valid."))
+    note = _clean(note, "note", 2000, required=True, message=_l("Please add a short note."))
+    if valid:
+        points = default_points(tip.category) if points is None else points
+        if not isinstance(points, int) or isinstance(points, bool) or not 0 <= points <= MAX_POINTS:
+            raise FieldError("points", _l("Points must be a whole number from 0 to %(n)s.", n=MAX_POINTS))
+    elif points not in (None, 0):
+        raise FieldError("points", _l("A tip that was not valid earns no points."))
+    else:
+        points = 0
+    moment = now or utcnow()
+    tip.status = "verified" if valid else "rejected"
+    tip.points_awarded = points
+    tip.review_note = note
+    tip.reviewed_by, tip.reviewed_at, tip.updated_at = actor.id, moment, moment
+    session.add(tip)
+    session.flush()
+    entry = None
+    if points > 0:
+        ledger.lock_user(session, tip.reporter_id)
+        entry = ledger.post(session, tip.reporter_id, points, "tip", f"tip:{tip.id}",
+                            reason=f"tip #{tip.id}", actor_id=actor.id, now=moment)
+    if valid:
+        _notify_verified(session, tip, now=moment)
+    audit.record(session, actor, "tip.review", "tip", tip.id, valid=valid, points=points, note=note,
+                 entry_id=entry.id if entry else None)
+    session.flush()
+    return tip
+
+
+def _notify_verified(session: Session, tip: Tip, *, now: datetime) -> None:
+    """Tell the reporter, in their own language, that the tip was verified and what it earned."""
+    reporter = session.get(User, tip.reporter_id)
+    try:
+        with force_locale(reporter.language if reporter and reporter.language else "zh_CN"):
+            title = str(_l("Your tip #%(id)s was verified", id=tip.id))
+            body = (str(_l("Thank you! It earned you %(points)s points.", points=tip.points_awarded))
+                    if tip.points_awarded else str(_l("Thank you for your help.")))
+    except Exception:  # noqa: BLE001 - an unknown locale must not stop the review
+        title, body = f"Tip #{tip.id} verified", ""
+    notices.notify(session, tip.reporter_id, "tip", title, body, url=f"/tips/{tip.id}",
+                   dedupe_key=f"tip:{tip.id}:verified", now=now)
+
+
+def close(session: Session, actor: User, tip_id: int, *, resolution: str, now: datetime | None = None) -> Tip:
+    """Close a tip with its resolution. Refused before triage (see the module's docstring)."""
+    tip = _get_for_staff(session, actor, tip_id)
+    if tip.status == "closed":
+        _closed(tip)
+    if tip.status not in CLOSABLE:
+        raise DomainError("conflict", _l("Triage or review this tip before closing it."), status_now=tip.status)
+    resolution = _clean(resolution, "resolution", 2000, required=True, message=_l("Say how it was resolved."))
+    moment = now or utcnow()
+    before = tip.status
+    tip.status = "closed"
+    tip.resolution = resolution
+    tip.closed_by, tip.closed_at, tip.updated_at = actor.id, moment, moment
+    session.add(tip)
+    audit.record(session, actor, "tip.close", "tip", tip.id, resolution=resolution, before=before)
+    session.flush()
+    return tip
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+def photo_dir(instance_path: str | Path) -> Path:
+    return Path(instance_path) / "tip_photos"
+
+
+def read_limited(stream, limit: int = MAX_PHOTO_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes of an upload (enough to know it is too large)."""
+    return stream.read(limit + 1) if stream is not None else b""
+
+
+_NOT_A_PHOTO = _l("This file is not a JPEG or PNG photo that can be read.")
+
+
+def process_photo(data: bytes) -> tuple[bytes, str, int, int]:
+    """Check an upload by its content and re-encode it: ``(bytes, content_type, width, height)``.
+
+    Refuses (422 on ``file``) anything empty, over 5 MB, not JPEG/PNG, damaged, or whose header
+    claims more than ``MAX_PIXELS`` pixels (decided before any pixel is decoded)."""
+    if not data:
+        raise FieldError("file", _l("Choose a photo."))
+    if len(data) > MAX_PHOTO_BYTES:
+        raise FieldError("file", _l("A photo may be at most 5 MB."))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "MPO")) as image:
+                width, height = image.size
+                if width < 1 or height < 1 or width * height > MAX_PIXELS:
+                    raise FieldError("file", _l("This picture is too large to process."))
+                out_format = "PNG" if image.format == "PNG" else "JPEG"
+                if out_format == "JPEG":
+                    image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+    except FieldError:
+        raise
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError):
+        raise FieldError("file", _NOT_A_PHOTO) from None
+    if out_format == "JPEG":
+        upright = upright.convert("RGB") if upright.mode != "RGB" else upright
+    else:
+        has_alpha = upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info)
+        upright = upright.convert("RGBA" if has_alpha else "RGB")
+    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    if out_format == "JPEG":  # no exif=, icc_profile= or comment: nothing of the original's metadata
+        upright.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
+    else:
+        upright.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue(), ("image/png" if out_format == "PNG" else "image/jpeg"), upright.width, upright.height
+
+
+def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder: str | Path,
+              now: datetime | None = None) -> TipPhoto:
+    """The reporter adds a photo (at most three, until the tip is reviewed). The file is written
+    only once every check has passed; a refused upload stores nothing."""
+    tip = _load(session, actor, tip_id, lock=True)  # counts photos one upload at a time
+    if tip.reporter_id != actor.id:
+        if can_view(session, actor, tip):
+            access.forbid(_l("Only the person who sent the tip may add photos."))
+        access.forbid(_l("Only the person who sent this tip and their coordinators may see it."))
+    if tip.status not in REVIEWABLE:
+        raise DomainError("conflict", _l("Photos can be added only until the tip is reviewed."),
+                          status_now=tip.status)
+    count = session.exec(select(func.count(TipPhoto.id)).where(TipPhoto.tip_id == tip.id)).one()
+    if count >= MAX_PHOTOS:
+        raise FieldError("file", _l("A tip can have at most %(n)s photos.", n=MAX_PHOTOS))
+    content, content_type, width, height = process_photo(data)
+    suffix = ".png" if content_type == "image/png" else ".jpg"
+    name = f"{tip.id}-{secrets.token_hex(12)}{suffix}"
+    target_dir = Path(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    temporary = target_dir / (name + ".part")
+    temporary.write_bytes(content)
+    os.replace(temporary, target_dir / name)
+    photo = TipPhoto(tip_id=tip.id, stored_name=name, content_type=content_type, size=len(content),
+                     width=width, height=height, created_at=now or utcnow())
+    session.add(photo)
+    tip.updated_at = now or utcnow()
+    session.add(tip)
+    session.flush()
+    return photo
+
+
+def photos_of(session: Session, tip_ids: list[int]) -> dict[int, list[TipPhoto]]:
+    result: dict[int, list[TipPhoto]] = {tip_id: [] for tip_id in tip_ids}
+    if tip_ids:
+        for photo in session.exec(select(TipPhoto).where(TipPhoto.tip_id.in_(tip_ids)).order_by(TipPhoto.id)):
+            result[photo.tip_id].append(photo)
+    return result
+
+
+def get_photo(session: Session, actor: User, tip_id: int, photo_id: int, *, folder: str | Path) -> tuple[TipPhoto, Path]:
+    """A photo of a tip the actor may see, and its file (404 when either is missing)."""
+    tip = get_tip(session, actor, tip_id)
+    photo = session.get(TipPhoto, photo_id) if isinstance(photo_id, int) and 0 < photo_id < 2**63 else None
+    if photo is None or photo.tip_id != tip.id:
+        raise DomainError("not_found", _l("No such photo."))
+    path = Path(folder) / photo.stored_name
+    if not path.is_file():
+        raise DomainError("not_found", _l("No such photo."))
+    return photo, path
+
+
+# --- views and checks -----------------------------------------------------------------------
+
+def tip_view(tip: Tip, photos: list[TipPhoto] | None = None, *, base_url: str = "/api/v1") -> dict:
+    """A tip as the API shows it (only ever to those who may see it)."""
+    return {
+        "id": tip.id,
+        "reporter_id": tip.reporter_id,
+        "category": tip.category,
+        "description": tip.description,
+        "place": tip.place,
+        "latitude": tip.latitude,
+        "longitude": tip.longitude,
+        "status": tip.status,
+        "level": tip.level,
+        "due_at": isoformat(tip.due_at),
+        "follow_up_at": isoformat(tip.follow_up_at),
+        "points_awarded": tip.points_awarded,
+        "triage_note": tip.triage_note,
+        "review_note": tip.review_note,
+        "resolution": tip.resolution,
+        "created_at": isoformat(tip.created_at),
+        "triaged_at": isoformat(tip.triaged_at),
+        "reviewed_at": isoformat(tip.reviewed_at),
+        "closed_at": isoformat(tip.closed_at),
+        "photos": [{"id": photo.id, "content_type": photo.content_type, "size": photo.size,
+                    "width": photo.width, "height": photo.height,
+                    "url": f"{base_url}/tips/{tip.id}/photos/{photo.id}"} for photo in (photos or [])],
+    }
+
+
+def check_integrity(session: Session) -> list[str]:
+    """Every verified tip with points has exactly its one ledger entry of that amount; no other
+    tip has one; statuses and their timestamps agree."""
+    problems = []
+    entries = {entry.ref: entry for entry in session.exec(select(LedgerEntry).where(LedgerEntry.kind == "tip"))}
+    for tip in session.exec(select(Tip).order_by(Tip.id)):
+        ref = f"tip:{tip.id}"
+        entry = entries.pop(ref, None)
+        if tip.status not in TIP_STATUSES:
+            problems.append(f"tip {tip.id}: unknown status {tip.status!r}")
+        if tip.points_awarded > 0:
+            if entry is None:
+                problems.append(f"tip {tip.id}: {tip.points_awarded} points awarded but no ledger entry {ref}")
+            elif entry.amount != tip.points_awarded or entry.user_id != tip.reporter_id:
+                problems.append(f"tip {tip.id}: ledger entry {ref} is {entry.amount} points for user "
+                                f"{entry.user_id}, the tip says {tip.points_awarded} for user {tip.reporter_id}")
+        elif entry is not None:
+            problems.append(f"tip {tip.id}: ledger entry {ref} but no points awarded")
+        if tip.status in ("verified", "rejected") and tip.reviewed_at is None:
+            problems.append(f"tip {tip.id}: {tip.status} without a review time")
+        if tip.status == "closed" and tip.closed_at is None:
+            problems.append(f"tip {tip.id}: closed without a closing time")
+    for ref in entries:
+        problems.append(f"ledger entry {ref}: no such tip")
+    return problems
+
+
+def label(kind: str, value: str | None) -> str:
+    """The words for a category, status or level (templates never show the raw word)."""
+    table = {"category": CATEGORY_LABELS, "status": STATUS_LABELS, "level": LEVEL_LABELS}[kind]
+    return str(table.get(value, value or ""))
