@@ -119,3 +119,29 @@ def tip(session: Session, reporter: User, *, category: str = "dispute", descript
     from volunteer_app.services import tips
     row, _created = tips.submit(session, reporter, category=category, description=description, **fields)
     return row
+
+
+def patrol_checkpoint(session: Session, *, name: str | None = None, team_row: Team | None = None,
+                      points: int = 5, station_row: Station | None = None):
+    """A checkpoint (patrol point) for routes."""
+    from volunteer_app.models import Checkpoint
+    st = station_row or station(session)
+    row = Checkpoint(station_id=st.id, team_id=team_row.id if team_row else None,
+                     name=name or f"巡逻点{next(_counter)}", points=points, cooldown_minutes=0)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def shift(session: Session, team_row: Team, *, starts_at, ends_at, capacity: int = 3, route=(),
+          points_per_hour: int = 10, title: str | None = None):
+    """A shift with its route (checkpoints in order), made directly (no rules checked)."""
+    from volunteer_app.models import Shift, ShiftCheckpoint
+    row = Shift(station_id=team_row.station_id, team_id=team_row.id, title=title or f"夜巡{next(_counter)}",
+                starts_at=starts_at, ends_at=ends_at, capacity=capacity, points_per_hour=points_per_hour)
+    session.add(row)
+    session.flush()
+    for position, cp in enumerate(route):
+        session.add(ShiftCheckpoint(shift_id=row.id, checkpoint_id=getattr(cp, "id", cp), position=position))
+    session.flush()
+    return row

@@ -13,6 +13,9 @@ ENV_SETTINGS: dict[str, type] = {
     "STATION_TZ": str,
     "STATION_NAME": str,
     "NIGHT_FACTOR": float,
+    "SHIFT_SIGNUP_WINDOW_DAYS": int,
+    "NO_SHOW_LIMIT": int,
+    "NO_SHOW_WINDOW_DAYS": int,
     "API_TOKEN_HOURS": int,
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_WINDOW_MINUTES": int,
@@ -31,6 +34,9 @@ class Defaults:
     STATION_TZ = "Asia/Shanghai"
     STATION_NAME = "平安志愿者服务站"
     NIGHT_FACTOR = 1.5
+    SHIFT_SIGNUP_WINDOW_DAYS = 30
+    NO_SHOW_LIMIT = 3
+    NO_SHOW_WINDOW_DAYS = 90
     API_TOKEN_HOURS = 24 * 30
     WEB_SESSION_DAYS = 90
     LOGIN_MAX_FAILURES = 10
