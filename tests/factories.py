@@ -145,3 +145,18 @@ def shift(session: Session, team_row: Team, *, starts_at, ends_at, capacity: int
         session.add(ShiftCheckpoint(shift_id=row.id, checkpoint_id=getattr(cp, "id", cp), position=position))
     session.flush()
     return row
+
+
+def store_item(session: Session, *, name: str | None = None, cost: int = 10, stock: int = 10,
+               monthly_limit_per_user: int | None = None, active: bool = True, station_row: Station | None = None):
+    """A store item with its opening stock recorded as a movement (so `check` agrees)."""
+    from volunteer_app.models import StockMovement, StoreItem
+    st = station_row or station(session)
+    row = StoreItem(station_id=st.id, name=name or f"商品{next(_counter)}", cost=cost, stock=stock,
+                    monthly_limit_per_user=monthly_limit_per_user, active=active)
+    session.add(row)
+    session.flush()
+    if stock:
+        session.add(StockMovement(item_id=row.id, delta=stock, reason="initial", stock_after=stock))
+        session.flush()
+    return row

@@ -1,4 +1,5 @@
 """The JSON API, /api/v1. Each domain module registers its endpoints on ``bp``."""
 from . import accounts, openapi  # noqa: F401  (registers the endpoints)
 from . import shifts  # noqa: F401,E402
+from . import store  # noqa: F401,E402
 from .base import bp  # noqa: F401
