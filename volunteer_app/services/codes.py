@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from ..errors import DomainError
 from ..models import UsedCode
 from ..settings import setting
-from ..timeutil import utcnow
+from .. import timeutil
 
 EVENT_STEP_SECONDS = 30
 MEMBER_STEP_SECONDS = 60
@@ -70,8 +70,9 @@ def _digits(purpose: str, obj_id: int, counter: int) -> str:
 def time_code(purpose: str, prefix: str, obj_id: int, step_seconds: int, now: datetime | None = None
               ) -> tuple[str, datetime]:
     """The current code and when it stops being current."""
-    counter = step_of(now or utcnow(), step_seconds)
-    expires = datetime.fromtimestamp((counter + 1) * step_seconds, tz=(now or utcnow()).tzinfo)
+    now = now or timeutil.utcnow()
+    counter = step_of(now, step_seconds)
+    expires = datetime.fromtimestamp((counter + 1) * step_seconds, tz=now.tzinfo)
     return f"{prefix}{obj_id}-{_digits(purpose, obj_id, counter)}", expires
 
 
@@ -86,7 +87,7 @@ def parse_time_code(code: str, prefix: str) -> tuple[int, str] | None:
 def verify_time_code(purpose: str, obj_id: int, digits: str, step_seconds: int,
                      now: datetime | None = None, *, expired_message=None) -> int:
     """The step counter the code belongs to if it is current or previous; else refuse."""
-    current = step_of(now or utcnow(), step_seconds)
+    current = step_of(now or timeutil.utcnow(), step_seconds)
     for counter in (current, current - 1):
         if hmac.compare_digest(_digits(purpose, obj_id, counter), digits):
             return counter
@@ -132,3 +133,37 @@ def claim_step(session: Session, user_id: int, purpose: str, counter: int, used_
             session.add(UsedCode(user_id=user_id, purpose=purpose, counter=counter, used_by=used_by))
     except IntegrityError:
         raise DomainError("expired_code", _l("This code has already been used. Please show the new one.")) from None
+
+
+# -- what a camera read -------------------------------------------------------------------------
+
+def token_of(scanned: str) -> str:
+    """The token in what was scanned: the whole poster URL (its last path segment) or the token."""
+    text = (scanned or "").strip()
+    for mark in ("#", "?"):
+        text = text.split(mark, 1)[0]
+    parts = [part for part in text.split("/") if part]
+    return parts[-1].strip() if parts else ""
+
+
+def read_scanned(scanned: str) -> tuple[str, int, str | int]:
+    """Classify a scanned code without touching the database.
+
+    ``("event", event_id, digits)`` for a live event code (``E12-123456``), else
+    ``("checkpoint", checkpoint_id, code_version)`` for a well-signed poster token; anything else
+    is ``invalid_code``. The event code's age is checked by :func:`verify_event_code`.
+    """
+    token = token_of(scanned)
+    if not token or len(token) > 200:
+        raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
+    parsed = parse_time_code(token, "E")
+    if parsed is not None:
+        return "event", parsed[0], parsed[1]
+    checkpoint_id, version = read_checkpoint_token(token)
+    return "checkpoint", checkpoint_id, version
+
+
+def verify_event_code(event_id: int, digits: str, now: datetime | None = None) -> int:
+    """The step of an event code that is current or previous; ``expired_code`` when older."""
+    return verify_time_code("event", event_id, digits, EVENT_STEP_SECONDS, now,
+                            expired_message=_l("This code has expired. Please scan the screen again."))

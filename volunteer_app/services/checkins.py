@@ -1,0 +1,335 @@
+"""The check-in: a volunteer scans a checkpoint poster or an event's live code and earns points.
+
+:func:`check_in` is THE operation; the phone page, the API and the leader's page all call it.
+
+What it does, in order (refusals are ``DomainError`` with the API's codes):
+
+1. Read the scanned text (the whole poster URL or just its token) without the database:
+   a forged or tampered token is ``invalid_code``; an event code is verified against the clock
+   (current or previous 30-second step; an older one is ``expired_code``).
+2. Lock the volunteer's row and load the checkpoint or event in the same round trip
+   (``SELECT users, checkpoints ... FOR UPDATE OF users``: the lock ``ledger.lock_user`` takes,
+   plus the place). Everything after this runs one at a time per volunteer, so 20 parallel
+   identical scans give exactly one check-in. On SQLite, ``BEGIN IMMEDIATE`` serialises writers.
+   A rotated poster (old code version), another station's place or a retired checkpoint is
+   ``invalid_code``; an event outside ``starts_at - 30 min .. ends_at`` is ``event_closed``.
+3. Geofence: a position that lies farther than ``radius_m`` from a checkpoint that has a position
+   (great-circle distance) is ``outside_geofence``; so is no position where one is required.
+4. Insert the check-in with one conditional ``INSERT ... SELECT ... WHERE NOT EXISTS`` that
+   enforces the cooldown (no check-in at this checkpoint after ``now - cooldown``) or one
+   check-in per event; no row inserted means ``cooldown`` (with ``retry_at``) or
+   ``already_checked_in``.
+5. Post the points (``ledger.post``: one conditional UPDATE of the cached balance, one entry with
+   the unique source ``checkin:<id>``, the period totals), then let recognition (badges) and,
+   when a shift route passes the checkpoint, shifts (route progress, shift completion) react in
+   the same transaction.
+
+A steady-state check-in off any shift route costs six SQL statements (lock+load, insert,
+balance update, ledger entry, period totals, badge lookup); tests/test_checkins_service.py
+counts them. Double taps and
+reloads are absorbed by ``client_ref`` (the API's machinery, or :func:`remembered` for pages)
+and, failing that, by the cooldown or the one-per-event rule. Nothing here commits.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, cast, exists, func, insert, literal, select as sa_select, true
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, select
+
+from ..errors import DomainError, FieldError
+from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
+from .. import timeutil
+from ..timeutil import isoformat, local
+from . import access, audit, codes, events, ledger, recognition, shifts
+
+EARTH_RADIUS_M = 6_371_008.8
+#: IdempotencyKey.endpoint under which the phone page remembers a ``client_ref``.
+PAGE_ENDPOINT = "page:checkin"
+
+
+@dataclass
+class CheckinResult:
+    checkin: Checkin
+    balance: int
+    place_name: str
+    shift: dict | None = None
+    next_checkpoint: dict | None = None
+    badges: list = field(default_factory=list)
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance in metres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def check_geofence(checkpoint: Checkpoint, latitude: float | None, longitude: float | None) -> None:
+    if latitude is None or longitude is None:
+        if checkpoint.require_location:
+            raise DomainError("outside_geofence", _l(
+                "This checkpoint needs your position. Allow location access for this page and tap "
+                "Check in again, or ask your team leader to check you in."), distance_m=None,
+                radius_m=checkpoint.radius_m)
+        return
+    if checkpoint.latitude is None or checkpoint.longitude is None:
+        return
+    distance = distance_m(latitude, longitude, checkpoint.latitude, checkpoint.longitude)
+    if distance > checkpoint.radius_m:
+        shown = max(int(distance), checkpoint.radius_m + 1)
+        raise DomainError("outside_geofence", _l(
+            "You are %(distance)s m from this checkpoint (limit %(limit)s m). Walk to the poster and "
+            "scan again.", distance=shown, limit=checkpoint.radius_m), distance_m=shown,
+            radius_m=checkpoint.radius_m)
+
+
+# -- the check-in ---------------------------------------------------------------------------------
+
+def _lock_user_with(session: Session, user_id: int, model, obj_id: int, *extra):
+    """(user, row of ``model``, *extra) with the user's row locked until commit, in one statement."""
+    return session.exec(
+        select(User, model, *extra).join(model, true()).where(User.id == user_id, model.id == obj_id)
+        .with_for_update(of=User).execution_options(populate_existing=True)
+    ).first()
+
+
+def _insert_unless(session: Session, values: dict, clash) -> Checkin | None:
+    """Insert a check-in unless a row matching ``clash`` exists; the new row, or None."""
+    table = Checkin.__table__
+    row = sa_select(*[literal(value, table.c[key].type).label(key) for key, value in values.items()]
+                    ).where(~exists().where(clash))
+    new_id = session.execute(insert(table).from_select(list(values), row).returning(table.c.id)).scalar()
+    if new_id is None:
+        return None
+    checkin = Checkin(id=new_id, **values)
+    make_transient_to_detached(checkin)  # persistent and clean: no second round trip
+    session.add(checkin)
+    return checkin
+
+
+def _retry_text(retry_at: datetime, now: datetime) -> str:
+    shown = local(retry_at)
+    if shown.second or shown.microsecond:  # never name a minute at which it is still too early
+        shown = shown.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return shown.strftime("%H:%M") if shown.date() == local(now).date() else shown.strftime("%m-%d %H:%M")
+
+
+def _award(session: Session, user: User, checkin: Checkin, reason: str, now: datetime,
+           actor_id: int | None) -> int:
+    if checkin.points_awarded:
+        entry = ledger.post(session, user.id, checkin.points_awarded, "checkin" if checkin.kind == "checkpoint"
+                            else "event", f"checkin:{checkin.id}", reason=reason, actor_id=actor_id, now=now)
+        return entry.balance_after
+    return user.balance
+
+
+def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
+                        latitude: float | None, longitude: float | None, now: datetime,
+                        recorded_by: User | None = None) -> CheckinResult:
+    # Whether any shift route passes here: only then can the scan count toward a shift.
+    on_route = exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route")
+    row = _lock_user_with(session, user_id, Checkpoint, checkpoint_id, on_route)
+    if row is None:
+        raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
+    user, checkpoint, on_route = row
+    if checkpoint.station_id != user.station_id or (version is not None and version != checkpoint.code_version):
+        raise DomainError("invalid_code", _l(
+            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
+            "or tell your coordinator."))
+    if not checkpoint.active:
+        raise DomainError("invalid_code", _l("This checkpoint is no longer in use. Please tell your coordinator."))
+    if user.status != "active":
+        access.forbid(_l("This account is not active."))
+    if recorded_by is None:
+        check_geofence(checkpoint, latitude, longitude)
+    values = dict(user_id=user.id, kind="checkpoint", checkpoint_id=checkpoint.id, event_id=None, shift_id=None,
+                  points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
+                  recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+    cutoff = now - timedelta(minutes=checkpoint.cooldown_minutes)
+    checkin = _insert_unless(session, values, (Checkin.user_id == user.id) & (Checkin.checkpoint_id == checkpoint.id)
+                             & (Checkin.created_at > cutoff))
+    if checkin is None:
+        last = session.exec(select(func.max(Checkin.created_at)).where(
+            Checkin.user_id == user.id, Checkin.checkpoint_id == checkpoint.id)).one()
+        retry_at = (last or now) + timedelta(minutes=checkpoint.cooldown_minutes)
+        raise DomainError("cooldown", _l(
+            "You have already checked in here. You can check in here again at %(time)s.",
+            time=_retry_text(retry_at, now)), retry_at=isoformat(retry_at))
+    balance = _award(session, user, checkin, checkpoint.name, now, recorded_by.id if recorded_by else None)
+    badges = recognition.after_checkin(session, user.id, checkin, now)
+    progress = shifts.after_checkin(session, user.id, checkin, now) if on_route else None
+    result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges)
+    if progress and progress.get("next_checkpoint_id"):
+        following = session.get(Checkpoint, progress["next_checkpoint_id"])
+        if following is not None:
+            result.next_checkpoint = {"id": following.id, "name": following.name}
+    return result
+
+
+def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
+                   recorded_by: User | None = None) -> CheckinResult:
+    row = _lock_user_with(session, user_id, Event, event_id)
+    if row is None or row[1].station_id != row[0].station_id:
+        raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
+    user, event = row
+    if user.status != "active":
+        access.forbid(_l("This account is not active."))
+    if not events.is_open(event, now):
+        opens, closes = events.window(event)
+        raise DomainError("event_closed", _l(
+            "Check-in for this event is open from %(opens)s to %(closes)s.",
+            opens=local(opens).strftime("%m-%d %H:%M"), closes=local(closes).strftime("%m-%d %H:%M")),
+            opens_at=isoformat(opens), closes_at=isoformat(closes))
+    values = dict(user_id=user.id, kind="event", checkpoint_id=None, event_id=event.id, shift_id=None,
+                  points_awarded=event.points, latitude=None, longitude=None,
+                  recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+    checkin = _insert_unless(session, values, (Checkin.user_id == user.id) & (Checkin.event_id == event.id))
+    if checkin is None:
+        raise DomainError("already_checked_in", _l("You have already checked in at this event. Nothing more to do."))
+    balance = _award(session, user, checkin, event.title, now, recorded_by.id if recorded_by else None)
+    badges = recognition.after_checkin(session, user.id, checkin, now)
+    return CheckinResult(checkin, balance, event.title, badges=badges)
+
+
+def check_in(session: Session, user: User, code: str, *, latitude: float | None = None,
+             longitude: float | None = None, now: datetime | None = None) -> CheckinResult:
+    """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code)."""
+    now = now or timeutil.utcnow()
+    if (latitude is None) != (longitude is None):
+        raise FieldError("longitude" if longitude is None else "latitude",
+                         _l("Give both latitude and longitude, or neither."))
+    kind, obj_id, extra = codes.read_scanned(code)
+    if kind == "event":
+        codes.verify_event_code(obj_id, extra, now)
+        return _event_checkin(session, user.id, obj_id, now)
+    return _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+
+
+def check_in_for(session: Session, leader: User, *, user_id: int | None = None, member_code: str | None = None,
+                 checkpoint_id: int | None = None, event_id: int | None = None,
+                 now: datetime | None = None) -> CheckinResult:
+    """A team leader checks in a volunteer who has no smartphone (picked from the team list or by
+    their member card code), at a checkpoint or event the leader runs; recorded and audited.
+    Cooldown and one-per-event apply as usual; no position is asked."""
+    from . import checkpoints as checkpoint_service
+    now = now or timeutil.utcnow()
+    access.require_role(leader, "coordinator")
+    if (checkpoint_id is None) == (event_id is None):
+        raise FieldError("checkpoint_id", _l("Choose a checkpoint or an event."))
+    if member_code:
+        user_id = codes.read_member_code(session, member_code, used_by=leader.id, now=now)
+    if user_id is None:
+        raise FieldError("user_id", _l("Choose a volunteer or scan their member card."))
+    target = access.get_in_station(session, User, user_id, leader, _l("No such user."))
+    if target.id != leader.id:
+        access.require_manage_user(session, leader, target)
+    if checkpoint_id is not None:
+        place = checkpoint_service.get_managed(session, leader, checkpoint_id)
+        result = _checkpoint_checkin(session, target.id, place.id, None, None, None, now, recorded_by=leader)
+    else:
+        place = events.get_managed(session, leader, event_id)
+        result = _event_checkin(session, target.id, place.id, now, recorded_by=leader)
+    audit.record(session, leader, "checkin.on_behalf", "user", target.id, checkin_id=result.checkin.id,
+                 kind=result.checkin.kind, checkpoint_id=checkpoint_id, event_id=event_id,
+                 via="member_code" if member_code else "team_list")
+    return result
+
+
+# -- idempotency for the phone page ---------------------------------------------------------------
+
+def remembered(session: Session, user_id: int, client_ref: str | None) -> int | None:
+    """The check-in id a page submission with this ``client_ref`` already produced."""
+    if not client_ref:
+        return None
+    row = session.exec(select(IdempotencyKey.response).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == PAGE_ENDPOINT,
+        IdempotencyKey.client_ref == client_ref[:64])).first()
+    return json.loads(row)["checkin_id"] if row else None
+
+
+def remember(session: Session, user_id: int, client_ref: str | None, checkin_id: int) -> None:
+    if client_ref:
+        session.add(IdempotencyKey(user_id=user_id, endpoint=PAGE_ENDPOINT, client_ref=client_ref[:64],
+                                   status_code=201, response=json.dumps({"checkin_id": checkin_id})))
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def get_own(session: Session, actor: User, checkin_id: int) -> Checkin:
+    checkin = session.get(Checkin, checkin_id) if 0 < checkin_id < 2**63 else None
+    if checkin is None:
+        raise DomainError("not_found", _l("No such check-in."))
+    if checkin.user_id != actor.id:
+        target = session.get(User, checkin.user_id)
+        access.require_view_user(session, actor, target)
+    return checkin
+
+
+def place_name(session: Session, checkin: Checkin) -> str:
+    if checkin.checkpoint_id:
+        checkpoint = session.get(Checkpoint, checkin.checkpoint_id)
+        return checkpoint.name if checkpoint else ""
+    event = session.get(Event, checkin.event_id) if checkin.event_id else None
+    return event.title if event else ""
+
+
+def balance_after(session: Session, checkin: Checkin) -> int | None:
+    return session.exec(select(LedgerEntry.balance_after).where(LedgerEntry.ref == f"checkin:{checkin.id}")).first()
+
+
+def list_for(session: Session, actor: User, *, user_id: int | None = None, since: datetime | None = None,
+             until: datetime | None = None, limit: int = 50) -> list[tuple[Checkin, str]]:
+    """A person's check-ins, newest first, with the place's name; a volunteer sees only their own."""
+    user_id = user_id or actor.id
+    if user_id != actor.id:
+        target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+        access.require_view_user(session, actor, target)
+    stmt = (select(Checkin, func.coalesce(Checkpoint.name, Event.title, ""))
+            .outerjoin(Checkpoint, Checkpoint.id == Checkin.checkpoint_id)
+            .outerjoin(Event, Event.id == Checkin.event_id)
+            .where(Checkin.user_id == user_id))
+    if since is not None:
+        stmt = stmt.where(Checkin.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Checkin.created_at < until)
+    return list(session.exec(stmt.order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)).all())
+
+
+def view(checkin: Checkin, *, balance: int | None = None, place: str | None = None) -> dict:
+    out = {"id": checkin.id, "kind": checkin.kind, "checkpoint_id": checkin.checkpoint_id,
+           "event_id": checkin.event_id, "points_awarded": checkin.points_awarded, "shift_id": checkin.shift_id,
+           "recorded_by_id": checkin.recorded_by_id, "created_at": isoformat(checkin.created_at)}
+    if balance is not None:
+        out["balance"] = balance
+    if place is not None:
+        out["place_name"] = place
+    return out
+
+
+def result_view(result: CheckinResult) -> dict:
+    out = view(result.checkin, balance=result.balance, place=result.place_name)
+    out["shift_id"] = result.checkin.shift_id
+    out["next_checkpoint"] = result.next_checkpoint
+    out["shift_completed"] = bool(result.shift and result.shift.get("completed"))
+    out["badges"] = [badge.key for badge in result.badges]
+    return out
+
+
+def check_integrity(session: Session) -> list[str]:
+    """Every check-in that carries points has exactly its ledger entry."""
+    rows = session.exec(
+        select(Checkin.id, Checkin.points_awarded, LedgerEntry.amount)
+        .outerjoin(LedgerEntry, LedgerEntry.ref == literal("checkin:") + cast(Checkin.id, String))
+        .where(Checkin.points_awarded != 0)
+    )
+    return [f"check-in {checkin_id}: awarded {points} but ledger says {amount}"
+            for checkin_id, points, amount in rows if amount != points]

@@ -1,0 +1,175 @@
+"""Checkpoints: the patrol points that carry a printed QR poster.
+
+A poster holds ``PUBLIC_BASE_URL/c/<token>``; the token is signed over the checkpoint id and its
+``code_version`` (services/codes.py), so :func:`rotate_code` voids every poster printed before.
+Coordinators manage the checkpoints of the teams they coordinate and the station-wide ones
+(no team); admins manage all of their station's.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..errors import FieldError
+from ..models import Checkin, Checkpoint, Team, User
+from ..timeutil import isoformat
+from . import access, audit, codes
+
+EDITABLE = ("name", "description", "latitude", "longitude", "radius_m", "require_location", "points",
+            "cooldown_minutes", "team_id", "active")
+LIMITS = {"radius_m": (10, 100_000), "points": (0, 10_000), "cooldown_minutes": (0, 7 * 24 * 60)}
+
+
+def checkin_path(token: str) -> str:
+    """The path of the phone check-in page for a token (poster token or live event code)."""
+    return f"/c/{token}"
+
+
+def checkin_url(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + checkin_path(token)
+
+
+def token(checkpoint: Checkpoint) -> str:
+    return codes.checkpoint_token(checkpoint.id, checkpoint.code_version)
+
+
+def can_manage(session: Session, actor: User, checkpoint: Checkpoint) -> bool:
+    if actor.station_id != checkpoint.station_id or not actor.has_role("coordinator"):
+        return False
+    if actor.is_admin or checkpoint.team_id is None:
+        return True
+    return checkpoint.team_id in access.coordinated_team_ids(session, actor)
+
+
+def require_manage(session: Session, actor: User, checkpoint: Checkpoint) -> None:
+    if not can_manage(session, actor, checkpoint):
+        access.forbid(_l("Only this team's coordinators may change this checkpoint."))
+
+
+def _check_team(session: Session, actor: User, team_id: int | None) -> None:
+    if team_id is None:
+        return
+    team = access.get_in_station(session, Team, team_id, actor, _l("No such team."))
+    access.require_team_manager(session, actor, team)
+
+
+def _clean(values: dict) -> dict:
+    """Normalise and check the editable fields that are present in ``values``."""
+    out = {}
+    for key, value in values.items():
+        if key not in EDITABLE:
+            raise FieldError(key, _l("Unknown field."))
+        if key in ("name", "description"):
+            value = (value or "").strip()
+            if key == "name" and not value:
+                raise FieldError("name", _l("Please enter a name."))
+            if len(value) > (100 if key == "name" else 1000):
+                raise FieldError(key, _l("This text is too long."))
+        elif key in LIMITS:
+            low, high = LIMITS[key]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise FieldError(key, _l("Enter a whole number from %(low)s to %(high)s.", low=low, high=high))
+        elif key == "latitude" and value is not None and not -90 <= value <= 90:
+            raise FieldError(key, _l("A latitude lies between -90 and 90."))
+        elif key == "longitude" and value is not None and not -180 <= value <= 180:
+            raise FieldError(key, _l("A longitude lies between -180 and 180."))
+        out[key] = value
+    return out
+
+
+def _check_position(checkpoint: Checkpoint) -> None:
+    if (checkpoint.latitude is None) != (checkpoint.longitude is None):
+        raise FieldError("longitude" if checkpoint.longitude is None else "latitude",
+                         _l("Give both latitude and longitude, or neither."))
+    if checkpoint.require_location and checkpoint.latitude is None:
+        raise FieldError("require_location", _l("A checkpoint that requires a position needs its own position."))
+
+
+def create(session: Session, actor: User, *, name: str, description: str | None = None,
+           latitude: float | None = None, longitude: float | None = None, radius_m: int = 150,
+           require_location: bool = False, points: int = 5, cooldown_minutes: int = 30,
+           team_id: int | None = None, active: bool = True) -> Checkpoint:
+    access.require_role(actor, "coordinator")
+    values = _clean(dict(name=name, description=description, latitude=latitude, longitude=longitude,
+                         radius_m=radius_m, require_location=require_location, points=points,
+                         cooldown_minutes=cooldown_minutes, team_id=team_id, active=active))
+    _check_team(session, actor, team_id)
+    checkpoint = Checkpoint(station_id=actor.station_id, **values)
+    _check_position(checkpoint)
+    session.add(checkpoint)
+    session.flush()
+    audit.record(session, actor, "checkpoint.create", "checkpoint", checkpoint.id, name=checkpoint.name)
+    return checkpoint
+
+
+def get(session: Session, actor: User, checkpoint_id: int) -> Checkpoint:
+    return access.get_in_station(session, Checkpoint, checkpoint_id, actor, _l("No such checkpoint."))
+
+
+def get_managed(session: Session, actor: User, checkpoint_id: int) -> Checkpoint:
+    checkpoint = get(session, actor, checkpoint_id)
+    require_manage(session, actor, checkpoint)
+    return checkpoint
+
+
+def update(session: Session, actor: User, checkpoint_id: int, **changes) -> Checkpoint:
+    checkpoint = get_managed(session, actor, checkpoint_id)
+    values = _clean(changes)
+    if "team_id" in values and values["team_id"] != checkpoint.team_id:
+        _check_team(session, actor, values["team_id"])
+    for key, value in values.items():
+        setattr(checkpoint, key, value)
+    _check_position(checkpoint)
+    session.add(checkpoint)
+    session.flush()
+    audit.record(session, actor, "checkpoint.update", "checkpoint", checkpoint.id,
+                 changes={key: value for key, value in values.items()})
+    return checkpoint
+
+
+def rotate_code(session: Session, actor: User, checkpoint_id: int) -> Checkpoint:
+    """A new poster code; every poster printed before now reads ``invalid_code``."""
+    checkpoint = get_managed(session, actor, checkpoint_id)
+    checkpoint.code_version += 1
+    session.add(checkpoint)
+    session.flush()
+    audit.record(session, actor, "checkpoint.rotate_code", "checkpoint", checkpoint.id,
+                 code_version=checkpoint.code_version)
+    return checkpoint
+
+
+def last_scans(session: Session, checkpoint_ids: list[int]) -> dict[int, datetime]:
+    if not checkpoint_ids:
+        return {}
+    rows = session.exec(
+        select(Checkin.checkpoint_id, func.max(Checkin.created_at))
+        .where(Checkin.checkpoint_id.in_(checkpoint_ids)).group_by(Checkin.checkpoint_id))
+    return dict(rows.all())
+
+
+def list_for(session: Session, actor: User, *, team_id: int | None = None, active_only: bool = False,
+             limit: int = 500) -> list[Checkpoint]:
+    """The station's checkpoints (any signed-in user may see the list), by name."""
+    stmt = select(Checkpoint).where(Checkpoint.station_id == actor.station_id)
+    if team_id is not None:
+        stmt = stmt.where(Checkpoint.team_id == team_id)
+    if active_only:
+        stmt = stmt.where(Checkpoint.active == True)  # noqa: E712
+    return list(session.exec(stmt.order_by(Checkpoint.active.desc(), Checkpoint.name, Checkpoint.id).limit(limit)))
+
+
+def view(checkpoint: Checkpoint, *, last_scan_at: datetime | None = None, url: str | None = None) -> dict:
+    out = {
+        "id": checkpoint.id, "name": checkpoint.name, "description": checkpoint.description,
+        "latitude": checkpoint.latitude, "longitude": checkpoint.longitude, "radius_m": checkpoint.radius_m,
+        "require_location": checkpoint.require_location, "points": checkpoint.points,
+        "cooldown_minutes": checkpoint.cooldown_minutes, "team_id": checkpoint.team_id,
+        "active": checkpoint.active, "last_scan_at": isoformat(last_scan_at),
+        "created_at": isoformat(checkpoint.created_at),
+    }
+    if url is not None:
+        out["checkin_url"] = url
+    return out
