@@ -6,3 +6,4 @@ from flask import Blueprint
 bp = Blueprint("pages", __name__)
 
 from . import auth, home, staff  # noqa: E402,F401  (registers the views)
+from . import audit, dashboard, reports  # noqa: E402,F401  (dashboard, reports, audit trail)

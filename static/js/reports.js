@@ -1,0 +1,7 @@
+// The certificate's print button (no inline handlers under the CSP).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+})();

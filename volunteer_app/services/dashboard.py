@@ -1,0 +1,309 @@
+"""The coordinator dashboard: the programme at a glance, for a coordinator's teams or a station.
+
+Every figure is one aggregate query over the raw rows (check-ins, ledger entries, shifts and
+sign-ups, store items), restricted to a :class:`Scope`: an admin sees the whole station (or one
+team), a coordinator the teams they coordinate (or one of them). People count toward a scope
+through their team membership; checkpoints through their team (station-wide checkpoints, with no
+team, belong to every scope of the station). Days and weeks are station-local calendar periods
+(weeks from Monday), as the API speaks.
+
+Tables of other domains are used once they exist (``models.Shift`` ...); until then the figure
+is ``None`` and the page says "not available".
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from .. import models
+from ..models import Checkin, Checkpoint, LedgerEntry, Team, TeamMembership, User
+from ..timeutil import local, local_midnight, period_start, utcnow
+from . import access
+
+#: Ledger kinds that move points out through the store (refunds give them back).
+SPENDING_KINDS = ("redemption", "refund")
+HEATMAP_DAYS = 28
+FLOW_WEEKS = 8
+STALE_HOURS = 24
+COVERAGE_DAYS = 7
+
+
+@dataclass
+class Scope:
+    station_id: int
+    #: None: the whole station; otherwise the teams shown.
+    team_ids: frozenset[int] | None
+    label_team: Team | None = None
+    choices: list[Team] = field(default_factory=list)
+
+    @property
+    def whole_station(self) -> bool:
+        return self.team_ids is None
+
+
+def scope_for(session: Session, actor: User, team_id: int | None = None) -> Scope:
+    """What ``actor`` may see: admins the station or any team of it, coordinators their teams.
+    Refuses volunteers and clerks (``forbidden``) and foreign teams (``forbidden``)."""
+    access.require_role(actor, "coordinator")
+    teams = list(session.exec(select(Team).where(Team.station_id == actor.station_id).order_by(Team.name)))
+    if actor.is_admin:
+        choices = teams
+    else:
+        mine = access.coordinated_team_ids(session, actor)
+        choices = [team for team in teams if team.id in mine]
+        if not choices:
+            access.forbid(_l("You coordinate no team yet."))
+    if team_id is not None:
+        team = next((team for team in choices if team.id == team_id), None)
+        if team is None:
+            access.forbid(_l("Only this team's coordinators may do this."))
+        return Scope(actor.station_id, frozenset({team.id}), team, choices)
+    if actor.is_admin:
+        return Scope(actor.station_id, None, None, choices)
+    return Scope(actor.station_id, frozenset(team.id for team in choices), None, choices)
+
+
+def scoped_user_ids(scope: Scope):
+    """A subquery of the ids of the people in the scope."""
+    if scope.whole_station:
+        return select(User.id).where(User.station_id == scope.station_id)
+    return (select(TeamMembership.user_id).join(Team, Team.id == TeamMembership.team_id)
+            .where(Team.station_id == scope.station_id, TeamMembership.team_id.in_(scope.team_ids)))
+
+
+def scoped_checkpoints(session: Session, scope: Scope) -> list[Checkpoint]:
+    stmt = select(Checkpoint).where(Checkpoint.station_id == scope.station_id, Checkpoint.active == True)  # noqa: E712
+    if not scope.whole_station:
+        stmt = stmt.where(or_(Checkpoint.team_id.in_(scope.team_ids), Checkpoint.team_id.is_(None)))
+    return list(session.exec(stmt.order_by(Checkpoint.name, Checkpoint.id)))
+
+
+# -- the figures -------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    checkins: int
+    active_volunteers: int
+    hours_served: float | None
+    shifts_confirmed: int | None
+    shifts_capacity: int | None
+    points_issued: int
+    points_redeemed: int
+
+
+def _checkin_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
+    row = session.exec(
+        select(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))
+        .where(Checkin.user_id.in_(scoped_user_ids(scope)), Checkin.created_at >= start, Checkin.created_at < end)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def _points_figures(session: Session, scope: Scope, start: datetime | None, end: datetime) -> tuple[int, int]:
+    stmt = select(
+        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.earned == True), 0),  # noqa: E712
+        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.kind.in_(SPENDING_KINDS)), 0),
+    ).where(LedgerEntry.user_id.in_(scoped_user_ids(scope)), LedgerEntry.created_at < end)
+    if start is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= start)
+    issued, spent = session.exec(stmt).one()
+    return int(issued or 0), -int(spent or 0)
+
+
+def _shift_tables():
+    return getattr(models, "Shift", None), getattr(models, "ShiftSignup", None)
+
+
+def _shift_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int | None, int | None]:
+    """Confirmed sign-ups against capacity for the shifts starting in the period."""
+    shift, signup = _shift_tables()
+    if shift is None or signup is None:
+        return None, None
+    stmt = select(shift).where(shift.starts_at >= start, shift.starts_at < end)
+    stmt = _scope_shifts(stmt, shift, scope)
+    if hasattr(shift, "cancelled"):
+        stmt = stmt.where(shift.cancelled == False)  # noqa: E712
+    elif hasattr(shift, "status"):
+        stmt = stmt.where(shift.status != "cancelled")
+    shift_ids = stmt.with_only_columns(shift.id)
+    capacity = session.exec(stmt.with_only_columns(func.coalesce(func.sum(shift.capacity), 0))).one()
+    confirmed = session.exec(
+        select(func.count(signup.id)).where(signup.shift_id.in_(shift_ids), signup.status.in_(CONFIRMED_STATUSES))
+    ).one()
+    return int(confirmed or 0), int(capacity or 0)
+
+
+#: Sign-up statuses that hold a place on a shift (attended ones did too).
+CONFIRMED_STATUSES = ("confirmed", "completed", "attended", "no_show")
+
+
+def _scope_shifts(stmt, shift, scope: Scope):
+    if scope.whole_station:
+        return stmt.where(shift.team_id.in_(select(Team.id).where(Team.station_id == scope.station_id)))
+    return stmt.where(shift.team_id.in_(scope.team_ids))
+
+
+def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime) -> float | None:
+    from . import reports  # the same rule as the reports
+
+    if not reports.hours_available():
+        return None
+    minutes = sum(m for _uid, m in reports.minutes_by_user(session, scoped_user_ids(scope), start, end))
+    return round(minutes / 60, 1)
+
+
+def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
+    checkins, active = _checkin_figures(session, scope, start, end)
+    issued, redeemed = _points_figures(session, scope, start, end)
+    confirmed, capacity = _shift_figures(session, scope, start, end)
+    return Figures(checkins=checkins, active_volunteers=active, hours_served=_hours_figure(session, scope, start, end),
+                   shifts_confirmed=confirmed, shifts_capacity=capacity, points_issued=issued,
+                   points_redeemed=redeemed)
+
+
+def pending_approvals(session: Session, scope: Scope) -> int:
+    """Registrations waiting (any coordinator of the station may approve them)."""
+    return int(session.exec(
+        select(func.count(User.id)).where(User.station_id == scope.station_id, User.status == "pending")
+    ).one())
+
+
+def low_stock(session: Session, scope: Scope) -> list | None:
+    item = getattr(models, "StoreItem", None)
+    if item is None:
+        return None
+    return list(session.exec(
+        select(item).where(item.station_id == scope.station_id, item.active == True,  # noqa: E712
+                           item.stock <= item.low_stock_threshold).order_by(item.stock, item.name)
+    ))
+
+
+# -- the plots' data ---------------------------------------------------------------------------
+
+def checkin_heatmap(session: Session, scope: Scope, now: datetime | None = None,
+                    days: int = HEATMAP_DAYS) -> list[list[int]]:
+    """``grid[hour][weekday]``: check-ins of the last ``days`` station-local days (today
+    included), by station-local hour and weekday (Monday = 0)."""
+    now = now or utcnow()
+    start = local_midnight(local(now).date() - timedelta(days=days - 1))
+    grid = [[0] * 7 for _ in range(24)]
+    rows = session.exec(
+        select(Checkin.created_at).where(Checkin.user_id.in_(scoped_user_ids(scope)),
+                                         Checkin.created_at >= start, Checkin.created_at <= now)
+        .execution_options(yield_per=2000)
+    )
+    for created_at in rows:
+        moment = local(created_at)
+        grid[moment.hour][moment.weekday()] += 1
+    return grid
+
+
+@dataclass
+class Coverage:
+    checkpoint: Checkpoint
+    last_scan: datetime | None
+    scans: int  # in the last COVERAGE_DAYS days
+    stale: bool  # not scanned in the last STALE_HOURS hours
+
+
+def coverage(session: Session, scope: Scope, now: datetime | None = None) -> list[Coverage]:
+    """Each checkpoint of the scope with its last scan (by anyone) and its scans of the last
+    week; stale ones (no scan in 24 hours) first."""
+    now = now or utcnow()
+    checkpoints = scoped_checkpoints(session, scope)
+    ids = [checkpoint.id for checkpoint in checkpoints]
+    last, recent = {}, {}
+    if ids:
+        week_ago = now - timedelta(days=COVERAGE_DAYS)
+        for checkpoint_id, last_at, count in session.exec(
+            select(Checkin.checkpoint_id, func.max(Checkin.created_at),
+                   func.count(Checkin.id).filter(Checkin.created_at >= week_ago))
+            .where(Checkin.checkpoint_id.in_(ids), Checkin.created_at <= now).group_by(Checkin.checkpoint_id)
+        ):
+            last[checkpoint_id], recent[checkpoint_id] = last_at, int(count or 0)
+    stale_before = now - timedelta(hours=STALE_HOURS)
+    rows = []
+    for checkpoint in checkpoints:
+        last_at = last.get(checkpoint.id)
+        if isinstance(last_at, str):  # SQLite hands back max() of a datetime column as text
+            last_at = _parse_sqlite_time(last_at)
+        rows.append(Coverage(checkpoint, last_at, recent.get(checkpoint.id, 0),
+                             last_at is None or last_at < stale_before))
+    rows.sort(key=lambda row: (not row.stale, row.checkpoint.name))
+    return rows
+
+
+def _parse_sqlite_time(value: str) -> datetime:
+    from ..timeutil import as_utc
+    return as_utc(datetime.fromisoformat(value))
+
+
+@dataclass
+class WeekFlow:
+    start: datetime  # UTC instant of the station-local Monday
+    issued: int
+    redeemed: int
+
+
+def points_flow(session: Session, scope: Scope, now: datetime | None = None, weeks: int = FLOW_WEEKS) -> list[WeekFlow]:
+    """Points issued (earned entries) and redeemed (redemptions less refunds) per station-local
+    week, oldest first, the current week last."""
+    now = now or utcnow()
+    this_monday = local(now).date() - timedelta(days=local(now).weekday())
+    starts = [local_midnight(this_monday - timedelta(weeks=back)) for back in range(weeks - 1, -1, -1)]
+    issued, spent = Counter(), Counter()
+    rows = session.exec(
+        select(LedgerEntry.created_at, LedgerEntry.amount, LedgerEntry.kind, LedgerEntry.earned)
+        .where(LedgerEntry.user_id.in_(scoped_user_ids(scope)), LedgerEntry.created_at >= starts[0],
+               LedgerEntry.created_at <= now,
+               or_(LedgerEntry.earned == True, LedgerEntry.kind.in_(SPENDING_KINDS)))  # noqa: E712
+        .execution_options(yield_per=5000)
+    )
+    for created_at, amount, kind, earned in rows:
+        day = local(created_at).date()
+        monday = day - timedelta(days=day.weekday())
+        if earned:
+            issued[monday] += amount
+        elif kind in SPENDING_KINDS:
+            spent[monday] -= amount
+    result = []
+    for start in starts:
+        monday = local(start).date()
+        result.append(WeekFlow(start, issued[monday], spent[monday]))
+    return result
+
+
+# -- everything the page shows -----------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    now: datetime
+    today: Figures
+    week: Figures
+    pending_approvals: int
+    low_stock: list | None
+    heatmap: list[list[int]]
+    coverage: list[Coverage]
+    flow: list[WeekFlow]
+
+
+def build(session: Session, actor: User, *, team_id: int | None = None, now: datetime | None = None) -> Dashboard:
+    now = now or utcnow()
+    scope = scope_for(session, actor, team_id)
+    end = now + timedelta(microseconds=1)
+    return Dashboard(
+        scope=scope, now=now,
+        today=figures(session, scope, period_start("day", now), end),
+        week=figures(session, scope, period_start("week", now), end),
+        pending_approvals=pending_approvals(session, scope),
+        low_stock=low_stock(session, scope),
+        heatmap=checkin_heatmap(session, scope, now),
+        coverage=coverage(session, scope, now),
+        flow=points_flow(session, scope, now),
+    )

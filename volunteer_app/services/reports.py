@@ -1,0 +1,467 @@
+"""Reports and exports: service hours, ledger, check-ins, store reconciliation; the audit search.
+
+Exports are CSV, UTF-8 with a byte-order mark (so Excel shows the Chinese), produced by
+generators that fetch rows in batches by keyset (``WHERE id > :last ORDER BY id LIMIT n``), as
+plain column tuples (never ORM objects, which the session would keep), and hand out text in
+chunks of about 16 KB: a 100,000-row export never sits in memory. The caller (a view) checks
+authorization *before* it starts streaming, by calling the ``*_export`` function, which raises
+``DomainError`` at once and returns the row generator only when allowed.
+
+Who may export what:
+- one person's rows (their ledger, check-ins, certificate): the person, their coordinators,
+  admins (``access.require_view_user``);
+- a team's or the station's rows: the same scopes as the dashboard (admins: station or any
+  team; coordinators: their teams);
+- the store reconciliation: clerks, coordinators and admins of the station.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterable, Iterator
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from .. import models
+from ..errors import DomainError, FieldError
+from ..models import AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Team, TeamMembership, User
+from ..timeutil import local, local_midnight, utcnow
+from . import access
+from .dashboard import Scope, scope_for, scoped_user_ids
+
+BATCH = 1000
+CHUNK_CHARS = 16_000
+BOM = "\ufeff"
+MAX_PERIOD_DAYS = 3660
+
+
+# -- periods -----------------------------------------------------------------------------------
+
+@dataclass
+class Period:
+    """Station-local calendar days ``first`` .. ``last`` (inclusive) as UTC instants."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.first)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight(self.last + timedelta(days=1))
+
+
+def period(first: date | str | None, last: date | str | None, *, now: datetime | None = None) -> Period:
+    """Parse a period (ISO dates); the default is the current month up to today."""
+    today = local(now or utcnow()).date()
+
+    def parse(value, name):
+        if value in (None, ""):
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value)[:10])
+        except ValueError:
+            raise FieldError(name, _l("Enter a date like 2026-11-23.")) from None
+
+    first_day = parse(first, "from") or today.replace(day=1)
+    last_day = parse(last, "to") or today
+    if last_day < first_day:
+        raise FieldError("to", _l("The end date lies before the start date."))
+    if (last_day - first_day).days > MAX_PERIOD_DAYS:
+        raise FieldError("from", _l("A period spans at most ten years."))
+    return Period(first_day, last_day)
+
+
+# -- CSV streaming -----------------------------------------------------------------------------
+
+def csv_stream(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """A BOM, the header, then the rows, in chunks of about ``CHUNK_CHARS`` characters."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow([str(name) for name in header])
+    for row in rows:
+        writer.writerow(["" if value is None else _cell(value) for value in row])
+        if buffer.tell() >= CHUNK_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if isinstance(value, datetime):
+        return local(value).strftime("%Y-%m-%d %H:%M:%S")
+    text = str(value)
+    # Spreadsheet formula injection: a cell a user typed must not start a formula in Excel.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def keyset(session: Session, stmt, id_column, *, batch: int = BATCH) -> Iterator[tuple]:
+    """Rows of ``stmt`` (a column select whose first column is ``id_column``) in id order,
+    fetched ``batch`` at a time."""
+    last = 0
+    while True:
+        rows = session.execute(stmt.where(id_column > last).order_by(id_column).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
+        if len(rows) < batch:
+            return
+
+
+@dataclass
+class Export:
+    """An authorized export: the file name and a generator of CSV text chunks."""
+
+    filename: str
+    chunks: Iterator[str]
+
+
+# -- who: one person, or a scope ---------------------------------------------------------------
+
+def _person(session: Session, actor: User, user_id: int) -> User:
+    user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    access.require_view_user(session, actor, user)
+    return user
+
+
+def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id: int | None):
+    """(subquery or list of user ids, label) after the authorization check."""
+    if user_id is not None:
+        user = _person(session, actor, user_id)
+        return [user.id], f"user{user.id}"
+    scope = scope_for(session, actor, team_id)
+    return scoped_user_ids(scope), (f"team{team_id}" if team_id else "all")
+
+
+# -- service hours -----------------------------------------------------------------------------
+
+def hours_available() -> bool:
+    """Hours per period come from completed shifts (the shifts tables)."""
+    return _signup_model() is not None
+
+
+def _signup_model():
+    signup = getattr(models, "ShiftSignup", None)
+    shift = getattr(models, "Shift", None)
+    return (shift, signup) if shift is not None and signup is not None else None
+
+
+def minutes_by_user(session: Session, user_ids, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """``(user_id, minutes)`` served in shifts that started in ``[start, end)`` and were
+    completed (by the route or by hand), for the given user ids (a list or a subquery)."""
+    tables = _signup_model()
+    if tables is None:
+        return []
+    shift, signup = tables
+    minutes = _signup_minutes(shift, signup)
+    rows = session.execute(
+        select(signup.user_id, func.sum(minutes)).join(shift, shift.id == signup.shift_id)
+        .where(signup.user_id.in_(user_ids), _completed(signup), shift.starts_at >= start, shift.starts_at < end)
+        .group_by(signup.user_id)
+    ).all()
+    return [(user_id, int(total or 0)) for user_id, total in rows]
+
+
+def _completed(signup):
+    if hasattr(signup, "completed_at"):
+        return signup.completed_at.is_not(None)
+    if hasattr(signup, "completed"):
+        return signup.completed == True  # noqa: E712
+    return signup.status.in_(("completed", "attended"))
+
+
+def _signup_minutes(shift, signup):
+    for name in ("minutes_served", "minutes", "minutes_credited"):
+        if hasattr(signup, name):
+            return getattr(signup, name)
+    if hasattr(shift, "minutes"):
+        return shift.minutes
+    raise RuntimeError("the shift tables hold no minutes served")
+
+
+def _counts_by_user(session: Session, user_ids: list[int], start: datetime, end: datetime) -> tuple[dict, dict]:
+    checkins = dict(session.execute(
+        select(Checkin.user_id, func.count(Checkin.id))
+        .where(Checkin.user_id.in_(user_ids), Checkin.created_at >= start, Checkin.created_at < end)
+        .group_by(Checkin.user_id)).all())
+    earned = dict(session.execute(
+        select(LedgerEntry.user_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.user_id.in_(user_ids), LedgerEntry.earned == True,  # noqa: E712
+               LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+        .group_by(LedgerEntry.user_id)).all())
+    return checkins, earned
+
+
+@dataclass
+class HoursRow:
+    user_id: int
+    username: str
+    display_name: str
+    minutes: int
+    checkins: int
+    points_earned: int
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 2)
+
+
+def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> Iterator[HoursRow]:
+    """Per person (id order): minutes served, check-ins and points earned in the period,
+    computed a batch of people at a time."""
+    stmt = select(User.id, User.username, User.display_name).where(User.id.in_(user_ids))
+    people = keyset(session, stmt, User.id, batch=batch)
+    while True:
+        chunk = [row for _, row in zip(range(batch), people)]
+        if not chunk:
+            return
+        ids = [row[0] for row in chunk]
+        minutes = dict(minutes_by_user(session, ids, p.start, p.end))
+        checkins, earned = _counts_by_user(session, ids, p.start, p.end)
+        for user_id, username, display_name in chunk:
+            yield HoursRow(user_id, username, display_name, minutes.get(user_id, 0), int(checkins.get(user_id, 0)),
+                           int(earned.get(user_id) or 0))
+
+
+def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id)
+    header = [_l("User id"), _l("Username"), _l("Name"), _l("Hours served"), _l("Check-ins"), _l("Points earned"),
+              _l("From"), _l("To")]
+
+    def rows():
+        for row in hours_rows(session, scoped_user_ids(scope), p):
+            yield (row.user_id, row.username, row.display_name, f"{row.hours:.2f}", row.checkins, row.points_earned,
+                   p.first.isoformat(), p.last.isoformat())
+
+    return Export(f"hours-volunteers-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows()))
+
+
+@dataclass
+class TeamHours:
+    team: Team
+    members: int
+    active: int
+    minutes: int
+    checkins: int
+    points_earned: int
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 2)
+
+
+def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
+    """Per team of the scope: members, members who checked in, hours, check-ins and points in the
+    period (a person in two teams counts in both)."""
+    teams = [team for team in scope.choices if scope.whole_station or team.id in scope.team_ids]
+    result = []
+    for team in teams:
+        member_ids = select(TeamMembership.user_id).where(TeamMembership.team_id == team.id)
+        members = session.exec(select(func.count()).select_from(TeamMembership)
+                               .where(TeamMembership.team_id == team.id)).one()
+        checkins, active = session.execute(
+            select(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))
+            .where(Checkin.user_id.in_(member_ids), Checkin.created_at >= p.start, Checkin.created_at < p.end)
+        ).one()
+        earned = session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .where(LedgerEntry.user_id.in_(member_ids), LedgerEntry.earned == True,  # noqa: E712
+                   LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)).scalar_one()
+        minutes = sum(m for _uid, m in minutes_by_user(session, member_ids, p.start, p.end))
+        result.append(TeamHours(team, int(members), int(active or 0), minutes, int(checkins or 0), int(earned or 0)))
+    return result
+
+
+def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id)
+    header = [_l("Team id"), _l("Team"), _l("Members"), _l("Active volunteers"), _l("Hours served"),
+              _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
+
+    def rows():
+        for row in hours_by_team(session, scope, p):
+            yield (row.team.id, row.team.name, row.members, row.active, f"{row.hours:.2f}", row.checkins,
+                   row.points_earned, p.first.isoformat(), p.last.isoformat())
+
+    return Export(f"hours-teams-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows()))
+
+
+def _label(scope: Scope) -> str:
+    return "station" if scope.whole_station else "-".join(str(team_id) for team_id in sorted(scope.team_ids))
+
+
+# -- the certificate ---------------------------------------------------------------------------
+
+@dataclass
+class Certificate:
+    user: User
+    station_name: str
+    period: Period
+    hours: float
+    shifts: int | None
+    checkins: int
+    issued_on: date
+    teams: list[str]
+
+
+def certificate(session: Session, actor: User, user_id: int, p: Period, *, now: datetime | None = None) -> Certificate:
+    """A service-hours certificate (志愿服务时长证明) for one person and period: the person,
+    their coordinators and admins may print it."""
+    user = _person(session, actor, user_id)
+    minutes = dict(minutes_by_user(session, [user.id], p.start, p.end)).get(user.id, 0)
+    checkins = session.exec(select(func.count(Checkin.id)).where(
+        Checkin.user_id == user.id, Checkin.created_at >= p.start, Checkin.created_at < p.end)).one()
+    shifts = None
+    tables = _signup_model()
+    if tables is not None:
+        shift, signup = tables
+        shifts = int(session.exec(
+            select(func.count(signup.id)).join(shift, shift.id == signup.shift_id)
+            .where(signup.user_id == user.id, _completed(signup), shift.starts_at >= p.start, shift.starts_at < p.end)
+        ).one())
+    station = session.get(models.Station, user.station_id)
+    teams = list(session.exec(select(Team.name).join(TeamMembership, TeamMembership.team_id == Team.id)
+                              .where(TeamMembership.user_id == user.id).order_by(Team.name)))
+    return Certificate(user=user, station_name=station.name if station else "", period=p,
+                       hours=round(minutes / 60, 1), shifts=shifts, checkins=int(checkins),
+                       issued_on=local(now or utcnow()).date(), teams=teams)
+
+
+# -- ledger and check-in exports ---------------------------------------------------------------
+
+def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
+                  team_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+    header = [_l("Entry id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"), _l("Points"),
+              _l("Balance after"), _l("Reason"), _l("Source")]
+    stmt = (select(LedgerEntry.id, LedgerEntry.created_at, LedgerEntry.user_id, User.username, User.display_name,
+                   LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.balance_after, LedgerEntry.reason,
+                   LedgerEntry.ref)
+            .join(User, User.id == LedgerEntry.user_id)
+            .where(LedgerEntry.user_id.in_(user_ids), LedgerEntry.created_at >= p.start,
+                   LedgerEntry.created_at < p.end))
+    return Export(f"ledger-{label}-{p.first}-{p.last}.csv",
+                  csv_stream(header, keyset(session, stmt, LedgerEntry.id)))
+
+
+def checkin_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
+                   team_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+    recorder = aliased(User)
+    header = [_l("Check-in id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"),
+              _l("Checkpoint or event"), _l("Shift id"), _l("Points"), _l("Recorded by")]
+    stmt = (select(Checkin.id, Checkin.created_at, Checkin.user_id, User.username, User.display_name, Checkin.kind,
+                   func.coalesce(Checkpoint.name, Event.title), Checkin.shift_id, Checkin.points_awarded,
+                   recorder.username)
+            .join(User, User.id == Checkin.user_id)
+            .outerjoin(Checkpoint, Checkpoint.id == Checkin.checkpoint_id)
+            .outerjoin(Event, Event.id == Checkin.event_id)
+            .outerjoin(recorder, recorder.id == Checkin.recorded_by_id)
+            .where(Checkin.user_id.in_(user_ids), Checkin.created_at >= p.start, Checkin.created_at < p.end))
+    return Export(f"checkins-{label}-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, Checkin.id)))
+
+
+def store_available() -> bool:
+    return getattr(models, "Redemption", None) is not None and getattr(models, "StoreItem", None) is not None
+
+
+def store_export(session: Session, actor: User, p: Period) -> Export:
+    """Every redemption of the station in the period, with clerk, item and status, for the
+    counter's reconciliation (cancelled ones included, marked)."""
+    access.require_role(actor, "clerk", "coordinator")
+    if not store_available():
+        raise DomainError("not_found", _l("The store is not set up."))
+    redemption, item = models.Redemption, models.StoreItem
+    clerk, volunteer = aliased(User), aliased(User)
+    header = [_l("Redemption id"), _l("Time"), _l("Status"), _l("Clerk"), _l("User id"), _l("Username"), _l("Name"),
+              _l("Item"), _l("Quantity"), _l("Points"), _l("Cancelled at"), _l("Cancel reason")]
+    stmt = (select(redemption.id, redemption.created_at, redemption.status, clerk.username, redemption.user_id,
+                   volunteer.username, volunteer.display_name, item.name, redemption.quantity,
+                   redemption.points_spent, redemption.cancelled_at, redemption.cancel_reason)
+            .join(volunteer, volunteer.id == redemption.user_id)
+            .join(item, item.id == redemption.item_id)
+            .outerjoin(clerk, clerk.id == redemption.clerk_id)
+            .where(redemption.station_id == actor.station_id, redemption.created_at >= p.start,
+                   redemption.created_at < p.end))
+    return Export(f"store-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, redemption.id)))
+
+
+# -- the audit trail search --------------------------------------------------------------------
+
+AUDIT_PAGE = 50
+
+
+@dataclass
+class AuditRow:
+    entry: AuditEntry
+    actor_username: str | None
+    actor_name: str | None
+
+    @property
+    def detail(self) -> dict:
+        try:
+            value = json.loads(self.entry.detail or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def audit_actions(session: Session, actor: User) -> list[str]:
+    access.require_role(actor, "admin")
+    return list(session.exec(select(AuditEntry.action).where(AuditEntry.station_id == actor.station_id)
+                             .distinct().order_by(AuditEntry.action)))
+
+
+def audit_search(session: Session, actor: User, *, actor_query: str = "", action: str = "", target_type: str = "",
+                 target_id: int | None = None, first: date | None = None, last: date | None = None,
+                 page: int = 1, per_page: int = AUDIT_PAGE) -> tuple[list[AuditRow], bool]:
+    """Admins search their station's trail, newest first; returns (rows, whether more follow).
+    ``actor_query`` matches a username or name (part of it) or an exact user id."""
+    access.require_role(actor, "admin")
+    page = max(1, min(int(page or 1), 100_000))
+    stmt = (select(AuditEntry, User.username, User.display_name)
+            .outerjoin(User, User.id == AuditEntry.actor_id)
+            .where(AuditEntry.station_id == actor.station_id))
+    query = (actor_query or "").strip()[:64]
+    if query:
+        like = f"%{query.lower()}%"
+        condition = or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like))
+        if query.isdigit() and len(query) < 18:
+            condition = or_(condition, AuditEntry.actor_id == int(query))
+        stmt = stmt.where(condition)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action[:64])
+    if target_type:
+        stmt = stmt.where(AuditEntry.target_type == target_type[:32])
+    if target_id is not None:
+        stmt = stmt.where(AuditEntry.target_id == target_id)
+    if first is not None:
+        stmt = stmt.where(AuditEntry.created_at >= local_midnight(first))
+    if last is not None:
+        stmt = stmt.where(AuditEntry.created_at < local_midnight(last + timedelta(days=1)))
+    rows = session.execute(stmt.order_by(AuditEntry.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)).all()
+    result = [AuditRow(entry, username, name) for entry, username, name in rows[:per_page]]
+    return result, len(rows) > per_page
+

@@ -1,0 +1,176 @@
+"""Reports and exports: hours per team and volunteer for a period, CSV downloads (streamed), the
+printable service-hours certificate, and a person's own data (JSON)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ... import db
+from ...errors import DomainError
+from ...services import reports
+from ...services.dashboard import scope_for, scoped_user_ids
+from ...timeutil import local, utcnow
+from . import bp
+from .common import render, role_required
+from .dashboard import query_int
+
+try:
+    from .staff import add_manage_link
+except ImportError:  # pragma: no cover
+    add_manage_link = None
+
+TABLE_ROWS = 200
+
+
+def current_period() -> reports.Period:
+    return reports.period(request.args.get("from"), request.args.get("to"))
+
+
+def csv_response(export: reports.Export) -> Response:
+    """Stream an export; the generator runs inside the request context (and its session)."""
+    response = Response(stream_with_context(export.chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _period_or_error():
+    """The period asked for, or (None, errors) for the page to show."""
+    try:
+        return current_period(), {}
+    except DomainError as error:
+        return reports.period(None, None), {item["field"]: str(item["message"])
+                                            for item in error.details.get("errors", [])}
+
+
+@bp.get("/reports")
+@role_required("coordinator")
+def reports_page():
+    session = db.get_session()
+    p, errors = _period_or_error()
+    team_id = query_int("team")
+    scope = scope_for(session, current_user, team_id)
+    teams = reports.hours_by_team(session, scope, p)
+    people = []
+    for row in reports.hours_rows(session, scoped_user_ids(scope), p):
+        people.append(row)
+        if len(people) > TABLE_ROWS:
+            break
+    query = {"from": p.first.isoformat(), "to": p.last.isoformat()}
+    if team_id:
+        query["team"] = team_id
+    return render("pages/reports/index.html", "pages/reports/_tables.html", p=p, errors=errors, scope=scope,
+                  teams=teams, people=people[:TABLE_ROWS], more=len(people) > TABLE_ROWS, query=query,
+                  hours_available=reports.hours_available(), store_available=reports.store_available())
+
+
+# -- CSV exports: authorization first (DomainError -> 403/404 page), then the stream -----------
+
+@bp.get("/reports/hours-volunteers.csv")
+@login_required
+def export_hours_volunteers():
+    return csv_response(reports.hours_by_volunteer_export(db.get_session(), current_user, current_period(),
+                                                          team_id=query_int("team")))
+
+
+@bp.get("/reports/hours-teams.csv")
+@login_required
+def export_hours_teams():
+    return csv_response(reports.hours_by_team_export(db.get_session(), current_user, current_period(),
+                                                     team_id=query_int("team")))
+
+
+@bp.get("/reports/ledger.csv")
+@login_required
+def export_ledger():
+    return csv_response(reports.ledger_export(db.get_session(), current_user, current_period(),
+                                              user_id=query_int("user"), team_id=query_int("team")))
+
+
+@bp.get("/reports/checkins.csv")
+@login_required
+def export_checkins():
+    return csv_response(reports.checkin_export(db.get_session(), current_user, current_period(),
+                                               user_id=query_int("user"), team_id=query_int("team")))
+
+
+@bp.get("/reports/store.csv")
+@login_required
+def export_store():
+    return csv_response(reports.store_export(db.get_session(), current_user, current_period()))
+
+
+# -- the certificate ---------------------------------------------------------------------------
+
+@bp.get("/reports/certificate/<id:user_id>")
+@login_required
+def certificate(user_id: int):
+    p, errors = _period_or_error()
+    if not request.args.get("from"):  # default: the year so far
+        p = reports.period(local(utcnow()).date().replace(month=1, day=1), None)
+    cert = reports.certificate(db.get_session(), current_user, user_id, p)
+    return render("pages/reports/certificate.html", cert=cert, errors=errors)
+
+
+# -- my data -----------------------------------------------------------------------------------
+
+@bp.get("/me/data.json")
+@login_required
+def my_data():
+    from ...services import personal_data
+
+    data = personal_data.export(db.get_session(), current_user, current_user.id)
+    body = json.dumps(data, ensure_ascii=False, indent=1)
+    response = Response(body, mimetype="application/json")
+    name = f"my-data-{current_user.id}-{date.today().isoformat()}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/me/export")
+@login_required
+def my_exports():
+    """A person's own downloads: data, ledger, check-ins, certificate."""
+    p, errors = _period_or_error()
+    return render("pages/reports/mine.html", p=p, errors=errors)
+
+
+# -- anonymising someone who has left (admins) -------------------------------------------------
+
+@bp.route("/manage/personal-data", methods=["GET", "POST"])
+@role_required("admin")
+def personal_data_page():
+    from ...services import accounts, personal_data
+
+    session = db.get_session()
+    if request.method == "POST":
+        user_id = request.form.get("user_id", "")
+        if not user_id.isdigit() or len(user_id) > 17:
+            flash(_("Choose a person first."), "error")
+            return redirect(url_for("pages.personal_data_page"))
+        if request.form.get("confirm") != "yes":
+            flash(_("Tick the box to confirm."), "error")
+            return redirect(url_for("pages.personal_data_page", q=request.form.get("q", "")))
+        try:
+            user = personal_data.anonymise(session, current_user, int(user_id))
+            db.commit()
+            flash(_("The account has been anonymised: it is now %(name)s.", name=user.username), "ok")
+        except DomainError as error:
+            session.rollback()
+            flash(str(error.message), "error")
+        return redirect(url_for("pages.personal_data_page"))
+    query = (request.args.get("q") or "").strip()[:64]
+    people = accounts.search_users(session, current_user, query=query, limit=20) if query else []
+    return render("pages/reports/personal_data.html", query=query, people=people)
+
+
+if add_manage_link is not None:
+    add_manage_link("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"),
+                    ("coordinator",))
+    add_manage_link("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"),
+                    ("admin",))
