@@ -133,10 +133,14 @@ def _to_response(result, status: int, response_model) -> Response:
 
 def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
-          auth: bool = True, idempotent: bool = False, **extra):
+          auth: bool = True, idempotent: bool = False, multipart: dict[str, Any] | None = None, **extra):
     """Register an API endpoint. The view gets the validated ``body``/``query`` as keyword
     arguments, returns a dict (or ``(dict, status)``, or ``None`` for 204), and never commits:
-    a write is committed here once, after the view succeeded."""
+    a write is committed here once, after the view succeeded.
+
+    ``multipart`` (a JSON schema of the form fields, for the OpenAPI document) marks an upload:
+    the request must be ``multipart/form-data`` (422 otherwise) and the view reads
+    ``request.files`` itself; the body is limited by ``MAX_CONTENT_LENGTH`` (413 beyond)."""
 
     def decorate(view: Callable) -> Callable:
         endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
@@ -157,6 +161,9 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                     kwargs["query"] = _read_query(query)
             except ValidationError as error:
                 return validation_problem(error)
+            if multipart is not None and request.mimetype != "multipart/form-data":
+                return problem(422, "validation_error", "The request did not pass validation.",
+                               errors=[{"field": "body", "message": "Send a multipart/form-data body."}])
             client_ref = getattr(kwargs.get("body"), "client_ref", None) if idempotent else None
             if client_ref:
                 remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
@@ -185,7 +192,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
 
         bp.add_url_rule(rule, endpoint=endpoint_name, view_func=wrapper, methods=[method])
         ENDPOINTS.append(Endpoint(rule, method, view, summary, tag, body, query, response, status, auth,
-                                  idempotent, extra=extra))
+                                  idempotent, multipart=multipart, extra=extra))
         return wrapper
 
     return decorate
