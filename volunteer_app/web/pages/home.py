@@ -1,9 +1,9 @@
 """Home and profile."""
 from __future__ import annotations
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 
 from ... import db
 from ...errors import DomainError
@@ -27,33 +27,48 @@ def home():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    errors, saved = {}, None
+    """My details, 长辈版, leaderboard privacy, language, password, and signing out."""
+    errors, action = {}, None
+    me = current_user._get_current_object()  # the User itself, never the proxy, into the session
     if request.method == "POST":
         action = request.form.get("action")
         session_db = db.get_session()
         try:
             if action == "details":
-                accounts.update_profile(session_db, current_user,
+                language = request.form.get("language") or None
+                accounts.update_profile(session_db, me,
                                         display_name=request.form.get("display_name", "")[:300],
                                         phone=request.form.get("phone", "")[:300],
+                                        language=language,
                                         large_mode=request.form.get("large_mode") == "1",
                                         leaderboard_anonymous=request.form.get("leaderboard_anonymous") == "1")
-                saved = _("Saved.")
-            elif action == "password":
+                db.commit()
+                if language:
+                    session["lang"] = language
+                flash(_("Saved."), "ok")
+                return redirect(url_for("pages.profile"))
+            if action == "password":
                 new = request.form.get("new_password", "")[:300]
                 if new != request.form.get("new_password2", "")[:300]:
                     raise DomainError("validation_error", _("The two passwords differ."),
                                       errors=[{"field": "new_password2", "message": _("The two passwords differ.")}])
-                accounts.change_password(session_db, current_user, request.form.get("current_password", "")[:300], new)
-                start_session(current_user)  # every other session has ended; this one goes on
-                saved = _("Your password has been changed. You have been signed out everywhere else.")
-            elif action == "logout_all":
-                accounts.end_all_sessions(session_db, current_user)
+                accounts.change_password(session_db, me, request.form.get("current_password", "")[:300], new)
+                start_session(me)  # every other session has ended; this one goes on
                 db.commit()
+                flash(_("Your password has been changed. You have been signed out everywhere else."), "ok")
+                return redirect(url_for("pages.profile"))
+            if action == "logout_all":
+                accounts.end_all_sessions(session_db, me)
+                db.commit()
+                logout_user()
                 session.clear()
+                flash(_("You have been signed out on all your devices."), "ok")
                 return redirect(url_for("pages.login"))
-            db.commit()
         except DomainError as error:
             session_db.rollback()
             errors = field_errors(error)
-    return render_template("pages/profile.html", errors=errors, saved=saved), (422 if errors else 200)
+            if action == "password" and "password" in errors:
+                errors["new_password"] = errors.pop("password")
+    form = request.form if errors and action == "details" else None
+    return render_template("pages/profile.html", errors=errors, action=action, form=form,
+                           languages=(("zh_CN", "中文"), ("en", "English"))), (422 if errors else 200)
