@@ -1,0 +1,180 @@
+"""The shifts API as API.md fixes it: create, list, sign up (in parallel too), withdraw, attendance."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from volunteer_app import db
+from volunteer_app.models import Checkin
+from volunteer_app.services import shifts
+from volunteer_app.timeutil import utcnow
+
+from . import factories
+
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def _soon(days: int = 2, hour: int = 9) -> datetime:
+    """A station-local time a few days ahead of the real clock (the API uses it)."""
+    day = (utcnow().astimezone(CST) + timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, hour, tzinfo=CST)
+
+
+@contextlib.contextmanager
+def arrange(app):
+    """A short unit of work of its own (the ``session`` fixture keeps an app context pushed,
+    which requests would share)."""
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+        yield s
+
+
+@pytest.fixture
+def crew(app):
+    with arrange(app) as session:
+        team = factories.team(session)
+        boss = factories.coordinator(session, team)
+        cps = [factories.patrol_checkpoint(session, team_row=team) for _ in range(2)]
+        members = [factories.user(session, team=team) for _ in range(3)]
+    return team, boss, cps, members
+
+
+def _create(api, boss, team, cps, **extra):
+    body = {"team_id": team.id, "title": "夜间巡逻", "starts_at": _soon().isoformat(),
+            "ends_at": (_soon() + timedelta(hours=2)).isoformat(), "capacity": 2,
+            "checkpoint_ids": [cp.id for cp in cps], **extra}
+    return api.post("/api/v1/shifts", json=body, user=boss)
+
+
+def test_create_and_list(api, crew):
+    team, boss, cps, members = crew
+    response = _create(api, boss, team, cps, repeat_weekly_until=(_soon() + timedelta(days=14)).date().isoformat())
+    assert response.status_code == 201, response.get_json()
+    made = response.get_json()["shifts"]
+    assert len(made) == 3
+    first = made[0]
+    assert set(first) >= {"id", "team_id", "title", "starts_at", "ends_at", "capacity", "confirmed_count",
+                          "waitlist_count", "checkpoint_ids", "points_per_hour"}
+    assert first["points_per_hour"] == 10 and first["checkpoint_ids"] == [cps[0].id, cps[1].id]
+    assert first["starts_at"] == _soon().isoformat()
+    listed = api.get("/api/v1/shifts", user=members[0]).get_json()["shifts"]
+    assert [s["id"] for s in listed] == [s["id"] for s in made]
+    until = (_soon() + timedelta(days=8)).isoformat()
+    assert len(api.get(f"/api/v1/shifts?until={until.replace('+', '%2B')}", user=members[0]).get_json()["shifts"]) == 2
+    since = (_soon() + timedelta(days=20)).isoformat().replace("+", "%2B")
+    assert api.get(f"/api/v1/shifts?since={since}", user=members[0]).get_json()["shifts"] == []
+    assert api.get(f"/api/v1/shifts?team_id={team.id + 1000}", user=members[0]).get_json()["shifts"] == []
+
+
+def test_create_errors(api, crew):
+    team, boss, cps, members = crew
+    assert _create(api, members[0], team, cps).status_code == 403
+    naive = _create(api, boss, team, cps, starts_at="2026-12-01T09:00:00")
+    assert naive.status_code == 422 and naive.get_json()["code"] == "validation_error"
+    assert _create(api, boss, team, cps, capacity=0).status_code == 422
+    assert _create(api, boss, team, cps, colour="red").status_code == 422
+    assert api.post("/api/v1/shifts", json={"team_id": team.id}, user=None).status_code == 401
+    backwards = _create(api, boss, team, cps, ends_at=_soon().isoformat())
+    assert backwards.status_code == 422 and backwards.get_json()["errors"][0]["field"] == "ends_at"
+
+
+def test_signup_codes_and_cancel(app, api, crew):
+    team, boss, cps, members = crew
+    with arrange(app) as session:
+        outsider = factories.user(session)
+    shift_id = _create(api, boss, team, cps, capacity=1).get_json()["shifts"][0]["id"]
+    url = f"/api/v1/shifts/{shift_id}/signup"
+    first = api.post(url, user=members[0])
+    assert first.status_code == 201 and first.get_json()["status"] == "confirmed"
+    second = api.post(url, user=members[1])
+    assert second.status_code == 201 and second.get_json() | {} == {"shift_id": shift_id, "user_id": members[1].id,
+                                                                   "status": "waitlisted", "position": 1}
+    again = api.post(url, user=members[0])
+    assert again.status_code == 409 and again.get_json()["code"] == "already_signed_up"
+    stranger = api.post(url, user=outsider)
+    assert stranger.status_code == 403 and stranger.get_json()["code"] == "not_team_member"
+    assert api.post("/api/v1/shifts/999999/signup", user=members[0]).status_code == 404
+    gone = api.delete(url, user=members[0])
+    assert gone.status_code == 204 and gone.get_data() == b""
+    listed = api.get("/api/v1/shifts", user=members[2]).get_json()["shifts"][0]
+    assert (listed["confirmed_count"], listed["waitlist_count"]) == (1, 0)
+    assert api.delete(url, user=members[0]).status_code == 404
+    report = api.get(f"/api/v1/shifts/{shift_id}/attendance", user=boss).get_json()
+    assert report["volunteers"][0]["user_id"] == members[1].id and report["volunteers"][0]["status"] == "confirmed"
+
+
+def test_started_shift(app, api, crew):
+    team, boss, cps, members = crew
+    with arrange(app) as session:
+        started = factories.shift(session, team, starts_at=utcnow() - timedelta(minutes=5),
+                                  ends_at=utcnow() + timedelta(hours=1), route=cps)
+    response = api.post(f"/api/v1/shifts/{started.id}/signup", user=members[0])
+    assert response.status_code == 409 and response.get_json()["code"] == "shift_started"
+
+
+def test_attendance_output_and_permissions(app, api, crew):
+    team, boss, cps, members = crew
+    with arrange(app) as session:
+        shift = factories.shift(session, team, starts_at=utcnow() - timedelta(hours=3),
+                                ends_at=utcnow() - timedelta(hours=1), route=cps)
+        for person in members[:2]:
+            shifts.signup(session, person, shift.id, now=shift.starts_at - timedelta(days=1))
+        for cp in cps:
+            row = Checkin(user_id=members[0].id, kind="checkpoint", checkpoint_id=cp.id,
+                          created_at=shift.starts_at + timedelta(minutes=30))
+            session.add(row)
+            session.flush()
+            shifts.after_checkin(session, members[0].id, row)
+        session.add(Checkin(user_id=members[1].id, kind="checkpoint", checkpoint_id=cps[1].id,
+                            created_at=shift.starts_at + timedelta(minutes=40)))
+    response = api.get(f"/api/v1/shifts/{shift.id}/attendance", user=boss)
+    assert response.status_code == 200
+    assert response.get_json() == {"shift_id": shift.id, "checkpoint_ids": [cps[0].id, cps[1].id], "volunteers": [
+        {"user_id": members[0].id, "status": "confirmed", "checkpoints_visited": [cps[0].id, cps[1].id],
+         "completed": True, "hours": 2.0, "points_awarded": 20, "confirmed_by_id": None, "no_show_comment": None},
+        {"user_id": members[1].id, "status": "confirmed", "checkpoints_visited": [cps[1].id],
+         "completed": False, "hours": 0.0, "points_awarded": 0, "confirmed_by_id": None, "no_show_comment": None},
+    ]}
+    assert api.get(f"/api/v1/shifts/{shift.id}/attendance", user=members[0]).status_code == 403
+
+
+@pytest.mark.parametrize("capacity,people", [(3, 8)])
+def test_parallel_signups_leave_exactly_capacity_confirmed(app, api, crew, capacity, people):
+    team, boss, cps, _members = crew
+    with arrange(app) as session:
+        volunteers = [factories.user(session, team=team) for _ in range(people)]
+    shift_id = _create(api, boss, team, cps, capacity=capacity).get_json()["shifts"][0]["id"]
+    clients = [factories.ApiClient(app) for _ in volunteers]
+    for client, person in zip(clients, volunteers):
+        client.headers(person)  # tokens issued before the race
+    barrier, answers = threading.Barrier(people), {}
+
+    def go(client, person):
+        barrier.wait()
+        response = client.post(f"/api/v1/shifts/{shift_id}/signup", user=person)
+        answers[person.id] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=go, args=pair) for pair in zip(clients, volunteers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(code == 201 for code, _ in answers.values()), answers
+    confirmed = [body for _, body in answers.values() if body["status"] == "confirmed"]
+    waitlisted = sorted((body for _, body in answers.values() if body["status"] == "waitlisted"),
+                        key=lambda body: body["position"])
+    assert len(confirmed) == capacity and len(waitlisted) == people - capacity
+    assert [body["position"] for body in waitlisted] == list(range(1, people - capacity + 1))
+    listed = api.get("/api/v1/shifts", user=boss).get_json()["shifts"][0]
+    assert (listed["confirmed_count"], listed["waitlist_count"]) == (capacity, people - capacity)
+    # the waitlist is in order of arrival: cancelling a confirmed one promotes position 1
+    leaver = next(user_id for user_id, (_, body) in answers.items() if body["status"] == "confirmed")
+    first_waiting = waitlisted[0]["user_id"]
+    assert api.delete(f"/api/v1/shifts/{shift_id}/signup", user=next(v for v in volunteers if v.id == leaver)) \
+        .status_code == 204
+    statuses = {v["user_id"]: v["status"] for v in
+                api.get(f"/api/v1/shifts/{shift_id}/attendance", user=boss).get_json()["volunteers"]}
+    assert statuses[first_waiting] == "confirmed" and leaver not in statuses
