@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import Flask, abort, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_htmx import HTMX
@@ -86,6 +86,13 @@ def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else timeutil.local(value).strftime(fmt)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in items) for key, items in values.lists())
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     login_manager.init_app(app)
@@ -122,6 +129,11 @@ def init_app(app: Flask) -> None:
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:12]
         g.started = time.perf_counter()
         g.write_token = db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        if _has_nul(request.args) or (request.mimetype in FORM_TYPES and _has_nul(request.form)):
+            message = _("Text may not contain NUL characters.")  # PostgreSQL text cannot hold them
+            if request.path.startswith("/api/"):
+                return problem(422, "validation_error", message, errors=[{"field": "query", "message": message}])
+            abort(400, message)
 
     @app.after_request
     def _finish_request(response):

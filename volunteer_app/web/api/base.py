@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from ... import db
-from ...errors import STATUS_BY_CODE, DomainError
+from ...errors import STATUS_BY_CODE, DomainError, FieldError
 from ...models import IdempotencyKey, User
 from ...services import accounts
 
@@ -52,7 +52,8 @@ def problem(status: int, code: str, detail: str, **extra) -> Response:
     body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status, "Error"), "status": status,
             "detail": str(detail), "code": code}
     body.update({key: value for key, value in extra.items() if value is not None})
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                        mimetype="application/problem+json")  # default=str: lazy messages
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
@@ -78,6 +79,20 @@ def validation_problem(error: ValidationError, where: str = "") -> Response:
     return problem(422, "validation_error", "The request did not pass validation.", errors=errors)
 
 
+def _refuse_nul(value, field: str = "") -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them as bad input (422), on both engines."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise FieldError(field or "body", "Text may not contain NUL characters.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, field or "body")
+            _refuse_nul(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{field}.{index}" if field else str(index))
+
+
 def _read_json_body(model: type[BaseModel]) -> BaseModel:
     limit = current_app.config["MAX_JSON_BYTES"]
     if request.content_length is not None and request.content_length > limit:
@@ -87,7 +102,9 @@ def _read_json_body(model: type[BaseModel]) -> BaseModel:
         raise DomainError("payload_too_large", "The body is larger than 1 MiB.")
     if not raw.strip():
         raw = b"{}"
-    return model.model_validate_json(raw, strict=True)
+    parsed = model.model_validate_json(raw, strict=True)
+    _refuse_nul(parsed.model_dump())
+    return parsed
 
 
 def _read_query(model: type[BaseModel]) -> BaseModel:
@@ -95,6 +112,7 @@ def _read_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         args[key] = values if len(values) > 1 else values[0]
+    _refuse_nul(args)
     return model.model_validate(args)
 
 

@@ -1,0 +1,433 @@
+"""Bad input of every shape, security headers, and cookies that never authorize the API.
+
+The generic tests walk every registered API endpoint (so endpoints added later are covered
+without a change here): whatever the input, the answer is a 4xx problem+json with a message,
+never a 500, and no row is written.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import typing
+
+import pytest
+from pydantic import AwareDatetime
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
+
+from volunteer_app import db
+from volunteer_app.models import User
+from volunteer_app.web.api.base import ENDPOINTS
+
+from . import factories
+from .conftest import csrf_token
+
+PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+LONG = "长" * 10_000
+
+
+@contextlib.contextmanager
+def arrange(app):
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+        yield s
+
+
+def row_counts(app) -> dict[str, int]:
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as s:
+        return {table.name: s.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in SQLModel.metadata.sorted_tables}
+
+
+@pytest.fixture
+def world(app):
+    """An admin (who may call everything), a team, a coordinator and a volunteer."""
+    with arrange(app) as s:
+        team = factories.team(s, "东队")
+        people = {"admin": factories.admin(s, username="boss"), "team": team,
+                  "coord": factories.coordinator(s, team), "vol": factories.user(s, team=team)}
+    return people
+
+
+@pytest.fixture
+def admin_headers(app, world):
+    return {"Authorization": f"Bearer {factories.token_for(app, world['admin'])}"}
+
+
+def _path(rule: str, value: str = "1") -> str:
+    return "/api/v1" + PATH_PARAM.sub(value, rule) if not rule.startswith("/healthz") else rule
+
+
+def _assert_problem(response, *, allowed=range(400, 500)) -> dict:
+    text = response.get_data(as_text=True)
+    assert response.status_code in allowed, (response.status_code, text[:500])
+    assert response.mimetype == "application/problem+json", text[:300]
+    body = response.get_json()
+    assert body["code"] and body["detail"] and body["status"] == response.status_code
+    if response.status_code == 422:
+        assert body["errors"] and all(error["field"] and error["message"] for error in body["errors"])
+    return body
+
+
+BODY_ENDPOINTS = [e for e in ENDPOINTS if e.body is not None]
+PATH_ENDPOINTS = [e for e in ENDPOINTS if PATH_PARAM.search(e.rule)]
+QUERY_ENDPOINTS = [e for e in ENDPOINTS if e.query is not None]
+
+
+def _ids(endpoints):
+    return [f"{e.method} {e.rule}" for e in endpoints]
+
+
+NON_OBJECT_BODIES = {
+    "not json": (b"username=a&password=b", "application/x-www-form-urlencoded"),
+    "broken json": (b'{"username": "a", ', "application/json"),
+    "json array": (b'[{"username": "a"}]', "application/json"),
+    "json null": (b"null", "application/json"),
+    "json string": (b'"hello"', "application/json"),
+    "json number": (b"12", "application/json"),
+    "bad utf-8": (b'{"username": "\xff\xfe"}', "application/json"),
+    "nul bytes": (b'{"username": "a\\u0000b"}', "application/json"),
+    "deep nesting": (b"[" * 5000 + b"]" * 5000, "application/json"),
+}
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=_ids(BODY_ENDPOINTS))
+@pytest.mark.parametrize("shape", list(NON_OBJECT_BODIES))
+def test_every_body_endpoint_refuses_non_object_bodies(app, admin_headers, endpoint, shape):
+    if endpoint.multipart is not None:
+        pytest.skip("multipart endpoint")
+    client = app.test_client()
+    before = row_counts(app)
+    data, content_type = NON_OBJECT_BODIES[shape]
+    response = client.open(_path(endpoint.rule), method=endpoint.method, data=data,
+                           headers={**admin_headers, "Content-Type": content_type})
+    body = _assert_problem(response)
+    if shape != "nul bytes":
+        assert response.status_code in (400, 404, 422), body
+    assert row_counts(app) == before
+
+
+def _fields(model) -> dict:
+    return model.model_fields
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=_ids(BODY_ENDPOINTS))
+def test_every_body_endpoint_refuses_extra_missing_wrong_types_and_huge_strings(app, admin_headers, endpoint):
+    if endpoint.multipart is not None:
+        pytest.skip("multipart endpoint")
+    client = app.test_client()
+    path = _path(endpoint.rule)
+    before = row_counts(app)
+
+    def send(payload):
+        return client.open(path, method=endpoint.method, data=json.dumps(payload),
+                           headers={**admin_headers, "Content-Type": "application/json"})
+
+    fields = _fields(endpoint.body)
+    # an unknown field is named in the answer
+    body = _assert_problem(send({"no_such_field": 1}))
+    if body["status"] == 422:
+        assert "no_such_field" in [error["field"] for error in body["errors"]]
+    # missing required fields are named
+    required = [name for name, info in fields.items() if info.is_required()]
+    if required:
+        body = _assert_problem(send({}))
+        assert body["status"] in (404, 422)
+        if body["status"] == 422:
+            assert set(required) <= {error["field"].split(".")[0] for error in body["errors"]}
+    assert row_counts(app) == before
+    for name in fields:
+        for value in (LONG, 10**30, -(10**30), [], {}, True, None, 1.5, "1", "\u0000"):
+            before = row_counts(app)
+            response = send({name: value})
+            assert response.status_code < 500, (name, value, response.get_data(as_text=True)[:300])
+            if response.status_code >= 400:  # a refusal writes nothing (a valid call may)
+                _assert_problem(response)
+                assert row_counts(app) == before, (name, value)
+
+
+def _datetime_fields(model) -> list[str]:
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = typing.get_args(annotation) or (annotation,)
+        if any(arg is AwareDatetime or getattr(arg, "__name__", "") == "AwareDatetime" for arg in args):
+            found.append(name)
+    return found
+
+
+DATETIME_ENDPOINTS = [e for e in BODY_ENDPOINTS if _datetime_fields(e.body)]
+DATETIME_QUERIES = [e for e in QUERY_ENDPOINTS if _datetime_fields(e.query)]
+
+
+@pytest.mark.parametrize("endpoint", DATETIME_ENDPOINTS or [None], ids=_ids(DATETIME_ENDPOINTS) or ["none-yet"])
+def test_naive_datetimes_are_422(app, admin_headers, endpoint):
+    if endpoint is None:
+        from pydantic import ValidationError
+        from volunteer_app.schemas.common import ApiInput, Timestamp
+
+        class Probe(ApiInput):
+            at: Timestamp
+
+        with pytest.raises(ValidationError):
+            Probe.model_validate_json('{"at": "2026-11-23T08:00:00"}', strict=True)
+        assert Probe.model_validate_json('{"at": "2026-11-23T08:00:00+08:00"}', strict=True).at.utcoffset()
+        return
+    client = app.test_client()
+    before = row_counts(app)
+    for name in _datetime_fields(endpoint.body):
+        response = client.open(_path(endpoint.rule), method=endpoint.method,
+                               data=json.dumps({name: "2026-11-23T08:00:00"}),
+                               headers={**admin_headers, "Content-Type": "application/json"})
+        body = _assert_problem(response, allowed=(404, 422))
+        if body["status"] == 422:
+            assert name in [error["field"] for error in body["errors"]], body
+    assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("endpoint", DATETIME_QUERIES or [None], ids=_ids(DATETIME_QUERIES) or ["none-yet"])
+def test_naive_datetimes_in_queries_are_422(app, admin_headers, endpoint):
+    if endpoint is None:
+        pytest.skip("no endpoint takes a time in its query yet")
+    client = app.test_client()
+    for name in _datetime_fields(endpoint.query):
+        response = client.get(_path(endpoint.rule), query_string={name: "2026-11-23T08:00:00"},
+                              headers=admin_headers)
+        _assert_problem(response, allowed=(404, 422))
+
+
+@pytest.mark.parametrize("endpoint", QUERY_ENDPOINTS or [None], ids=_ids(QUERY_ENDPOINTS) or ["none-yet"])
+def test_every_query_refuses_junk(app, admin_headers, endpoint):
+    if endpoint is None:
+        pytest.skip("no endpoint takes a query yet")
+    client = app.test_client()
+    for query in ({"no_such_param": "1"}, {"limit": "abc"}, {"limit": "-1"}, {"limit": "9" * 40},
+                  {"limit": "0"}, {"limit": "501"}):
+        if "limit" in query and "limit" not in endpoint.query.model_fields:
+            continue
+        response = client.open(_path(endpoint.rule), method=endpoint.method, query_string=query,
+                               headers=admin_headers)
+        _assert_problem(response, allowed=(404, 422))
+
+
+BAD_IDS = ["0", "-1", "-999", "99999999999999999999999", "1.5", "abc", "%00", "1e3", "0x10"]
+
+
+@pytest.mark.parametrize("endpoint", PATH_ENDPOINTS, ids=_ids(PATH_ENDPOINTS))
+def test_bad_and_unknown_ids_in_paths_are_404(app, admin_headers, endpoint):
+    client = app.test_client()
+    before = row_counts(app)
+    for bad in BAD_IDS + ["987654321", str(2**63 - 1)]:
+        response = client.open(_path(endpoint.rule, bad), method=endpoint.method, data="{}",
+                               headers={**admin_headers, "Content-Type": "application/json"})
+        body = _assert_problem(response, allowed=(404, 405, 422))
+        if bad in BAD_IDS:
+            assert response.status_code == 404, (bad, body)
+            assert body["code"] == "not_found"
+    assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("value", [-1, 0, 2**63, 10**40, "1", 1.0, True, None])
+def test_bad_ids_in_bodies_are_422(app, admin_headers, world, value):
+    client = app.test_client()
+    before = row_counts(app)
+    response = client.post(f"/api/v1/teams/{world['team'].id}/members", json={"user_id": value},
+                           headers=admin_headers)
+    body = _assert_problem(response, allowed=(422,))
+    assert body["errors"][0]["field"] == "user_id"
+    assert row_counts(app) == before
+
+
+# -- the accounts endpoints, message by message ------------------------------------------------
+
+def test_register_field_messages(app):
+    client = app.test_client()
+    before = row_counts(app)
+    response = client.post("/api/v1/register", json={"username": "ab", "password": 12345678,
+                                                      "display_name": LONG, "extra": 1})
+    body = _assert_problem(response, allowed=(422,))
+    fields = {error["field"]: error["message"] for error in body["errors"]}
+    assert set(fields) == {"username", "password", "display_name", "extra"}
+    assert fields["extra"] == "Unknown field."
+    response = client.post("/api/v1/register", data="not json", content_type="application/json")
+    body = _assert_problem(response, allowed=(422,))
+    assert body["errors"] == [{"field": "body", "message": "The body is not valid JSON."}]
+    response = client.post("/api/v1/register", json=[1, 2])
+    body = _assert_problem(response, allowed=(422,))
+    assert body["errors"][0]["message"] == "The body must be a JSON object."
+    assert row_counts(app) == before
+
+
+def test_username_rule_is_a_clear_422(app):
+    client = app.test_client()
+    response = client.post("/api/v1/register", json={"username": "bad name!", "password": "long enough",
+                                                      "display_name": "x"})
+    body = _assert_problem(response, allowed=(422,))
+    assert body["errors"][0]["field"] == "username" and body["errors"][0]["message"]
+
+
+def test_sql_and_html_in_strings_are_stored_as_text(app):
+    client = app.test_client()
+    payload = {"username": "robert.tables", "password": "long enough",
+               "display_name": "<script>alert(1)</script>'); DROP TABLE users;--"}
+    response = client.post("/api/v1/register", json=payload)
+    assert response.status_code == 201
+    assert response.get_json()["display_name"] == payload["display_name"]
+    assert row_counts(app)["users"] == 1
+
+
+@pytest.mark.parametrize("path", ["/api/v1/register", "/api/v1/auth/token", "/api/v1/teams"])
+def test_body_over_one_mib_is_413(app, admin_headers, path):
+    client = app.test_client()
+    before = row_counts(app)
+    big = json.dumps({"username": "x" * (1024 * 1024), "password": "long enough", "display_name": "x"})
+    response = client.post(path, data=big, content_type="application/json", headers=admin_headers)
+    body = _assert_problem(response, allowed=(413,))
+    assert body["code"] == "payload_too_large"
+    # a body over the upload limit is refused by the server itself, also as problem+json
+    huge = b"{" + b" " * (7 * 1024 * 1024) + b"}"
+    response = client.post(path, data=huge, content_type="application/json", headers=admin_headers)
+    assert _assert_problem(response, allowed=(413,))["code"] == "payload_too_large"
+    assert row_counts(app) == before
+
+
+def test_chunked_body_over_one_mib_is_413(app):
+    import io
+    client = app.test_client()
+    stream = io.BytesIO(json.dumps({"username": "x" * (1024 * 1024 + 10)}).encode())
+    # gunicorn marks a chunked body as terminated, so the app reads it without a length
+    response = client.post("/api/v1/register", input_stream=stream, content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_base={"wsgi.input_terminated": True})
+    assert _assert_problem(response, allowed=(413,))["code"] == "payload_too_large"
+
+
+def test_wrong_method_is_405_problem(app):
+    response = app.test_client().delete("/api/v1/register")
+    assert _assert_problem(response, allowed=(405,))["code"] == "method_not_allowed"
+
+
+def test_unknown_api_path_is_404_problem(app):
+    response = app.test_client().get("/api/v1/no/such/thing")
+    assert _assert_problem(response, allowed=(404,))["code"] == "not_found"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 5000,
+                                    "Bearer \u4e2d\u6587", "bearer x y z", "Token abc"])
+def test_malformed_authorization_is_401(app, world, header):
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": header.encode("utf-8").decode("latin-1")})
+    body = _assert_problem(response, allowed=(401,))
+    assert body["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# -- headers and cookies ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/api/v1/openapi.json", "/healthz", "/no-such-page"])
+def test_security_headers(app, path):
+    response = app.test_client().get(path)
+    csp = response.headers["Content-Security-Policy"]
+    directives = dict((part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part.strip())
+    assert "'unsafe-inline'" not in directives["script-src"] and "'unsafe-eval'" not in directives["script-src"]
+    assert "'unsafe-inline'" not in directives.get("style-src", "")
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+    assert response.headers["X-Request-ID"]
+
+
+def test_pages_carry_no_inline_script_or_style(app):
+    client = app.test_client()
+    for path in ("/login", "/register"):
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\sstyle=\"", html), path
+        assert not re.search(r"\son[a-z]+=\"", html), path
+
+
+def _login(client, username: str, password: str = factories.PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_cookie_session_never_authorizes_the_api(app, world):
+    client = app.test_client()
+    response = _login(client, world["admin"].username)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200  # the cookie works for pages
+    me = client.get("/api/v1/me")
+    assert _assert_problem(me, allowed=(401,))["code"] == "unauthorized"
+    before = row_counts(app)
+    created = client.post("/api/v1/teams", json={"name": "偷偷建的队"})
+    assert created.status_code == 401
+    assert row_counts(app) == before
+
+
+def test_web_session_token_is_not_an_api_token(app, world):
+    """The server-side session id a cookie carries is refused as a bearer token."""
+    client = app.test_client()
+    _login(client, world["vol"].username)
+    with client.session_transaction() as cookie_session:
+        sid = cookie_session["sid"]
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {sid}"})
+    assert response.status_code == 401
+
+
+def test_form_without_csrf_token_is_refused(app, world):
+    client = app.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": world["vol"].username, "password": factories.PASSWORD})
+    assert response.status_code == 400
+    assert "csrf" not in response.get_data(as_text=True).lower() or response.status_code == 400
+    assert client.get("/").status_code == 302  # still not logged in
+
+
+def test_session_cookie_flags(app, world):
+    client = app.test_client()
+    response = _login(client, world["vol"].username)
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # PUBLIC_BASE_URL is https in the tests: the cookie is marked Secure
+    assert "Secure" in cookie
+
+
+def test_old_cookie_fails_after_logout(app, world):
+    client = app.test_client()
+    _login(client, world["vol"].username)
+    with client.session_transaction() as cookie_session:
+        saved = dict(cookie_session)
+    token = csrf_token(client, "/")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.test_client()
+    with replay.session_transaction() as cookie_session:
+        cookie_session.update(saved)
+    assert replay.get("/").status_code == 302
+
+
+def test_open_redirect_after_login_is_refused(app, world):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"username": world["vol"].username, "password": factories.PASSWORD,
+                                           "csrf_token": token, "next": "//evil.example.com/x"})
+    assert response.status_code == 302
+    assert "evil.example.com" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("endpoint", QUERY_ENDPOINTS, ids=_ids(QUERY_ENDPOINTS))
+def test_nul_characters_in_queries_are_refused(app, admin_headers, endpoint):
+    client = app.test_client()
+    for name in endpoint.query.model_fields:
+        response = client.open(_path(endpoint.rule), method=endpoint.method, query_string={name: "a\x00b"},
+                               headers=admin_headers)
+        _assert_problem(response, allowed=(404, 422))
+
+
+def test_nul_characters_in_forms_never_give_a_500(app, world):
+    client = app.test_client()
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={"csrf_token": token, "username": "nul\x00user", "display_name": "a\x00b",
+                                              "password": "long enough", "password2": "long enough"})
+    assert 400 <= response.status_code < 500
+    response = client.post("/login", data={"csrf_token": token, "username": "a\x00", "password": "x\x00"})
+    assert response.status_code < 500
+    assert row_counts(app)["users"] == 3
