@@ -405,3 +405,24 @@ def search_users(session: Session, actor: User, *, query: str = "", status: str 
     if team_id:
         stmt = stmt.where(User.id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
     return list(session.exec(stmt.order_by(User.id.desc()).offset(offset).limit(limit)))
+
+
+def count_pending(session: Session, actor: User) -> int:
+    """Registrations waiting for approval in the actor's station (for staff)."""
+    access.require_role(actor, "coordinator")
+    return session.exec(
+        select(func.count()).select_from(User).where(User.station_id == actor.station_id, User.status == "pending")
+    ).one()
+
+
+def enable(session: Session, actor: User, user_id: int) -> User:
+    """An administrator lets a disabled account sign in again (old sessions stay ended)."""
+    access.require_role(actor, "admin")
+    user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    if user.status == "disabled":
+        user.status = "active"
+        user.approved_at = user.approved_at or utcnow()
+        session.add(user)
+        audit.record(session, actor, "user.enable", "user", user.id)
+        session.flush()
+    return user

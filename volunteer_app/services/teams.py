@@ -94,3 +94,55 @@ def remove_member(session: Session, actor: User, team_id: int, user_id: int) -> 
     session.delete(membership)
     audit.record(session, actor, "team.remove_member", "team", team.id, user_id=user_id)
     session.flush()
+
+
+def managed_teams(session: Session, actor: User) -> list[Team]:
+    """Teams the actor may manage: every team of the station for an admin, else the ones they
+    coordinate."""
+    stmt = select(Team).where(Team.station_id == actor.station_id)
+    if not actor.is_admin:
+        stmt = stmt.where(Team.id.in_(access.coordinated_team_ids(session, actor) or {-1}))
+    return list(session.exec(stmt.order_by(Team.name)))
+
+
+def team_for_manager(session: Session, actor: User, team_id: int) -> Team:
+    """A team of the actor's station that the actor manages (404 / 403 otherwise)."""
+    team = get_team(session, actor, team_id)
+    access.require_team_manager(session, actor, team)
+    return team
+
+
+def membership_of(session: Session, team_id: int, user_id: int) -> TeamMembership | None:
+    return session.exec(
+        select(TeamMembership).where(TeamMembership.team_id == team_id, TeamMembership.user_id == user_id)
+    ).first()
+
+
+def candidates(session: Session, actor: User, team_id: int, query: str = "", limit: int = 20) -> list[User]:
+    """Active people of the station who are not in the team yet, matching ``query`` (name,
+    username or phone), for the team's managers to add."""
+    team = team_for_manager(session, actor, team_id)
+    query = (query or "").strip().lower()[:64]
+    if not query:
+        return []
+    in_team = select(TeamMembership.user_id).where(TeamMembership.team_id == team.id)
+    like = f"%{query}%"
+    stmt = (select(User).where(User.station_id == team.station_id, User.status == "active",
+                               User.id.not_in(in_team))
+            .where(func.lower(User.username).like(like) | func.lower(User.display_name).like(like)
+                   | User.phone.like(like))
+            .order_by(User.display_name, User.id).limit(max(1, min(limit, 100))))
+    return list(session.exec(stmt))
+
+
+def add_member_by_username(session: Session, actor: User, team_id: int, username: str,
+                           role: str = "member") -> TeamMembership:
+    """:func:`add_member` for a username typed by a coordinator."""
+    team = team_for_manager(session, actor, team_id)
+    name = (username or "").strip().lower()[:64]
+    if not name:
+        raise FieldError("username", _l("Please enter a username."))
+    user = session.exec(select(User).where(User.username == name, User.station_id == team.station_id)).first()
+    if user is None:
+        raise FieldError("username", _l("There is no account with this username."))
+    return add_member(session, actor, team.id, user.id, role)
