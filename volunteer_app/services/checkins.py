@@ -85,7 +85,7 @@ def check_geofence(checkpoint: Checkpoint, latitude: float | None, longitude: fl
         return
     distance = distance_m(latitude, longitude, checkpoint.latitude, checkpoint.longitude)
     if distance > checkpoint.radius_m:
-        shown = max(int(distance), checkpoint.radius_m + 1)
+        shown = max(round(distance), checkpoint.radius_m + 1)
         raise DomainError("outside_geofence", _l(
             "You are %(distance)s m from this checkpoint (limit %(limit)s m). Walk to the poster and "
             "scan again.", distance=shown, limit=checkpoint.radius_m), distance_m=shown,

@@ -3,4 +3,5 @@ from . import accounts, openapi  # noqa: F401  (registers the endpoints)
 from . import shifts  # noqa: F401,E402
 from . import store  # noqa: F401,E402
 from . import tips  # noqa: F401,E402
+from . import checkins  # noqa: F401,E402
 from .base import bp  # noqa: F401

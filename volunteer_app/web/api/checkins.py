@@ -1,0 +1,149 @@
+"""Checkpoints, posters, events, check-ins and the points ledger over JSON."""
+from __future__ import annotations
+
+from flask import Response
+
+from ... import db
+from ...services import access, accounts, checkins, checkpoints, events, ledger, qr
+from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, CheckinOnBehalf, CheckinOut,
+                                 CheckinQuery, CheckpointCreate, CheckpointList, CheckpointOut, CheckpointQuery,
+                                 CheckpointUpdate, EntryOut, EventCodeOut, EventCreate, EventList, EventOut,
+                                 LedgerOut, LedgerQuery)
+from ...schemas.common import ListQuery
+from ...timeutil import isoformat
+from ..links import checkin_url
+from .base import current_api_user, route
+
+
+def _checkpoint(checkpoint, *, with_url: bool = True) -> dict:
+    session = db.get_session()
+    last = checkpoints.last_scans(session, [checkpoint.id]).get(checkpoint.id)
+    url = checkin_url(checkpoints.token(checkpoint)) if with_url else None
+    return checkpoints.view(checkpoint, last_scan_at=last, url=url)
+
+
+@route("/checkpoints", "POST", summary="Place a checkpoint", tag="checkpoints", body=CheckpointCreate,
+       response=CheckpointOut, status=201)
+def create_checkpoint(body: CheckpointCreate):
+    return _checkpoint(checkpoints.create(db.get_session(), current_api_user(), **body.model_dump()))
+
+
+@route("/checkpoints", summary="The station's checkpoints with their last scan", tag="checkpoints",
+       query=CheckpointQuery, response=CheckpointList)
+def list_checkpoints(query: CheckpointQuery):
+    session, actor = db.get_session(), current_api_user()
+    rows = checkpoints.list_for(session, actor, team_id=query.team_id, limit=query.limit)
+    last = checkpoints.last_scans(session, [row.id for row in rows])
+    staff = actor.has_role("coordinator")
+    return {"checkpoints": [checkpoints.view(row, last_scan_at=last.get(row.id),
+                                             url=checkin_url(checkpoints.token(row)) if staff else None)
+                            for row in rows]}
+
+
+@route("/checkpoints/<id:checkpoint_id>", summary="A checkpoint", tag="checkpoints", response=CheckpointOut)
+def get_checkpoint(checkpoint_id: int):
+    session, actor = db.get_session(), current_api_user()
+    checkpoint = checkpoints.get(session, actor, checkpoint_id)
+    return _checkpoint(checkpoint, with_url=actor.has_role("coordinator"))
+
+
+@route("/checkpoints/<id:checkpoint_id>", "PATCH", summary="Change a checkpoint", tag="checkpoints",
+       body=CheckpointUpdate, response=CheckpointOut)
+def update_checkpoint(checkpoint_id: int, body: CheckpointUpdate):
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("name", "radius_m", "require_location", "points", "cooldown_minutes", "active"):
+        if key in changes and changes[key] is None:
+            changes.pop(key)
+    return _checkpoint(checkpoints.update(db.get_session(), current_api_user(), checkpoint_id, **changes))
+
+
+def _qr_response(checkpoint_id: int, kind: str) -> Response:
+    checkpoint = checkpoints.get_managed(db.get_session(), current_api_user(), checkpoint_id)
+    url = checkin_url(checkpoints.token(checkpoint))
+    if kind == "png":
+        return Response(qr.png(url), mimetype="image/png")
+    return Response(qr.svg(url), mimetype="image/svg+xml")
+
+
+@route("/checkpoints/<id:checkpoint_id>/qr.png", summary="The poster's QR code (PNG)", tag="checkpoints",
+       produces="image/png")
+def checkpoint_qr_png(checkpoint_id: int):
+    return _qr_response(checkpoint_id, "png")
+
+
+@route("/checkpoints/<id:checkpoint_id>/qr.svg", summary="The poster's QR code (SVG)", tag="checkpoints",
+       produces="image/svg+xml")
+def checkpoint_qr_svg(checkpoint_id: int):
+    return _qr_response(checkpoint_id, "svg")
+
+
+@route("/checkpoints/<id:checkpoint_id>/rotate-code", "POST", summary="Void the old poster, make a new code",
+       tag="checkpoints", response=CheckpointOut)
+def rotate_checkpoint_code(checkpoint_id: int):
+    return _checkpoint(checkpoints.rotate_code(db.get_session(), current_api_user(), checkpoint_id))
+
+
+@route("/events", "POST", summary="Create an event", tag="events", body=EventCreate, response=EventOut, status=201)
+def create_event(body: EventCreate):
+    return events.view(events.create(db.get_session(), current_api_user(), **body.model_dump()))
+
+
+@route("/events", summary="The station's events, latest first", tag="events", query=ListQuery, response=EventList)
+def list_events(query: ListQuery):
+    return {"events": [events.view(row) for row in events.list_for(db.get_session(), current_api_user(),
+                                                                  limit=query.limit)]}
+
+
+@route("/events/<id:event_id>", summary="An event", tag="events", response=EventOut)
+def get_event(event_id: int):
+    return events.view(events.get(db.get_session(), current_api_user(), event_id))
+
+
+@route("/events/<id:event_id>/code", summary="The event's live check-in code (changes every 30 s)", tag="events",
+       response=EventCodeOut)
+def event_code(event_id: int):
+    event, code, expires_at = events.live_code(db.get_session(), current_api_user(), event_id)
+    return {"event_id": event.id, "code": code, "checkin_url": checkin_url(code), "expires_at": isoformat(expires_at)}
+
+
+@route("/checkins", "POST", summary="Check in with a scanned poster or event code", tag="checkins",
+       body=CheckinCreate, response=CheckinOut, status=201, idempotent=True)
+def create_checkin(body: CheckinCreate):
+    result = checkins.check_in(db.get_session(), current_api_user(), body.code, latitude=body.latitude,
+                               longitude=body.longitude)
+    return checkins.result_view(result)
+
+
+@route("/checkins/on-behalf", "POST", summary="A leader checks in a volunteer without a smartphone",
+       tag="checkins", body=CheckinOnBehalf, response=CheckinOut, status=201, idempotent=True)
+def create_checkin_on_behalf(body: CheckinOnBehalf):
+    result = checkins.check_in_for(db.get_session(), current_api_user(), user_id=body.user_id,
+                                   member_code=body.member_code, checkpoint_id=body.checkpoint_id,
+                                   event_id=body.event_id)
+    return checkins.result_view(result)
+
+
+@route("/checkins", summary="Check-ins of a person (yourself unless you coordinate them)", tag="checkins",
+       query=CheckinQuery, response=CheckinList)
+def list_checkins(query: CheckinQuery):
+    rows = checkins.list_for(db.get_session(), current_api_user(), user_id=query.user_id, since=query.since,
+                             until=query.until, limit=query.limit)
+    return {"checkins": [checkins.view(checkin, place=name) for checkin, name in rows]}
+
+
+@route("/users/<id:user_id>/ledger", summary="A person's balance and ledger entries, newest first", tag="ledger",
+       query=LedgerQuery, response=LedgerOut)
+def user_ledger(user_id: int, query: LedgerQuery):
+    session, actor = db.get_session(), current_api_user()
+    target = accounts.get_user(session, actor, user_id)
+    access.require_view_user(session, actor, target)
+    rows = ledger.entries(session, target.id, limit=query.limit, before_id=query.before_id)
+    return {"user_id": target.id, "balance": target.balance, "lifetime_points": target.lifetime_points,
+            "entries": [ledger.entry_view(entry) for entry in rows]}
+
+
+@route("/users/<id:user_id>/adjustments", "POST", summary="Correct a person's points (reason required)",
+       tag="ledger", body=AdjustmentCreate, response=EntryOut, status=201, idempotent=True)
+def create_adjustment(user_id: int, body: AdjustmentCreate):
+    entry = ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)
+    return ledger.entry_view(entry)
