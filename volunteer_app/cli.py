@@ -150,7 +150,7 @@ def run_checks(app) -> list[str]:
     from .services import ledger
     # Each domain's check takes a session and returns a list of problems.
     from .services import store
-    checks = [ledger.check_integrity, store.check_integrity]
+    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity]
     problems = []
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
         for check in checks:

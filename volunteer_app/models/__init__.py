@@ -14,7 +14,7 @@ from .accounts import (  # noqa: F401
 )
 from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401
 from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
-from .recognition import UserBadge  # noqa: F401
+from .recognition import TOTAL_PERIODS, Award, AwardTemplate, LeaderboardCache, PointsTotal, UserBadge  # noqa: F401
 from .notices import Notice  # noqa: F401
 from .shifts import SIGNUP_STATUSES, CalendarFeed, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup  # noqa: F401
 from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, TipPhoto  # noqa: F401

@@ -8,15 +8,17 @@ says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, User
-from ..timeutil import isoformat, utcnow
+from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, PointsTotal, User
+from ..timeutil import isoformat, local, utcnow
 from . import access, audit
 
 
@@ -45,12 +47,13 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise ValueError("points are whole numbers")
     earned = is_earning(kind, amount)
+    now = now or utcnow()
     row = session.execute(
         update(User)
         .where(User.id == user_id, User.balance + amount >= 0)
         .values(balance=User.balance + amount,
                 lifetime_points=User.lifetime_points + (amount if earned else 0))
-        .returning(User.balance)
+        .returning(User.balance, User.station_id)
         .execution_options(synchronize_session="fetch")
     ).first()
     if row is None:
@@ -58,10 +61,32 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
             raise DomainError("not_found", _l("No such user."))
         raise DomainError("insufficient_points", _l("Not enough points."))
     entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500],
-                        balance_after=row[0], earned=earned, actor_id=actor_id, created_at=now or utcnow())
+                        balance_after=row[0], earned=earned, actor_id=actor_id, created_at=now)
     session.add(entry)
     session.flush()
+    if earned and amount:
+        _add_to_totals(session, user_id, row[1], amount, now)
     return entry
+
+
+def period_starts(when: datetime) -> dict[str, date]:
+    """The station-local first day of each calendar period containing ``when``."""
+    day = local(when).date()
+    return {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1),
+            "year": day.replace(month=1, day=1)}
+
+
+def _add_to_totals(session: Session, user_id: int, station_id: int, amount: int, when: datetime) -> None:
+    """Add earned points to the person's day/week/month/year totals (leaderboards): one
+    INSERT ... ON CONFLICT DO UPDATE, atomic on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"period": period, "period_start": start, "user_id": user_id, "station_id": station_id,
+             "points": amount} for period, start in period_starts(when).items()]
+    stmt = insert(PointsTotal).values(rows)
+    stmt = stmt.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
+                                      set_={"points": PointsTotal.points + stmt.excluded.points})
+    session.execute(stmt)
 
 
 def find(session: Session, ref: str) -> LedgerEntry | None:
@@ -124,4 +149,41 @@ def check_integrity(session: Session) -> list[str]:
             problems.append(f"user {user_id} ({username}): lifetime points {lifetime} != earned {earned}")
         if balance < 0:
             problems.append(f"user {user_id} ({username}): negative balance {balance}")
+    return problems
+
+
+def check_totals(session: Session, now: datetime | None = None) -> list[str]:
+    """Leaderboard totals agree with the entries: for every person and period kind the totals
+    add up to their lifetime points, and the current day, week, month and year equal the sum
+    of the earned entries since the period began (station time)."""
+    from ..timeutil import local_midnight
+    problems = []
+    for period in ("day", "week", "month", "year"):
+        sums = (select(PointsTotal.user_id, func.sum(PointsTotal.points).label("points"))
+                .where(PointsTotal.period == period).group_by(PointsTotal.user_id).subquery())
+        rows = session.exec(
+            select(User.id, User.lifetime_points, sums.c.points)
+            .outerjoin(sums, sums.c.user_id == User.id)
+            .where(func.coalesce(sums.c.points, 0) != User.lifetime_points)
+            .limit(100))
+        for user_id, lifetime, points in rows:
+            problems.append(f"user {user_id}: {period} totals add up to {points or 0}, lifetime points {lifetime}")
+    for period, start in period_starts(now or utcnow()).items():
+        earned = (select(LedgerEntry.user_id, func.sum(LedgerEntry.amount).label("points"))
+                  .where(LedgerEntry.earned, LedgerEntry.created_at >= local_midnight(start))
+                  .group_by(LedgerEntry.user_id).subquery())
+        kept = (select(PointsTotal.user_id, PointsTotal.points)
+                .where(PointsTotal.period == period, PointsTotal.period_start == start).subquery())
+        mismatched = session.exec(
+            select(earned.c.user_id, earned.c.points, kept.c.points)
+            .outerjoin(kept, kept.c.user_id == earned.c.user_id)
+            .where(func.coalesce(kept.c.points, 0) != earned.c.points)
+            .union_all(
+                select(kept.c.user_id, earned.c.points, kept.c.points)
+                .outerjoin(earned, earned.c.user_id == kept.c.user_id)
+                .where(earned.c.user_id.is_(None), kept.c.points != 0))
+            .limit(100))
+        for user_id, entries_sum, total in mismatched:
+            problems.append(f"user {user_id}: {period} from {start} totals {total or 0} != earned entries "
+                            f"{entries_sum or 0}")
     return problems

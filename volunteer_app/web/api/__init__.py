@@ -4,4 +4,5 @@ from . import shifts  # noqa: F401,E402
 from . import store  # noqa: F401,E402
 from . import tips  # noqa: F401,E402
 from . import checkins  # noqa: F401,E402
+from . import recognition  # noqa: F401,E402
 from .base import bp  # noqa: F401

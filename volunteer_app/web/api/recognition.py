@@ -1,0 +1,30 @@
+"""Recognition over JSON: awards, badges and leaderboards."""
+from __future__ import annotations
+
+from ... import db
+from ...schemas.recognition import AwardCreate, AwardOut, BadgeList, LeaderboardOut, LeaderboardQuery
+from ...services import recognition
+from .base import current_api_user, route
+
+
+@route("/awards", "POST", summary="Grant an award (its points are an award ledger entry)", tag="recognition",
+       body=AwardCreate, response=AwardOut, status=201, idempotent=True)
+def grant_award(body: AwardCreate):
+    award = recognition.grant_award(db.get_session(), current_api_user(), user_id=body.user_id, title=body.title,
+                                    points=body.points, note=body.note)
+    return recognition.award_view(award)
+
+
+@route("/users/<id:user_id>/badges", summary="A person's badges", tag="recognition", response=BadgeList)
+def badges(user_id: int):
+    return {"badges": recognition.badge_list(db.get_session(), current_api_user(), user_id)}
+
+
+@route("/leaderboard", summary="Points earned in a period, highest first (ties share a rank)",
+       tag="recognition", query=LeaderboardQuery, response=LeaderboardOut)
+def leaderboard(query: LeaderboardQuery):
+    board = recognition.leaderboard(db.get_session(), current_api_user(), query.period, query.team_id,
+                                    limit=query.limit)
+    board["entries"] = [{key: row[key] for key in ("rank", "user_id", "display_name", "points")}
+                        for row in board["entries"]]
+    return board
