@@ -6,7 +6,7 @@ import random
 from sqlmodel import Session
 
 from .models import Team, TeamMembership
-from .services import accounts
+from .services import accounts, store
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -48,6 +48,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     for number, name in ((1, "赵大妈"), (2, "钱师傅")):
         accounts.register(session, username=f"new{number}", password=DEMO_PASSWORD, display_name=name,
                           station_id=station.id)
+    store.seed_demo(session, admin, volunteers)
     session.flush()
     return [("admin", admin.username, DEMO_PASSWORD), ("coordinator", coordinator.username, DEMO_PASSWORD),
             ("clerk", clerk.username, DEMO_PASSWORD), ("volunteer", "v01 … v30", DEMO_PASSWORD)]

@@ -605,3 +605,25 @@ def check_integrity(session: Session) -> list[str]:
     if missing:
         problems.append(f"{missing} redemption(s) without their ledger entry")
     return problems
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+DEMO_ITEMS = [
+    # name, description, cost, stock, monthly limit
+    ("肥皂", "洗衣皂一块", 5, 60, None),
+    ("水杯", "平安志愿者保温杯", 10, 25, 2),
+    ("帽子", "红色志愿者遮阳帽", 15, 20, 1),
+    ("手电筒", "夜巡用强光手电", 30, 2, 1),
+    ("雨伞", "折叠雨伞", 40, 8, 1),
+]
+
+
+def seed_demo(session: Session, coordinator: User, volunteers: list[User]) -> list[StoreItem]:
+    """A few items with stock, and an opening balance for the demo volunteers (deterministic)."""
+    items = [create_item(session, coordinator, name=name, description=description, cost=cost, stock=stock,
+                         monthly_limit_per_user=limit) for name, description, cost, stock, limit in DEMO_ITEMS]
+    for number, volunteer in enumerate(volunteers):
+        ledger.post(session, volunteer.id, 20 + (number * 17) % 90, "adjustment", f"demo-opening:{volunteer.id}",
+                    reason="演示：期初积分", actor_id=coordinator.id)
+    return items

@@ -7,3 +7,4 @@ bp = Blueprint("pages", __name__)
 
 from . import auth, home, staff  # noqa: E402,F401  (registers the views)
 from . import audit, dashboard, reports  # noqa: E402,F401  (dashboard, reports, audit trail)
+from . import store  # noqa: E402,F401  (points store, member card, counter)

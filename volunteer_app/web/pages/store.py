@@ -1,0 +1,393 @@
+"""The points store pages: the store and member card for volunteers, the clerk's counter, and the
+coordinators' catalog and stock."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import date
+
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
+from flask import session as web_session
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from ... import db, timeutil
+from ...errors import DomainError
+from ...models import IdempotencyKey, StoreItem, User
+from ...services import codes, qr, store
+from . import bp
+from .common import field_errors, form_int, render, role_required
+
+VISIT_KEY = "counter_visit"
+RECEIPT_ENDPOINT = "pages.counter_redeem"
+
+
+def _picture_url(item: StoreItem) -> str | None:
+    return url_for("pages.store_picture", name=item.picture) if item.picture else None
+
+
+# -- volunteers -------------------------------------------------------------------------------------
+
+def _offers(session_db, user: User, items: list[StoreItem], now) -> list[dict]:
+    """Each item with what this person can do about it now (in words, not only colour)."""
+    offers = []
+    for item in items:
+        used = store.units_this_month(session_db, user.id, item.id, now) if item.monthly_limit_per_user else 0
+        left = None if item.monthly_limit_per_user is None else max(item.monthly_limit_per_user - used, 0)
+        if item.stock <= 0:
+            state = "out"
+        elif left == 0:
+            state = "limit"
+        elif user.balance < item.cost:
+            state = "short"
+        else:
+            state = "ok"
+        offers.append({"item": item, "picture": _picture_url(item), "state": state, "left": left,
+                       "short_by": max(item.cost - user.balance, 0)})
+    return offers
+
+
+@bp.get("/store", endpoint="store")
+@login_required
+def store_page():
+    session_db = db.get_session()
+    now = timeutil.utcnow()
+    offers = _offers(session_db, current_user, store.list_items(session_db, current_user), now)
+    offers.sort(key=lambda offer: (offer["state"] != "ok", offer["item"].cost))
+    reservations = store.open_reservations(session_db, current_user, current_user.id, now)
+    return render_template("pages/store/index.html", offers=offers, reservations=reservations,
+                           affordable=sum(1 for offer in offers if offer["state"] == "ok"),
+                           reservation_days=store.RESERVATION_DAYS)
+
+
+
+def _card_context(user_id: int) -> dict:
+    now = timeutil.utcnow()
+    code, expires_at = codes.member_code(user_id, now)
+    image = base64.b64encode(qr.png(code, box_size=8)).decode()
+    user_part, digits = code.split("-")
+    return {"code": code, "digits": digits, "user_part": user_part, "expires_at": expires_at,
+            "qr_data": f"data:image/png;base64,{image}"}
+
+
+@bp.get("/store/card")
+@login_required
+def member_card():
+    return render("pages/store/card.html", "pages/store/_card.html", **_card_context(current_user.id))
+
+
+@bp.get("/store/mine")
+@login_required
+def my_redemptions():
+    rows = store.user_redemptions(db.get_session(), current_user, current_user.id, limit=100)
+    return render_template("pages/store/mine.html", rows=rows)
+
+
+@bp.post("/store/items/<id:item_id>/reserve")
+@login_required
+def reserve_item(item_id: int):
+    session_db = db.get_session()
+    try:
+        result = store.reserve(session_db, current_user, item_id, 1)
+        db.commit()
+    except DomainError as error:
+        session_db.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("pages.store"))
+    item = session_db.get(StoreItem, result.redemption.item_id)
+    flash(_("Reserved: %(name)s. Show your member card at the counter within %(days)s days.",
+            name=item.name, days=store.RESERVATION_DAYS), "success")
+    return redirect(url_for("pages.my_redemptions"))
+
+
+@bp.get("/store/pictures/<name>")
+@login_required
+def store_picture(name: str):
+    path = store.picture_path(current_app.instance_path, name)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=31536000)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+# -- the counter ------------------------------------------------------------------------------------
+
+def _visit_user(session_db) -> User | None:
+    user_id = web_session.get(VISIT_KEY)
+    if not user_id:
+        return None
+    try:
+        return store.visit_customer(session_db, current_user, int(user_id))
+    except (DomainError, ValueError, TypeError):
+        web_session.pop(VISIT_KEY, None)
+        return None
+
+
+def _counter_page(errors: dict | None = None, status: int = 200, code: str = ""):
+    session_db = db.get_session()
+    customer = _visit_user(session_db)
+    context = {"customer": customer, "errors": errors or {}, "code": code, "client_ref": uuid.uuid4().hex}
+    if customer is not None:
+        now = timeutil.utcnow()
+        context["offers"] = _offers(session_db, customer, store.list_items(session_db, current_user), now)
+        context["reservations"] = store.open_reservations(session_db, current_user, customer.id, now)
+    return render("pages/store/counter.html", "pages/store/_counter.html", **context), status
+
+
+@bp.get("/counter")
+@role_required("clerk")
+def counter():
+    return _counter_page()
+
+
+@bp.post("/counter/identify")
+@role_required("clerk")
+def counter_identify():
+    session_db = db.get_session()
+    code = (request.form.get("member_code") or "")[:60]
+    try:
+        customer = store.identify(session_db, current_user, code)
+        db.commit()
+    except DomainError as error:
+        session_db.rollback()
+        status = 410 if error.code == "expired_code" else 422
+        return _counter_page({"member_code": str(error.message)}, status, code)
+    web_session[VISIT_KEY] = customer.id
+    return redirect(url_for("pages.counter"))
+
+
+@bp.post("/counter/end")
+@role_required("clerk")
+def counter_end():
+    web_session.pop(VISIT_KEY, None)
+    return redirect(url_for("pages.counter"))
+
+
+def _remembered_receipt(session_db, client_ref: str) -> IdempotencyKey | None:
+    return session_db.exec(select(IdempotencyKey).where(
+        IdempotencyKey.user_id == current_user.id, IdempotencyKey.endpoint == RECEIPT_ENDPOINT,
+        IdempotencyKey.client_ref == client_ref)).first()
+
+
+@bp.post("/counter/redeem")
+@role_required("clerk")
+def counter_redeem():
+    """Every item of the basket in one transaction; a second tap (same ``client_ref``) shows the
+    first receipt instead of redeeming again."""
+    session_db = db.get_session()
+    client_ref = (request.form.get("client_ref") or "")[:64] or uuid.uuid4().hex
+    if _remembered_receipt(session_db, client_ref) is not None:
+        return redirect(url_for("pages.counter_receipt", ref=client_ref))
+    customer = _visit_user(session_db)
+    if customer is None:
+        flash(_("Scan the member card first."), "error")
+        return redirect(url_for("pages.counter"))
+    basket = []
+    for key in request.form:
+        if key.startswith("qty_"):
+            quantity = form_int(key, 0)
+            item_id = key[4:]
+            if quantity and item_id.isdigit():
+                basket.append((int(item_id), quantity))
+    if not basket:
+        return _counter_page({"_form": _("Choose at least one item.")}, 422)
+    now = timeutil.utcnow()
+    try:
+        ids = [store.redeem(session_db, current_user, item_id=item_id, user_id=customer.id, quantity=quantity,
+                            now=now).redemption.id for item_id, quantity in basket[:50]]
+        session_db.add(IdempotencyKey(user_id=current_user.id, endpoint=RECEIPT_ENDPOINT, client_ref=client_ref,
+                                      status_code=201, response=json.dumps({"ids": ids, "user_id": customer.id})))
+        db.commit()
+    except IntegrityError:
+        session_db.rollback()  # the twin tap won: show its receipt
+        if _remembered_receipt(session_db, client_ref) is None:
+            raise
+    except DomainError as error:
+        session_db.rollback()
+        return _counter_page(field_errors(error) if error.code == "validation_error" else {"_form": str(error.message)},
+                             409 if error.status == 409 else error.status)
+    return redirect(url_for("pages.counter_receipt", ref=client_ref))
+
+
+@bp.get("/counter/receipt/<ref>")
+@role_required("clerk")
+def counter_receipt(ref: str):
+    session_db = db.get_session()
+    key = _remembered_receipt(session_db, ref[:64])
+    if key is None:
+        abort(404)
+    data = json.loads(key.response)
+    rows = [(redemption, session_db.get(StoreItem, redemption.item_id))
+            for redemption in (store.get_redemption(session_db, current_user, rid) for rid in data["ids"])]
+    customer = session_db.get(User, data["user_id"])
+    return render_template("pages/store/receipt.html", rows=rows, customer=customer, ref=ref,
+                           total=sum(r.points_spent for r, _item in rows if r.status == "fulfilled"),
+                           created_at=key.created_at)
+
+
+@bp.post("/counter/redemptions/<id:redemption_id>/cancel")
+@role_required("clerk")
+def counter_cancel(redemption_id: int):
+    session_db = db.get_session()
+    reason = (request.form.get("reason") or "").strip()[:500]
+    back = request.form.get("back") or ""
+    target = url_for("pages.counter_receipt", ref=back[:64]) if back else url_for("pages.counter_summary")
+    if not reason:
+        flash(_("Please give a reason for the cancellation."), "error")
+        return redirect(target)
+    try:
+        redemption = store.cancel(session_db, current_user, redemption_id, reason)
+        item = session_db.get(StoreItem, redemption.item_id)
+        db.commit()
+        flash(_("Cancelled: %(name)s × %(n)s. %(points)s points given back.", name=item.name, n=redemption.quantity,
+                points=redemption.points_spent), "success")
+    except DomainError as error:
+        session_db.rollback()
+        flash(str(error.message), "error")
+    return redirect(target)
+
+
+@bp.post("/counter/reservations/<id:redemption_id>/fulfil")
+@role_required("clerk")
+def counter_fulfil(redemption_id: int):
+    session_db = db.get_session()
+    customer = _visit_user(session_db)
+    try:
+        redemption = store.fulfil_reservation(session_db, current_user, redemption_id,
+                                              user_id=customer.id if customer else None)
+        item = session_db.get(StoreItem, redemption.item_id)
+        db.commit()
+        flash(_("Handed over: %(name)s × %(n)s.", name=item.name, n=redemption.quantity), "success")
+    except DomainError as error:
+        session_db.rollback()
+        flash(str(error.message), "error")
+    return redirect(url_for("pages.counter"))
+
+
+def _day_arg(name: str, default: date) -> date:
+    try:
+        return date.fromisoformat((request.args.get(name) or "")[:10])
+    except ValueError:
+        return default
+
+
+@bp.get("/counter/summary")
+@role_required("clerk", "coordinator")
+def counter_summary():
+    session_db = db.get_session()
+    day = _day_arg("day", store.today())
+    return render_template("pages/store/summary.html", day=day, summary=store.day_summary(session_db, current_user, day),
+                           rows=store.day_redemptions(session_db, current_user, day))
+
+
+@bp.get("/counter/export.csv")
+@role_required("clerk", "coordinator")
+def counter_export():
+    today = store.today()
+    since = _day_arg("since", _day_arg("day", today))
+    until = _day_arg("until", since)
+    try:
+        chunks = store.export_csv(db.get_session(), current_user, since, until)
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("pages.counter_summary"))
+    filename = f"redemptions-{since.isoformat()}" + ("" if until == since else f"-{until.isoformat()}") + ".csv"
+    return Response(stream_with_context(chunk.encode("utf-8") for chunk in chunks),
+                    mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                                  "Content-Type": "text/csv; charset=utf-8"})
+
+
+# -- coordinators: catalog and stock ----------------------------------------------------------------
+
+def _item_form() -> dict:
+    form = {name: (request.form.get(name) or "").strip()[:1000] for name in
+            ("name", "description", "cost", "stock", "monthly_limit_per_user", "low_stock_threshold")}
+    return form
+
+
+def _item_fields(form: dict, *, with_stock: bool) -> dict:
+    def number(name, blank=None):
+        raw = form.get(name, "")
+        if raw == "":
+            return blank
+        try:
+            return int(raw)
+        except ValueError:
+            return -1  # refused by the service with the field's message
+
+    fields = {"name": form["name"], "description": form["description"], "cost": number("cost", 0),
+              "monthly_limit_per_user": number("monthly_limit_per_user"),
+              "low_stock_threshold": number("low_stock_threshold", 3)}
+    if with_stock:
+        fields["stock"] = number("stock", 0)
+    return fields
+
+
+@bp.route("/store/manage", methods=["GET", "POST"])
+@role_required("coordinator")
+def store_manage():
+    session_db = db.get_session()
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = _item_form()
+        try:
+            item = store.create_item(session_db, current_user, **_item_fields(form, with_stock=True))
+            db.commit()
+            flash(_("Added: %(name)s.", name=item.name), "success")
+            return redirect(url_for("pages.store_item_edit", item_id=item.id))
+        except DomainError as error:
+            session_db.rollback()
+            errors = field_errors(error)
+    items = store.list_items(session_db, current_user, include_inactive=True)
+    low = [item for item in items if store.is_low_stock(item)]
+    return render_template("pages/store/manage.html", items=items, low=low, errors=errors, form=form,
+                           picture_url=_picture_url, is_low=store.is_low_stock), (422 if errors else 200)
+
+
+@bp.route("/store/manage/<id:item_id>", methods=["GET", "POST"])
+@role_required("coordinator")
+def store_item_edit(item_id: int):
+    session_db = db.get_session()
+    item = store.get_item(session_db, current_user, item_id)
+    errors, action = {}, request.form.get("action", "")
+    if request.method == "POST":
+        try:
+            if action == "details":
+                form = _item_form()
+                fields = _item_fields(form, with_stock=False)
+                fields["active"] = request.form.get("active") == "1"
+                store.update_item(session_db, current_user, item.id, **fields)
+                message = _("Saved.")
+            elif action == "stock":
+                reason = request.form.get("reason", "")
+                store.adjust_stock(session_db, current_user, item.id, form_int("delta", 0) or 0, reason,
+                                   request.form.get("note", "")[:500])
+                message = _("Stock changed.")
+            elif action == "picture":
+                upload = request.files.get("file")
+                if upload is None or not upload.filename:
+                    raise DomainError("validation_error", _("Choose a picture first."),
+                                      errors=[{"field": "file", "message": _("Choose a picture first.")}])
+                store.set_picture(session_db, current_user, item.id, upload.stream.read(store.PICTURE_MAX_BYTES + 1),
+                                  current_app.instance_path)
+                message = _("Picture saved.")
+            else:
+                abort(400)
+            db.commit()
+            flash(message, "success")
+            return redirect(url_for("pages.store_item_edit", item_id=item.id))
+        except DomainError as error:
+            session_db.rollback()
+            errors = field_errors(error)
+            if error.code == "payload_too_large":
+                errors = {"file": str(error.message)}
+            item = store.get_item(session_db, current_user, item_id)
+    movements = store.movements(session_db, current_user, item.id)
+    return render_template("pages/store/edit.html", item=item, errors=errors, action=action,
+                           movements=movements, picture=_picture_url(item),
+                           low=store.is_low_stock(item)), (422 if errors else 200)
