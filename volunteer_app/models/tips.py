@@ -44,6 +44,8 @@ class Tip(SQLModel, table=True):
     triage_note: str = Field(default="", max_length=2000)
     triaged_by: int | None = Field(default=None, foreign_key="users.id")
     triaged_at: datetime | None = utc_field(nullable=True)
+    #: The review's decision (None until reviewed); kept after closing.
+    valid: bool | None = Field(default=None)
     points_awarded: int = Field(default=0)
     review_note: str = Field(default="", max_length=2000)
     reviewed_by: int | None = Field(default=None, foreign_key="users.id")

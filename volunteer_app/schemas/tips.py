@@ -69,6 +69,8 @@ class TipOut(ApiOutput):
     follow_up_at: str | None = None
     points_awarded: int
     created_at: str
+    #: The review's decision: null until reviewed.
+    valid: bool | None = None
     triage_note: str = ""
     review_note: str = ""
     resolution: str = ""

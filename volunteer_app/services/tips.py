@@ -332,6 +332,7 @@ def review(session: Session, actor: User, tip_id: int, *, valid: bool, note: str
         points = 0
     moment = now or utcnow()
     tip.status = "verified" if valid else "rejected"
+    tip.valid = valid
     tip.points_awarded = points
     tip.review_note = note
     tip.reviewed_by, tip.reviewed_at, tip.updated_at = actor.id, moment, moment
@@ -452,7 +453,12 @@ def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder
     count = session.exec(select(func.count(TipPhoto.id)).where(TipPhoto.tip_id == tip.id)).one()
     if count >= MAX_PHOTOS:
         raise FieldError("file", _l("A tip can have at most %(n)s photos.", n=MAX_PHOTOS))
-    content, content_type, width, height = process_photo(data)
+    return _store_photo(session, tip, process_photo(data), folder, now=now)
+
+
+def _store_photo(session: Session, tip: Tip, processed: tuple[bytes, str, int, int], folder: str | Path,
+                 *, now: datetime | None = None) -> TipPhoto:
+    content, content_type, width, height = processed
     suffix = ".png" if content_type == "image/png" else ".jpg"
     name = f"{tip.id}-{secrets.token_hex(12)}{suffix}"
     target_dir = Path(folder)
@@ -467,6 +473,33 @@ def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder
     session.add(tip)
     session.flush()
     return photo
+
+
+def report(session: Session, reporter: User, *, photos: list[bytes], folder: str | Path,
+           now: datetime | None = None, **fields) -> tuple[Tip, bool, list[TipPhoto]]:
+    """The phone form in one step: the tip and up to three photos, all or nothing. Every photo
+    is checked before anything is filed; a repeated ``client_ref`` returns the first tip and
+    adds no photos. Returns ``(tip, created, stored photos)``; the caller removes the stored
+    files (:func:`discard_files`) if its transaction then fails."""
+    photos = [data for data in photos if data]
+    if len(photos) > MAX_PHOTOS:
+        raise FieldError("photos", _l("Choose at most %(n)s photos.", n=MAX_PHOTOS))
+    processed = []
+    for number, data in enumerate(photos, start=1):
+        try:
+            processed.append(process_photo(data))
+        except FieldError as error:
+            message = _l("Photo %(n)s: %(problem)s", n=number, problem=error.message)
+            raise FieldError("photos", message) from None
+    tip, created = submit(session, reporter, now=now, **fields)
+    stored = [_store_photo(session, tip, item, folder, now=now) for item in processed] if created else []
+    return tip, created, stored
+
+
+def discard_files(folder: str | Path, photos: list[TipPhoto]) -> None:
+    """Remove the files of photos whose transaction did not commit."""
+    for photo in photos:
+        (Path(folder) / photo.stored_name).unlink(missing_ok=True)
 
 
 def photos_of(session: Session, tip_ids: list[int]) -> dict[int, list[TipPhoto]]:
@@ -506,6 +539,7 @@ def tip_view(tip: Tip, photos: list[TipPhoto] | None = None, *, base_url: str = 
         "due_at": isoformat(tip.due_at),
         "follow_up_at": isoformat(tip.follow_up_at),
         "points_awarded": tip.points_awarded,
+        "valid": tip.valid,
         "triage_note": tip.triage_note,
         "review_note": tip.review_note,
         "resolution": tip.resolution,

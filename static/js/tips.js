@@ -1,0 +1,69 @@
+// Tips: the phone's position on request, a photo-count check, and one send per tap.
+// Every form works without this file (the place can be typed; the server refuses a repeat).
+(function () {
+  "use strict";
+
+  function setup() {
+    var button = document.getElementById("locate");
+    var status = document.getElementById("locate-status");
+    var lat = document.getElementById("f-latitude");
+    var lon = document.getElementById("f-longitude");
+    if (button && status && lat && lon && navigator.geolocation && window.isSecureContext !== false) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        status.classList.remove("is-error");
+        status.textContent = button.getAttribute("data-wait");
+        button.disabled = true;
+        navigator.geolocation.getCurrentPosition(function (position) {
+          lat.value = position.coords.latitude.toFixed(6);
+          lon.value = position.coords.longitude.toFixed(6);
+          status.textContent = button.getAttribute("data-ok").replace("{m}", Math.round(position.coords.accuracy || 0));
+          button.disabled = false;
+        }, function () {
+          status.classList.add("is-error");
+          status.textContent = button.getAttribute("data-fail");
+          button.disabled = false;
+          var place = document.getElementById("f-place");
+          if (place) place.focus();
+        }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+      });
+    }
+
+    var photos = document.getElementById("f-photos");
+    var count = document.getElementById("photo-count");
+    if (photos && count) {
+      photos.addEventListener("change", function () {
+        var max = parseInt(photos.getAttribute("data-max"), 10) || 3;
+        var tooMany = photos.files && photos.files.length > max;
+        count.hidden = !tooMany;
+        count.textContent = tooMany ? "✗ " + photos.getAttribute("data-too-many") : "";
+        photos.setCustomValidity(tooMany ? photos.getAttribute("data-too-many") : "");
+      });
+    }
+
+    // A double tap sends once: the button waits after the first tap (the server also files once).
+    document.querySelectorAll("form[data-send-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+        form.setAttribute("data-sent", "1");
+        var submit = form.querySelector("button[type=submit][data-sending]");
+        if (submit) {
+          submit.setAttribute("data-label", submit.textContent);
+          submit.textContent = submit.getAttribute("data-sending");
+        }
+      });
+    });
+  }
+
+  // Coming back to the page (browser back) makes it usable again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      form.removeAttribute("data-sent");
+      var submit = form.querySelector("button[data-label]");
+      if (submit) submit.textContent = submit.getAttribute("data-label");
+    });
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
+  else setup();
+})();

@@ -1,0 +1,306 @@
+"""Tips and hazards on the phone: report in under a minute, my tips, and the coordinators' inbox,
+follow-up list and the triage / review / close steps.
+
+Every rule lives in services/tips.py; these views turn forms into its calls. The triage in the
+inbox works in place with htmx (the row comes back) and as a plain form (POST, redirect back).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from ... import db
+from ...errors import DomainError
+from ...models import TIP_CATEGORIES, TIP_LEVELS, Notice, User
+from ...services import notices, tips
+from ...timeutil import local, station_tz, utcnow
+from ...web import htmx
+from . import bp
+from .common import field_errors, form_int, render, role_required, safe_next
+
+try:  # the Manage hub offers the inbox once the hub exists
+    from .staff import add_manage_link
+except ImportError:  # pragma: no cover - the hub is not there yet
+    add_manage_link = None
+
+CATEGORY_ICONS = {"dispute": "⚖", "fraud": "☎", "hazard": "⚠", "ecology": "❀", "other": "…"}
+CATEGORY_HINTS = {
+    "dispute": _l("Quarrels, neighbour or consumer disputes"),
+    "fraud": _l("Scam calls, fake investments, cheating"),
+    "hazard": _l("Fire, broken facilities, unsafe places"),
+    "ecology": _l("Water, forest, illegal fishing or dumping"),
+    "other": _l("Anything else the station should know"),
+}
+
+
+def _folder():
+    return tips.photo_dir(current_app.instance_path)
+
+
+@bp.app_context_processor
+def _tip_helpers():
+    return {"tip_label": tips.label, "tip_icons": CATEGORY_ICONS}
+
+
+def _partial() -> bool:
+    return bool(htmx) and not htmx.boosted
+
+
+# -- volunteers -----------------------------------------------------------------------------------
+
+def _report_form(values=None, errors=None, status: int = 200):
+    values = values or {}
+    values.setdefault("client_ref", uuid.uuid4().hex)
+    return render("pages/tips/new.html", values=values, errors=errors or {}, categories=TIP_CATEGORIES,
+                  hints=CATEGORY_HINTS, max_photos=tips.MAX_PHOTOS), status
+
+
+def _float(name: str) -> float | None:
+    raw = (request.form.get(name) or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+@bp.route("/tips/new", methods=["GET", "POST"])
+@login_required
+def tip_new():
+    if request.method == "GET":
+        return _report_form({"category": request.args.get("category", "")})
+    values = {key: (request.form.get(key) or "")[:2100] for key in ("category", "description", "place", "client_ref")}
+    latitude, longitude = _float("latitude"), _float("longitude")
+    if latitude is None or longitude is None:
+        latitude = longitude = None
+    uploads = [item for item in request.files.getlist("photos") if item and item.filename]
+    photos = [tips.read_limited(item.stream) for item in uploads]
+    session_db = db.get_session()
+    stored = []
+    try:
+        tip, created, stored = tips.report(
+            session_db, current_user, photos=photos, folder=_folder(), category=values["category"],
+            description=values["description"], place=values["place"][:200], latitude=latitude, longitude=longitude,
+            client_ref=values["client_ref"][:64] or None)
+        db.commit()
+    except DomainError as error:
+        session_db.rollback()
+        tips.discard_files(_folder(), stored)
+        values.update(latitude=latitude or "", longitude=longitude or "")
+        return _report_form(values, field_errors(error), 422)
+    except Exception:
+        session_db.rollback()
+        tips.discard_files(_folder(), stored)
+        raise
+    if created:
+        flash(_("Thank you! Your tip #%(id)s has been sent to the station.", id=tip.id), "success")
+    else:
+        flash(_("Your tip #%(id)s had already been sent; it was not filed twice.", id=tip.id), "info")
+    return redirect(url_for("pages.my_tips", filed=tip.id), code=303)
+
+
+@bp.get("/tips/mine")
+@login_required
+def my_tips():
+    session_db = db.get_session()
+    rows = tips.list_tips(session_db, current_user, mine=True, limit=200)
+    photos = tips.photos_of(session_db, [tip.id for tip in rows])
+    unread = list(session_db.exec(select(Notice).where(
+        Notice.user_id == current_user.id, Notice.kind == "tip", Notice.read_at.is_(None))))
+    fresh = set()
+    for notice in unread:
+        parts = (notice.dedupe_key or "").split(":")
+        if len(parts) == 3 and parts[1].isdigit():
+            fresh.add(int(parts[1]))
+        notices.mark_read(session_db, current_user.id, notice.id)
+    if unread:
+        db.commit()
+    earned = sum(tip.points_awarded for tip in rows)
+    return render("pages/tips/mine.html", tips=rows, photos=photos, fresh=fresh, earned=earned,
+                  filed=request.args.get("filed", type=int))
+
+
+def _detail_context(tip, **extra) -> dict:
+    session_db = db.get_session()
+    reporter = session_db.get(User, tip.reporter_id)
+    manage = tips.can_manage(session_db, current_user, tip)
+    names = {}
+    for user_id in {tip.triaged_by, tip.reviewed_by, tip.closed_by} - {None}:
+        person = session_db.get(User, user_id)
+        names[user_id] = person.display_name if person else "?"
+    return {"tip": tip, "reporter": reporter, "manage": manage, "names": names,
+            "photos": tips.photos_of(session_db, [tip.id])[tip.id],
+            "is_reporter": tip.reporter_id == current_user.id, "max_photos": tips.MAX_PHOTOS,
+            "default_points": tips.default_points(tip.category), "levels": TIP_LEVELS,
+            "default_due": _default_due_dates(), "errors": {}, "form": {}, "step": "", **extra}
+
+
+def _default_due_dates() -> dict[str, str]:
+    today = local(utcnow()).date()
+    return {level: (today + timedelta(days=days)).isoformat() for level, days in tips.DEFAULT_DUE_DAYS.items()}
+
+
+@bp.get("/tips/<id:tip_id>")
+@login_required
+def tip_detail(tip_id: int):
+    tip = tips.get_tip(db.get_session(), current_user, tip_id)
+    return render("pages/tips/detail.html", **_detail_context(tip, next=request.args.get("next", "")))
+
+
+@bp.post("/tips/<id:tip_id>/photos")
+@login_required
+def tip_add_photo(tip_id: int):
+    session_db = db.get_session()
+    upload = request.files.get("file")
+    data = tips.read_limited(upload.stream if upload and upload.filename else None)
+    photo = None
+    try:
+        photo = tips.add_photo(session_db, current_user, tip_id, data, folder=_folder())
+        db.commit()
+    except DomainError as error:
+        session_db.rollback()
+        if photo is not None:
+            tips.discard_files(_folder(), [photo])
+        if error.code in ("forbidden", "not_found"):
+            raise
+        tip = tips.get_tip(session_db, current_user, tip_id)
+        return render("pages/tips/detail.html", **_detail_context(tip, errors=field_errors(error))), 422
+    flash(_("Photo added."), "success")
+    return redirect(url_for("pages.tip_detail", tip_id=tip_id), code=303)
+
+
+@bp.get("/tips/<id:tip_id>/photos/<id:photo_id>")
+@login_required
+def tip_photo(tip_id: int, photo_id: int):
+    photo, path = tips.get_photo(db.get_session(), current_user, tip_id, photo_id, folder=_folder())
+    response = send_file(path, mimetype=photo.content_type, max_age=0, conditional=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- coordinators ---------------------------------------------------------------------------------
+
+@bp.get("/manage/tips")
+@role_required("coordinator")
+def tips_inbox():
+    session_db = db.get_session()
+    show = request.args.get("show", "open")
+    if show == "closed":
+        rows = tips.list_tips(session_db, current_user, status="closed", limit=100)
+    else:
+        show = "open"
+        rows = tips.inbox(session_db, current_user)
+    return render("pages/tips/inbox.html", "pages/tips/_inbox_list.html", **_list_context(rows, show=show))
+
+
+@bp.get("/manage/tips/follow-up")
+@role_required("coordinator")
+def tips_follow_up():
+    rows = tips.follow_ups(db.get_session(), current_user)
+    return render("pages/tips/follow_up.html", **_list_context(rows, show="follow_up"))
+
+
+def _list_context(rows, **extra) -> dict:
+    session_db = db.get_session()
+    reporter_ids = {tip.reporter_id for tip in rows}
+    reporters = {user.id: user for user in session_db.exec(select(User).where(User.id.in_(reporter_ids or {-1})))}
+    photos = tips.photos_of(session_db, [tip.id for tip in rows])
+    return {"tips": rows, "reporters": reporters, "photos": photos, "levels": TIP_LEVELS,
+            "default_due": _default_due_dates(), "counts": tips.counts_for_staff(session_db, current_user),
+            "now": utcnow(), **extra}
+
+
+def _due_at(raw: str | None) -> datetime | None:
+    """A station-local date from a date input: due at the end of that day."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError("validation_error", _("Choose a date."),
+                          errors=[{"field": "due_date", "message": _("Choose a date.")}]) from None
+    return datetime.combine(day, time(23, 59), tzinfo=station_tz())
+
+
+def _after_step(tip_id: int, message: str, error: DomainError | None, row_template: str | None = None):
+    """htmx from the inbox: the row in place (with the message or the error). Otherwise back to
+    where the form came from, with the message or the error as a notice."""
+    session_db = db.get_session()
+    if _partial() and row_template:
+        tip = tips.get_tip(session_db, current_user, tip_id)
+        context = _list_context([tip])
+        return render(row_template, row_template, tip=tip, message=None if error else message,
+                      error=str(error.message) if error else None, **context)
+    if error is not None:
+        flash(str(error.message), "error")
+    else:
+        flash(message, "success")
+    return redirect(safe_next(request.form.get("next"), url_for("pages.tip_detail", tip_id=tip_id)), code=303)
+
+
+def _run(step, tip_id: int, message: str, row_template: str | None = None):
+    session_db = db.get_session()
+    try:
+        step(session_db)
+        db.commit()
+    except DomainError as error:
+        session_db.rollback()
+        if error.code == "not_found" or (error.code == "forbidden" and not _partial()):
+            raise
+        if error.code == "validation_error" and not (_partial() and row_template):
+            tip = tips.get_tip(session_db, current_user, tip_id)  # the form again, with what was typed
+            return render("pages/tips/detail.html", **_detail_context(
+                tip, errors=field_errors(error), form=request.form, step=request.endpoint)), 422
+        return _after_step(tip_id, message, error, row_template)
+    return _after_step(tip_id, message, None, row_template)
+
+
+@bp.post("/manage/tips/<id:tip_id>/triage")
+@role_required("coordinator")
+def tip_triage(tip_id: int):
+    level = request.form.get("level", "")
+
+    def step(session_db):
+        tips.triage(session_db, current_user, tip_id, level=level, note=request.form.get("note", "")[:2100],
+                    due_at=_due_at(request.form.get("due_date")))
+
+    label = tips.label("level", level)
+    return _run(step, tip_id, _("Triaged: %(level)s.", level=label), "pages/tips/_inbox_row.html")
+
+
+@bp.post("/manage/tips/<id:tip_id>/review")
+@role_required("coordinator")
+def tip_review(tip_id: int):
+    valid = request.form.get("valid") == "1"
+
+    def step(session_db):
+        points = form_int("points") if valid else None
+        if valid and (request.form.get("points") or "").strip() and points is None:
+            raise DomainError("validation_error", _("Enter a whole number of points."),
+                              errors=[{"field": "points", "message": _("Enter a whole number of points.")}])
+        tips.review(session_db, current_user, tip_id, valid=valid, points=points,
+                    note=request.form.get("note", "")[:2100])
+
+    message = _("Marked as valid; the points have been credited.") if valid else _("Marked as not confirmed.")
+    return _run(step, tip_id, message)
+
+
+@bp.post("/manage/tips/<id:tip_id>/close")
+@role_required("coordinator")
+def tip_close(tip_id: int):
+    def step(session_db):
+        tips.close(session_db, current_user, tip_id, resolution=request.form.get("resolution", "")[:2100])
+
+    return _run(step, tip_id, _("The tip is closed."))
+
+
+if add_manage_link is not None:
+    add_manage_link("pages.tips_inbox", _l("Tips and hazards"), _l("New tips, triage, follow-up visits"),
+                    ("coordinator",))
