@@ -34,9 +34,12 @@ def arrange(app):
 
 
 def row_counts(app) -> dict[str, int]:
+    """Rows in every table, in one query."""
+    tables = SQLModel.metadata.sorted_tables
+    query = select(*[select(func.count()).select_from(table).scalar_subquery().label(table.name)
+                     for table in tables])
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as s:
-        return {table.name: s.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in SQLModel.metadata.sorted_tables}
+        return dict(s.execute(query).mappings().one())
 
 
 @pytest.fixture
@@ -92,19 +95,18 @@ NON_OBJECT_BODIES = {
 
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=_ids(BODY_ENDPOINTS))
-@pytest.mark.parametrize("shape", list(NON_OBJECT_BODIES))
-def test_every_body_endpoint_refuses_non_object_bodies(app, admin_headers, endpoint, shape):
+def test_every_body_endpoint_refuses_non_object_bodies(app, admin_headers, endpoint):
     if endpoint.multipart is not None:
         pytest.skip("multipart endpoint")
     client = app.test_client()
     before = row_counts(app)
-    data, content_type = NON_OBJECT_BODIES[shape]
-    response = client.open(_path(endpoint.rule), method=endpoint.method, data=data,
-                           headers={**admin_headers, "Content-Type": content_type})
-    body = _assert_problem(response)
-    if shape != "nul bytes":
-        assert response.status_code in (400, 404, 422), body
-    assert row_counts(app) == before
+    for shape, (data, content_type) in NON_OBJECT_BODIES.items():
+        response = client.open(_path(endpoint.rule), method=endpoint.method, data=data,
+                               headers={**admin_headers, "Content-Type": content_type})
+        body = _assert_problem(response)
+        if shape != "nul bytes":
+            assert response.status_code in (400, 404, 422), (shape, body)
+        assert row_counts(app) == before, shape
 
 
 def _fields(model) -> dict:
