@@ -888,3 +888,46 @@ def check_integrity(session: Session) -> list[str]:
         if ledger.find(session, f"shift:{row.shift_id}:{row.user_id}") is None:
             problems.append(f"shift {row.shift_id}: user {row.user_id} completed without a ledger entry")
     return problems
+
+
+# --------------------------------------------------------------------------- for the pages
+
+def checkpoint_names(session: Session, ids) -> dict[int, str]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {cp.id: cp.name for cp in session.exec(select(Checkpoint).where(Checkpoint.id.in_(ids)))}
+
+
+def fill_level(confirmed: int, capacity: int) -> str:
+    """``empty``, ``open`` (places free), ``nearly_full`` (one place left, or 80 %) or ``full``."""
+    if confirmed >= capacity:
+        return "full"
+    if confirmed == 0:
+        return "empty"
+    if capacity - confirmed == 1 or confirmed * 5 >= capacity * 4:
+        return "nearly_full"
+    return "open"
+
+
+def open_shifts(session: Session, user: User, *, now: datetime | None = None, days: int | None = None) -> list[Shift]:
+    """Shifts of the user's teams that have not started, within the sign-up window, soonest first."""
+    now = now or utcnow()
+    days = int(setting("SHIFT_SIGNUP_WINDOW_DAYS")) if days is None else days
+    teams = access.team_ids_of(session, user.id)
+    return list(session.exec(select(Shift).where(Shift.team_id.in_(teams or [-1]), Shift.cancelled.is_(False),
+                                                 Shift.starts_at > now, Shift.starts_at <= now + timedelta(days=days))
+                             .order_by(Shift.starts_at, Shift.id).limit(200)))
+
+
+def my_progress(session: Session, user: User, shift: Shift) -> dict:
+    """The user's route of ``shift``: each checkpoint with whether it is scanned, in order."""
+    route = route_ids(session, shift.id)
+    names = checkpoint_names(session, route)
+    seen = set(visited(session, shift, [user.id], route)[user.id])
+    row = signup_of(session, shift.id, user.id)
+    stops = [{"id": cp, "name": names.get(cp, "?"), "done": cp in seen, "number": index + 1}
+             for index, cp in enumerate(route)]
+    return {"stops": stops, "done": sum(stop["done"] for stop in stops), "total": len(stops),
+            "completed": bool(row and row.completed_at), "points": row.points_awarded if row else 0,
+            "next": next((stop for stop in stops if not stop["done"]), None)}

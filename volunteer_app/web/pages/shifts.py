@@ -1,0 +1,453 @@
+"""Shift pages: volunteers sign up and follow their route; coordinators plan weeks, watch a
+running shift and settle attendance. Notices and the calendar feed live here too.
+
+Every action works as a plain form (POST, then a redirect with a message) and as an htmx
+request (the changed card or row comes back in place).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ... import db
+from ...errors import DomainError
+from ...models import Checkpoint, Shift, Team, User
+from ...services import access, notices, shifts, teams
+from ...timeutil import local, station_tz, utcnow
+from ...web import htmx
+from . import bp
+from .common import field_errors, form_int, render, role_required, safe_next
+
+FILL_WORDS = {"empty": _l("No one yet"), "open": _l("Places free"), "nearly_full": _l("Nearly full"),
+              "full": _l("Full")}
+STATUS_WORDS = {"confirmed": _l("Confirmed"), "waitlisted": _l("On the waitlist"), "cancelled": _l("Withdrawn"),
+                "no_show": _l("No-show")}
+ROUTE_STOPS = 8  # stop pickers on the shift form
+
+
+def _partial() -> bool:
+    return bool(htmx) and not htmx.boosted
+
+
+@bp.app_context_processor
+def _notice_helpers():
+    def unread_notices() -> int:
+        if not getattr(current_user, "is_authenticated", False):
+            return 0
+        return notices.unread_count(db.get_session(), current_user.id)
+    def scan_url() -> str | None:
+        return url_for("pages.scan") if "pages.scan" in current_app.view_functions else None
+    return {"unread_notices": unread_notices, "fill_words": FILL_WORDS, "signup_words": STATUS_WORDS,
+            "scan_url": scan_url}
+
+
+def _remind_me() -> None:
+    """Reminders for my shifts starting within 12 hours, made when I open the app."""
+    session_db = db.get_session()
+    try:
+        if shifts.remind(session_db, user_id=current_user.id):
+            db.commit()
+    except Exception:  # a reminder must never stop a page from opening
+        session_db.rollback()
+
+
+@bp.before_app_request
+def _reminders_on_home():
+    if request.endpoint == "pages.home" and request.method == "GET" and current_user.is_authenticated:
+        _remind_me()
+
+
+def _cards(session_db, rows: list[Shift]) -> list[dict]:
+    """What a shift card shows: the API view plus names, my sign-up and the fill level."""
+    views = shifts.views(session_db, rows)
+    mine = shifts.my_signups(session_db, current_user.id, [row.id for row in rows])
+    names = shifts.checkpoint_names(session_db, [cp for view in views for cp in view["checkpoint_ids"]])
+    team_names = {team.id: team.name for team in (session_db.get(Team, tid) for tid in {r.team_id for r in rows})
+                  if team}
+    now = utcnow()
+    cards = []
+    for row, view in zip(rows, views):
+        cards.append({"shift": row, "view": view, "mine": mine.get(row.id), "team": team_names.get(row.team_id, ""),
+                      "route": [names.get(cp, "?") for cp in view["checkpoint_ids"]],
+                      "fill": shifts.fill_level(view["confirmed_count"], row.capacity),
+                      "started": row.starts_at <= now, "running": row.starts_at - shifts.GRACE <= now <= row.ends_at
+                      + shifts.GRACE})
+    return cards
+
+
+# -- volunteers -----------------------------------------------------------------------------------
+
+@bp.get("/shifts")
+@login_required
+def my_shifts():
+    _remind_me()
+    session_db = db.get_session()
+    running = shifts.running_shift(session_db, current_user)
+    mine = [s for s in shifts.my_shifts(session_db, current_user) if not running or s.id != running.id]
+    mine_ids = {s.id for s in mine} | ({running.id} if running else set())
+    open_rows = [s for s in shifts.open_shifts(session_db, current_user) if s.id not in mine_ids]
+    return render("pages/shifts/mine.html", running=running,
+                  progress=shifts.my_progress(session_db, current_user, running) if running else None,
+                  mine=_cards(session_db, mine), open=_cards(session_db, open_rows),
+                  in_team=bool(access.team_ids_of(session_db, current_user.id)))
+
+
+@bp.get("/shifts/<id:shift_id>")
+@login_required
+def shift_detail(shift_id: int):
+    session_db = db.get_session()
+    shift = shifts.get_shift(session_db, current_user, shift_id)
+    card = _cards(session_db, [shift])[0]
+    progress = None
+    if card["mine"] and card["mine"]["status"] == "confirmed":
+        progress = shifts.my_progress(session_db, current_user, shift)
+    return render("pages/shifts/detail.html", "pages/shifts/_route.html", card=card, shift=shift,
+                  progress=progress)
+
+
+@bp.post("/shifts/<id:shift_id>/<any(signup, withdraw):action>")
+@login_required
+def shift_signup(shift_id: int, action: str):
+    session_db = db.get_session()
+    error = None
+    try:
+        if action == "signup":
+            row = shifts.signup(session_db, current_user, shift_id)
+            message = (_("You are signed up.") if row.status == "confirmed" else
+                       _("The shift is full: you are number %(n)s on the waitlist.",
+                         n=shifts.waitlist_position(session_db, row)))
+        else:
+            shifts.cancel_signup(session_db, current_user, shift_id)
+            message = _("You have withdrawn from this shift.")
+        db.commit()
+    except DomainError as failure:
+        session_db.rollback()
+        if failure.code == "not_found" and action == "signup":
+            raise
+        error, message = failure, str(failure.message)
+    if not _partial():
+        flash(message, "error" if error else "success")
+        return redirect(safe_next(request.form.get("next"), url_for("pages.my_shifts")))
+    shift = shifts.get_shift(session_db, current_user, shift_id)
+    return render("pages/shifts/_card.html", card=_cards(session_db, [shift])[0], message=message,
+                  error=error is not None)
+
+
+@bp.get("/shifts/calendar")
+@login_required
+def shift_calendar():
+    session_db = db.get_session()
+    token = shifts.feed_token(session_db, current_user)
+    db.commit()
+    return render("pages/shifts/calendar.html", feed_url=url_for("pages.shift_feed", token=token, _external=True))
+
+
+@bp.post("/shifts/calendar/revoke")
+@login_required
+def shift_calendar_revoke():
+    shifts.revoke_feed(db.get_session(), current_user)
+    db.commit()
+    flash(_("The old calendar link no longer works. Subscribe again with the new one."), "success")
+    return redirect(url_for("pages.shift_calendar"))
+
+
+@bp.get("/shifts/feed/<token>.ics")
+def shift_feed(token: str):
+    session_db = db.get_session()
+    user = shifts.feed_user(session_db, token[:80])
+    if user is None:
+        abort(404)
+    body = shifts.ical(session_db, user, base_url=request.host_url)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="shifts.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/notices")
+@login_required
+def notice_list():
+    _remind_me()
+    session_db = db.get_session()
+    rows = notices.list_for(session_db, current_user.id, limit=100)
+    unread = {row.id for row in rows if row.read_at is None}
+    return render("pages/shifts/notices.html", rows=rows, unread=unread)
+
+
+@bp.post("/notices/read")
+@login_required
+def notices_read():
+    notices.mark_all_read(db.get_session(), current_user.id)
+    db.commit()
+    return redirect(url_for("pages.notice_list"))
+
+
+# -- coordinators ---------------------------------------------------------------------------------
+
+def _teams_i_manage(session_db) -> list[Team]:
+    managed = teams.managed_teams(session_db, current_user) if hasattr(teams, "managed_teams") else None
+    if managed is None:
+        ids = access.coordinated_team_ids(session_db, current_user)
+        managed = [session_db.get(Team, tid) for tid in sorted(ids)]
+    return [team for team in managed if team is not None]
+
+
+def _pick_team(session_db) -> tuple[list[Team], Team | None]:
+    choices = _teams_i_manage(session_db)
+    wanted = request.values.get("team", type=int)
+    team = next((t for t in choices if t.id == wanted), choices[0] if choices else None)
+    return choices, team
+
+
+def _day(raw: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat((raw or "")[:10])
+    except ValueError:
+        return default
+
+
+@bp.get("/manage/shifts")
+@role_required("coordinator")
+def shift_week():
+    session_db = db.get_session()
+    choices, team = _pick_team(session_db)
+    today = local(utcnow()).date()
+    day = _day(request.args.get("week"), today)
+    week = shifts.week(session_db, current_user, team.id, day) if team else None
+    if week:
+        for entry in week["days"]:
+            for item in entry["shifts"]:
+                item["fill"] = shifts.fill_level(item["confirmed"], item["shift"].capacity)
+                item["running"] = item["shift"].starts_at <= utcnow() <= item["shift"].ends_at
+                item["over"] = item["shift"].ends_at < utcnow()
+    return render("pages/shifts/week.html", "pages/shifts/_week.html", teams=choices, team=team, week=week,
+                  today=today, timedelta=timedelta)
+
+
+@bp.post("/manage/shifts/copy-week")
+@role_required("coordinator")
+def shift_copy_week():
+    session_db = db.get_session()
+    team_id = form_int("team_id") or 0
+    day = _day(request.form.get("week"), local(utcnow()).date())
+    try:
+        made = shifts.copy_week(session_db, current_user, team_id, day)
+        db.commit()
+        flash(_("%(n)s shifts copied to the next week.", n=len(made)) if made else
+              _("Nothing to copy: the next week already has these shifts."), "success")
+    except DomainError as failure:
+        session_db.rollback()
+        flash(str(failure.message), "error")
+    return redirect(url_for("pages.shift_week", team=team_id, week=(day + timedelta(days=7)).isoformat()))
+
+
+def _form_datetime(day_field: str, time_field: str) -> datetime | None:
+    try:
+        day = date.fromisoformat(request.form.get(day_field, "")[:10])
+        clock = time.fromisoformat(request.form.get(time_field, "")[:5])
+    except ValueError:
+        return None
+    return datetime.combine(day, clock, tzinfo=station_tz())
+
+
+def _form_route() -> list[int]:
+    stops = [form_int(f"stop{n}") for n in range(1, ROUTE_STOPS + 1)]
+    return [stop for stop in stops if stop]
+
+
+def _shift_form_values(shift: Shift | None, session_db) -> dict:
+    if request.method == "POST":
+        values = {key: request.form.get(key, "")[:200] for key in
+                  ("title", "day", "start", "end", "capacity", "points_per_hour", "repeat_until", "team_id")}
+        values["route"] = _form_route()
+        return values
+    if shift is None:
+        tomorrow = local(utcnow()).date() + timedelta(days=1)
+        return {"title": "", "day": tomorrow.isoformat(), "start": "19:00", "end": "21:00", "capacity": "4",
+                "points_per_hour": "10", "repeat_until": "", "team_id": request.args.get("team", ""), "route": []}
+    start, end = local(shift.starts_at), local(shift.ends_at)
+    return {"title": shift.title, "day": start.date().isoformat(), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+            "capacity": str(shift.capacity), "points_per_hour": str(shift.points_per_hour), "repeat_until": "",
+            "team_id": str(shift.team_id), "route": shifts.route_ids(session_db, shift.id)}
+
+
+def _times_from_form() -> tuple[datetime | None, datetime | None]:
+    start = _form_datetime("day", "start")
+    end = _form_datetime("day", "end")
+    if start and end and end <= start:
+        end += timedelta(days=1)  # a night shift ends the next morning
+    return start, end
+
+
+def _int_or_error(name: str, errors: dict) -> int | None:
+    value = form_int(name)
+    if value is None:
+        errors[name] = _("Enter a whole number.")
+    return value
+
+
+@bp.route("/manage/shifts/new", methods=["GET", "POST"])
+@role_required("coordinator")
+def shift_new():
+    session_db = db.get_session()
+    choices = _teams_i_manage(session_db)
+    errors: dict = {}
+    values = _shift_form_values(None, session_db)
+    if request.method == "POST":
+        start, end = _times_from_form()
+        if start is None or end is None:
+            errors["start"] = _("Enter the date and both times.")
+        capacity = _int_or_error("capacity", errors)
+        pph = _int_or_error("points_per_hour", errors)
+        repeat = None
+        if values["repeat_until"]:
+            try:
+                repeat = date.fromisoformat(values["repeat_until"][:10])
+            except ValueError:
+                errors["repeat_until"] = _("Enter a date.")
+        if not errors:
+            try:
+                made = shifts.create_shifts(session_db, current_user, team_id=form_int("team_id") or 0,
+                                            title=values["title"], starts_at=start, ends_at=end, capacity=capacity,
+                                            checkpoint_ids=values["route"], points_per_hour=pph,
+                                            repeat_weekly_until=repeat)
+                db.commit()
+                flash(_("%(n)s shifts created.", n=len(made)) if len(made) > 1 else _("Shift created."), "success")
+                return redirect(url_for("pages.shift_week", team=made[0].team_id,
+                                        week=local(made[0].starts_at).date().isoformat()))
+            except DomainError as failure:
+                session_db.rollback()
+                errors = field_errors(failure)
+                if "starts_at" in errors or "ends_at" in errors:
+                    errors["start"] = errors.pop("starts_at", None) or errors.pop("ends_at")
+    return render("pages/shifts/form.html", teams=choices, values=values, errors=errors, shift=None,
+                  checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), (422 if errors else 200)
+
+
+@bp.route("/manage/shifts/<id:shift_id>/edit", methods=["GET", "POST"])
+@role_required("coordinator")
+def shift_edit(shift_id: int):
+    session_db = db.get_session()
+    shift = shifts.get_shift(session_db, current_user, shift_id)
+    team = session_db.get(Team, shift.team_id)
+    access.require_team_manager(session_db, current_user, team)
+    errors: dict = {}
+    values = _shift_form_values(shift, session_db)
+    if request.method == "POST":
+        start, end = _times_from_form()
+        if start is None or end is None:
+            errors["start"] = _("Enter the date and both times.")
+        capacity = _int_or_error("capacity", errors)
+        pph = _int_or_error("points_per_hour", errors)
+        if not errors:
+            try:
+                shifts.edit_shift(session_db, current_user, shift.id, title=values["title"], starts_at=start,
+                                  ends_at=end, capacity=capacity, points_per_hour=pph,
+                                  checkpoint_ids=values["route"])
+                db.commit()
+                flash(_("Shift saved. Everyone signed up has been told of a new time or route."), "success")
+                return redirect(url_for("pages.shift_week", team=shift.team_id,
+                                        week=local(shift.starts_at).date().isoformat()))
+            except DomainError as failure:
+                session_db.rollback()
+                errors = field_errors(failure)
+                if "starts_at" in errors or "ends_at" in errors:
+                    errors["start"] = errors.pop("starts_at", None) or errors.pop("ends_at")
+    return render("pages/shifts/form.html", teams=[team], values=values, errors=errors, shift=shift,
+                  checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), (422 if errors else 200)
+
+
+def _checkpoints(session_db) -> list[Checkpoint]:
+    from sqlmodel import select
+    return list(session_db.exec(select(Checkpoint).where(Checkpoint.station_id == current_user.station_id,
+                                                         Checkpoint.active.is_(True)).order_by(Checkpoint.name)))
+
+
+@bp.post("/manage/shifts/<id:shift_id>/cancel")
+@role_required("coordinator")
+def shift_cancel(shift_id: int):
+    session_db = db.get_session()
+    try:
+        shift = shifts.cancel_shift(session_db, current_user, shift_id, reason=request.form.get("reason", "")[:300])
+        db.commit()
+        flash(_("The shift is cancelled and everyone signed up has been told."), "success")
+        return redirect(url_for("pages.shift_week", team=shift.team_id,
+                                week=local(shift.starts_at).date().isoformat()))
+    except DomainError as failure:
+        session_db.rollback()
+        if failure.code in ("not_found", "forbidden"):
+            raise
+        flash(str(failure.message), "error")
+        return redirect(url_for("pages.shift_edit", shift_id=shift_id))
+
+
+def _roster(session_db, shift_id: int) -> dict:
+    shift, route, rows = shifts.live(session_db, current_user, shift_id)
+    names = shifts.checkpoint_names(session_db, route)
+    now = utcnow()
+    return {"shift": shift, "route": [{"id": cp, "name": names.get(cp, "?")} for cp in route], "rows": rows,
+            "running": shift.starts_at - shifts.GRACE <= now <= shift.ends_at + shifts.GRACE,
+            "started": shift.starts_at <= now, "over": shift.ends_at < now,
+            "team": session_db.get(Team, shift.team_id),
+            "counts": shifts.counts_for(session_db, [shift.id])[shift.id]}
+
+
+@bp.get("/manage/shifts/<id:shift_id>")
+@role_required("coordinator")
+def shift_live(shift_id: int):
+    session_db = db.get_session()
+    return render("pages/shifts/live.html", "pages/shifts/_roster.html", **_roster(session_db, shift_id))
+
+
+@bp.post("/manage/shifts/<id:shift_id>/attendance/<id:user_id>/<any(no_show, confirm):action>")
+@role_required("coordinator")
+def shift_attendance(shift_id: int, user_id: int, action: str):
+    session_db = db.get_session()
+    try:
+        if action == "no_show":
+            shifts.mark_no_show(session_db, current_user, shift_id, user_id, request.form.get("comment", "")[:500])
+            message = _("Marked as no-show.")
+        else:
+            shifts.confirm_attendance(session_db, current_user, shift_id, user_id)
+            message = _("Attendance confirmed: points and hours are credited.")
+        db.commit()
+        flash(message, "success")
+    except DomainError as failure:
+        session_db.rollback()
+        if failure.code in ("not_found", "forbidden"):
+            raise
+        flash(str(failure.message), "error")
+    return redirect(url_for("pages.shift_live", shift_id=shift_id) + f"#u{user_id}")
+
+
+@bp.get("/manage/no-shows")
+@role_required("coordinator")
+def no_shows():
+    session_db = db.get_session()
+    return render("pages/shifts/no_shows.html", rows=shifts.blocked_volunteers(session_db, current_user))
+
+
+@bp.post("/manage/no-shows/<id:user_id>/clear")
+@role_required("coordinator")
+def no_shows_clear(user_id: int):
+    session_db = db.get_session()
+    shifts.clear_no_shows(session_db, current_user, user_id, request.form.get("comment", "")[:500])
+    db.commit()
+    user = session_db.get(User, user_id)
+    flash(_("%(name)s can sign up for shifts again.", name=user.display_name), "success")
+    return redirect(url_for("pages.no_shows"))
+
+
+def _offer_on_manage_hub() -> None:
+    from . import staff
+    add = getattr(staff, "add_manage_link", None)
+    if add is not None:
+        add("pages.shift_week", _l("Shifts and routes"), _l("Week plan, live view, attendance"), ("coordinator",))
+        add("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",))
+
+
+_offer_on_manage_hub()
