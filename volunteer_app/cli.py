@@ -151,11 +151,23 @@ def run_checks(app) -> list[str]:
     # Each domain's check takes a session and returns a list of problems.
     from .services import store
     checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity]
+    from .services import shifts
+    checks.append(shifts.check_integrity)
     problems = []
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
         for check in checks:
             problems.extend(check(session))
     return problems
+
+
+@main.command("remind")
+def remind_command():
+    """Notices for confirmed volunteers whose shift starts within 12 hours (run it every few minutes)."""
+    from .services import shifts
+    app = create_app()
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        made = shifts.remind(session)
+    click.echo(f"{made} reminders sent")
 
 
 def init_app(app) -> None:
