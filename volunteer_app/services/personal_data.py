@@ -8,7 +8,8 @@ through the metadata, so a table added later is part of it without a change here
 
 Anonymising keeps every row that sums up to points, hours and reports (ledger entries,
 check-ins, sign-ups, redemptions, memberships), and removes what names the person: display name,
-phone, username, password, sessions, check-in positions, login attempts.
+phone, username, password, sessions, check-in positions, login attempts, and their name in the
+notices others received about them.
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlmodel import Session, SQLModel
 
+from .. import models
 from ..errors import DomainError
 from ..models import ApiToken, Checkin, LoginAttempt, Station, Team, TeamMembership, User
 from ..timeutil import isoformat, utcnow
@@ -100,6 +102,16 @@ def export(session: Session, actor: User, user_id: int, *, now: datetime | None 
     return data
 
 
+def _scrub_notices(session: Session, old_name: str, new_name: str) -> None:
+    """Notices sent to others name the person ("X received an award"): the name goes there too."""
+    notice = getattr(models, "Notice", None)
+    if notice is None or len(old_name) < 2:
+        return
+    for column in (notice.title, notice.body):
+        session.execute(update(notice).where(column.contains(old_name, autoescape=True))
+                        .values({column.key: func.replace(column, old_name, new_name)}))
+
+
 def anonymised_username(user_id: int) -> str:
     return f"anon-{user_id}"
 
@@ -119,7 +131,7 @@ def anonymise(session: Session, actor: User, user_id: int, *, now: datetime | No
     if user.username == anonymised_username(user.id):
         raise DomainError("conflict", _l("This account has already been anonymised."))
     now = now or utcnow()
-    old_username = user.username
+    old_username, old_name = user.username, user.display_name
     user.display_name = f"已注销志愿者{user.id}"
     user.username = anonymised_username(user.id)
     user.phone = None
@@ -134,6 +146,7 @@ def anonymise(session: Session, actor: User, user_id: int, *, now: datetime | No
                     .values(revoked_at=now))
     session.execute(update(Checkin).where(Checkin.user_id == user.id).values(latitude=None, longitude=None))
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == old_username))
+    _scrub_notices(session, old_name, user.display_name)
     audit.record(session, actor, "user.anonymise", "user", user.id)
     session.flush()
     return user
