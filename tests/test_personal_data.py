@@ -208,3 +208,4 @@ def test_own_phone_on_profile(app, client, session, folks):
     login(client, folks["bob"])
     html = client.get("/profile").get_data(as_text=True)
     assert BOB_PHONE in html and ALICE_PHONE not in html
+    assert 'href="/me/data.json"' in html  # "download my data"
