@@ -148,7 +148,7 @@ def teams_list():
 
 def _team_context(team: Team, *, q: str = "", errors=None, message=None, values=None) -> dict:
     session_db = db.get_session()
-    rows = teams.members(session_db, team.id)
+    rows = sorted(teams.members(session_db, team.id), key=lambda pair: pair[1].role != "coordinator")
     return {
         "team": team,
         "members": rows,
