@@ -931,3 +931,61 @@ def my_progress(session: Session, user: User, shift: Shift) -> dict:
     return {"stops": stops, "done": sum(stop["done"] for stop in stops), "total": len(stops),
             "completed": bool(row and row.completed_at), "points": row.points_awarded if row else 0,
             "next": next((stop for stop in stops if not stop["done"]), None)}
+
+
+# --------------------------------------------------------------------------- demo data
+
+def seed_demo(session: Session, coordinator: User, teams: list[Team], volunteers: list[User],
+              now: datetime | None = None) -> list[Shift]:
+    """Two weeks of the patrol team (the first team) from the day before yesterday: an evening
+    patrol every day and a night patrol across midnight on Fridays and Saturdays, along the
+    team's checkpoints; one shift running now, sign-ups, waitlists, yesterday's patrol completed."""
+    now = now or utcnow()
+    patrol = teams[0]
+    route = list(session.exec(select(Checkpoint.id).where(Checkpoint.station_id == patrol.station_id,
+                                                          Checkpoint.active.is_(True))
+                              .order_by(Checkpoint.id).limit(4)))
+    if len(route) < 2:
+        for name in ("断桥东口", "白堤中段", "孤山路口"):
+            checkpoint = Checkpoint(station_id=patrol.station_id, team_id=patrol.id, name=name)
+            session.add(checkpoint)
+            session.flush()
+            route.append(checkpoint.id)
+    members = set(access.team_ids_of(session, coordinator.id))
+    if patrol.id not in members:
+        return []
+    crew = [v for v in volunteers if patrol.id in access.team_ids_of(session, v.id)]
+    today = local(now).date()
+    made: list[Shift] = []
+    for offset in range(-2, 12):
+        day = today + timedelta(days=offset)
+        made += create_shifts(session, coordinator, team_id=patrol.id, title="湖滨步道晚间巡逻",
+                              starts_at=_station_datetime(day, time(19)), ends_at=_station_datetime(day, time(21)),
+                              capacity=4, checkpoint_ids=route[:3], points_per_hour=10, now=now)
+        if day.weekday() in (4, 5):
+            made += create_shifts(session, coordinator, team_id=patrol.id, title="景区夜间巡逻",
+                                  starts_at=_station_datetime(day, time(22)),
+                                  ends_at=_station_datetime(day + timedelta(days=1), time(2)),
+                                  capacity=3, checkpoint_ids=list(reversed(route)), points_per_hour=10, now=now)
+    start = local(now).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    running = create_shifts(session, coordinator, team_id=patrol.id, title="白天巡逻（进行中）",
+                            starts_at=start, ends_at=start + timedelta(hours=3), capacity=3,
+                            checkpoint_ids=route[:3], now=now)[0]
+    made.append(running)
+    week_ago = now - timedelta(days=7)
+    for shift in made:
+        if shift.starts_at < now - timedelta(days=2) or not crew or (shift.id % 4 == 0 and shift is not running):
+            continue
+        wanted = 5 if shift.id % 3 == 0 or shift is running else 2  # some fill up and grow a waitlist
+        for turn in range(min(wanted, len(crew))):
+            volunteer = crew[(shift.id * 2 + turn) % len(crew)]
+            try:
+                signup(session, volunteer, shift.id, now=min(week_ago, shift.starts_at - timedelta(days=1)))
+            except DomainError:  # overlaps another of theirs
+                pass
+    yesterday = [s for s in made if local(s.starts_at).date() == today - timedelta(days=1) and s.ends_at < now]
+    for shift in yesterday:
+        for row in session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id,
+                                                          ShiftSignup.status == "confirmed")).all():
+            confirm_attendance(session, coordinator, shift.id, row.user_id, now=now)
+    return made
