@@ -153,6 +153,8 @@ def run_checks(app) -> list[str]:
     checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity]
     from .services import shifts
     checks.append(shifts.check_integrity)
+    from .services import checkins
+    checks.append(checkins.check_integrity)
     problems = []
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
         for check in checks:

@@ -6,7 +6,7 @@ import random
 from sqlmodel import Session
 
 from .models import Team, TeamMembership
-from .services import accounts, shifts, store
+from .services import accounts, checkins, shifts, store
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -49,6 +49,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         accounts.register(session, username=f"new{number}", password=DEMO_PASSWORD, display_name=name,
                           station_id=station.id)
     store.seed_demo(session, admin, volunteers)
+    checkins.seed_demo(session, admin, teams, volunteers)
     shifts.seed_demo(session, coordinator, teams, volunteers)
     session.flush()
     return [("admin", admin.username, DEMO_PASSWORD), ("coordinator", coordinator.username, DEMO_PASSWORD),

@@ -333,3 +333,39 @@ def check_integrity(session: Session) -> list[str]:
     )
     return [f"check-in {checkin_id}: awarded {points} but ledger says {amount}"
             for checkin_id, points, amount in rows if amount != points]
+
+
+# -- demo data ------------------------------------------------------------------------------------
+
+DEMO_CHECKPOINTS = [
+    # name, description, latitude, longitude, require position, points
+    ("湖滨凉亭", "湖滨步道北口凉亭柱子上", 30.2590, 120.1630, False, 5),
+    ("断桥茶室", "调解茶室门口", 30.2588, 120.1520, False, 5),
+    ("涌金门警务亭", "警务亭窗口右侧", 30.2470, 120.1620, True, 8),
+    ("柳浪闻莺公园南门", "南门售票处旁", 30.2420, 120.1610, False, 5),
+]
+
+
+def seed_demo(session: Session, admin: User, teams: list, volunteers: list[User],
+              now: datetime | None = None) -> None:
+    """A few checkpoints of the patrol team, an event running today and some past check-ins."""
+    from . import checkpoints as checkpoint_service
+    now = now or timeutil.utcnow()
+    patrol = teams[0]
+    places = [checkpoint_service.create(session, admin, name=name, description=description, latitude=lat,
+                                        longitude=lon, require_location=need, points=points,
+                                        team_id=patrol.id)
+              for name, description, lat, lon, need, points in DEMO_CHECKPOINTS]
+    start = timeutil.local(now).replace(minute=0, second=0, microsecond=0)
+    events.create(session, admin, title="反诈宣传茶话会", location="湖滨社区活动室", starts_at=start,
+                  ends_at=start + timedelta(hours=3), points=10, team_id=None)
+    events.create(session, admin, title="防汛应急演练", location="柳浪闻莺公园", starts_at=start + timedelta(days=3),
+                  ends_at=start + timedelta(days=3, hours=2), points=15, team_id=patrol.id)
+    for day in range(6, 0, -1):
+        for number, volunteer in enumerate(volunteers[:12]):
+            place = places[(day + number) % len(places)]
+            at = now - timedelta(days=day, hours=number % 5)
+            if place.require_location:
+                _checkpoint_checkin(session, volunteer.id, place.id, None, place.latitude, place.longitude, at)
+            else:
+                _checkpoint_checkin(session, volunteer.id, place.id, None, None, None, at)
