@@ -476,3 +476,10 @@ def test_admin_cannot_disable_themselves(app, session, world):
     response = client.post(f"/manage/users/{world['admin'].id}/disable", data={"csrf_token": token})
     assert response.status_code == 403
     assert now_view(session, User, world["admin"].id).status == "active"
+
+
+def test_back_button_history_restore_gets_the_whole_page(app, world):
+    client = login(app.test_client(), "boss")
+    response = client.get("/manage/users?q=赵", headers={**HX, "HX-History-Restore-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert "<html" in html and 'id="user-results"' in html

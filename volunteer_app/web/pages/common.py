@@ -13,8 +13,9 @@ from ...web import htmx
 
 
 def render(template: str, partial: str | None = None, **context):
-    """The full page, or only ``partial`` for a non-boosted htmx request (self-targeting)."""
-    if partial and htmx and not htmx.boosted:
+    """The full page, or only ``partial`` for a non-boosted htmx request (self-targeting).
+    A history restore (the back button after ``hx-push-url``) wants the whole page."""
+    if partial and htmx and not htmx.boosted and not htmx.history_restore_request:
         return render_template(partial, **context)
     return render_template(template, **context)
 
