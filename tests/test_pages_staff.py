@@ -392,12 +392,24 @@ def test_coordinator_creates_a_volunteer_in_their_team(app, session, world):
     token = token_on(client, "/manage/users/new")
     response = client.post("/manage/users/new", data={
         "csrf_token": token, "username": "sun.shifu", "display_name": "孙师傅", "phone": "",
-        "password": "first password 1", "team_id": world["east"].id, "roles": "admin"})
+        "password": "first password 1", "team_id": world["east"].id})
     assert response.status_code == 302
     session.commit()
     user = session.exec(select(User).where(User.username == "sun.shifu")).one()
-    assert user.status == "active" and user.role_set() == {"volunteer"}  # roles are not theirs to give
+    assert user.status == "active" and user.role_set() == {"volunteer"}
     assert membership(session, world["east"].id, user.id) is not None
+    assert 'name="roles"' not in client.get("/manage/users/new").get_data(as_text=True)
+
+
+def test_coordinator_cannot_give_roles_by_a_crafted_form(app, session, world):
+    client = login(app.test_client(), "coord")
+    response = client.post("/manage/users/new", data={
+        "csrf_token": token_on(client, "/manage/users/new"), "username": "sneaky.admin", "display_name": "某人",
+        "password": "first password 1", "team_id": world["east"].id, "roles": ["volunteer", "admin"]})
+    assert response.status_code == 422
+    assert "Coordinators may only create volunteers" in response.get_data(as_text=True)
+    session.commit()
+    assert session.exec(select(User).where(User.username == "sneaky.admin")).first() is None
 
 
 def test_coordinator_cannot_create_in_another_team_or_without_a_team(app, session, world):

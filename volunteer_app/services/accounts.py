@@ -426,3 +426,13 @@ def enable(session: Session, actor: User, user_id: int) -> User:
         audit.record(session, actor, "user.enable", "user", user.id)
         session.flush()
     return user
+
+
+def get_user_for_staff(session: Session, actor: User, user_id: int) -> User:
+    """A user as staff pages show them: admins see everyone of the station, coordinators the
+    people of their teams and every pending registration (any coordinator may approve those)."""
+    access.require_role(actor, "coordinator")
+    user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    if user.status != "pending":
+        access.require_view_user(session, actor, user)
+    return user

@@ -17,7 +17,7 @@ from ...models import ROLES, USER_STATUSES, Team, User
 from ...services import access, accounts, teams
 from ...web import htmx
 from . import bp
-from .common import field_errors, form_int, render, role_required, safe_next
+from .common import field_errors, form_int, render, role_required
 
 # -- the Manage hub -------------------------------------------------------------------------------
 
@@ -58,10 +58,6 @@ def manage():
 def _is_partial() -> bool:
     """A non-boosted htmx request wants only the changed piece back."""
     return bool(htmx) and not htmx.boosted
-
-
-def _back(default_endpoint: str, **values) -> str:
-    return safe_next(request.form.get("next"), url_for(default_endpoint, **values))
 
 
 def _status_label(status: str) -> str:
@@ -279,7 +275,7 @@ def user_new():
         password = request.form.get("password", "")[:300]
         try:
             user = accounts.create_user(session_db, current_user, password=password,
-                                        roles=values["roles"] if current_user.is_admin else ["volunteer"],
+                                        roles=values["roles"],
                                         **{key: values[key] for key in ("username", "display_name", "phone",
                                                                         "team_id")})
             db.commit()
@@ -308,9 +304,7 @@ def _user_context(person: User, **extra) -> dict:
 @role_required("coordinator")
 def user_detail(user_id: int):
     session_db = db.get_session()
-    person = access.get_in_station(session_db, User, user_id, current_user, _l("No such user."))
-    if person.status != "pending":  # anyone pending is for every coordinator to see and approve
-        access.require_view_user(session_db, current_user, person)
+    person = accounts.get_user_for_staff(session_db, current_user, user_id)
     return render_template("pages/staff/user.html", **_user_context(person))
 
 
