@@ -17,7 +17,9 @@
         navigator.geolocation.getCurrentPosition(function (position) {
           lat.value = position.coords.latitude.toFixed(6);
           lon.value = position.coords.longitude.toFixed(6);
-          status.textContent = button.getAttribute("data-ok").replace("{m}", Math.round(position.coords.accuracy || 0));
+          var metres = Math.round(position.coords.accuracy || 0);
+          status.textContent = metres >= 1 ? button.getAttribute("data-ok").replace("{m}", metres)
+            : button.getAttribute("data-ok-plain");
           button.disabled = false;
         }, function () {
           status.classList.add("is-error");
