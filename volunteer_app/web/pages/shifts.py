@@ -74,7 +74,8 @@ def _cards(session_db, rows: list[Shift]) -> list[dict]:
         cards.append({"shift": row, "view": view, "mine": mine.get(row.id), "team": team_names.get(row.team_id, ""),
                       "route": [names.get(cp, "?") for cp in view["checkpoint_ids"]],
                       "fill": shifts.fill_level(view["confirmed_count"], row.capacity),
-                      "started": row.starts_at <= now, "running": row.starts_at - shifts.GRACE <= now <= row.ends_at
+                      "started": row.starts_at <= now,
+                      "next_day": local(row.ends_at - timedelta(minutes=1)).date() != local(row.starts_at).date(), "running": row.starts_at - shifts.GRACE <= now <= row.ends_at
                       + shifts.GRACE})
     return cards
 
@@ -199,7 +200,10 @@ def _teams_i_manage(session_db) -> list[Team]:
 def _pick_team(session_db) -> tuple[list[Team], Team | None]:
     choices = _teams_i_manage(session_db)
     wanted = request.values.get("team", type=int)
-    team = next((t for t in choices if t.id == wanted), choices[0] if choices else None)
+    team = next((t for t in choices if t.id == wanted), None)
+    if team is None and choices:  # the team whose next shift comes first, else the first team
+        upcoming = shifts.list_shifts(session_db, current_user, team_ids=[t.id for t in choices], limit=1)
+        team = next((t for t in choices if upcoming and t.id == upcoming[0].team_id), choices[0])
     return choices, team
 
 
