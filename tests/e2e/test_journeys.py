@@ -1,0 +1,191 @@
+"""People's journeys through the phone pages, in Chinese, at 390x844, against gunicorn.
+
+Assertions use element ids, classes and the document language rather than visible words, so that
+the journeys hold before and after the catalogs are translated.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+
+import pytest
+from sqlmodel import select
+
+from .conftest import PASSWORD, login
+
+
+def _user_id(live_server, username: str) -> int:
+    from volunteer_app.models import User
+    with live_server.session() as session:
+        return session.exec(select(User.id).where(User.username == username)).one()
+
+
+def _html_lang(page) -> str:
+    return page.evaluate("() => document.documentElement.lang")
+
+
+def test_volunteer_registers_is_approved_and_signs_in(new_page, live_server, journey):
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="东区巡逻队",
+                                        team_role="coordinator", display_name="陈队长")
+    username = f"xiaoli{uuid.uuid4().hex[:6]}"
+    volunteer = new_page()
+
+    with journey.step("register form", volunteer):
+        volunteer.goto("/register")
+        assert _html_lang(volunteer) == "zh-CN"
+        volunteer.fill("#f-display_name", "李秀英")
+        volunteer.fill("#f-username", username)
+        volunteer.fill("#f-phone", "13800001234")
+        volunteer.fill("#f-password", PASSWORD)
+        volunteer.fill("#f-password2", PASSWORD)
+
+    with journey.step("awaiting approval", volunteer):
+        volunteer.locator("main form button[type=submit]").click()
+        volunteer.wait_for_url("**/pending**")
+
+    with journey.step("signing in before approval is refused", volunteer):
+        volunteer.goto("/login")
+        volunteer.fill("#f-username", username)
+        volunteer.fill("#f-password", PASSWORD)
+        volunteer.locator("main form button[type=submit]").click()
+        volunteer.wait_for_url("**/pending**")
+
+    user_id = _user_id(live_server, username)
+    staff = new_page(coordinator)
+    with journey.step("coordinator sees the registration", staff):
+        staff.goto("/manage/approvals")
+        row = staff.locator(f"#approval-{user_id}")
+        assert row.is_visible()
+        assert "李秀英" in row.inner_text()
+
+    with journey.step("coordinator approves in place", staff):
+        staff.locator(f"#approval-{user_id} button.btn-primary").click()
+        staff.locator(f"#approval-{user_id} .state-ok").wait_for()
+        assert "/manage/approvals" in staff.url  # htmx swapped the row in place
+
+    with journey.step("volunteer is offered large text once", volunteer):
+        volunteer.goto("/login")
+        volunteer.fill("#f-username", username)
+        volunteer.fill("#f-password", PASSWORD)
+        volunteer.locator("main form button[type=submit]").click()
+        volunteer.wait_for_url("**/welcome**")
+
+    with journey.step("home", volunteer):
+        volunteer.locator("button[name=large][value='0']").click()
+        volunteer.locator("#balance").wait_for()
+        assert volunteer.locator("#balance").inner_text().strip() == "0"
+        assert "东区巡逻队" in volunteer.locator("main").inner_text()
+        assert _html_lang(volunteer) == "zh-CN"
+
+
+def test_language_switch(new_page, live_server, journey):
+    user = live_server.make_user(display_name="王建国")
+    page = new_page()
+    with journey.step("login page in chinese", page):
+        page.goto("/login")
+        assert _html_lang(page) == "zh-CN"
+
+    with journey.step("switched to english", page):
+        page.locator("form.lang button").click()
+        page.wait_for_load_state()
+        assert _html_lang(page) == "en"
+        assert "/login" in page.url  # stays on the same page
+
+    with journey.step("signed in, the person's own language", page):
+        login(page, user.username)
+        assert _html_lang(page) in ("zh-CN", "en")
+
+    with journey.step("switched to english when signed in", page):
+        if _html_lang(page) != "en":
+            page.locator("form.lang button").click()
+            page.wait_for_load_state()
+        assert _html_lang(page) == "en"
+        assert page.locator("#balance").count() == 1  # still on the home page
+
+    other = new_page(user)
+    with journey.step("the choice is kept for the person on another phone", other):
+        other.goto("/")
+        assert _html_lang(other) == "en"
+
+    with journey.step("back to chinese", other):
+        other.locator("form.lang button").click()
+        other.wait_for_load_state()
+        assert _html_lang(other) == "zh-CN"
+
+
+def _decode_qr(png: bytes, folder) -> str:
+    path = folder / "poster-qr.png"
+    path.write_bytes(png)
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.skip("zbarimg is missing (Debian package 'zbar-tools'; .ci/run installs it)")
+    out = subprocess.run([zbarimg, "--raw", "-q", str(path)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, f"zbarimg could not read the poster: {out.stderr}"
+    return out.stdout.strip()
+
+
+def test_volunteer_checks_in_at_a_poster(new_page, live_server, journey):
+    from volunteer_app.models import User
+    from volunteer_app.services import checkpoints
+
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="西区巡逻队",
+                                        team_role="coordinator")
+    volunteer_user = live_server.make_user(team="西区巡逻队", display_name="张桂兰")
+    with live_server.session() as session:
+        actor = session.get(User, coordinator.id)
+        checkpoint = checkpoints.create(session, actor, name="湖滨路口", points=5, cooldown_minutes=30)
+        checkpoint_id = checkpoint.id
+
+    staff = new_page(coordinator)
+    with journey.step("coordinator opens the poster", staff):
+        staff.goto(f"/manage/checkpoints/{checkpoint_id}/poster")
+        assert "湖滨路口" in staff.locator("main").inner_text()
+
+    png = staff.request.get(f"/manage/checkpoints/{checkpoint_id}/qr.png")
+    assert png.ok and png.headers["content-type"].startswith("image/png")
+    url = _decode_qr(png.body(), journey.folder)
+    assert url.startswith(live_server.url + "/c/"), url
+
+    volunteer = new_page(volunteer_user)
+    with journey.step("scanned poster opens the check-in page", volunteer):
+        volunteer.goto(url)
+        assert "湖滨路口" in volunteer.locator("main").inner_text()
+
+    with journey.step("checked in", volunteer):
+        volunteer.locator("form.checkin-form button[type=submit]").click()
+        volunteer.locator(".result-ok").wait_for()
+        assert "5" in volunteer.locator(".result-points").inner_text()
+
+    with journey.step("home shows the points", volunteer):
+        volunteer.goto("/")
+        assert volunteer.locator("#balance").inner_text().strip() == "5"
+
+    with journey.step("scanning again is refused with a reason", volunteer):
+        volunteer.goto(url)
+        volunteer.locator("form.checkin-form button[type=submit]").click()
+        volunteer.wait_for_load_state()
+        assert volunteer.locator(".result-ok").count() == 0
+        assert volunteer.locator("[role=alert], .notice-error, .result-refused, .refused").count() >= 1
+
+
+def test_logged_out_scan_leads_through_login_and_back(new_page, live_server, journey):
+    from volunteer_app.models import User
+    from volunteer_app.services import checkpoints
+
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="南区巡逻队",
+                                        team_role="coordinator")
+    volunteer_user = live_server.make_user(team="南区巡逻队")
+    with live_server.session() as session:
+        checkpoint = checkpoints.create(session, session.get(User, coordinator.id), name="社区茶室", points=3)
+        token = checkpoints.token(checkpoint)
+    page = new_page()
+    with journey.step("poster url asks to sign in", page):
+        page.goto(f"/c/{token}")
+        assert "/login" in page.url
+    with journey.step("after signing in the check-in page opens", page):
+        page.fill("#f-username", volunteer_user.username)
+        page.fill("#f-password", PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"**/c/{token}")
+        assert page.locator("form.checkin-form").count() == 1
