@@ -330,3 +330,14 @@ def test_parallel_reviews_pay_exactly_once(app, session, people):
         assert check.get(User, reporter_id).balance == entries[0].amount == check.get(Tip, tip_id).points_awarded
         assert len(check.exec(select(Notice).where(Notice.user_id == reporter_id)).all()) == 1
         assert ledger.check_integrity(check) == [] and tips.check_integrity(check) == []
+
+
+def test_demo_data_has_tips_in_every_state(app, session):
+    from volunteer_app import demo
+    demo.seed(session)
+    states = {tip.status for tip in session.exec(select(Tip))}
+    assert states == {"submitted", "triaged", "verified", "rejected", "closed"}
+    assert {tip.level for tip in session.exec(select(Tip))} == {None, "red", "yellow", "blue"}
+    coordinator = session.exec(select(User).where(User.username == "coordinator")).one()
+    assert len(tips.follow_ups(session, coordinator)) == 1
+    assert tips.check_integrity(session) == [] and ledger.check_integrity(session) == []

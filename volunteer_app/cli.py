@@ -150,7 +150,8 @@ def run_checks(app) -> list[str]:
     from .services import ledger
     # Each domain's check takes a session and returns a list of problems.
     from .services import store
-    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity]
+    from .services import tips
+    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity, tips.check_integrity]
     from .services import shifts
     checks.append(shifts.check_integrity)
     from .services import checkins

@@ -6,7 +6,7 @@ import random
 from sqlmodel import Session
 
 from .models import Team, TeamMembership
-from .services import accounts, checkins, shifts, store
+from .services import accounts, checkins, shifts, store, tips
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -49,6 +49,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         accounts.register(session, username=f"new{number}", password=DEMO_PASSWORD, display_name=name,
                           station_id=station.id)
     store.seed_demo(session, admin, volunteers)
+    tips.seed_demo(session, coordinator, volunteers)
     checkins.seed_demo(session, admin, teams, volunteers)
     shifts.seed_demo(session, coordinator, teams, volunteers)
     session.flush()

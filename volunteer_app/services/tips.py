@@ -584,3 +584,35 @@ def label(kind: str, value: str | None) -> str:
     """The words for a category, status or level (templates never show the raw word)."""
     table = {"category": CATEGORY_LABELS, "status": STATUS_LABELS, "level": LEVEL_LABELS}[kind]
     return str(table.get(value, value or ""))
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+DEMO_TIPS = [
+    # (reporter index, category, description, place, steps: list of (days ago, step, args))
+    (0, "fraud", "菜场门口有人推销“保本高息理财”，拉老人进微信群", "文三路菜场东门", []),
+    (1, "ecology", "夜里有人在西湖边用电瓶电鱼，带着网兜", "北山街断桥东侧", [(0.1, "triage", {"level": "red"})]),
+    (2, "dispute", "楼上楼下因为漏水吵了三次，快动手了", "翠苑一区 12 幢", [(35, "triage", {"level": "yellow"})]),
+    (3, "hazard", "公园路口井盖松动，晚上看不清", "黄龙公园南门", [
+        (3, "triage", {"level": "blue"}), (1, "review", {"valid": True, "note": "已通知市政维修，谢谢提醒"})]),
+    (4, "other", "邻居问电动车上牌需要带什么材料", "", [
+        (6, "triage", {"level": "blue"}), (5, "close", {"resolution": "已电话答复，材料清单发到群里"})]),
+    (5, "fraud", "有人冒充公检法给独居老人打电话要转账", "古荡新村", [
+        (9, "triage", {"level": "red"}), (9, "review", {"valid": True, "points": 30, "note": "及时劝阻，避免损失"}),
+        (8, "close", {"resolution": "已上门劝阻，老人未转账"})]),
+    (6, "dispute", "小区门口两辆车刮擦在吵架", "文一路口", [
+        (2, "triage", {"level": "yellow"}), (2, "review", {"valid": False, "note": "到场时双方已自行协商解决"})]),
+]
+
+
+def seed_demo(session: Session, coordinator: User, volunteers: list[User], *, now: datetime | None = None) -> None:
+    """A few tips in different states (deterministic content; times relative to ``now``)."""
+    now = now or utcnow()
+    for index, category, description, place, steps in DEMO_TIPS:
+        reporter = volunteers[index]
+        first = max([days for days, _step, _args in steps], default=0) + 0.5
+        tip, _created = submit(session, reporter, category=category, description=description, place=place,
+                               now=now - timedelta(days=first))
+        for days, step, args in steps:
+            when = now - timedelta(days=days)
+            {"triage": triage, "review": review, "close": close}[step](session, coordinator, tip.id, now=when, **args)
