@@ -9,10 +9,9 @@ from sqlmodel import Field, SQLModel
 from .base import utc_field
 
 REDEMPTION_STATUSES = ("fulfilled", "cancelled", "reserved", "lapsed")
-#: Why a stock changed: coordinators give restock/damage/correction with a note; the rest are
-#: written by redemptions, cancellations and reservations.
-STOCK_REASONS = ("initial", "restock", "damage", "correction", "redemption", "cancel", "lapse")
-MANUAL_STOCK_REASONS = ("restock", "damage", "correction")
+#: Why a stock changed outside redemptions: the opening stock, and coordinators' restock, damage
+#: and correction (each with a note). Redemptions are their own record of the units they take.
+STOCK_REASONS = ("initial", "restock", "damage", "correction")
 
 
 class StoreItem(SQLModel, table=True):
@@ -63,7 +62,8 @@ class Redemption(SQLModel, table=True):
 
 
 class StockMovement(SQLModel, table=True):
-    """One change of an item's stock; the sum of an item's deltas is its stock."""
+    """A change of an item's stock other than a redemption; the sum of an item's deltas less the
+    units of its live (fulfilled or reserved) redemptions is its stock."""
 
     __tablename__ = "stock_movements"
     __table_args__ = (Index("ix_stock_movements_item_id_id", "item_id", "id"),)
@@ -73,6 +73,5 @@ class StockMovement(SQLModel, table=True):
     reason: str = Field(max_length=16)
     note: str = Field(default="", max_length=500)
     stock_after: int
-    redemption_id: int | None = Field(default=None, foreign_key="redemptions.id")
     actor_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = utc_field(default_now=True)

@@ -7,8 +7,9 @@ Rules that hold whatever the concurrency:
   both pass the monthly limit; the points fall through :func:`ledger.post` (a conditional
   UPDATE) and the stock through one conditional UPDATE ``stock = stock - q WHERE stock >= q``,
   taken last so the hot item row is held for the shortest time.
-* Every stock change is a :class:`StockMovement` whose deltas sum to the stock; manual changes
-  (restock, damage, correction) need a reason and are audited.
+* The stock is the opening stock and every manual change (:class:`StockMovement`: restock,
+  damage, correction, each with a reason and audited) less the units of live redemptions;
+  ``check_integrity`` verifies exactly that.
 * A cancellation flips the status with a conditional UPDATE (``WHERE status IN (...)``), so a
   cancel sent twice refunds once (``already_cancelled``); the refund's ledger ref is unique too.
 """
@@ -166,9 +167,10 @@ def item_view(item: StoreItem, picture_url: str | None = None) -> dict:
 # -- stock ------------------------------------------------------------------------------------------
 
 def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note: str, actor: User | None,
-                now: datetime, redemption_id: int | None = None) -> int:
+                now: datetime, *, record: bool = True) -> int:
     """Change the stock by ``delta`` with one conditional UPDATE; ``out_of_stock`` when it
-    would fall below zero. Returns the stock after."""
+    would fall below zero. Returns the stock after. Manual changes are recorded as a
+    :class:`StockMovement`; redemptions are their own record (``record=False``)."""
     row = session.execute(
         update(StoreItem).where(StoreItem.id == item.id, StoreItem.stock + delta >= 0)
         .values(stock=StoreItem.stock + delta).returning(StoreItem.stock)
@@ -176,8 +178,9 @@ def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note
     ).first()
     if row is None:
         raise DomainError("out_of_stock", _l("Not enough of %(name)s in stock.", name=item.name))
-    session.add(StockMovement(item_id=item.id, delta=delta, reason=reason, note=note[:500], stock_after=row[0],
-                              redemption_id=redemption_id, actor_id=actor.id if actor else None, created_at=now))
+    if record:
+        session.add(StockMovement(item_id=item.id, delta=delta, reason=reason, note=note[:500], stock_after=row[0],
+                                  actor_id=actor.id if actor else None, created_at=now))
     return row[0]
 
 
@@ -259,7 +262,7 @@ def _take(session: Session, actor: User, user: User, item: StoreItem, quantity: 
     session.flush()
     entry = ledger.post(session, user.id, -cost, "redemption", f"redemption:{redemption.id}",
                         reason=f"{item.name} × {quantity}", actor_id=actor.id, now=now)
-    stock_after = _move_stock(session, item, -quantity, "redemption", "", actor, now, redemption.id)
+    stock_after = _move_stock(session, item, -quantity, "redemption", "", actor, now, record=False)
     return RedeemResult(redemption, entry.balance_after, stock_after)
 
 
@@ -280,12 +283,13 @@ def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None =
     if not user_id:
         raise FieldError("member_code", _l("Scan the member card or give the user id."))
     item = get_item(session, clerk, item_id)
-    _customer(session, clerk, user_id)
     user = ledger.lock_user(session, user_id)
-    result = _take(session, clerk, user, item, quantity, status="fulfilled", now=now)
-    audit.record(session, clerk, "store.redeem", "redemption", result.redemption.id, user_id=user.id,
-                 item_id=item.id, quantity=quantity, points=result.redemption.points_spent)
-    return result
+    if user.station_id != clerk.station_id:
+        raise DomainError("not_found", _l("No such user."))
+    if user.status != "active":
+        raise DomainError("forbidden", _l("This account is not active."))
+    # The redemption row itself (with its clerk) and the ledger entry are the record of it.
+    return _take(session, clerk, user, item, quantity, status="fulfilled", now=now)
 
 
 def identify(session: Session, clerk: User, member_code: str, *, now: datetime | None = None) -> User:
@@ -332,8 +336,7 @@ def _give_back(session: Session, actor: User | None, redemption: Redemption, sta
     ledger.post(session, redemption.user_id, redemption.points_spent, "refund",
                 f"{kind_ref}:redemption:{redemption.id}", reason=reason or f"{item.name} × {redemption.quantity}",
                 actor_id=actor.id if actor else None, now=now)
-    _move_stock(session, item, redemption.quantity, "cancel" if status == "cancelled" else "lapse", reason,
-                actor, now, redemption.id)
+    _move_stock(session, item, redemption.quantity, "cancel", reason, actor, now, record=False)
     audit.record(session, actor, f"store.redemption_{status}", "redemption", redemption.id,
                  station_id=redemption.station_id, user_id=redemption.user_id, item_id=item.id,
                  quantity=redemption.quantity, points=redemption.points_spent, reason=reason)
@@ -584,18 +587,22 @@ def picture_path(folder: str | Path, name: str) -> Path | None:
 # -- integrity --------------------------------------------------------------------------------------
 
 def check_integrity(session: Session) -> list[str]:
-    """No stock is negative; every stock equals the sum of its movements; no live redemption
-    lacks its ledger entry."""
+    """No stock is negative; every stock equals its movements (opening stock, restocks, damage,
+    corrections) less the units of live redemptions; no redemption lacks its ledger entry."""
     problems = []
-    sums = (select(StockMovement.item_id, func.sum(StockMovement.delta).label("total"))
-            .group_by(StockMovement.item_id).subquery())
-    for item_id, name, stock, total in session.execute(
-            select(StoreItem.id, StoreItem.name, StoreItem.stock, sums.c.total)
-            .outerjoin(sums, sums.c.item_id == StoreItem.id)):
+    moved = (select(StockMovement.item_id, func.sum(StockMovement.delta).label("total"))
+             .group_by(StockMovement.item_id).subquery())
+    taken = (select(Redemption.item_id, func.sum(Redemption.quantity).label("units"))
+             .where(Redemption.status.in_(LIVE_STATUSES)).group_by(Redemption.item_id).subquery())
+    for item_id, name, stock, total, units in session.execute(
+            select(StoreItem.id, StoreItem.name, StoreItem.stock, moved.c.total, taken.c.units)
+            .outerjoin(moved, moved.c.item_id == StoreItem.id).outerjoin(taken, taken.c.item_id == StoreItem.id)):
+        expected = (total or 0) - (units or 0)
         if stock < 0:
             problems.append(f"store item {item_id} ({name}): negative stock {stock}")
-        if stock != (total or 0):
-            problems.append(f"store item {item_id} ({name}): stock {stock} != sum of movements {total or 0}")
+        if stock != expected:
+            problems.append(f"store item {item_id} ({name}): stock {stock} != movements less redeemed units "
+                            f"{expected}")
     from ..models import LedgerEntry
     missing = session.exec(
         select(func.count()).select_from(Redemption).where(
