@@ -438,7 +438,8 @@ def audit_search(session: Session, actor: User, *, actor_query: str = "", action
                  target_id: int | None = None, first: date | None = None, last: date | None = None,
                  page: int = 1, per_page: int = AUDIT_PAGE) -> tuple[list[AuditRow], bool]:
     """Admins search their station's trail, newest first; returns (rows, whether more follow).
-    ``actor_query`` matches a username or name (part of it) or an exact user id."""
+    ``actor_query`` matches a username or name (part of it), or, when it is all digits, an
+    exact user id or username."""
     access.require_role(actor, "admin")
     page = max(1, min(int(page or 1), 100_000))
     stmt = (select(AuditEntry, User.username, User.display_name)
@@ -446,10 +447,11 @@ def audit_search(session: Session, actor: User, *, actor_query: str = "", action
             .where(AuditEntry.station_id == actor.station_id))
     query = (actor_query or "").strip()[:64]
     if query:
-        like = f"%{query.lower()}%"
-        condition = or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like))
-        if query.isdigit() and len(query) < 18:
-            condition = or_(condition, AuditEntry.actor_id == int(query))
+        if query.isdigit() and len(query) < 18:  # a user id (or a username made of digits)
+            condition = or_(AuditEntry.actor_id == int(query), func.lower(User.username) == query)
+        else:
+            like = f"%{query.lower()}%"
+            condition = or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like))
         stmt = stmt.where(condition)
     if action:
         stmt = stmt.where(AuditEntry.action == action[:64])

@@ -85,7 +85,7 @@ def _truncate(text: str, limit: int) -> str:
 
 def heatmap(grid: list[list[int]], day_labels: list[str], title: str, hour_label: str = "") -> Canvas:
     """``grid[hour][weekday]`` counts; 24 rows of 7 cells with the count written in each."""
-    left, top, cell_w, cell_h = 44, 28, 44, 22
+    left, top, cell_w, cell_h = 44, 28, 44, 24
     height = top + 24 * cell_h + 4
     canvas = Canvas(height, title)
     peak = max((value for row in grid for value in row), default=0)
@@ -95,14 +95,14 @@ def heatmap(grid: list[list[int]], day_labels: list[str], title: str, hour_label
         canvas.text(2, 18, hour_label, fill=MUTED, font_size=12)
     for hour in range(24):
         y = top + hour * cell_h
-        canvas.text(left - 6, y + cell_h / 2 + 5, f"{hour:02d}", text_anchor="end", fill=MUTED)
+        canvas.text(left - 6, y + cell_h / 2 + 5, f"{hour:02d}", text_anchor="end", fill=MUTED, font_size=14)
         for day in range(7):
             value = grid[hour][day]
             level = 0 if not value or not peak else 1 + min(3, (value * 4 - 1) // peak)
             x = left + day * cell_w
             canvas.rect(x + 1, y + 1, cell_w - 2, cell_h - 2, SHADES[level], stroke=LINE, stroke_width=0.5)
             if value:
-                canvas.text(x + cell_w / 2, y + cell_h / 2 + 5, value, text_anchor="middle", font_size=13,
+                canvas.text(x + cell_w / 2, y + cell_h / 2 + 5, value, text_anchor="middle", font_size=15,
                             fill="#ffffff" if level >= 3 else INK)
     return canvas
 
@@ -119,9 +119,10 @@ class CoverageRow:
 
 def coverage(rows: list[CoverageRow], title: str, stale_word: str, never_word: str, last_word: str) -> Canvas:
     """One block per checkpoint: name, a bar of recent scans with the count, and the last scan;
-    a checkpoint not visited in 24 hours gets a red frame, a hatched bar and ``stale_word``."""
-    row_h, top = 58, 6
-    height = top + max(len(rows), 1) * row_h + 4
+    a checkpoint not visited in 24 hours gets a red frame, a hatched bar and ``stale_word`` on a
+    line of its own."""
+    row_h, stale_extra, top = 74, 22, 4
+    height = top + sum(row_h + (stale_extra if row.stale else 0) for row in rows) + (0 if rows else 40) + 4
     canvas = Canvas(height, title)
     defs = canvas.add("defs")
     pattern = canvas.add("pattern", defs, id="hatch-stale", width=8, height=8, patternUnits="userSpaceOnUse",
@@ -129,20 +130,21 @@ def coverage(rows: list[CoverageRow], title: str, stale_word: str, never_word: s
     canvas.add("rect", pattern, width=8, height=8, fill="#fdecea")
     canvas.add("line", pattern, x1=0, y1=0, x2=0, y2=8, stroke=ALERT, stroke_width=3)
     peak = max((row.scans for row in rows), default=0) or 1
-    bar_max = WIDTH - 60
-    for index, row in enumerate(rows):
-        y = top + index * row_h
+    bar_max = WIDTH - 64
+    y = top
+    for row in rows:
+        block = row_h + (stale_extra if row.stale else 0)
         if row.stale:
-            canvas.rect(1, y, WIDTH - 2, row_h - 4, "#fff8f7", stroke=ALERT, stroke_width=2, rx=6)
-        canvas.text(8, y + 18, _truncate(row.name, 16), font_weight="700")
-        if row.stale:
-            canvas.text(WIDTH - 8, y + 18, "⚠ " + stale_word, text_anchor="end", fill=ALERT, font_weight="700",
-                        font_size=13)
+            canvas.rect(1, y, WIDTH - 2, block - 6, "#fff8f7", stroke=ALERT, stroke_width=2, rx=6)
+        canvas.text(8, y + 20, _truncate(row.name, 20), font_weight="700", font_size=16)
         width = bar_max * row.scans / peak
-        canvas.rect(8, y + 26, max(width, 2), 12, "url(#hatch-stale)" if row.stale else BRAND,
+        canvas.rect(8, y + 28, max(width, 2), 14, "url(#hatch-stale)" if row.stale else BRAND,
                     stroke=ALERT if row.stale else BRAND, stroke_width=1)
-        canvas.text(min(8 + width + 6, WIDTH - 40), y + 37, row.scans, font_weight="700")
-        canvas.text(8, y + 52, f"{last_word} {row.last_scan or never_word}", fill=MUTED, font_size=12)
+        canvas.text(min(8 + width + 6, WIDTH - 48), y + 41, row.scans, font_weight="700", font_size=15)
+        canvas.text(8, y + 62, f"{last_word} {row.last_scan or never_word}", fill=MUTED, font_size=14)
+        if row.stale:
+            canvas.text(8, y + 84, "⚠ " + stale_word, fill=ALERT, font_weight="700", font_size=15)
+        y += block
     if not rows:
         canvas.text(8, 30, never_word, fill=MUTED)
     return canvas
@@ -152,7 +154,7 @@ def coverage(rows: list[CoverageRow], title: str, stale_word: str, never_word: s
 
 def points_flow(weeks: list[tuple[str, int, int]], title: str, issued_word: str, redeemed_word: str) -> Canvas:
     """Per week two horizontal bars: points issued (solid) and redeemed (hatched), numbers written."""
-    top, row_h, left = 34, 50, 58
+    top, row_h, left = 34, 52, 58
     height = top + max(len(weeks), 1) * row_h + 4
     canvas = Canvas(height, title)
     defs = canvas.add("defs")
@@ -162,19 +164,19 @@ def points_flow(weeks: list[tuple[str, int, int]], title: str, issued_word: str,
     canvas.add("line", pattern, x1=0, y1=0, x2=0, y2=6, stroke="#7a4b00", stroke_width=3)
     # legend, in words as well as fills
     canvas.rect(8, 8, 16, 12, BRAND)
-    canvas.text(30, 19, issued_word, font_size=13)
+    canvas.text(30, 19, issued_word, font_size=15)
     canvas.rect(150, 8, 16, 12, "url(#hatch-redeemed)", stroke="#7a4b00")
-    canvas.text(172, 19, redeemed_word, font_size=13)
+    canvas.text(172, 19, redeemed_word, font_size=15)
     peak = max((max(issued, redeemed) for _label, issued, redeemed in weeks), default=0) or 1
-    bar_max = WIDTH - left - 56
+    bar_max = WIDTH - left - 60
     for index, (label, issued, redeemed) in enumerate(weeks):
         y = top + index * row_h
-        canvas.text(left - 6, y + 24, label, text_anchor="end", fill=MUTED, font_size=12)
+        canvas.text(left - 6, y + 27, label, text_anchor="end", fill=MUTED, font_size=14)
         issued_w = bar_max * issued / peak
         redeemed_w = bar_max * redeemed / peak
         canvas.rect(left, y + 4, max(issued_w, 1), 16, BRAND)
-        canvas.text(left + issued_w + 4, y + 17, issued, font_size=13, font_weight="700")
+        canvas.text(left + issued_w + 4, y + 18, issued, font_size=15, font_weight="700")
         canvas.rect(left, y + 24, max(redeemed_w, 1), 16, "url(#hatch-redeemed)", stroke="#7a4b00")
-        canvas.text(left + redeemed_w + 4, y + 37, redeemed, font_size=13, font_weight="700")
+        canvas.text(left + redeemed_w + 4, y + 38, redeemed, font_size=15, font_weight="700")
         canvas.add("line", x1=left, y1=y + row_h - 3, x2=WIDTH - 4, y2=y + row_h - 3, stroke=LINE)
     return canvas
