@@ -134,6 +134,32 @@ def demo_command(host, port, workers, no_serve):
         run_server(host, port, workers or default_workers(), env)
 
 
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path):
+    """A consistent copy of the database while the app serves (SQLite backup API, or pg_dump)."""
+    from . import ops
+    app = create_app()
+    try:
+        target = ops.backup(app.extensions["db_engine"], path)
+    except ops.OpsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup written: {target} ({target.stat().st_size} bytes)")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def restore_command(path):
+    """Load a backup into an empty database, then run the integrity checks."""
+    from . import ops
+    app = create_app()
+    try:
+        ops.restore(app.extensions["db_engine"], path)
+    except ops.OpsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored from {path}; run 'volunteer-app check' to verify")
+
+
 @main.command("check")
 def check_command():
     """Integrity checks: balances equal their ledger, nothing negative."""
@@ -171,6 +197,16 @@ def remind_command():
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         made = shifts.remind(session)
     click.echo(f"{made} reminders sent")
+
+
+@main.command("lapse-reservations")
+def lapse_reservations_command():
+    """Give back points and stock of store reservations past their day (run it every hour)."""
+    from .services import store
+    app = create_app()
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        lapsed = store.lapse_reservations(session)
+    click.echo(f"{lapsed} reservations lapsed")
 
 
 def init_app(app) -> None:
