@@ -349,3 +349,17 @@ def test_openapi_lists_store_endpoints(api, people):
     document = api.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/store/redemptions" in document["paths"]
     assert "/api/v1/me/member-code" in document["paths"]
+
+
+def test_lapse_command(app, session, people):
+    from click.testing import CliRunner
+    item = factories.store_item(session, cost=10, stock=2)
+    held = store.reserve(session, people["volunteer"], item.id, now=NOW - timedelta(days=10))
+    session.commit()
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "test-secret-key",
+           "INSTANCE_PATH": app.instance_path}
+    result = CliRunner().invoke(cli.main, ["lapse-reservations"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1 reservations lapsed" in result.output
+    assert _fresh(session, Redemption, held.redemption.id).status == "lapsed"
+    assert _fresh(session, User, people["volunteer"].id).balance == 100
