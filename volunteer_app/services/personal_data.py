@@ -29,7 +29,7 @@ from . import access, accounts, audit
 
 #: Tables never part of a download: secrets and bookkeeping.
 EXCLUDED_TABLES = {"users", "team_memberships", "api_tokens", "login_attempts", "idempotency_keys", "used_codes",
-                   "calendar_feeds", "audit_entries"}
+                   "calendar_feeds", "audit_entries", "points_totals", "leaderboard_cache"}
 #: Columns never part of a download.
 EXCLUDED_COLUMNS = {"password_hash", "token_hash", "session_version", "secret", "client_ref"}
 OWNER_COLUMNS = ("user_id", "reporter_id")
@@ -147,6 +147,9 @@ def anonymise(session: Session, actor: User, user_id: int, *, now: datetime | No
     session.execute(update(Checkin).where(Checkin.user_id == user.id).values(latitude=None, longitude=None))
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == old_username))
     _scrub_notices(session, old_name, user.display_name)
+    from . import recognition
+    if hasattr(recognition, "clear_cache"):  # cached boards may still show the old name
+        recognition.clear_cache(session)
     audit.record(session, actor, "user.anonymise", "user", user.id)
     session.flush()
     return user
