@@ -40,8 +40,11 @@
         count.hidden = !tooMany;
         count.textContent = tooMany ? "✗ " + photos.getAttribute("data-too-many") : "";
         photos.setCustomValidity(tooMany ? photos.getAttribute("data-too-many") : "");
+        if (!tooMany) shrinkAll(photos);
       });
     }
+    var single = document.getElementById("f-file");
+    if (single) single.addEventListener("change", function () { shrinkAll(single); });
 
     // A double tap sends once: the button waits after the first tap (the server also files once).
     document.querySelectorAll("form[data-send-once]").forEach(function (form) {
@@ -54,6 +57,50 @@
           submit.textContent = submit.getAttribute("data-sending");
         }
       });
+    });
+  }
+
+  // Big camera photos are made smaller on the phone before they are sent (weak signal; the
+  // server checks and resizes them again). Anything that fails leaves the original file.
+  var MAX_SIDE = 1600;
+
+  function shrink(file) {
+    return new Promise(function (resolve) {
+      if (!/^image\/(jpeg|png)$/.test(file.type) || file.size < 400 * 1024 || !window.URL || !document.createElement("canvas").toBlob) {
+        resolve(file); return;
+      }
+      var url = URL.createObjectURL(file);
+      var image = new Image();
+      image.onload = function () {
+        var scale = Math.min(1, MAX_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
+        var context = canvas.getContext("2d");
+        context.fillStyle = "#fff";
+        context.fillRect(0, 0, canvas.width, canvas.height);
+        context.drawImage(image, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        canvas.toBlob(function (blob) {
+          if (!blob || blob.size >= file.size) { resolve(file); return; }
+          try {
+            resolve(new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" }));
+          } catch (error) { resolve(file); }
+        }, "image/jpeg", 0.85);
+      };
+      image.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
+      image.src = url;
+    });
+  }
+
+  function shrinkAll(input) {
+    if (!input.files || !input.files.length || typeof DataTransfer === "undefined" || !window.Promise) return;
+    Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
+      try {
+        var transfer = new DataTransfer();
+        files.forEach(function (file) { transfer.items.add(file); });
+        input.files = transfer.files;
+      } catch (error) { /* keep the originals */ }
     });
   }
 
