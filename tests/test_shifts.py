@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from volunteer_app import db
 from volunteer_app.errors import DomainError
-from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, ShiftSignup, User
+from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User
 from volunteer_app.services import shifts
 
 from . import factories

@@ -178,3 +178,39 @@ def test_parallel_signups_leave_exactly_capacity_confirmed(app, api, crew, capac
     statuses = {v["user_id"]: v["status"] for v in
                 api.get(f"/api/v1/shifts/{shift_id}/attendance", user=boss).get_json()["volunteers"]}
     assert statuses[first_waiting] == "confirmed" and leaver not in statuses
+
+
+def test_route_completed_end_to_end_through_checkins(app, api, crew, monkeypatch):
+    """Scanning every poster of the route via POST /api/v1/checkins completes the shift once:
+    checkpoint points as usual, plus the shift's points (a day shift: 2 h x 10) and 2 hours served."""
+    from volunteer_app import timeutil
+    from volunteer_app.models import LedgerEntry, User
+    from volunteer_app.services import codes
+    from sqlmodel import select
+    team, boss, cps, members = crew
+    me = members[0]
+    start = _soon(days=1, hour=9)  # 09:00-11:00 station time: no night hours
+    with arrange(app) as session:
+        shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=cps)
+        shifts.signup(session, me, shift.id, now=start - timedelta(days=1))
+        posters = [codes.checkpoint_token(cp.id, cp.code_version) for cp in cps]
+    api.headers(me)  # the token is issued on the real clock
+    clock = {"now": start + timedelta(minutes=5)}
+    monkeypatch.setattr(timeutil, "utcnow", lambda: clock["now"])
+    first = api.post("/api/v1/checkins", json={"code": posters[0]}, user=me)
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["shift_id"] == shift.id
+    clock["now"] = start + timedelta(minutes=50)
+    last = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
+    assert last.status_code == 201 and last.get_json()["shift_id"] == shift.id
+    assert last.get_json()["shift_completed"] is True
+    clock["now"] = start + timedelta(minutes=100)
+    again = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
+    assert again.status_code == 201 and again.get_json()["shift_id"] == shift.id
+    with arrange(app) as session:
+        user = session.get(User, me.id)
+        assert (user.minutes_served, user.balance) == (120, 5 + 5 + 20 + 5)
+        refs = session.exec(select(LedgerEntry.ref).where(LedgerEntry.kind == "shift")).all()
+        assert refs == [f"shift:{shift.id}:{me.id}"]
+    report = api.get(f"/api/v1/shifts/{shift.id}/attendance", user=boss).get_json()["volunteers"][0]
+    assert (report["completed"], report["hours"], report["points_awarded"]) == (True, 2.0, 20)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import Notice
-from ..timeutil import utcnow
+from .. import timeutil
 
 
 def notify(session: Session, user_id: int, kind: str, title, body="", url: str = "", *,
@@ -21,7 +21,7 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
     """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
     None when it already exists, also under a parallel twin)."""
     notice = Notice(user_id=user_id, kind=kind[:32], title=str(title)[:200], body=str(body or "")[:2000],
-                    url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or utcnow())
+                    url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or timeutil.utcnow())
     if dedupe_key is None:
         session.add(notice)
         session.flush()
@@ -51,7 +51,7 @@ def list_for(session: Session, user_id: int, *, limit: int = 50) -> list[Notice]
 def mark_all_read(session: Session, user_id: int, now: datetime | None = None) -> int:
     result = session.execute(
         update(Notice).where(Notice.user_id == user_id, Notice.read_at.is_(None))
-        .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
+        .values(read_at=now or timeutil.utcnow()).execution_options(synchronize_session=False))
     return result.rowcount or 0
 
 
@@ -59,4 +59,4 @@ def mark_read(session: Session, user_id: int, notice_id: int, now: datetime | No
     """Mark one of the user's own notices read (someone else's is silently left alone)."""
     session.execute(
         update(Notice).where(Notice.id == notice_id, Notice.user_id == user_id, Notice.read_at.is_(None))
-        .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
+        .values(read_at=now or timeutil.utcnow()).execution_options(synchronize_session=False))

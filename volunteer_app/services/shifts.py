@@ -37,7 +37,8 @@ from ..errors import DomainError, FieldError
 from ..models import (CalendarFeed, Checkin, Checkpoint, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup,
                       Team, TeamMembership, User)
 from ..settings import setting
-from ..timeutil import UTC, as_utc, isoformat, local, station_tz, utcnow
+from .. import timeutil
+from ..timeutil import UTC, as_utc, isoformat, local, station_tz
 from . import access, audit, ledger, notices
 
 #: Scans count from this long before the start until this long after the end.
@@ -112,7 +113,7 @@ def list_shifts(session: Session, actor: User, *, since: datetime | None = None,
                 limit: int = 500, now: datetime | None = None) -> list[Shift]:
     """Shifts of the actor's station not over by ``since`` (default now) and starting before
     ``until``, soonest first."""
-    since = as_utc(since) if since else (now or utcnow())
+    since = as_utc(since) if since else (now or timeutil.utcnow())
     stmt = select(Shift).where(Shift.station_id == actor.station_id, Shift.ends_at > since)
     if until is not None:
         stmt = stmt.where(Shift.starts_at < as_utc(until))
@@ -159,7 +160,7 @@ def my_signups(session: Session, user_id: int, shift_ids: list[int]) -> dict[int
 
 def my_shifts(session: Session, user: User, *, now: datetime | None = None, past_days: int = 0) -> list[Shift]:
     """Shifts I am confirmed or waitlisted for (or completed) that are not over, soonest first."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     return list(session.exec(
         select(Shift).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
         .where(ShiftSignup.user_id == user.id, ShiftSignup.status.in_(ACTIVE), Shift.cancelled.is_(False),
@@ -252,7 +253,7 @@ def create_shifts(session: Session, actor: User, *, team_id: int, title: str, st
             (local(start) + (local_end.date() - local_start.date())).date(), local_end.timetz().replace(tzinfo=None))
         shift = Shift(station_id=team.station_id, team_id=team.id, title=title[:200], starts_at=start, ends_at=end,
                       capacity=capacity, points_per_hour=points_per_hour, series_id=series_id,
-                      created_by_id=actor.id, created_at=now or utcnow())
+                      created_by_id=actor.id, created_at=now or timeutil.utcnow())
         session.add(shift)
         session.flush()
         _set_route(session, shift.id, route)
@@ -285,7 +286,7 @@ def copy_week(session: Session, actor: User, team_id: int, week_start: date, *,
             continue
         shift = Shift(station_id=old.station_id, team_id=old.team_id, title=old.title, starts_at=start,
                       ends_at=finish, capacity=old.capacity, points_per_hour=old.points_per_hour,
-                      created_by_id=actor.id, created_at=now or utcnow())
+                      created_by_id=actor.id, created_at=now or timeutil.utcnow())
         session.add(shift)
         session.flush()
         _set_route(session, shift.id, routes[old.id])
@@ -311,7 +312,7 @@ def edit_shift(session: Session, actor: User, shift_id: int, *, title: str | Non
                now: datetime | None = None) -> Shift:
     """Change a shift that has not ended. A larger capacity promotes from the waitlist; a smaller
     one leaves the confirmed where they are. A new time tells everyone signed up."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     shift = get_shift(session, actor, shift_id)
     _managed_team(session, actor, shift.team_id)
     shift = lock_shift(session, shift.id)
@@ -363,7 +364,7 @@ def edit_shift(session: Session, actor: User, shift_id: int, *, title: str | Non
 def cancel_shift(session: Session, actor: User, shift_id: int, *, reason: str = "",
                  now: datetime | None = None) -> Shift:
     """Cancel a shift; everyone confirmed or waitlisted gets a notice."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     shift = get_shift(session, actor, shift_id)
     _managed_team(session, actor, shift.team_id)
     shift = lock_shift(session, shift.id)
@@ -387,7 +388,7 @@ def cancel_shift(session: Session, actor: User, shift_id: int, *, reason: str = 
 
 def no_show_count(session: Session, user_id: int, now: datetime | None = None) -> int:
     """No-shows within the window (``NO_SHOW_WINDOW_DAYS``) since the last clearance."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     since = now - timedelta(days=int(setting("NO_SHOW_WINDOW_DAYS")))
     cleared = session.exec(select(func.max(NoShowClearance.cleared_at))
                            .where(NoShowClearance.user_id == user_id)).one()
@@ -404,7 +405,7 @@ def is_blocked(session: Session, user_id: int, now: datetime | None = None) -> b
 
 def signup(session: Session, actor: User, shift_id: int, *, now: datetime | None = None) -> ShiftSignup:
     """Sign the actor up: confirmed while there is room, else waitlisted in order of arrival."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     shift = get_shift(session, actor, shift_id)
     if not session.exec(select(TeamMembership.id).where(TeamMembership.team_id == shift.team_id,
                                                         TeamMembership.user_id == actor.id)).first():
@@ -450,7 +451,7 @@ def signup(session: Session, actor: User, shift_id: int, *, now: datetime | None
 
 def cancel_signup(session: Session, actor: User, shift_id: int, *, now: datetime | None = None) -> ShiftSignup:
     """Withdraw the actor's sign-up; the first on the waitlist takes a freed place."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     shift = get_shift(session, actor, shift_id)
     ledger.lock_user(session, actor.id)
     shift = lock_shift(session, shift.id)
@@ -546,7 +547,7 @@ def _signup_for_staff(session: Session, actor: User, shift_id: int, user_id: int
 def mark_no_show(session: Session, actor: User, shift_id: int, user_id: int, comment: str, *,
                  now: datetime | None = None) -> ShiftSignup:
     """After the start: a confirmed volunteer who did not come (a comment is required)."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     comment = (comment or "").strip()
     if not comment:
         raise FieldError("comment", _l("Please say what happened."))
@@ -568,7 +569,7 @@ def confirm_attendance(session: Session, actor: User, shift_id: int, user_id: in
                        now: datetime | None = None) -> ShiftSignup:
     """A coordinator confirms by hand that someone served (their phone died): the shift counts
     as completed, with the same points and hours; audited. Also undoes a no-show."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     shift, row = _signup_for_staff(session, actor, shift_id, user_id)
     if shift.starts_at > now:
         raise DomainError("shift_not_started", _l("Attendance can be confirmed once the shift has started."),
@@ -594,7 +595,7 @@ def clear_no_shows(session: Session, actor: User, user_id: int, comment: str = "
     target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     access.require_manage_user(session, actor, target)
     row = NoShowClearance(user_id=target.id, cleared_by_id=actor.id, comment=(comment or "").strip()[:500],
-                          cleared_at=now or utcnow())
+                          cleared_at=now or timeutil.utcnow())
     session.add(row)
     session.flush()
     audit.record(session, actor, "shift.clear_no_shows", "user", target.id, comment=row.comment)
@@ -604,7 +605,7 @@ def clear_no_shows(session: Session, actor: User, user_id: int, comment: str = "
 def blocked_volunteers(session: Session, actor: User, now: datetime | None = None) -> list[tuple[User, int]]:
     """Volunteers of the actor's teams whose no-shows block sign-up, with their count."""
     teams = None if actor.is_admin else access.coordinated_team_ids(session, actor)
-    since = (now or utcnow()) - timedelta(days=int(setting("NO_SHOW_WINDOW_DAYS")))
+    since = (now or timeutil.utcnow()) - timedelta(days=int(setting("NO_SHOW_WINDOW_DAYS")))
     stmt = (select(ShiftSignup.user_id).join(Shift, Shift.id == ShiftSignup.shift_id)
             .where(ShiftSignup.status == "no_show", Shift.starts_at >= since, Shift.station_id == actor.station_id))
     if teams is not None:
@@ -689,7 +690,7 @@ def after_checkin(session: Session, user_id: int, checkin, now: datetime | None 
     checkpoint_id = getattr(checkin, "checkpoint_id", None)
     if checkpoint_id is None:
         return None
-    at = as_utc(getattr(checkin, "created_at", None) or now or utcnow())
+    at = as_utc(getattr(checkin, "created_at", None) or now or timeutil.utcnow())
     candidates = list(session.exec(
         select(Shift, ShiftSignup).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
         .join(ShiftCheckpoint, ShiftCheckpoint.shift_id == Shift.id)
@@ -720,7 +721,7 @@ def after_checkin(session: Session, user_id: int, checkin, now: datetime | None 
 
 def running_shift(session: Session, user: User, now: datetime | None = None) -> Shift | None:
     """The user's confirmed shift whose window (with grace) holds ``now``."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     return session.exec(
         select(Shift).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
         .where(ShiftSignup.user_id == user.id, ShiftSignup.status == "confirmed", Shift.cancelled.is_(False),
@@ -752,7 +753,7 @@ def live(session: Session, actor: User, shift_id: int) -> tuple[Shift, list[int]
 def remind(session: Session, *, user_id: int | None = None, now: datetime | None = None) -> int:
     """A notice (once) for every confirmed sign-up whose shift starts within 12 hours.
     ``user_id`` limits it to one person (done when they open the app)."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     stmt = (select(Shift, ShiftSignup).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
             .where(ShiftSignup.status == "confirmed", Shift.cancelled.is_(False),
                    Shift.starts_at > now, Shift.starts_at <= now + REMINDER_AHEAD))
@@ -823,7 +824,7 @@ def feed_user(session: Session, token: str) -> User | None:
 def ical(session: Session, user: User, *, base_url: str = "", now: datetime | None = None) -> bytes:
     """The user's shifts (confirmed or waitlisted, from 30 days back) as an iCalendar file."""
     from icalendar import Calendar, Event as IcsEvent
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     cal = Calendar()
     cal.add("prodid", "-//volunteer-app//shifts//ZH")
     cal.add("version", "2.0")
@@ -912,7 +913,7 @@ def fill_level(confirmed: int, capacity: int) -> str:
 
 def open_shifts(session: Session, user: User, *, now: datetime | None = None, days: int | None = None) -> list[Shift]:
     """Shifts of the user's teams that have not started, within the sign-up window, soonest first."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     days = int(setting("SHIFT_SIGNUP_WINDOW_DAYS")) if days is None else days
     teams = access.team_ids_of(session, user.id)
     return list(session.exec(select(Shift).where(Shift.team_id.in_(teams or [-1]), Shift.cancelled.is_(False),
@@ -940,7 +941,7 @@ def seed_demo(session: Session, coordinator: User, teams: list[Team], volunteers
     """Two weeks of the patrol team (the first team) from the day before yesterday: an evening
     patrol every day and a night patrol across midnight on Fridays and Saturdays, along the
     team's checkpoints; one shift running now, sign-ups, waitlists, yesterday's patrol completed."""
-    now = now or utcnow()
+    now = now or timeutil.utcnow()
     patrol = teams[0]
     route = list(session.exec(select(Checkpoint.id).where(Checkpoint.station_id == patrol.station_id,
                                                           Checkpoint.active.is_(True))

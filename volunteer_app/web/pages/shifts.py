@@ -17,7 +17,8 @@ from ... import db
 from ...errors import DomainError
 from ...models import Checkpoint, Shift, Team, User
 from ...services import access, notices, shifts, teams
-from ...timeutil import local, station_tz, utcnow
+from ... import timeutil
+from ...timeutil import local, station_tz
 from ...web import htmx
 from . import bp
 from .common import field_errors, form_int, render, role_required, safe_next
@@ -68,7 +69,7 @@ def _cards(session_db, rows: list[Shift]) -> list[dict]:
     names = shifts.checkpoint_names(session_db, [cp for view in views for cp in view["checkpoint_ids"]])
     team_names = {team.id: team.name for team in (session_db.get(Team, tid) for tid in {r.team_id for r in rows})
                   if team}
-    now = utcnow()
+    now = timeutil.utcnow()
     cards = []
     for row, view in zip(rows, views):
         cards.append({"shift": row, "view": view, "mine": mine.get(row.id), "team": team_names.get(row.team_id, ""),
@@ -219,15 +220,15 @@ def _day(raw: str | None, default: date) -> date:
 def shift_week():
     session_db = db.get_session()
     choices, team = _pick_team(session_db)
-    today = local(utcnow()).date()
+    today = local(timeutil.utcnow()).date()
     day = _day(request.args.get("week"), today)
     week = shifts.week(session_db, current_user, team.id, day) if team else None
     if week:
         for entry in week["days"]:
             for item in entry["shifts"]:
                 item["fill"] = shifts.fill_level(item["confirmed"], item["shift"].capacity)
-                item["running"] = item["shift"].starts_at <= utcnow() <= item["shift"].ends_at
-                item["over"] = item["shift"].ends_at < utcnow()
+                item["running"] = item["shift"].starts_at <= timeutil.utcnow() <= item["shift"].ends_at
+                item["over"] = item["shift"].ends_at < timeutil.utcnow()
     return render("pages/shifts/week.html", "pages/shifts/_week.html", teams=choices, team=team, week=week,
                   today=today, timedelta=timedelta)
 
@@ -237,7 +238,7 @@ def shift_week():
 def shift_copy_week():
     session_db = db.get_session()
     team_id = form_int("team_id") or 0
-    day = _day(request.form.get("week"), local(utcnow()).date())
+    day = _day(request.form.get("week"), local(timeutil.utcnow()).date())
     try:
         made = shifts.copy_week(session_db, current_user, team_id, day)
         db.commit()
@@ -270,7 +271,7 @@ def _shift_form_values(shift: Shift | None, session_db) -> dict:
         values["route"] = _form_route()
         return values
     if shift is None:
-        tomorrow = local(utcnow()).date() + timedelta(days=1)
+        tomorrow = local(timeutil.utcnow()).date() + timedelta(days=1)
         return {"title": "", "day": tomorrow.isoformat(), "start": "19:00", "end": "21:00", "capacity": "4",
                 "points_per_hour": "10", "repeat_until": "", "team_id": request.args.get("team", ""), "route": []}
     start, end = local(shift.starts_at), local(shift.ends_at)
@@ -392,7 +393,7 @@ def shift_cancel(shift_id: int):
 def _roster(session_db, shift_id: int) -> dict:
     shift, route, rows = shifts.live(session_db, current_user, shift_id)
     names = shifts.checkpoint_names(session_db, route)
-    now = utcnow()
+    now = timeutil.utcnow()
     return {"shift": shift, "route": [{"id": cp, "name": names.get(cp, "?")} for cp in route], "rows": rows,
             "running": shift.starts_at - shifts.GRACE <= now <= shift.ends_at + shifts.GRACE,
             "started": shift.starts_at <= now, "over": shift.ends_at < now,
