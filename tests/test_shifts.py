@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from volunteer_app import db
 from volunteer_app.errors import DomainError
-from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User
+from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User, UserBadge
 from volunteer_app.services import shifts
 
 from . import factories
@@ -258,6 +258,8 @@ def test_completion_at_the_last_scan_once_with_night_factor(session, crew):
     assert user.minutes_served == 240 and user.balance == 55
     entries = session.exec(select(LedgerEntry).where(LedgerEntry.kind == "shift")).all()
     assert [(e.ref, e.amount) for e in entries] == [(f"shift:{shift.id}:{me.id}", 55)]
+    badges = session.exec(select(UserBadge.key).where(UserBadge.user_id == me.id)).all()
+    assert "first_shift" in badges  # recognition's hook ran in the same transaction
     report = shifts.attendance(session, boss, shift.id)
     assert report["volunteers"] == [{"user_id": me.id, "status": "confirmed", "checkpoints_visited": [c.id for c in cps],
                                      "completed": True, "hours": 4.0, "points_awarded": 55, "confirmed_by_id": None,

@@ -140,6 +140,8 @@ def test_week_calendar_with_htmx_navigation_and_fill_words(app, world):
     assert html.lstrip().startswith('<section id="week"') and "晚间巡逻" not in html
     volunteer = login(app, world["me"])
     assert volunteer.get("/manage/shifts").status_code == 403
+    hub = client.get("/manage").get_data(as_text=True)
+    assert 'href="/manage/shifts"' in hub and 'href="/manage/no-shows"' in hub
 
 
 def test_create_edit_cancel_copy_through_forms(app, world):

@@ -39,7 +39,7 @@ from ..models import (CalendarFeed, Checkin, Checkpoint, NoShowClearance, Shift,
 from ..settings import setting
 from .. import timeutil
 from ..timeutil import UTC, as_utc, isoformat, local, station_tz
-from . import access, audit, ledger, notices
+from . import access, audit, ledger, notices, recognition
 
 #: Scans count from this long before the start until this long after the end.
 GRACE = timedelta(minutes=15)
@@ -537,6 +537,8 @@ def attendance(session: Session, actor: User, shift_id: int) -> dict:
 def _signup_for_staff(session: Session, actor: User, shift_id: int, user_id: int) -> tuple[Shift, ShiftSignup]:
     shift = get_shift(session, actor, shift_id)
     _managed_team(session, actor, shift.team_id)
+    if session.get(User, user_id) is not None:
+        ledger.lock_user(session, user_id)  # lock order: the person first, as a check-in does
     row = session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id, ShiftSignup.user_id == user_id)
                        .with_for_update().execution_options(populate_existing=True)).first()
     if row is None or row.status == "cancelled":
@@ -576,7 +578,6 @@ def confirm_attendance(session: Session, actor: User, shift_id: int, user_id: in
                           status=409)
     if row.status not in ("confirmed", "no_show"):
         raise DomainError("not_confirmed", _l("Only confirmed volunteers can be confirmed."), status=409)
-    ledger.lock_user(session, user_id)
     row.status, row.no_show_comment, row.no_show_by_id, row.no_show_at = "confirmed", "", None, None
     row.confirmed_by_id = actor.id
     session.add(row)
@@ -673,11 +674,8 @@ def _complete(session: Session, shift: Shift, row: ShiftSignup, now: datetime) -
 
 
 def _recognise(session: Session, user_id: int, shift: Shift, row: ShiftSignup, now: datetime) -> None:
-    """Badges for a completed shift, when the recognition service offers them."""
-    from . import recognition  # recognition sits beside checkins; imported late to keep layers one-way
-    hook = getattr(recognition, "after_shift_completed", None)
-    if hook is not None:
-        hook(session, user_id, shift, row, now)
+    """Badges for a completed shift (first shift, hours served, night watch), same transaction."""
+    recognition.after_shift_completed(session, user_id, shift, row, now=now)
 
 
 def after_checkin(session: Session, user_id: int, checkin, now: datetime | None = None) -> dict | None:
