@@ -55,6 +55,9 @@ def test_submit_files_a_tip(session, people):
     ({"category": "other", "description": "x" * 2001}, "description"),
     ({"category": "other", "description": "x", "latitude": 30.0}, "latitude"),
     ({"category": "other", "description": "x", "latitude": 91.0, "longitude": 1.0}, "latitude"),
+    ({"category": "other", "description": "x", "latitude": float("nan"), "longitude": 1.0}, "latitude"),
+    ({"category": "other", "description": "a\x00b"}, "description"),
+    ({"category": "other", "description": "x", "place": "p" * 201}, "place"),
 ])
 def test_submit_refuses_bad_input(session, people, fields, field):
     error = refused("validation_error", tips.submit, session, people["reporter"], **fields)

@@ -221,6 +221,8 @@ def counts_for_staff(session: Session, actor: User, *, now: datetime | None = No
 
 def _clean(text: str | None, field: str, limit: int, *, required: bool = False, message=None) -> str:
     value = (text or "").strip()
+    if "\x00" in value:  # PostgreSQL text cannot hold it; refused alike on every engine
+        raise FieldError(field, _l("This text contains a character that is not allowed."))
     if required and not value:
         raise FieldError(field, message or _l("Please fill this in."))
     if len(value) > limit:
