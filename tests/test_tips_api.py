@@ -188,6 +188,8 @@ def test_list_filters_by_status_and_level(api, people):
     by_status = api.get("/api/v1/tips?status=submitted", user=people["reporter"]).get_json()["tips"]
     assert len(by_status) == 1 and by_status[0]["id"] != red["id"]
     assert_problem(api.get("/api/v1/tips?status=lost", user=people["reporter"]), 422, "validation_error")
+    everything = api.get("/api/v1/tips?status=&level=", user=people["reporter"])
+    assert everything.status_code == 200 and len(everything.get_json()["tips"]) == 2
     assert_problem(api.get("/api/v1/tips?limit=0", user=people["reporter"]), 422, "validation_error")
 
 

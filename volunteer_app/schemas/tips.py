@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from .common import ApiInput, ApiOutput, ClientRef, Latitude, LongText, Longitude, ShortText, Timestamp
 
@@ -26,6 +26,12 @@ class TipQuery(ApiInput):
     status: Status | None = None
     level: Level | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
+
+    @field_validator("status", "level", mode="before")
+    @classmethod
+    def _empty_is_any(cls, value):
+        """``?status=&level=`` (empty) means any."""
+        return None if value == "" else value
 
 
 class TriageRequest(ApiInput):
