@@ -93,6 +93,17 @@ def _has_nul(values) -> bool:
     return any("\x00" in key or any("\x00" in value for value in items) for key, items in values.lists())
 
 
+#: URL parts that are secrets (poster and event codes, calendar-feed tokens): never logged.
+SECRET_VIEW_ARGS = ("token", "code")
+
+
+def _loggable_path() -> str:
+    """The request path, with secret parts replaced by their placeholder (``/c/<token>``)."""
+    if request.url_rule is not None and any(name in SECRET_VIEW_ARGS for name in (request.view_args or {})):
+        return request.url_rule.rule
+    return request.path
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     login_manager.init_app(app)
@@ -158,7 +169,7 @@ def init_app(app: Flask) -> None:
         elif current_user and getattr(current_user, "is_authenticated", False):
             user_id = current_user.id
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        request_log.info("%s %s %s %s user=%s %.1fms", g.get("request_id", "-"), request.method, request.path,
+        request_log.info("%s %s %s %s user=%s %.1fms", g.get("request_id", "-"), request.method, _loggable_path(),
                          response.status_code, user_id or "-", elapsed)
         return response
 
@@ -201,7 +212,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _server_error(error: Exception):
-        app.logger.exception("unhandled error on %s %s (request %s)", request.method, request.path,
+        app.logger.exception("unhandled error on %s %s (request %s)", request.method, _loggable_path(),
                              g.get("request_id"))
         if wants_json():
             return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
