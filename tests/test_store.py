@@ -363,3 +363,14 @@ def test_lapse_command(app, session, people):
     assert "1 reservations lapsed" in result.output
     assert _fresh(session, Redemption, held.redemption.id).status == "lapsed"
     assert _fresh(session, User, people["volunteer"].id).balance == 100
+
+
+def test_a_reservation_counts_on_the_day_it_is_handed_over(session, people):
+    item = factories.store_item(session, cost=10, stock=3)
+    held = store.reserve(session, people["volunteer"], item.id, now=NOW)
+    store.fulfil_reservation(session, people["clerk"], held.redemption.id, now=NOW + timedelta(days=1))
+    session.commit()
+    assert store.day_summary(session, people["clerk"], store.today(NOW))["totals"]["units"] == 0
+    later = store.day_summary(session, people["clerk"], store.today(NOW + timedelta(days=1)))
+    assert later["totals"] == {"units": 1, "points": 10, "redemptions": 1, "cancelled": 0}
+    assert later["clerks"][0]["clerk_id"] == people["clerk"].id

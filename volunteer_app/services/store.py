@@ -431,6 +431,12 @@ def today(now: datetime | None = None) -> date:
     return local(now or timeutil.utcnow()).date()
 
 
+def _counter_time():
+    """When a redemption counts for the counter's day: when it was handed over (a reservation
+    fulfilled later counts on that day), else when it was made."""
+    return func.coalesce(Redemption.fulfilled_at, Redemption.created_at)
+
+
 def day_redemptions(session: Session, actor: User, day: date) -> list[tuple[Redemption, StoreItem, User, User | None]]:
     access.require_role(actor, "clerk", "coordinator")
     start, end = _day_bounds(day)
@@ -441,7 +447,7 @@ def day_redemptions(session: Session, actor: User, day: date) -> list[tuple[Rede
         .join(StoreItem, StoreItem.id == Redemption.item_id)
         .join(customer, customer.c.id == Redemption.user_id)
         .outerjoin(clerk, clerk.c.id == Redemption.clerk_id)
-        .where(Redemption.station_id == actor.station_id, Redemption.created_at >= start, Redemption.created_at < end)
+        .where(Redemption.station_id == actor.station_id, _counter_time() >= start, _counter_time() < end)
         .order_by(Redemption.id.desc())).all()
     return [tuple(row) for row in rows]
 
@@ -488,8 +494,7 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
             .join(StoreItem, StoreItem.id == Redemption.item_id)
             .join(customer, customer.c.id == Redemption.user_id)
             .outerjoin(clerk, clerk.c.id == Redemption.clerk_id)
-            .where(Redemption.station_id == actor.station_id, Redemption.created_at >= start,
-                   Redemption.created_at < end)
+            .where(Redemption.station_id == actor.station_id, _counter_time() >= start, _counter_time() < end)
             .order_by(Redemption.id))
     rows = session.execute(stmt).all()  # read now, inside the request's session
 
@@ -499,7 +504,8 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
         yield "\ufeff"
         writer.writerow(CSV_HEADER)
         for redemption, item_name, customer_name, clerk_name in rows:
-            writer.writerow((redemption.id, local(redemption.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            when = redemption.fulfilled_at or redemption.created_at
+            writer.writerow((redemption.id, local(when).strftime("%Y-%m-%d %H:%M:%S"),
                              redemption.user_id, _cell(customer_name), _cell(item_name), redemption.quantity,
                              redemption.points_spent, redemption.status, _cell(clerk_name or ""),
                              _cell(redemption.cancel_reason)))
