@@ -374,3 +374,18 @@ def test_a_reservation_counts_on_the_day_it_is_handed_over(session, people):
     later = store.day_summary(session, people["clerk"], store.today(NOW + timedelta(days=1)))
     assert later["totals"] == {"units": 1, "points": 10, "redemptions": 1, "cancelled": 0}
     assert later["clerks"][0]["clerk_id"] == people["clerk"].id
+
+
+def test_coordinators_hear_once_when_a_redemption_brings_the_stock_low(session, people):
+    from volunteer_app.models import Notice
+    item = factories.store_item(session, name="手电筒", cost=1, stock=5)  # threshold 3
+    clerk, volunteer = people["clerk"], people["volunteer"]
+    store.redeem(session, clerk, item_id=item.id, user_id=volunteer.id, now=NOW)  # 4 left
+    assert session.exec(select(Notice)).all() == []
+    store.redeem(session, clerk, item_id=item.id, user_id=volunteer.id, now=NOW)  # 3 left: flagged
+    store.redeem(session, clerk, item_id=item.id, user_id=volunteer.id, now=NOW)  # 2 left: already said
+    session.commit()
+    notes = session.exec(select(Notice)).all()
+    assert [(n.user_id, n.kind, n.url) for n in notes] == [
+        (people["coordinator"].id, "store_low_stock", f"/store/manage/{item.id}")]
+    assert "手电筒" in notes[0].title

@@ -32,7 +32,7 @@ from ..errors import DomainError, FieldError
 from ..models import Redemption, StockMovement, StoreItem, User
 from .. import timeutil
 from ..timeutil import isoformat, local, local_midnight, period_start
-from . import access, audit, codes, ledger
+from . import access, audit, codes, ledger, notices
 
 MAX_QUANTITY = 99
 RESERVATION_DAYS = 3
@@ -263,7 +263,21 @@ def _take(session: Session, actor: User, user: User, item: StoreItem, quantity: 
     entry = ledger.post(session, user.id, -cost, "redemption", f"redemption:{redemption.id}",
                         reason=f"{item.name} × {quantity}", actor_id=actor.id, now=now)
     stock_after = _move_stock(session, item, -quantity, "redemption", "", actor, now, record=False)
+    if stock_after <= item.low_stock_threshold < stock_after + quantity:
+        _flag_low_stock(session, item, stock_after, now)
     return RedeemResult(redemption, entry.balance_after, stock_after)
+
+
+def _flag_low_stock(session: Session, item: StoreItem, stock: int, now: datetime) -> None:
+    """Tell the station's coordinators once, when a redemption takes the stock down to its
+    threshold (the conditional UPDATE makes exactly one redemption cross it)."""
+    staff = session.exec(select(User.id).where(
+        User.station_id == item.station_id, User.status == "active",
+        User.roles.like("%coordinator%") | User.roles.like("%admin%")))
+    for user_id in staff:
+        notices.notify(session, user_id, "store_low_stock", _l("Low stock: %(name)s", name=item.name),
+                       _l("%(n)s left. Restock it in the store's catalog.", n=stock), f"/store/manage/{item.id}",
+                       now=now)
 
 
 def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None = None,
