@@ -201,7 +201,7 @@ def live_server(tmp_path_factory):
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(workdir),
                       "PUBLIC_BASE_URL": base, "TESTING": True})
     server = LiveServer(url=base, database_url=database_url, workdir=workdir, log_path=log_path, process=process,
-                        app=app)
+                        app=app, secrets=[PASSWORD, SECRET_KEY])
     with server.session() as session:
         from volunteer_app.services import accounts
         accounts.default_station(session)
@@ -216,6 +216,37 @@ def live_server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     shutil.copy(log_path, ARTIFACTS / f"server-{worker}.log")
+    # No password, token or code that went through the journeys may appear in the server's log.
+    text = log_path.read_text(errors="replace")
+    assert " GET /healthz 200 " in text, "the server log holds no request lines"
+    leaked = sorted({secret for secret in server.secrets if secret and len(secret) >= 6 and secret in text})
+    if leaked:
+        pytest.fail(f"secrets appear in the server log {log_path}: " + ", ".join(f"{s[:3]}…" for s in leaked))
+
+
+@pytest.fixture(autouse=True)
+def fresh_database(request):
+    """Every journey starts from an empty station (the server keeps running between them)."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("live_server")
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    engine = server.app.extensions["db_engine"]
+    tables = SQLModel.metadata.sorted_tables
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+    with server.session() as session:
+        from volunteer_app.services import accounts
+        accounts.default_station(session)
+    yield
 
 
 # -- the browser -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the journeys hold before and after the catalogs are translated.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
@@ -146,6 +147,7 @@ def test_volunteer_checks_in_at_a_poster(new_page, live_server, journey):
     assert png.ok and png.headers["content-type"].startswith("image/png")
     url = _decode_qr(png.body(), journey.folder)
     assert url.startswith(live_server.url + "/c/"), url
+    live_server.secrets.append(url.rsplit("/", 1)[1])  # a code: never in the log
 
     volunteer = new_page(volunteer_user)
     with journey.step("scanned poster opens the check-in page", volunteer):
@@ -189,3 +191,48 @@ def test_logged_out_scan_leads_through_login_and_back(new_page, live_server, jou
         page.locator("main form button[type=submit]").click()
         page.wait_for_url(f"**/c/{token}")
         assert page.locator("form.checkin-form").count() == 1
+
+
+def test_clerk_redeems_against_the_member_card(new_page, live_server, journey):
+    from volunteer_app.models import User
+    from volunteer_app.services import ledger, store
+
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="北区巡逻队",
+                                        team_role="coordinator")
+    clerk = live_server.make_user(roles=("clerk",), display_name="店员小林")
+    member = live_server.make_user(team="北区巡逻队", display_name="刘海燕")
+    with live_server.session() as session:
+        ledger.post(session, member.id, 40, "adjustment", f"e2e-seed:{member.id}", reason="e2e")
+        item = store.create_item(session, session.get(User, coordinator.id), name=f"保温杯{uuid.uuid4().hex[:4]}",
+                                 cost=25, stock=3)
+        item_id = item.id
+
+    volunteer = new_page(member)
+    with journey.step("member card", volunteer):
+        volunteer.goto("/store/card")
+        number = volunteer.locator("#member-number").inner_text().strip()
+        assert re.fullmatch(r"\d+-\d+", number), number
+        live_server.secrets.append(number.split("-")[1])
+
+    counter = new_page(clerk)
+    with journey.step("clerk's counter", counter):
+        counter.goto("/counter")
+        counter.fill("#f-member_code", number)
+
+    with journey.step("volunteer identified", counter):
+        counter.locator("form[action$='/counter/identify'] button[type=submit]").click()
+        counter.locator(".visit-name").wait_for()
+        assert "刘海燕" in counter.locator(".visit-name").inner_text()
+        assert counter.locator(".store-balance-value").inner_text().strip() == "40"
+
+    with journey.step("item chosen", counter):
+        counter.fill(f"#q-{item_id}", "1")
+
+    with journey.step("handed over", counter):
+        counter.locator("form.basket button[type=submit]").click()
+        counter.wait_for_url("**/counter/receipt/**")
+        assert "25" in counter.locator("main").inner_text()
+
+    with journey.step("volunteer's balance went down", volunteer):
+        volunteer.goto("/")
+        assert volunteer.locator("#balance").inner_text().strip() == "15"
