@@ -19,7 +19,7 @@ from ...models import Checkpoint, Shift, Team, User
 from ...services import access, notices, shifts, teams
 from ... import timeutil
 from ...timeutil import local, station_tz
-from ...web import htmx
+from ...web import htmx, links
 from . import bp
 from .common import field_errors, form_int, render, role_required, safe_next
 
@@ -145,7 +145,7 @@ def shift_calendar():
     session_db = db.get_session()
     token = shifts.feed_token(session_db, current_user)
     db.commit()
-    return render("pages/shifts/calendar.html", feed_url=url_for("pages.shift_feed", token=token, _external=True))
+    return render("pages/shifts/calendar.html", feed_url=links.base_url() + url_for("pages.shift_feed", token=token))
 
 
 @bp.post("/shifts/calendar/revoke")
@@ -163,7 +163,7 @@ def shift_feed(token: str):
     user = shifts.feed_user(session_db, token[:80])
     if user is None:
         abort(404)
-    body = shifts.ical(session_db, user, base_url=request.host_url)
+    body = shifts.ical(session_db, user, base_url=links.base_url())
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="shifts.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"
