@@ -214,3 +214,20 @@ def test_route_completed_end_to_end_through_checkins(app, api, crew, monkeypatch
         assert refs == [f"shift:{shift.id}:{me.id}"]
     report = api.get(f"/api/v1/shifts/{shift.id}/attendance", user=boss).get_json()["volunteers"][0]
     assert (report["completed"], report["hours"], report["points_awarded"]) == (True, 2.0, 20)
+
+
+def test_create_with_client_ref_is_idempotent(api, crew):
+    team, boss, cps, members = crew
+    first = _create(api, boss, team, cps, client_ref="plan-42")
+    again = _create(api, boss, team, cps, client_ref="plan-42")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert len(api.get("/api/v1/shifts", user=boss).get_json()["shifts"]) == 1
+
+
+def test_list_query_is_validated(api, crew):
+    team, boss, cps, members = crew
+    assert api.get("/api/v1/shifts?since=2026-12-01T09:00:00", user=boss).status_code == 422  # no offset
+    assert api.get("/api/v1/shifts?limit=0", user=boss).status_code == 422
+    assert api.get("/api/v1/shifts?colour=red", user=boss).status_code == 422
+    assert api.get("/api/v1/shifts").status_code == 401
