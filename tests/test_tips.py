@@ -344,3 +344,26 @@ def test_demo_data_has_tips_in_every_state(app, session):
     coordinator = session.exec(select(User).where(User.username == "coordinator")).one()
     assert len(tips.follow_ups(session, coordinator)) == 1
     assert tips.check_integrity(session) == [] and ledger.check_integrity(session) == []
+
+
+@pytest.mark.parametrize("mode, fmt, expected", [
+    ("CMYK", "JPEG", ("image/jpeg", "RGB")),
+    ("L", "JPEG", ("image/jpeg", "RGB")),
+    ("P", "PNG", ("image/png", "RGBA")),
+    ("LA", "PNG", ("image/png", "RGBA")),
+    ("I;16", "PNG", ("image/png", "RGB")),
+    ("1", "PNG", ("image/png", "RGB")),
+    ("RGBA", "PNG", ("image/png", "RGBA")),
+])
+def test_every_kind_of_jpeg_and_png_is_read(mode, fmt, expected):
+    import io
+
+    from PIL import Image
+    image = Image.new(mode, (2400, 1200))
+    options = {"transparency": 0} if mode == "P" else {}
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    content, content_type, width, height = tips.process_photo(buffer.getvalue())
+    with Image.open(io.BytesIO(content)) as stored:
+        assert (content_type, stored.mode) == expected
+        assert (width, height) == stored.size == (1600, 800)

@@ -420,24 +420,30 @@ def process_photo(data: bytes) -> tuple[bytes, str, int, int]:
                 if out_format == "JPEG":
                     image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale
                 image.load()
-                upright = ImageOps.exif_transpose(image)
+                upright = _normalise(ImageOps.exif_transpose(image), out_format)
+            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            if out_format == "JPEG":  # no exif=, icc_profile= or comment: none of the original's metadata
+                upright.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
+            else:
+                upright.save(buffer, "PNG", optimize=True)
     except FieldError:
         raise
     except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError):
+            OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError,
+            ZeroDivisionError):
         raise FieldError("file", _NOT_A_PHOTO) from None
-    if out_format == "JPEG":
-        upright = upright.convert("RGB") if upright.mode != "RGB" else upright
-    else:
-        has_alpha = upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info)
-        upright = upright.convert("RGBA" if has_alpha else "RGB")
-    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    if out_format == "JPEG":  # no exif=, icc_profile= or comment: nothing of the original's metadata
-        upright.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
-    else:
-        upright.save(buffer, "PNG", optimize=True)
     return buffer.getvalue(), ("image/png" if out_format == "PNG" else "image/jpeg"), upright.width, upright.height
+
+
+def _normalise(image: Image.Image, out_format: str) -> Image.Image:
+    """RGB for JPEG; RGB or RGBA for PNG (palettes, grey, 16-bit and CMYK pictures included)."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    if out_format == "JPEG":
+        return image if image.mode == "RGB" else image.convert("RGB")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder: str | Path,
