@@ -339,3 +339,18 @@ def test_picture_upload_page_and_roles(app, api, shop):
     assert good.status_code == 302
     with arrange(app) as session:
         assert session.get(StoreItem, shop["cap"].id).picture.endswith(".jpg")
+
+
+def test_counter_odd_quantities_are_refused_with_a_message(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
+                                           "member_code": member_code_now(app, shop["volunteer"].id)})
+    csrf = token(client, "/counter")
+    nothing = client.post("/counter/redeem", data={"csrf_token": csrf, "client_ref": "a1", f"qty_{shop['cap'].id}": "0"})
+    assert nothing.status_code == 422 and "Choose at least one item" in nothing.get_data(as_text=True)
+    negative = client.post("/counter/redeem", data={"csrf_token": csrf, "client_ref": "a2",
+                                                    f"qty_{shop['cap'].id}": "-2"})
+    assert negative.status_code == 422 and "quantity from 1 to 99" in negative.get_data(as_text=True)
+    with arrange(app) as session:
+        assert session.exec(select(Redemption)).all() == []

@@ -209,8 +209,7 @@ def counter_redeem():
             raise
     except DomainError as error:
         session_db.rollback()
-        return _counter_page(field_errors(error) if error.code == "validation_error" else {"_form": str(error.message)},
-                             409 if error.status == 409 else error.status)
+        return _counter_page({"_form": str(error.message)}, error.status)
     return redirect(url_for("pages.counter_receipt", ref=client_ref))
 
 
