@@ -1,18 +1,20 @@
 """Notices in the app: one row per person per thing worth telling them.
 
 Any service may call :func:`notify` in its own transaction (it only adds and flushes). Titles
-and bodies are stored as rendered text in the language active at the time (pass plain strings
-or lazy strings; they are rendered with ``str``).
+and bodies are stored as rendered text: pass lazy strings (``lazy_gettext``) and they are
+rendered in the recipient's language; plain strings are stored as given.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import has_app_context
+from flask_babel import force_locale
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import Notice
+from ..models import Notice, User
 from .. import timeutil
 
 
@@ -20,7 +22,8 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
            dedupe_key: str | None = None, now: datetime | None = None) -> Notice | None:
     """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
     None when it already exists, also under a parallel twin)."""
-    notice = Notice(user_id=user_id, kind=kind[:32], title=str(title)[:200], body=str(body or "")[:2000],
+    title, body = _in_language_of(session, user_id, title, body or "")
+    notice = Notice(user_id=user_id, kind=kind[:32], title=title[:200], body=body[:2000],
                     url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or timeutil.utcnow())
     if dedupe_key is None:
         session.add(notice)
@@ -34,6 +37,18 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
     except IntegrityError:
         return None
     return notice
+
+
+def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:
+    """Render lazy strings in the recipient's language (not the language of whoever caused the
+    notice, e.g. the volunteer whose cancellation promoted someone)."""
+    if all(isinstance(text, str) for text in texts):
+        return list(texts)
+    language = session.exec(select(User.language).where(User.id == user_id)).first()
+    if not language or not has_app_context():
+        return [str(text) for text in texts]
+    with force_locale(language):
+        return [str(text) for text in texts]
 
 
 def unread_count(session: Session, user_id: int) -> int:

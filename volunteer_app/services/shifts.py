@@ -374,9 +374,8 @@ def cancel_shift(session: Session, actor: User, shift_id: int, *, reason: str = 
     session.add(shift)
     reason = (reason or "").strip()[:300]
     for user_id in _signed_up_users(session, shift.id):
-        body = _l("%(when)s. The shift will not take place.", when=_when(shift))
-        if reason:
-            body = f"{body} {reason}"
+        body = (_l("%(when)s. The shift will not take place. Reason: %(reason)s", when=_when(shift), reason=reason)
+                if reason else _l("%(when)s. The shift will not take place.", when=_when(shift)))
         notices.notify(session, user_id, "shift_cancelled", _l("Shift cancelled: %(title)s", title=shift.title),
                        body, "/shifts", now=now)
     session.flush()
