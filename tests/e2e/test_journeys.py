@@ -236,3 +236,119 @@ def test_clerk_redeems_against_the_member_card(new_page, live_server, journey):
     with journey.step("volunteer's balance went down", volunteer):
         volunteer.goto("/")
         assert volunteer.locator("#balance").inner_text().strip() == "15"
+
+
+def test_coordinator_places_a_checkpoint_and_runs_an_event(new_page, live_server, journey):
+    from datetime import timedelta
+
+    from volunteer_app.models import User
+    from volunteer_app.services import events
+    from volunteer_app.timeutil import utcnow
+
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="反诈宣传队",
+                                        team_role="coordinator", display_name="陈建华")
+    member = live_server.make_user(team="反诈宣传队", display_name="周桂兰")
+    staff = new_page(coordinator)
+
+    with journey.step("new checkpoint form", staff):
+        staff.goto("/manage/checkpoints/new")
+        staff.fill("#f-name", "菜市场东门")
+        staff.fill("#f-points", "4")
+
+    with journey.step("poster page after saving", staff):
+        staff.locator("main form button[type=submit]").last.click()
+        staff.wait_for_url("**/poster")
+        assert "菜市场东门" in staff.locator("main").inner_text()
+
+    with live_server.session() as session:
+        now = utcnow()
+        event = events.create(session, session.get(User, coordinator.id), title="反诈讲座", points=10,
+                              starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=1),
+                              location="社区活动室")
+        event_id = event.id
+
+    with journey.step("live code on screen", staff):
+        staff.goto(f"/manage/events/{event_id}/live")
+        staff.locator(".live-qr").wait_for()
+
+    shot = journey.folder / "live-code-qr.png"
+    staff.locator(".live-qr").screenshot(path=str(shot))
+    url = _decode_qr(shot.read_bytes(), journey.folder)
+    assert url.startswith(live_server.url + "/c/"), url
+    live_server.secrets.append(url.rsplit("/", 1)[1])
+
+    volunteer = new_page(member)
+    with journey.step("volunteer opens the scanned event code", volunteer):
+        volunteer.goto(url)
+        assert "反诈讲座" in volunteer.locator("main").inner_text()
+
+    with journey.step("checked in at the event", volunteer):
+        volunteer.locator("form.checkin-form button[type=submit]").click()
+        volunteer.locator(".result-ok").wait_for()
+        assert "10" in volunteer.locator(".result-points").inner_text()
+
+
+def test_volunteer_signs_up_for_a_shift_and_walks_the_route(new_page, live_server, journey):
+    from datetime import timedelta
+
+    from volunteer_app.models import Team, User
+    from volunteer_app.services import checkpoints, shifts
+    from volunteer_app.timeutil import utcnow
+
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="夜巡队",
+                                        team_role="coordinator")
+    member = live_server.make_user(team="夜巡队", display_name="吴志强")
+    with live_server.session() as session:
+        actor = session.get(User, coordinator.id)
+        team_id = session.exec(select(Team.id).where(Team.name == "夜巡队")).one()
+        first = checkpoints.create(session, actor, name="一号岗", points=2, team_id=team_id)
+        second = checkpoints.create(session, actor, name="二号岗", points=2, team_id=team_id)
+        tokens = [checkpoints.token(first), checkpoints.token(second)]
+        now = utcnow()
+        shift = shifts.create_shifts(session, actor, team_id=team_id, title="湖滨夜巡",
+                                     starts_at=now + timedelta(minutes=10), ends_at=now + timedelta(hours=2),
+                                     capacity=3, checkpoint_ids=[first.id, second.id], points_per_hour=10)[0]
+        shift_id = shift.id
+        shift_window = (shift.starts_at, shift.ends_at)
+
+    volunteer = new_page(member)
+    with journey.step("shifts list", volunteer):
+        volunteer.goto("/shifts")
+        assert "湖滨夜巡" in volunteer.locator("main").inner_text()
+
+    with journey.step("signed up", volunteer):
+        card_form = volunteer.locator(f"form[hx-post$='/shifts/{shift_id}/signup']")
+        card_form.locator("button[type=submit]").click()
+        volunteer.locator(f"form[hx-post$='/shifts/{shift_id}/withdraw']").wait_for()
+
+    for number, token in enumerate(tokens, 1):
+        with journey.step(f"route checkpoint {number}", volunteer):
+            volunteer.goto(f"/c/{token}")
+            volunteer.locator("form.checkin-form button[type=submit]").click()
+            volunteer.locator(".result-ok").wait_for()
+
+    with journey.step("route completed", volunteer):
+        text = volunteer.locator("main").inner_text()
+        assert volunteer.locator(".notice-success", has_text="✓").count() == 1, text
+
+    with journey.step("shift points on the home page", volunteer):
+        volunteer.goto("/")
+        # two check-ins of 2 points, and the shift: 10 an hour, night hours (22-06 station time) x 1.5
+        assert volunteer.locator("#balance").inner_text().strip() == str(2 + 2 + _shift_points(shift_window, 10))
+
+
+def _shift_points(window, per_hour: int, night_factor: float = 1.5) -> int:
+    """Points for a completed shift, counted minute by minute in station time (Asia/Shanghai)."""
+    from datetime import timedelta
+    from fractions import Fraction
+    from zoneinfo import ZoneInfo
+
+    start, end = window
+    zone = ZoneInfo("Asia/Shanghai")
+    weighted = Fraction(0)
+    moment = start
+    while moment < end:
+        hour = moment.astimezone(zone).hour
+        weighted += Fraction(night_factor) if (hour >= 22 or hour < 6) else 1
+        moment += timedelta(minutes=1)
+    return int(weighted * per_hour / 60)
