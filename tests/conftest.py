@@ -88,10 +88,13 @@ def client(app):
 
 @pytest.fixture
 def session(app):
-    """A session for arranging and inspecting data; commit what the app should see."""
-    with app.app_context():
-        with db.unit_of_work(app.extensions["db_engine"]) as session:
-            yield session
+    """A session for arranging and inspecting data; commit what the app should see.
+
+    No app context stays pushed: otherwise every request of the test client would share one
+    ``g`` (Flask-Login's cached user, the CSRF token, the request's database session) and
+    session tests would prove nothing. Services read settings from the app created last."""
+    with db.unit_of_work(app.extensions["db_engine"]) as session:
+        yield session
 
 
 @pytest.fixture

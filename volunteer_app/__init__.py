@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from . import config as config_module
-from . import db, timeutil
+from . import db, settings, timeutil
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["STATION_TZ"]
     timeutil.configure(app.config["STATION_TZ"])
+    settings.remember(app.config)
 
     from .services import accounts
     accounts.configure_hasher(fast=bool(app.config.get("FAST_PASSWORD_HASH")))

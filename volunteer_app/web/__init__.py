@@ -119,6 +119,7 @@ def init_app(app: Flask) -> None:
 
     from .nav import nav_items
     app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["local_time"] = _local_time
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale  # Flask-Babel 4 no longer adds it
