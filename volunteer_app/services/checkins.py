@@ -47,6 +47,7 @@ from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, Sh
 from .. import timeutil
 from ..timeutil import isoformat, local
 from . import access, audit, codes, events, ledger, recognition, shifts
+from . import checkpoints as checkpoint_service
 
 EARTH_RADIUS_M = 6_371_008.8
 #: IdempotencyKey.endpoint under which the phone page remembers a ``client_ref``.
@@ -220,7 +221,6 @@ def check_in_for(session: Session, leader: User, *, user_id: int | None = None, 
     """A team leader checks in a volunteer who has no smartphone (picked from the team list or by
     their member card code), at a checkpoint or event the leader runs; recorded and audited.
     Cooldown and one-per-event apply as usual; no position is asked."""
-    from . import checkpoints as checkpoint_service
     now = now or timeutil.utcnow()
     access.require_role(leader, "coordinator")
     if (checkpoint_id is None) == (event_id is None):
@@ -349,7 +349,6 @@ DEMO_CHECKPOINTS = [
 def seed_demo(session: Session, admin: User, teams: list, volunteers: list[User],
               now: datetime | None = None) -> None:
     """A few checkpoints of the patrol team, an event running today and some past check-ins."""
-    from . import checkpoints as checkpoint_service
     now = now or timeutil.utcnow()
     patrol = teams[0]
     places = [checkpoint_service.create(session, admin, name=name, description=description, latitude=lat,

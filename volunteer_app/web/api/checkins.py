@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response
 
 from ... import db
-from ...services import access, accounts, checkins, checkpoints, events, ledger, qr
+from ...services import accounts, checkins, checkpoints, events, ledger, qr
 from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, CheckinOnBehalf, CheckinOut,
                                  CheckinQuery, CheckpointCreate, CheckpointList, CheckpointOut, CheckpointQuery,
                                  CheckpointUpdate, EntryOut, EventCodeOut, EventCreate, EventList, EventOut,
@@ -135,8 +135,7 @@ def list_checkins(query: CheckinQuery):
        query=LedgerQuery, response=LedgerOut)
 def user_ledger(user_id: int, query: LedgerQuery):
     session, actor = db.get_session(), current_api_user()
-    target = accounts.get_user(session, actor, user_id)
-    access.require_view_user(session, actor, target)
+    target = accounts.get_user(session, actor, user_id)  # self, their coordinators, admins
     rows = ledger.entries(session, target.id, limit=query.limit, before_id=query.before_id)
     return {"user_id": target.id, "balance": target.balance, "lifetime_points": target.lifetime_points,
             "entries": [ledger.entry_view(entry) for entry in rows]}

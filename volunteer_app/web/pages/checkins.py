@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import datetime
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from sqlalchemy import func
+from sqlmodel import select
+
 from ... import db, timeutil
 from ...errors import DomainError
 from ...models import Checkin, Checkpoint, Event, Team, User
-from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, teams
+from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, recognition, teams
 from ...settings import setting
 from ..links import checkin_url
 from . import bp
-from .common import field_errors, form_int, render, role_required, safe_next
-
-try:  # the Manage hub lives in staff.py; offer our staff pages there
-    from .staff import add_manage_link
-except ImportError:  # pragma: no cover - the hub is not there yet
-    add_manage_link = None
+from .common import field_errors, form_int, render, role_required
+from .staff import add_manage_link
 
 #: What a volunteer can do after each refusal (the service's message says why).
 NEXT_STEP = {
@@ -136,7 +136,6 @@ def checkin_result(checkin_id: int):
     extra = session.get(PROGRESS_KEY) or {}
     if extra.get("id") != row.id:
         extra = {}
-    from ...services import recognition
     specs = recognition.BADGES_BY_KEY
     badges = [str(specs[key].name) if key in specs else key for key in extra.get("badges", [])]
     return render_template("pages/checkins/result.html", checkin=row, place=checkins.place_name(session_db, row),
@@ -340,7 +339,6 @@ def event_list():
 
 
 def _event_times(values: dict):
-    from datetime import datetime
     try:
         day = datetime.strptime(values["day"], "%Y-%m-%d").date()
     except ValueError:
@@ -371,8 +369,6 @@ def event_live(event_id: int):
 
 
 def _count_checkins(event_id: int):
-    from sqlalchemy import func
-    from sqlmodel import select
     return select(func.count()).select_from(Checkin).where(Checkin.event_id == event_id)
 
 
@@ -460,10 +456,8 @@ def adjust_points(user_id: int):
                            values=values, kind_labels=kind_labels()), (422 if errors else 200)
 
 
-if add_manage_link is not None:
-    add_manage_link("pages.checkpoint_list", _l("Checkpoints and posters"),
-                    _l("Place patrol points, print QR posters, see the last scan"))
-    add_manage_link("pages.event_list", _l("Events"), _l("Create events and show their live check-in code"))
-    add_manage_link("pages.leader_checkin", _l("Check in for a member"),
-                    _l("For volunteers without a smartphone"))
-    add_manage_link("pages.points_people", _l("Adjust points"), _l("Correct a member's points, with a reason"))
+add_manage_link("pages.checkpoint_list", _l("Checkpoints and posters"),
+                _l("Place patrol points, print QR posters, see the last scan"))
+add_manage_link("pages.event_list", _l("Events"), _l("Create events and show their live check-in code"))
+add_manage_link("pages.leader_checkin", _l("Check in for a member"), _l("For volunteers without a smartphone"))
+add_manage_link("pages.points_people", _l("Adjust points"), _l("Correct a member's points, with a reason"))
