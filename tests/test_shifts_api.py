@@ -231,3 +231,12 @@ def test_list_query_is_validated(api, crew):
     assert api.get("/api/v1/shifts?limit=0", user=boss).status_code == 422
     assert api.get("/api/v1/shifts?colour=red", user=boss).status_code == 422
     assert api.get("/api/v1/shifts").status_code == 401
+
+
+def test_openapi_describes_the_shift_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert set(paths["/api/v1/shifts"]) >= {"get", "post"}
+    assert set(paths["/api/v1/shifts/{shift_id}/signup"]) >= {"post", "delete"}
+    assert "get" in paths["/api/v1/shifts/{shift_id}/attendance"]
+    params = {p["name"] for p in paths["/api/v1/shifts"]["get"]["parameters"]}
+    assert params >= {"since", "until", "team_id", "limit"}
