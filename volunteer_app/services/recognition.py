@@ -30,7 +30,7 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from flask import current_app, has_app_context
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -501,11 +501,26 @@ def _store(session: Session, key: str, value, mark: int, now: datetime) -> None:
     stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
         "payload": stmt.excluded.payload, "ledger_mark": stmt.excluded.ledger_mark,
         "computed_at": stmt.excluded.computed_at})
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with db.unit_of_work(engine) as writer:
-            writer.execute(stmt)
+        # A deferred transaction that waits at most a moment for SQLite's write lock: a cache
+        # write must never queue behind the writers (or behind the request's own transaction);
+        # on PostgreSQL a lock timeout does the same.
+        with db.unit_of_work(engine, write=not sqlite) as writer:
+            writer.execute(text("PRAGMA busy_timeout=50" if sqlite else "SET LOCAL lock_timeout = '100ms'"))
+            try:
+                writer.execute(stmt)
+            finally:
+                if sqlite:
+                    writer.execute(text(f"PRAGMA busy_timeout={int(setting_busy_timeout())}"))
     except (OperationalError, IntegrityError):  # busy or raced: the next reader stores it
         pass
+
+
+def setting_busy_timeout() -> int:
+    if has_app_context():
+        return int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30_000))
+    return 30_000
 
 
 def clear_cache(session: Session) -> None:
@@ -549,6 +564,8 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
             PointsTotal.user_id == user.id)).first() or 0
     if points <= 0:
         return {"rank": None, "points": 0}
+    if team_id is not None and team_id not in access.team_ids_of(session, user.id):
+        return {"rank": None, "points": points}  # not on this team's board
     if team_id is not None:
         members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
         if start is None:
@@ -595,9 +612,9 @@ def team_ranking(session: Session, viewer: User, period: str = "month", *, now: 
         teams = {team.id: team.name for team in session.exec(select(Team).where(Team.station_id == station_id))}
         if not teams:
             return []
-        counts = dict(session.exec(
+        counts = {team_id: count for team_id, count in session.exec(
             select(TeamMembership.team_id, func.count(TeamMembership.user_id))
-            .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id)))
+            .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id))}
         if start is None:
             sums = session.exec(
                 select(TeamMembership.team_id, func.coalesce(func.sum(User.lifetime_points), 0))
