@@ -34,10 +34,11 @@ from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import (Award, AwardTemplate, Checkin, Checkpoint, LeaderboardCache, LedgerEntry, PointsTotal, Shift,
+from ..models import (Award, AwardTemplate, Station, Checkin, Checkpoint, LeaderboardCache, LedgerEntry, PointsTotal, Shift,
                       ShiftSignup, Team, TeamMembership, User, UserBadge)
 from ..timeutil import as_utc, isoformat, local, local_midnight, utcnow
 from . import access, audit, ledger, notices
@@ -155,15 +156,15 @@ def _night_checkin(deed: Deed) -> bool:
 BADGES: list[Badge] = [
     Badge("first_checkin", _l("First patrol"), _l("Your first check-in."), "★", "checkin",
           lambda d: True),
-    Badge("patrols_10", _l("10 patrols"), _l("Checked in at patrol points 10 times."), "⑩", "checkin",
+    Badge("patrols_10", _l("10 patrols"), _l("Checked in at patrol points 10 times."), "10", "checkin",
           lambda d: d.is_checkpoint and d.count_checkins("checkpoint") >= 10),
-    Badge("patrols_50", _l("50 patrols"), _l("Checked in at patrol points 50 times."), "㊿", "checkin",
+    Badge("patrols_50", _l("50 patrols"), _l("Checked in at patrol points 50 times."), "50", "checkin",
           lambda d: d.is_checkpoint and d.count_checkins("checkpoint") >= 50),
-    Badge("patrols_100", _l("100 patrols"), _l("Checked in at patrol points 100 times."), "百", "checkin",
+    Badge("patrols_100", _l("100 patrols"), _l("Checked in at patrol points 100 times."), "100", "checkin",
           lambda d: d.is_checkpoint and d.count_checkins("checkpoint") >= 100),
     Badge("first_night", _l("Night owl"), _l("A patrol check-in between 22:00 and 06:00."), "☾", "checkin",
           _night_checkin),
-    Badge("all_checkpoints", _l("Every corner"), _l("Checked in at every patrol point of the station."), "⌖",
+    Badge("all_checkpoints", _l("Every corner"), _l("Checked in at every patrol point of the station."), "◎",
           "checkin", lambda d: d.is_checkpoint and d.visited_every_checkpoint()),
     Badge("four_weeks", _l("Four weeks running"), _l("Active in each of four weeks in a row."), "▦", "checkin",
           lambda d: d.weeks_running(4)),
@@ -173,11 +174,11 @@ BADGES: list[Badge] = [
           lambda d: d.is_event and d.count_checkins("event") >= 10),
     Badge("first_shift", _l("First shift"), _l("Completed a patrol shift."), "◷", "shift",
           lambda d: True),
-    Badge("hours_24", _l("24 hours"), _l("24 hours of service."), "⏱", "shift",
+    Badge("hours_24", _l("24 hours"), _l("24 hours of service."), "24h", "shift",
           lambda d: d.minutes_served() >= 24 * 60),
-    Badge("hours_100", _l("100 hours"), _l("100 hours of service."), "⌛", "shift",
+    Badge("hours_100", _l("100 hours"), _l("100 hours of service."), "100h", "shift",
           lambda d: d.minutes_served() >= 100 * 60),
-    Badge("hours_500", _l("500 hours"), _l("500 hours of service."), "♛", "shift",
+    Badge("hours_500", _l("500 hours"), _l("500 hours of service."), "500h", "shift",
           lambda d: d.minutes_served() >= 500 * 60),
     Badge("night_shifts_10", _l("Night watch"), _l("Completed 10 night shifts."), "☽", "shift",
           lambda d: sum(1 for s, e in d.completed_shifts() if is_night_shift(s, e)) >= 10),
@@ -366,6 +367,28 @@ def grant_award(session: Session, actor: User, *, user_id: int, title: str | Non
     audit.record(session, actor, "award.grant", "award", award.id, user_id=target.id, title=title,
                  points=points)
     return award
+
+
+def certificate_wording(award: Award, person: User, granted: date) -> dict:
+    """The words of a certificate. A certificate is a formal document in Chinese whatever the
+    language of the screen, so its wording is fixed here rather than translated."""
+    station = session_station_name(person)
+    return {
+        "heading": "荣誉证书",
+        "salutation": f"{person.display_name} 同志：",
+        "body": f"在平安志愿服务工作中表现突出，特授予「{award.title}」荣誉称号。",
+        "points": f"奖励积分 {award.points} 分。" if award.points else "",
+        "closing": "特发此证，以资鼓励。",
+        "station": station,
+        "date": f"{granted.year}年{granted.month}月{granted.day}日",
+        "number": f"证书编号：{granted.year}-{award.id:05d}",
+    }
+
+
+def session_station_name(person: User) -> str:
+    owner = object_session(person)
+    station = owner.get(Station, person.station_id) if owner is not None else None
+    return station.name if station is not None else ""
 
 
 def award_view(award: Award) -> dict:
