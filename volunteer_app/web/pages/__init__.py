@@ -11,3 +11,4 @@ from . import audit, dashboard, reports  # noqa: E402,F401  (dashboard, reports,
 from . import store  # noqa: E402,F401  (points store, member card, counter)
 from . import tips  # noqa: E402,F401  (tips and hazards)
 from . import checkins  # noqa: E402,F401  (check-in, posters, events, my points)
+from . import recognition  # noqa: E402,F401  (leaderboards, badges, awards, certificates)
