@@ -9,7 +9,7 @@ concurrency 8 with keep-alive-less HTTP clients:
 Runs on SQLite, and on PostgreSQL too when ``TEST_DATABASE_URL`` is set (that database is wiped).
 Reports requests/s, p50/p99 latency, errors, and the throughput ratio redemptions / baseline.
 
-    python tests/bench/bench_store.py [--requests 1600] [--workers 4] [--port 8561]
+    python tests/bench/bench_store.py [--requests 1600] [--workers 4] [--port PORT]
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -72,9 +73,9 @@ def prepare(url: str, instance: str, volunteers: int) -> tuple[str, list[str], l
 def serve(url: str, instance: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=instance, SECRET_KEY="bench-secret", LOG_LEVEL="WARNING")
     command = shutil.which("volunteer-app") or str(Path(sys.executable).with_name("volunteer-app"))
-    process = subprocess.Popen([command, "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(Path(instance) / "server.log", "w")
+    process = subprocess.Popen([command, "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -84,7 +85,7 @@ def serve(url: str, instance: str, port: int, workers: int) -> subprocess.Popen:
             pass
         time.sleep(0.3)
     stop(process)
-    raise SystemExit("server did not start")
+    raise SystemExit("server did not start:\n" + (Path(instance) / "server.log").read_text()[-2000:])
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -137,11 +138,18 @@ def drive(make_request, total: int) -> dict:
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "errors": errors}
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def run(engine_name: str, url: str, args) -> dict:
     instance = tempfile.mkdtemp(prefix="bench-store-")
+    port = args.port or free_port()
     clerk_token, tokens, ids, item_id = prepare(url, instance, args.requests)
-    process = serve(url, instance, args.port, args.workers)
-    base = f"http://127.0.0.1:{args.port}/api/v1"
+    process = serve(url, instance, port, args.workers)
+    base = f"http://127.0.0.1:{port}/api/v1"
     try:
         def me(client, index):
             return client.get(f"{base}/me", headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"})
@@ -173,8 +181,8 @@ def report(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1600)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8561)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (serve's default: 2 x cores + 1)")
+    parser.add_argument("--port", type=int, default=0, help="default: a free loopback port")
     args = parser.parse_args()
     results = []
     sqlite_dir = tempfile.mkdtemp(prefix="bench-store-db-")
