@@ -261,3 +261,12 @@ def test_dashboard_page(app, client, session, world):
 def test_dashboard_page_refuses_volunteers(app, client, session, world):
     login(client, world["volunteers"][0])
     assert client.get("/manage/dashboard").status_code == 403
+
+
+def test_row_by_row_path_agrees_with_hour_buckets(app, session, world, monkeypatch):
+    """Zones with half-hour offsets read rows one by one; both ways give the same plots."""
+    grouped = dashboard.build(session, world["admin"], now=NOW)
+    monkeypatch.setattr(dashboard, "_whole_hour_zone", lambda now: False)
+    rowwise = dashboard.build(session, world["admin"], now=NOW)
+    assert rowwise.heatmap == grouped.heatmap and sum(map(sum, grouped.heatmap)) > 100
+    assert rowwise.flow == grouped.flow

@@ -208,6 +208,8 @@ def test_export_of_100000_rows_streams_with_bounded_memory(app, client, session,
              "created_at": start + timedelta(seconds=n)} for n in range(base, min(base + 20_000, total))])
         session.commit()
     login(client, people["admin"])
+    pool = app.extensions["db_engine"].pool
+    checked_out = pool.checkedout()
     response = client.get("/reports/ledger.csv?from=2026-06-01&to=2026-06-30", buffered=False)
     assert response.status_code == 200
     tracemalloc.start()
@@ -227,3 +229,25 @@ def test_export_of_100000_rows_streams_with_bounded_memory(app, client, session,
     assert lines == total + 1
     assert size > 6_000_000
     assert peak < size / 4, (peak, size)  # measured: about 1.6 MB for 10 MB of CSV
+    assert pool.checkedout() == checked_out  # the streaming read gave its connection back
+
+
+def test_an_abandoned_download_leaves_no_transaction_behind(app, client, session, people):
+    """A download stopped half way (the phone lost signal) ends its read and frees the write lock."""
+    from volunteer_app.services import reports as reports_service
+
+    session.execute(insert(LedgerEntry), [
+        {"user_id": people["alice"].id, "amount": 1, "kind": "checkin", "reason": "巡逻", "ref": f"a:{n}",
+         "balance_after": n + 1, "earned": True, "created_at": datetime.now(UTC)} for n in range(3 * reports_service.BATCH)])
+    session.commit()
+    login(client, people["admin"])
+    pool = app.extensions["db_engine"].pool
+    checked_out = pool.checkedout()
+    for _ in range(2):
+        response = client.get("/reports/ledger.csv", buffered=False)
+        chunks = response.iter_encoded()
+        assert next(chunks).startswith(BOM)
+        response.close()
+        assert pool.checkedout() == checked_out
+    ledger.post(session, people["alice"].id, 1, "adjustment", "after-download")  # the write lock is free
+    session.commit()

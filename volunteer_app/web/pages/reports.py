@@ -32,8 +32,27 @@ def current_period() -> reports.Period:
 
 
 def csv_response(export: reports.Export) -> Response:
-    """Stream an export; the generator runs inside the request context (and its session)."""
-    response = Response(stream_with_context(export.chunks), mimetype="text/csv")
+    """Stream an export.
+
+    Flask runs the generator after the request has been torn down (``stream_with_context``
+    pushes the contexts again for it), so the request's session, already closed, opens a new
+    read transaction for the rows: this wrapper keeps it a read (a plain ``BEGIN`` on SQLite,
+    never the write lock) and closes it when the download ends or is abandoned.
+    """
+    session = db.get_session()
+
+    def chunks():
+        token = db.write_intent.set(False)
+        try:
+            yield from export.chunks
+        finally:
+            session.close()
+            try:
+                db.write_intent.reset(token)
+            except ValueError:  # resumed in another context: nothing of ours to undo there
+                pass
+
+    response = Response(stream_with_context(chunks()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["X-Accel-Buffering"] = "no"
     return response
