@@ -488,7 +488,9 @@ def _compute_board(session: Session, station_id: int, period: str, start: date |
 
 
 def _ledger_mark(session: Session) -> int:
-    return session.exec(select(func.coalesce(func.max(LedgerEntry.id), 0))).one()
+    """The newest entry id: a bare max() of the key, which both engines read from the index end
+    (wrapped in coalesce(), SQLite would scan the table)."""
+    return session.exec(select(func.max(LedgerEntry.id))).one() or 0
 
 
 def _cached(session: Session, key: str, compute: Callable[[], list], now: datetime) -> list:
@@ -638,18 +640,21 @@ def team_ranking(session: Session, viewer: User, period: str = "month", *, now: 
         counts = {team_id: count for team_id, count in session.exec(
             select(TeamMembership.team_id, func.count(TeamMembership.user_id))
             .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id))}
+        # From the period's totals (one index range) to the people's teams, not the other way round.
         if start is None:
             sums = session.exec(
-                select(TeamMembership.team_id, func.coalesce(func.sum(User.lifetime_points), 0))
-                .join(User, User.id == TeamMembership.user_id)
-                .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id))
+                select(TeamMembership.team_id, func.sum(User.lifetime_points))
+                .join(TeamMembership, TeamMembership.user_id == User.id)
+                .where(User.station_id == station_id, User.lifetime_points > 0)
+                .group_by(TeamMembership.team_id))
         else:
             sums = session.exec(
-                select(TeamMembership.team_id, func.coalesce(func.sum(PointsTotal.points), 0))
-                .join(PointsTotal, (PointsTotal.user_id == TeamMembership.user_id)
-                      & (PointsTotal.period == period) & (PointsTotal.period_start == start))
-                .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id))
-        points = {team_id: int(total) for team_id, total in sums}
+                select(TeamMembership.team_id, func.sum(PointsTotal.points))
+                .join(TeamMembership, TeamMembership.user_id == PointsTotal.user_id)
+                .where(PointsTotal.station_id == station_id, PointsTotal.period == period,
+                       PointsTotal.period_start == start, PointsTotal.points > 0)
+                .group_by(TeamMembership.team_id))
+        points = {team_id: int(total or 0) for team_id, total in sums if team_id in teams}
         rows = []
         for team_id, name in teams.items():
             members = counts.get(team_id, 0)

@@ -1,0 +1,97 @@
+"""Recognition pages: leaderboard tabs (htmx partial), anonymity on the page, badges with dates,
+granting an award from a template and its certificate (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import contextlib
+
+from sqlmodel import select
+
+from volunteer_app import db
+from volunteer_app.models import Award, LedgerEntry
+from volunteer_app.services import ledger, recognition
+
+from . import factories
+from .conftest import csrf_token
+
+
+@contextlib.contextmanager
+def arrange(app):
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+        yield s
+
+
+def login(app, username: str):
+    client = app.test_client()
+    token = csrf_token(client)
+    answer = client.post("/login", data={"username": username, "password": factories.PASSWORD,
+                                         "csrf_token": token})
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
+    return client
+
+
+def test_leaderboard_page_tabs_and_anonymity(app):
+    with arrange(app) as s:
+        team = factories.team(s, "红袖章")
+        me = factories.user(s, team=team, username="me", display_name="王秀英")
+        shy = factories.user(s, team=team, display_name="李不愿", leaderboard_anonymous=True)
+        ledger.post(s, me.id, 20, "checkin", "checkin:1")
+        ledger.post(s, shy.id, 30, "checkin", "checkin:2")
+        team_id = team.id
+    client = login(app, "me")
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert "王秀英" in page and "李不愿" not in page and "Anonymous volunteer" in page
+    assert "You are number 2 with 20 points." in page
+    partial = client.get(f"/leaderboard?period=week&scope=team&team_id={team_id}", headers={"HX-Request": "true"})
+    body = partial.get_data(as_text=True)
+    assert partial.status_code == 200 and body.lstrip().startswith("<div id=\"board\"") and "<html" not in body
+    assert "红袖章" in body and "李不愿" not in body
+    teams = client.get("/leaderboard?scope=teams&period=all").get_data(as_text=True)
+    assert "Teams by points per member" in teams and "25.0" in teams
+    assert client.get("/leaderboard?scope=team&team_id=999999").status_code == 404
+    assert client.get("/leaderboard?period=decade").status_code == 200  # falls back to the month
+
+
+def test_badges_page_shows_dates(app):
+    with arrange(app) as s:
+        me = factories.user(s, username="me2")
+        recognition.award_badge(s, me.id, "first_checkin")
+    page = login(app, "me2").get("/badges").get_data(as_text=True)
+    assert "First patrol" in page and "Earned on" in page and "Not earned yet" in page
+    assert f"1 of {len(recognition.BADGES)} badges earned." in page
+
+
+def test_coordinator_grants_from_a_template_and_prints(app):
+    with arrange(app) as s:
+        team = factories.team(s)
+        factories.coordinator(s, team, username="coord")
+        person = factories.user(s, team=team, display_name="张桂兰")
+        outsider = factories.user(s, username="outsider")
+        person_id, outsider_id = person.id, outsider.id
+    client = login(app, "coord")
+    page = client.get("/manage/awards").get_data(as_text=True)
+    assert "月度之星" in page and "张桂兰" in page
+    assert "/manage/awards" in client.get("/manage").get_data(as_text=True)
+    token = csrf_token(client, "/manage/awards")
+    answer = client.post("/manage/awards", data={"csrf_token": token, "user_id": person_id,
+                                                 "template": "builtin:gold_mediator", "title": "", "points": "",
+                                                 "note": "调解纠纷 12 起"})
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
+    with arrange(app) as s:
+        award = s.exec(select(Award).where(Award.user_id == person_id)).one()
+        assert (award.title, award.points) == ("金牌调解员", 100)
+        assert s.exec(select(LedgerEntry).where(LedgerEntry.ref == f"award:{award.id}")).one().amount == 100
+    certificate = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "荣誉证书" in certificate and "张桂兰 同志" in certificate and "「金牌调解员」" in certificate
+    assert "调解纠纷 12 起" in certificate and "奖励积分 100 分" in certificate
+    refused = client.post("/manage/awards", data={"csrf_token": token, "user_id": outsider_id,
+                                                  "template": "builtin:monthly_star"})
+    assert refused.status_code == 403
+    bad = client.post("/manage/awards", data={"csrf_token": token, "user_id": person_id, "template": "",
+                                              "title": "", "points": "x"})
+    assert bad.status_code == 422
+    own = client.post("/manage/awards/templates", data={"csrf_token": token, "new_title": "护学岗之星",
+                                                        "new_points": "20", "new_description": "护送学生"})
+    assert own.status_code in (302, 303)
+    assert "护学岗之星" in client.get("/manage/awards").get_data(as_text=True)
+    volunteer = login(app, "outsider")
+    assert volunteer.get("/manage/awards").status_code == 403
