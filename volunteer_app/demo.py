@@ -6,7 +6,7 @@ import random
 from sqlmodel import Session
 
 from .models import Team, TeamMembership
-from .services import accounts, checkins, shifts, store, tips
+from .services import accounts, checkins, recognition, shifts, store, tips
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -52,6 +52,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     tips.seed_demo(session, coordinator, volunteers)
     checkins.seed_demo(session, admin, teams, volunteers)
     shifts.seed_demo(session, coordinator, teams, volunteers)
+    recognition.seed_demo(session, admin, volunteers)
     session.flush()
     return [("admin", admin.username, DEMO_PASSWORD), ("coordinator", coordinator.username, DEMO_PASSWORD),
             ("clerk", clerk.username, DEMO_PASSWORD), ("volunteer", "v01 … v30", DEMO_PASSWORD)]
