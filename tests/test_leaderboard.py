@@ -127,32 +127,44 @@ def test_team_boards_and_teams_ranked_per_member(session):
         assert getattr(error, "code", None) == "not_found", other_station
 
 
-def test_cache_is_shared_and_follows_the_ledger(app):
+def test_team_ranking_cache_is_shared_and_follows_the_ledger(app):
     now = datetime(2026, 11, 10, 12, 0, tzinfo=CST)
     with arrange(app) as s:
-        a = factories.user(s)
+        red = factories.team(s, "红袖章")
+        a = factories.user(s, team=red)
         ledger.post(s, a.id, 5, "checkin", "checkin:1", now=now)
-    with arrange(app, write=False) as s:  # a GET: a read transaction
-        first = _board(s, a, now=now)
+
+    def points(at) -> int:
+        with arrange(app, write=False) as s:  # a GET: a read transaction
+            return recognition.team_ranking(s, a, "month", now=at)[0]["points"]
+
+    assert points(now) == 5
     with arrange(app) as s:
         assert s.exec(select(LeaderboardCache)).first() is not None  # stored for every worker
-        b = factories.user(s)
-        ledger.post(s, b.id, 9, "checkin", "checkin:2", now=now)
+        ledger.post(s, a.id, 4, "checkin", "checkin:2", now=now)
     later = now + timedelta(seconds=recognition.CACHE_FRESH_SECONDS + 1)
-    with arrange(app, write=False) as s:  # within a few seconds the cached board may be served...
-        assert _ranks(_board(s, a, now=now + timedelta(seconds=1))) == [(1, a.id, 5)]
-    with arrange(app, write=False) as s:  # ...after that, a ledger that moved means a fresh board
-        second = _board(s, a, now=later)
-    assert _ranks(first) == [(1, a.id, 5)]
-    assert _ranks(second) == [(1, b.id, 9), (2, a.id, 5)] and second["me"] == {"rank": 2, "points": 5}
-    with arrange(app) as s:  # mark the stored board so that we can tell when it is served
-        row = s.exec(select(LeaderboardCache).where(LeaderboardCache.key.like("board:%"))).one()
-        row.payload = "[]"
+    assert points(now + timedelta(seconds=1)) == 5  # within a few seconds the cached ranking may be served
+    assert points(later) == 9  # after that, a ledger that moved means a fresh ranking
+    with arrange(app) as s:  # mark the stored ranking so that we can tell when it is served
+        row = s.exec(select(LeaderboardCache).where(LeaderboardCache.key.like("teams:%"))).one()
+        row.payload = row.payload.replace('"points": 9', '"points": 7')
         s.add(row)
-    with arrange(app, write=False) as s:  # the ledger has not moved: still valid after the fresh window
-        assert _board(s, a, now=later + timedelta(seconds=30))["entries"] == []
-    with arrange(app, write=False) as s:  # but never older than the cache time
-        assert len(_board(s, a, now=later + timedelta(seconds=recognition.CACHE_MAX_SECONDS + 1))["entries"]) == 2
+    assert points(later + timedelta(seconds=30)) == 7  # the ledger has not moved: still valid
+    assert points(later + timedelta(seconds=recognition.CACHE_MAX_SECONDS + 1)) == 9  # never older than that
+
+
+def test_boards_are_never_stale(app):
+    now = datetime(2026, 11, 10, 12, 0, tzinfo=CST)
+    with arrange(app) as s:
+        a, b = factories.user(s), factories.user(s)
+        ledger.post(s, a.id, 5, "checkin", "checkin:1", now=now)
+    with arrange(app, write=False) as s:
+        assert _ranks(_board(s, a, now=now)) == [(1, a.id, 5)]
+    with arrange(app) as s:
+        ledger.post(s, b.id, 9, "checkin", "checkin:2", now=now)
+    with arrange(app, write=False) as s:
+        board = _board(s, a, now=now)
+    assert _ranks(board) == [(1, b.id, 9), (2, a.id, 5)] and board["me"] == {"rank": 2, "points": 5}
 
 
 def test_check_totals_finds_tampering(session):
