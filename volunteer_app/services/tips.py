@@ -417,11 +417,12 @@ def process_photo(data: bytes) -> tuple[bytes, str, int, int]:
                 if width < 1 or height < 1 or width * height > MAX_PIXELS:
                     raise FieldError("file", _l("This picture is too large to process."))
                 out_format = "PNG" if image.format == "PNG" else "JPEG"
-                if out_format == "JPEG":
-                    image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale
+                if out_format == "JPEG":  # decode at a reduced scale, no smaller than the result
+                    scale = min(1.0, MAX_SIDE / max(width, height))
+                    image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
                 image.load()
                 upright = _normalise(ImageOps.exif_transpose(image), out_format)
-            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BICUBIC)
             buffer = io.BytesIO()
             if out_format == "JPEG":  # no exif=, icc_profile= or comment: none of the original's metadata
                 upright.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
