@@ -176,6 +176,9 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _end_request(_exc=None):
+        # One unit of work per request, even when the app context outlives the request (a test
+        # that holds one open): the next request must not reuse this session and its snapshot.
+        db.close_session()
         token = g.pop("write_token", None)
         if token is not None:
             db.write_intent.reset(token)
