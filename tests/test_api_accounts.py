@@ -33,9 +33,7 @@ def _problem(response, status: int, code: str) -> dict:
 
 @contextlib.contextmanager
 def arrange(app):
-    """A short unit of work for arranging data. (The shared ``session`` fixture keeps an app
-    context pushed for the whole test, so every request of the test would share one database
-    session and its snapshot; arranging through this helper keeps requests independent.)"""
+    """A short unit of work for arranging data, committed before the requests run."""
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
         yield s
 
