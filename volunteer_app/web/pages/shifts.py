@@ -191,11 +191,7 @@ def notices_read():
 # -- coordinators ---------------------------------------------------------------------------------
 
 def _teams_i_manage(session_db) -> list[Team]:
-    managed = teams.managed_teams(session_db, current_user) if hasattr(teams, "managed_teams") else None
-    if managed is None:
-        ids = access.coordinated_team_ids(session_db, current_user)
-        managed = [session_db.get(Team, tid) for tid in sorted(ids)]
-    return [team for team in managed if team is not None]
+    return teams.managed_teams(session_db, current_user)
 
 
 def _pick_team(session_db) -> tuple[list[Team], Team | None]:
