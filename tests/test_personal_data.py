@@ -62,10 +62,11 @@ def folks(session):
 
 
 def fresh_csrf(client, path):
-    """The test's app context outlives requests, so Flask-WTF's cached token (in ``g``) predates
-    the login; drop it and read the current one."""
-    from flask import g
-    g.pop("csrf_token", None)
+    """The token of the signed-in session (should an app context outlive requests, Flask-WTF's
+    token cached in its ``g`` would predate the login: drop it)."""
+    from flask import g, has_app_context
+    if has_app_context():
+        g.pop("csrf_token", None)
     return csrf_token(client, path)
 
 
