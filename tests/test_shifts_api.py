@@ -118,8 +118,8 @@ def test_started_shift(app, api, crew):
 def test_attendance_output_and_permissions(app, api, crew):
     team, boss, cps, members = crew
     with arrange(app) as session:
-        shift = factories.shift(session, team, starts_at=utcnow() - timedelta(hours=3),
-                                ends_at=utcnow() - timedelta(hours=1), route=cps)
+        shift = factories.shift(session, team, starts_at=_soon(days=-2, hour=9),  # daytime: no night hours
+                                ends_at=_soon(days=-2, hour=11), route=cps)
         for person in members[:2]:
             shifts.signup(session, person, shift.id, now=shift.starts_at - timedelta(days=1))
         for cp in cps:

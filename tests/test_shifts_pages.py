@@ -181,7 +181,7 @@ def test_create_edit_cancel_copy_through_forms(app, world):
 def test_live_view_attendance_and_no_show_clearing(app, world):
     with arrange(app) as s:
         now = utcnow()
-        past = factories.shift(s, world["team"], starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1),
+        past = factories.shift(s, world["team"], starts_at=_day(-2, 9), ends_at=_day(-2, 11),  # daytime: no night hours
                                route=world["cps"][:1], title="昨日巡逻")
         for user in (world["me"], world["other"]):
             s.add(ShiftSignup(shift_id=past.id, user_id=user.id, status="confirmed", seq=user.id))
