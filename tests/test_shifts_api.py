@@ -204,6 +204,7 @@ def test_route_completed_end_to_end_through_checkins(app, api, crew, monkeypatch
     last = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
     assert last.status_code == 201 and last.get_json()["shift_id"] == shift.id
     assert last.get_json()["shift_completed"] is True
+    assert last.get_json()["balance"] == 5 + 5 + 20  # the answer includes the shift's points
     clock["now"] = start + timedelta(minutes=100)
     again = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
     assert again.status_code == 201 and again.get_json()["shift_id"] == shift.id

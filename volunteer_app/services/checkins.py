@@ -168,6 +168,8 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     balance = _award(session, user, checkin, checkpoint.name, now, recorded_by.id if recorded_by else None)
     badges = recognition.after_checkin(session, user.id, checkin, now)
     progress = shifts.after_checkin(session, user.id, checkin, now) if on_route else None
+    if progress and progress.get("points_awarded"):
+        balance += progress["points_awarded"]  # the shift's points were posted after this scan's
     result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges)
     if progress and progress.get("next_checkpoint_id"):
         following = session.get(Checkpoint, progress["next_checkpoint_id"])
