@@ -1,5 +1,6 @@
 """Recognition pages: leaderboard tabs (htmx partial), anonymity on the page, badges with dates,
-granting an award from a template and its certificate (SQLite and PostgreSQL)."""
+granting an award from a template and its certificate (SQLite and PostgreSQL). The people read
+the pages in English (the certificate is Chinese whatever the language)."""
 from __future__ import annotations
 
 import contextlib
@@ -32,7 +33,7 @@ def login(app, username: str):
 def test_leaderboard_page_tabs_and_anonymity(app):
     with arrange(app) as s:
         team = factories.team(s, "红袖章")
-        me = factories.user(s, team=team, username="me", display_name="王秀英")
+        me = factories.user(s, team=team, username="me", display_name="王秀英", language="en")
         shy = factories.user(s, team=team, display_name="李不愿", leaderboard_anonymous=True)
         ledger.post(s, me.id, 20, "checkin", "checkin:1")
         ledger.post(s, shy.id, 30, "checkin", "checkin:2")
@@ -53,7 +54,7 @@ def test_leaderboard_page_tabs_and_anonymity(app):
 
 def test_badges_page_shows_dates(app):
     with arrange(app) as s:
-        me = factories.user(s, username="me2")
+        me = factories.user(s, username="me2", language="en")
         recognition.award_badge(s, me.id, "first_checkin")
     page = login(app, "me2").get("/badges").get_data(as_text=True)
     assert "First patrol" in page and "Earned on" in page and "Not earned yet" in page
@@ -63,7 +64,7 @@ def test_badges_page_shows_dates(app):
 def test_coordinator_grants_from_a_template_and_prints(app):
     with arrange(app) as s:
         team = factories.team(s)
-        factories.coordinator(s, team, username="coord")
+        factories.coordinator(s, team, username="coord", language="en")
         person = factories.user(s, team=team, display_name="张桂兰")
         outsider = factories.user(s, username="outsider")
         person_id, outsider_id = person.id, outsider.id
