@@ -82,6 +82,13 @@ def app(tmp_path, pg_url):
 
 
 @pytest.fixture
+def english_pages(app):
+    """Pages in English, for tests that read the English msgids; tests/test_i18n.py checks the
+    Chinese the pages show by default."""
+    app.extensions["babel"].locale_selector = lambda: "en"
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

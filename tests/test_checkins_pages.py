@@ -16,6 +16,9 @@ from . import factories
 from .checkin_factories import HANGZHOU, checkpoint, event
 from .conftest import csrf_token
 
+pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
+
+
 CLIENT_REF = re.compile(r'name="client_ref" value="([0-9a-f]+)"')
 
 

@@ -15,6 +15,9 @@ from . import factories
 from .conftest import csrf_token
 
 
+pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
+
+
 @pytest.fixture
 def session(app):
     """Arrange and inspect without keeping an app context pushed: otherwise every request of the
@@ -320,12 +323,21 @@ def test_large_mode_adds_the_large_class(client, session, volunteer):
     assert "large" in body_classes(client.get("/profile").get_data(as_text=True))
 
 
+@pytest.fixture
+def real_locale(app, english_pages):
+    """The app's own language choice (the module reads English pages otherwise)."""
+    from volunteer_app.web import select_locale
+    app.extensions["babel"].locale_selector = select_locale
+
+
+@pytest.mark.usefixtures("real_locale")
 def test_chinese_is_the_default_language(client, volunteer):
     assert '<html lang="zh-CN">' in client.get("/login").get_data(as_text=True)
     login(client, "lao.wang")
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("real_locale")
 def test_language_switch_is_kept_per_user(app, client, session, volunteer):
     login(client, "lao.wang")
     response = client.post("/language", data={"csrf_token": page_token(client, "/"), "lang": "en", "next": "/profile"})

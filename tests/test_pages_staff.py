@@ -10,6 +10,9 @@ from volunteer_app.models import AuditEntry, Team, TeamMembership, User
 from . import factories
 from .conftest import csrf_token
 
+pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
+
+
 HX = {"HX-Request": "true"}
 
 

@@ -23,6 +23,9 @@ from . import factories
 from .conftest import csrf_token
 
 
+pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
+
+
 @contextlib.contextmanager
 def arrange(app):
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:

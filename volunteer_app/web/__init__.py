@@ -41,8 +41,15 @@ class IdConverter(BaseConverter):
 
 
 def select_locale() -> str:
+    """Pages: the person's choice, kept per user (Chinese until they switch). The API: the token
+    holder's language, or the request's Accept-Language."""
     if not has_request_context():
         return "zh_CN"
+    if request.path.startswith("/api/"):
+        api_user = g.get("api_user")
+        if api_user is not None:
+            return api_user.language
+        return request.accept_languages.best_match(["zh_CN", "en"]) or "zh_CN"
     if current_user and getattr(current_user, "is_authenticated", False):
         return current_user.language
     lang = session.get("lang")
