@@ -444,6 +444,7 @@ def test_openapi_document_is_valid_and_complete(app, client):
             registered.add((method, path))
     assert registered, "no API endpoints registered"
     assert registered <= listed, f"endpoints missing from the document: {sorted(registered - listed)}"
+    assert {("GET", "/healthz"), ("GET", "/api/v1/openapi.json")} <= listed
     for needed in [("POST", "/api/v1/auth/token"), ("POST", "/api/v1/register"), ("POST", "/api/v1/users"),
                    ("GET", "/api/v1/users/{user_id}"), ("GET", "/api/v1/me"),
                    ("POST", "/api/v1/users/{user_id}/approve"), ("POST", "/api/v1/users/{user_id}/disable"),

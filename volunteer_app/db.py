@@ -23,12 +23,10 @@ write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        pool = {} if in_memory else {"pool_size": 10, "max_overflow": 20}  # memory: one shared connection
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            pool_size=10,
-            max_overflow=20,
-        )
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):

@@ -21,6 +21,11 @@ def _schema(model, components: dict) -> dict:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _health_response(status: str) -> dict:
+    return {"description": f"status {status}", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}}}}
+
+
 def build_document() -> dict:
     components: dict = {}
     problem_ref = _schema(Problem, components)
@@ -61,6 +66,13 @@ def build_document() -> dict:
         if endpoint.auth:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(path, {})[endpoint.method.lower()] = operation
+    paths["/healthz"] = {"get": {
+        "summary": "Health: whether the database answers", "tags": ["operations"], "operationId": "healthz",
+        "responses": {"200": _health_response("ok"), "503": _health_response("unavailable")}}}
+    paths["/api/v1/openapi.json"] = {"get": {
+        "summary": "This document", "tags": ["operations"], "operationId": "openapi_document",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {
+            "schema": {"type": "object"}}}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Volunteer police engagement platform", "version": "1.0.0"},
