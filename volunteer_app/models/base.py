@@ -10,6 +10,9 @@ from sqlmodel import Field
 
 from ..timeutil import UTC, as_utc, utcnow
 
+#: Ids are INTEGER columns: 32-bit on PostgreSQL. A larger id names no row (and must not reach a query).
+MAX_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator):
     """An aware datetime kept in UTC on every engine (naive UTC on SQLite)."""

@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError
 from ..models import Team, TeamMembership, User
+from ..models.base import MAX_ID
 
 
 def forbid(message=None):
@@ -67,7 +68,7 @@ def require_manage_user(session: Session, actor: User, target: User) -> None:
 
 def get_in_station(session: Session, model, obj_id: int, actor: User, message=None):
     """Load a row of the actor's station or refuse with not_found."""
-    obj = session.get(model, obj_id) if isinstance(obj_id, int) and 0 < obj_id < 2**63 else None
+    obj = session.get(model, obj_id) if isinstance(obj_id, int) and 0 < obj_id <= MAX_ID else None
     if obj is None or getattr(obj, "station_id", actor.station_id) != actor.station_id:
         raise DomainError("not_found", message or _l("Not found."))
     return obj

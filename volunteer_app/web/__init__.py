@@ -15,10 +15,11 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import db, timeutil
 from ..errors import DomainError
+from ..models.base import MAX_ID
 from ..services import accounts
 
 login_manager = LoginManager()
@@ -29,12 +30,15 @@ request_log = logging.getLogger("volunteer_app.requests")
 
 
 class IdConverter(BaseConverter):
-    """A positive database id (1 to 2**63-1); anything else does not match (404)."""
+    """A positive database id (1 to MAX_ID); anything else does not match (404)."""
 
     regex = r"[1-9][0-9]{0,17}"
 
     def to_python(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > MAX_ID:  # beyond the id column's range: no such row, and no query for it
+            raise ValidationError()
+        return number
 
     def to_url(self, value) -> str:
         return str(int(value))
@@ -97,7 +101,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _has_nul(values) -> bool:
-    return any("\x00" in key or any("\x00" in value for value in items) for key, items in values.lists())
+    # A multipart part without a name has the key None: nothing to look into there.
+    return any("\x00" in (key or "") or any("\x00" in (value or "") for value in items)
+               for key, items in values.lists())
 
 
 #: URL parts that are secrets (poster and event codes, calendar-feed tokens): never logged.

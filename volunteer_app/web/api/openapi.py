@@ -5,6 +5,7 @@ import re
 
 from flask import jsonify
 
+from ...models.base import MAX_ID
 from ...schemas import Problem
 from .base import ENDPOINTS, bp
 
@@ -37,7 +38,7 @@ def build_document() -> dict:
         operation: dict = {"summary": endpoint.summary, "tags": [endpoint.tag],
                            "operationId": f"{endpoint.tag}_{endpoint.view.__name__}", "responses": {}}
         params = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
                   for _, name in _PATH_PARAM.findall(endpoint.rule)]
         if endpoint.query is not None:
             query_schema = endpoint.query.model_json_schema()
