@@ -2,14 +2,18 @@
 ``/api/v1/openapi.json`` (loaded from the Flask app over WSGI) as an admin, and every answer must
 not be a server error and must match the schema (status code documented, content type, body).
 
-Bounded: a few examples per operation, derandomized (the same cases every run), no deadline.
+Each operation gets valid requests (positive) and invalid ones (negative: wrong types, missing or
+extra fields), with generated ids mostly pointed at rows that exist. Bounded: a few examples per
+operation and mode, derandomized (the same cases every run), no deadline.
 """
 from __future__ import annotations
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import checks
 
 from volunteer_app import db
@@ -63,8 +67,8 @@ def _aim(case, ids: dict, pick: int) -> None:
                 case.body[name] = ids[name][pick % len(ids[name])]
 
 
-def _exercise(operation, headers: dict, ids: dict) -> None:
-    @given(case=operation.as_strategy(), pick=st.integers(min_value=0, max_value=3))
+def _exercise(operation, headers: dict, ids: dict, mode: GenerationMode) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode), pick=st.integers(min_value=0, max_value=3))
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def run(case, pick):
@@ -85,7 +89,11 @@ def test_api_answers_match_the_schema(app, world):
         operation = result.ok()
         seen += 1
         try:
-            _exercise(operation, headers, ids)
+            _exercise(operation, headers, ids, GenerationMode.POSITIVE)
+            try:
+                _exercise(operation, headers, ids, GenerationMode.NEGATIVE)
+            except Unsatisfiable:  # nothing to get wrong: an operation without parameters or body
+                pass
         except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001 - every failure is collected
             failures.append(f"{operation.label}: {str(error)[:1500]}")
     assert seen >= 20, f"only {seen} operations in the OpenAPI document"
