@@ -117,14 +117,15 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=15)
 
 
-@pytest.fixture
-def instances(tmp_path):
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory):
     """``(app, [port_a, port_b])``: an app object on the shared database for arranging and
-    checking, and the two servers' ports."""
+    checking, and the two servers' ports (started once for this file; each test makes its own rows)."""
     from sqlmodel import SQLModel
 
     from volunteer_app import models  # noqa: F401
 
+    tmp_path = tmp_path_factory.mktemp("instances")
     database_url = _create_database(PG_URL)
     app = None
     processes: list[subprocess.Popen] = []
