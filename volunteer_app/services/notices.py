@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import has_app_context
-from flask_babel import force_locale
+from babel import Locale
+from flask_babel import force_locale, get_locale
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -45,10 +46,18 @@ def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:
     if all(isinstance(text, str) for text in texts):
         return list(texts)
     language = session.exec(select(User.language).where(User.id == user_id)).first()
-    if not language or not has_app_context():
+    if not language or not has_app_context() or _is_current_locale(language):
         return [str(text) for text in texts]
-    with force_locale(language):
+    with force_locale(language):  # reloads the catalogs: only when the languages differ
         return [str(text) for text in texts]
+
+
+def _is_current_locale(language: str) -> bool:
+    current = get_locale()
+    try:
+        return current is not None and str(current) == str(Locale.parse(language))
+    except (ValueError, TypeError):
+        return False
 
 
 def unread_count(session: Session, user_id: int) -> int:

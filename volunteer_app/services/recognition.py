@@ -191,11 +191,14 @@ BADGES: list[Badge] = [
 BADGES_BY_KEY = {badge.key: badge for badge in BADGES}
 
 
-def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None) -> UserBadge | None:
+def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None, *,
+                known_absent: bool = False) -> UserBadge | None:
     """Give a badge once, with a notice; returns the new badge, or None when the user already
-    holds it (also when a parallel deed got there first)."""
+    holds it (also when a parallel deed got there first). ``known_absent``: the caller has just
+    read the person's badges, so the lookup is skipped (the unique key still guards)."""
     now = now or utcnow()
-    if session.exec(select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.key == key)).first():
+    if not known_absent and session.exec(
+            select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.key == key)).first():
         return None
     try:
         with session.begin_nested():
@@ -218,7 +221,7 @@ def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None
     for spec in BADGES:
         if spec.trigger != trigger or spec.key in held or not spec.rule(facts):
             continue
-        badge = award_badge(session, user_id, spec.key, now)
+        badge = award_badge(session, user_id, spec.key, now, known_absent=True)
         if badge is not None:
             earned.append(badge)
     return earned
