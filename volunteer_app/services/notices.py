@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import has_app_context
-from babel import Locale
 from flask_babel import force_locale, get_locale
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import Notice, User
-from .. import timeutil
+from .. import locales, timeutil
 
 
 def notify(session: Session, user_id: int, kind: str, title, body="", url: str = "", *,
@@ -55,7 +54,7 @@ def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:
 def _is_current_locale(language: str) -> bool:
     current = get_locale()
     try:
-        return current is not None and str(current) == str(Locale.parse(language))
+        return current is not None and current == locales.parse(language)
     except (ValueError, TypeError):
         return False
 

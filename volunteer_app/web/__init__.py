@@ -17,7 +17,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
-from .. import db, timeutil
+from .. import db, locales, timeutil
 from ..errors import DomainError
 from ..models.base import MAX_ID
 from ..services import accounts
@@ -44,7 +44,11 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
-def select_locale() -> str:
+def select_locale():
+    return locales.parse(locale_code())
+
+
+def locale_code() -> str:
     """Pages: the person's choice, kept per user (Chinese until they switch). The API: the token
     holder's language, or the request's Accept-Language."""
     if not has_request_context():
