@@ -184,9 +184,15 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
 def test_events_live_code_refreshes_by_htmx(client, world):
     login(client, "leader")
     token = csrf_token(client, "/manage/events")
-    day = timeutil.local(timeutil.utcnow()).date().isoformat()
+    # An event running now: from an hour ago to an hour ahead, on the day it started (station time).
+    start = timeutil.local(timeutil.utcnow() - timedelta(hours=1))
+    end = min(start + timedelta(hours=2), start.replace(hour=23, minute=59))
+    if end <= timeutil.local(timeutil.utcnow()):  # just before midnight: tomorrow's early event instead
+        start, end = start.replace(hour=0, minute=0) + timedelta(days=1), start.replace(hour=1, minute=0) + timedelta(days=1)
+    day = start.date().isoformat()
     created = client.post("/manage/events", data={"csrf_token": token, "title": "防诈讲座", "location": "活动室",
-                                                  "day": day, "start": "00:00", "end": "23:59", "points": "10"})
+                                                  "day": day, "start": start.strftime("%H:%M"),
+                                                  "end": end.strftime("%H:%M"), "points": "10"})
     assert created.status_code == 302
     listing = client.get("/manage/events").get_data(as_text=True)
     live_path = re.search(r'href="(/manage/events/\d+/live)"', listing).group(1)
