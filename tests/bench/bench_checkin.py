@@ -251,12 +251,17 @@ def report(label: str, results: dict) -> None:
         print(f"   sample error: {sample}")
 
 
-def main() -> None:
+def engine_runs() -> list[tuple[str, str]]:
+    """A temporary SQLite file always; PostgreSQL too when TEST_DATABASE_URL is set (wiped)."""
     runs = [("sqlite", f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/bench.db")]
     if os.environ.get("TEST_DATABASE_URL"):
         from volunteer_app.config import normalise_database_url
         runs.append(("postgresql", normalise_database_url(os.environ["TEST_DATABASE_URL"])))
-    results = {label: bench(label, url) for label, url in runs}
+    return runs
+
+
+def main() -> None:
+    results = {label: bench(label, url) for label, url in engine_runs()}
     print()
     for label, row in results.items():
         report(label, row)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_checkin import CONCURRENCY, free_port, prepare, start_server, summarise  # noqa: E402
+from bench_checkin import CONCURRENCY, engine_runs, free_port, prepare, start_server, summarise  # noqa: E402
 
 PASSWORD_FOR_VOLUNTEERS = "bench-password-1"  # the one bench_checkin.prepare gives everybody
 
@@ -209,11 +209,7 @@ def report(label: str, results: dict) -> None:
 
 
 def main() -> None:
-    runs = [("sqlite", f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/bench.db")]
-    if os.environ.get("TEST_DATABASE_URL"):
-        from volunteer_app.config import normalise_database_url
-        runs.append(("postgresql", normalise_database_url(os.environ["TEST_DATABASE_URL"])))
-    results = {label: bench(label, url) for label, url in runs}
+    results = {label: bench(label, url) for label, url in engine_runs()}
     print()
     for label, row in results.items():
         report(label, row)
