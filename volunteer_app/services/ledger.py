@@ -7,13 +7,17 @@ says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each 
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
@@ -38,34 +42,50 @@ def is_earning(kind: str, amount: int) -> bool:
     return kind in EARNING_KINDS or (kind == "adjustment" and amount > 0)
 
 
+_users, _entries, _totals = User.__table__, LedgerEntry.__table__, PointsTotal.__table__
+#: The balance move: applied only while the balance stays at zero or above (no row: it does not fit).
+_MOVE = (
+    update(_users)
+    .where(_users.c.id == bindparam("move_user"), _users.c.balance + bindparam("move_amount") >= 0)
+    .values(balance=_users.c.balance + bindparam("move_amount"),
+            lifetime_points=_users.c.lifetime_points + bindparam("move_earned"))
+    .returning(_users.c.balance, _users.c.lifetime_points, _users.c.station_id)
+)
+_ADD_ENTRY = insert(_entries).returning(_entries.c.id)
+
+
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
          actor_id: int | None = None, now: datetime | None = None) -> LedgerEntry:
     """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
-    balance would fall below zero."""
+    balance would fall below zero.
+
+    The statements are built once (this runs on every check-in and redemption); the user's
+    object in the session, when loaded, gets the new balance without another round trip."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise ValueError("points are whole numbers")
     earned = is_earning(kind, amount)
     now = now or utcnow()
-    row = session.execute(
-        update(User)
-        .where(User.id == user_id, User.balance + amount >= 0)
-        .values(balance=User.balance + amount,
-                lifetime_points=User.lifetime_points + (amount if earned else 0))
-        .returning(User.balance, User.station_id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
+    session.flush()  # the caller's pending rows first, as an ORM statement would
+    row = session.execute(_MOVE, {"move_user": user_id, "move_amount": amount,
+                                  "move_earned": amount if earned else 0}).first()
     if row is None:
         if session.get(User, user_id) is None:
             raise DomainError("not_found", _l("No such user."))
         raise DomainError("insufficient_points", _l("Not enough points."))
-    entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500],
-                        balance_after=row[0], earned=earned, actor_id=actor_id, created_at=now)
+    balance, lifetime, station_id = row
+    user = session.identity_map.get(identity_key(User, user_id))
+    if user is not None:
+        set_committed_value(user, "balance", balance)
+        set_committed_value(user, "lifetime_points", lifetime)
+    values = dict(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500], balance_after=balance,
+                  earned=earned, actor_id=actor_id, created_at=now)
+    entry = LedgerEntry(id=session.execute(_ADD_ENTRY, values).scalar_one(), **values)
+    make_transient_to_detached(entry)  # persistent and clean: no second round trip
     session.add(entry)
-    session.flush()
     if earned and amount:
-        _add_to_totals(session, user_id, row[1], amount, now)
+        _add_to_totals(session, user_id, station_id, amount, now)
     return entry
 
 
@@ -76,17 +96,20 @@ def period_starts(when: datetime) -> dict[str, date]:
             "year": day.replace(month=1, day=1)}
 
 
+@functools.cache
+def _add_to_totals_statement(dialect: str):
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_for(_totals)
+    return stmt.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
+                                      set_={"points": _totals.c.points + stmt.excluded.points})
+
+
 def _add_to_totals(session: Session, user_id: int, station_id: int, amount: int, when: datetime) -> None:
     """Add earned points to the person's day/week/month/year totals (leaderboards): one
-    INSERT ... ON CONFLICT DO UPDATE, atomic on SQLite and PostgreSQL alike."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    INSERT ... ON CONFLICT DO UPDATE per period, in one executemany, atomic on both engines."""
     rows = [{"period": period, "period_start": start, "user_id": user_id, "station_id": station_id,
              "points": amount} for period, start in period_starts(when).items()]
-    stmt = insert(PointsTotal).values(rows)
-    stmt = stmt.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
-                                      set_={"points": PointsTotal.points + stmt.excluded.points})
-    session.execute(stmt)
+    session.execute(_add_to_totals_statement(session.get_bind().dialect.name), rows)
 
 
 def find(session: Session, ref: str) -> LedgerEntry | None:
