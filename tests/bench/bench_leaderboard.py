@@ -4,10 +4,13 @@
     TEST_DATABASE_URL=postgresql://app:app@127.0.0.1/<db> python tests/bench/bench_leaderboard.py
     BENCH_USERS=20000 BENCH_ENTRIES=1000000 python tests/bench/bench_leaderboard.py   # smaller
 
-The generator bulk-inserts a station, 200 teams, the volunteers, their ledger entries (spread
-over the last 13 months, earning kinds and some redemptions) and the leaderboard totals computed
-from exactly those entries (so ``ledger.check_totals`` agrees), then runs ANALYZE. It measures,
-in the same run and through the Flask test client (no network):
+The generator bulk-loads a station, 200 teams, the volunteers, exactly BENCH_ENTRIES ledger
+entries (a few very active people, many occasional ones; spread over the last 13 months; earning
+kinds and some redemptions) and the leaderboard totals computed from exactly those entries (so
+``ledger.check_totals`` agrees). Indexes (and on PostgreSQL unique and foreign-key constraints)
+of the loaded tables are built after the load from the database's own record of them, and the
+schema is checked to be unchanged; then ANALYZE. The full scale takes a few minutes per engine.
+It measures, in the same run and through the Flask test client (no network):
 
 * ``GET /api/v1/me``: the bare authenticated endpoint;
 * ``GET /api/v1/leaderboard?period=month|all`` and one team's board: the top 50 plus the
@@ -20,7 +23,6 @@ database named in TEST_DATABASE_URL is wiped. Timing is reported, never asserted
 """
 from __future__ import annotations
 
-import io
 import os
 import random
 import statistics
@@ -53,13 +55,116 @@ def build_app(url: str, cache_seconds: int):
                        "FAST_PASSWORD_HASH": True, "LEADERBOARD_CACHE_SECONDS": cache_seconds})
 
 
-def generate(app, now: datetime) -> None:
-    """Bulk-insert everything, fast: COPY on PostgreSQL, executemany in one transaction on SQLite."""
+#: The tables the generator fills; their secondary indexes (and on PostgreSQL their unique and
+#: foreign-key constraints, and a primary key nothing else refers to) are dropped for the load and
+#: rebuilt from the definitions the database itself recorded, so the schema ends up identical.
+LOADED = ("users", "team_memberships", "ledger_entries", "points_totals")
+
+
+def entry_counts(rng: random.Random, users: int, entries: int) -> list[int]:
+    """Entries per volunteer, exactly ``entries`` in all: a few very active people (a Pareto
+    spread, at most 20 times the average) and many occasional ones (at least one entry)."""
+    if entries < users:
+        raise SystemExit("BENCH_ENTRIES must be at least BENCH_USERS (every volunteer has an entry)")
+    cap = max(1, entries * 20 // users)
+    weights = [rng.paretovariate(1.5) for _ in range(users)]
+    scale = entries / sum(weights)
+    for _ in range(8):  # the cap cuts the tail: scale up until the sum is close
+        counts = [max(1, min(cap, int(w * scale))) for w in weights]
+        got = sum(counts)
+        if abs(got - entries) <= users // 100 + 1:
+            break
+        scale *= entries / got
+    missing = entries - sum(counts)
+    while missing:  # the rounding remainder, one entry at a time
+        i = rng.randrange(users)
+        if missing > 0 and counts[i] < cap:
+            counts[i] += 1
+            missing -= 1
+        elif missing < 0 and counts[i] > 1:
+            counts[i] -= 1
+            missing += 1
+    return counts
+
+
+def _sqlite_schema(cur) -> list[tuple]:
+    cur.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' "
+                "ORDER BY type, name")
+    return cur.fetchall()
+
+
+def _pg_schema(cur) -> list[tuple]:
+    cur.execute("SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2")
+    constraints = cur.fetchall()
+    cur.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2")
+    return constraints + cur.fetchall()
+
+
+def _pg_defer(cur) -> list[str]:
+    """Drop what slows a bulk load on the loaded tables; return the statements that rebuild it
+    (in order: keys, unique constraints, indexes, foreign keys), taken from the catalog."""
+    tables = list(LOADED)
+    cur.execute("""
+        SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c
+        WHERE c.conrelid::regclass::text = ANY(%s) AND c.contype IN ('p', 'u', 'f')
+          AND NOT (c.contype IN ('p', 'u') AND EXISTS (
+              SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid
+                AND NOT r.conrelid::regclass::text = ANY(%s)))
+        ORDER BY c.contype = 'f' DESC, 1, 2""", (tables, tables))
+    constraints = cur.fetchall()
+    cur.execute("""
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        WHERE i.indrelid::regclass::text = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                          AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
+        ORDER BY 1""", (tables,))
+    indexes = cur.fetchall()
+    for table, name, _kind, _definition in constraints:  # foreign keys first (ORDER BY above)
+        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    rebuild = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+               for kind in "pu" for table, name, k, definition in constraints if k == kind]
+    rebuild += [definition for _name, definition in indexes]
+    rebuild += [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+                for table, name, k, definition in constraints if k == "f"]
+    return rebuild
+
+
+def _sqlite_defer(cur) -> list[str]:
+    """Drop the loaded tables' declared indexes (the automatic ones of PRIMARY KEY and UNIQUE
+    are part of the table); return their CREATE statements exactly as recorded."""
+    marks = ", ".join("?" for _ in LOADED)
+    cur.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                f"AND tbl_name IN ({marks}) ORDER BY name", LOADED)
+    indexes = cur.fetchall()
+    for name, _sql in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in indexes]
+
+
+def generate(app, now: datetime) -> dict[str, float]:
+    """Bulk-load everything and return the time of each phase in seconds.
+
+    PostgreSQL: COPY in one transaction, with the loaded tables' secondary indexes, unique and
+    foreign-key constraints dropped first and rebuilt after (the data are consistent by
+    construction), then VACUUM ANALYZE. SQLite: one transaction on a connection of its own with
+    no journal, no syncing and a large page cache, declared indexes built after the load, then
+    ANALYZE and back to WAL. Either way the schema afterwards is checked to be exactly the one
+    ``create_all`` made."""
+    import sqlite3
+
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
     from volunteer_app.services import accounts, ledger
+    from volunteer_app.timeutil import local, local_midnight
 
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
     engine = app.extensions["db_engine"]
     pg = engine.dialect.name == "postgresql"
     SQLModel.metadata.drop_all(engine)
@@ -67,81 +172,104 @@ def generate(app, now: datetime) -> None:
     rng = random.Random(6)
     password = accounts.hash_password("bench-password")
     created = now - timedelta(days=400)
-    per_user = ENTRIES / USERS
+    counts = entry_counts(rng, USERS, ENTRIES)
+
+    def stamp(value: datetime) -> str:  # as the app stores it
+        value = value.astimezone(timezone.utc)
+        return value.isoformat(sep=" ") if pg else value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
     # Entries fall on the last 395 station-local days (today: only the hours gone by count
-    # as "today", but a whole day is simpler and harmless for the measurements).
-    from volunteer_app.timeutil import local, local_midnight
+    # as "today", but a whole day is simpler and harmless for the measurements). Each day: its
+    # midnight as naive UTC, and the ids of its day/week/month/year totals.
     today = local(now).date()
     days = 395
+    period_ids: dict[tuple[str, str], int] = {}
     calendar = []
     for back in range(days, 0, -1):
         day = today - timedelta(days=back - 1)
         midnight = local_midnight(day)
-        calendar.append((midnight, tuple(ledger.period_starts(midnight + timedelta(hours=12)).items())))
+        starts = ledger.period_starts(midnight + timedelta(hours=12))
+        calendar.append((midnight.astimezone(timezone.utc).replace(tzinfo=None),
+                         tuple(period_ids.setdefault((period, start.isoformat()), len(period_ids))
+                               for period, start in starts.items())))
+    # Ids in primary-key order (period, period_start), so each batch's totals go in key order.
+    order = {key: rank for rank, key in enumerate(sorted(period_ids))}
+    period_of = [None] * len(period_ids)
+    for key, pid in period_ids.items():
+        period_of[pid] = (order[key], key[0], key[1])
+    suffix = "+00" if pg else ".000000"  # whole seconds
+    created_stamp = stamp(created)
+    true, false, null = ("t", "f", "\\N") if pg else (1, 0, None)
 
-    raw = engine.raw_connection()
-    cur = raw.cursor()
+    if pg:
+        raw = engine.raw_connection()
+        cur = raw.cursor()
+        before = _pg_schema(cur)
+        cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        rebuild = _pg_defer(cur)
+    else:
+        engine.dispose()  # the load connection must be the only one to leave WAL
+        raw = sqlite3.connect(engine.url.database, isolation_level=None)
+        cur = raw.cursor()
+        before = _sqlite_schema(cur)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-1500000",
+                       "temp_store=MEMORY"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.execute("BEGIN")
+        rebuild = _sqlite_defer(cur)
 
     def put(table: str, columns: list[str], rows: list[tuple]) -> None:
         if not rows:
             return
         if pg:
-            buffer = io.StringIO()
-            for row in rows:
-                buffer.write("\t".join("\\N" if v is None else (("t" if v else "f") if isinstance(v, bool) else str(v))
-                                       for v in row) + "\n")
-            buffer.seek(0)
+            data = "".join("\t".join(map(str, row)) + "\n" for row in rows)
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(buffer.read())
+                copy.write(data)
         else:
             marks = ", ".join("?" for _ in columns)
             cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    def stamp(value: datetime):
-        value = value.astimezone(timezone.utc)
-        return value.isoformat() if pg else value.replace(tzinfo=None).isoformat(sep=" ")
-
-    if not pg:  # a bulk load: no per-row foreign key checks, a big page cache
-        cur.execute("PRAGMA foreign_keys=OFF")
-        cur.execute("PRAGMA cache_size=-600000")
-        cur.execute("BEGIN")
-    put("stations", ["id", "name", "created_at"], [(1, "压测派出所", stamp(created))])
+    put("stations", ["id", "name", "created_at"], [(1, "压测派出所", created_stamp)])
     put("teams", ["id", "station_id", "name", "description", "created_at"],
-        [(t, 1, f"巡逻队{t:03d}", "", stamp(created)) for t in range(1, TEAMS + 1)])
-    entry_id = 0
+        [(t, 1, f"巡逻队{t:03d}", "", created_stamp) for t in range(1, TEAMS + 1)])
+    entry_id = totals_rows = 0
+    span = days * 86400
+    draw, below, choice = rng.random, rng.randrange, rng.choice
+    shift_points = (20, 30, 45, 60)
+    second = timedelta(seconds=1)
     for first in range(1, USERS + 1, BATCH_USERS):
         ids = range(first, min(first + BATCH_USERS, USERS + 1))
-        users, members, entries, totals = [], [], [], {}
+        users, members, entries, totals = [], [], [], []
         for uid in ids:
-            weight = rng.paretovariate(1.5)  # a few very active people, many occasional ones
-            count = max(1, min(int(per_user * weight / 3), int(per_user * 20)))
-            picks = sorted((rng.randrange(days), rng.randrange(86400)) for _ in range(count))
+            sums: dict[int, int] = {}
             balance = lifetime = 0
-            for day_index, second in picks:
-                midnight, starts = calendar[day_index]
+            for pick in sorted(int(draw() * span) for _ in range(counts[uid - 1])):
+                day_index, seconds = divmod(pick, 86400)
+                midnight, pids = calendar[day_index]
                 entry_id += 1
-                roll = rng.random()
+                roll = draw()
                 if roll < 0.08 and balance >= 25:
                     kind, amount = "redemption", -25
                 elif roll < 0.75:
                     kind, amount = "checkin", 5
                 elif roll < 0.95:
-                    kind, amount = "shift", rng.choice((20, 30, 45, 60))
+                    kind, amount = "shift", choice(shift_points)
                 else:
                     kind, amount = "event", 10
-                earned = amount > 0
                 balance += amount
-                if earned:
+                if amount > 0:
                     lifetime += amount
-                    for key in starts:
-                        key = key + (uid,)
-                        totals[key] = totals.get(key, 0) + amount
-                entries.append((entry_id, uid, amount, kind, "", f"{kind}:{entry_id}", balance, earned, None,
-                                stamp(midnight + timedelta(seconds=second))))
-            users.append((uid, 1, f"v{uid:06d}", f"志愿者{uid:06d}", None, "volunteer", "active", password, 1,
-                          balance, lifetime, rng.randrange(0, 30000), "zh_CN", False, True, uid % 97 == 0,
-                          stamp(created), stamp(created)))
-            members.append((uid, (uid % TEAMS) + 1, uid, "member", stamp(created)))
+                    for pid in pids:
+                        sums[pid] = sums.get(pid, 0) + amount
+                entries.append((entry_id, uid, amount, kind, "", f"{kind}:{entry_id}", balance,
+                                true if amount > 0 else false, null,
+                                (midnight + seconds * second).isoformat(sep=" ") + suffix))
+            users.append((uid, 1, f"v{uid:06d}", f"志愿者{uid:06d}", null, "volunteer", "active", password, 1,
+                          balance, lifetime, below(0, 30000), "zh_CN", false, true,
+                          true if uid % 97 == 0 else false, created_stamp, created_stamp))
+            members.append((uid, (uid % TEAMS) + 1, uid, "member", created_stamp))
+            totals.extend((period_of[pid], uid, points) for pid, points in sums.items())
+        totals.sort()
         put("users", ["id", "station_id", "username", "display_name", "phone", "roles", "status", "password_hash",
                       "session_version", "balance", "lifetime_points", "minutes_served", "language", "large_mode",
                       "large_mode_offered", "leaderboard_anonymous", "created_at", "approved_at"], users)
@@ -149,28 +277,43 @@ def generate(app, now: datetime) -> None:
         put("ledger_entries", ["id", "user_id", "amount", "kind", "reason", "ref", "balance_after", "earned",
                                "actor_id", "created_at"], entries)
         put("points_totals", ["period", "period_start", "user_id", "station_id", "points"],
-            [(period, start.isoformat(), uid, 1, points) for (period, start, uid), points in totals.items()])
+            [(period, start, uid, 1, points) for (_rank, period, start), uid, points in totals])
+        totals_rows += len(totals)
         del entries, totals
         if first % 20000 == 1:
-            log(f"  {min(first + BATCH_USERS - 1, USERS)} volunteers, {entry_id} entries")
+            log(f"  {ids[-1]} volunteers, {entry_id} entries")
+    phases["load"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    for statement in rebuild:
+        cur.execute(statement)
     if pg:
         for table, column in (("stations", "id"), ("teams", "id"), ("users", "id"), ("team_memberships", "id"),
                               ("ledger_entries", "id")):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                         f"(SELECT max({column}) FROM {table}))")
-    raw.commit()
-    if not pg:
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA cache_size=-2000")
-    cur.close()
-    raw.close()
-    with engine.connect() as conn:
-        if pg:
+        raw.commit()
+    else:
+        cur.execute("COMMIT")
+    phases["indexes"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    if pg:
+        after = _pg_schema(cur)
+        cur.close()
+        raw.close()
+        with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-    log(f"generated {USERS} volunteers, {entry_id} ledger entries")
+    else:
+        cur.execute("ANALYZE")
+        cur.execute("PRAGMA journal_mode=WAL")
+        after = _sqlite_schema(cur)
+        cur.close()
+        raw.close()
+    phases["analyze"] = time.perf_counter() - clock
+    if after != before:
+        raise SystemExit(f"the schema after the load differs: {sorted(set(before) ^ set(after))}")
+    log(f"generated {USERS} volunteers, {entry_id} ledger entries, {totals_rows} period totals "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items()))
+    return phases
 
 
 def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:
@@ -195,8 +338,9 @@ def measure(url: str) -> None:
     app = build_app(url, cache_seconds=3600)
     engine = app.extensions["db_engine"]
     started = time.perf_counter()
-    generate(app, now)
-    log(f"generation took {time.perf_counter() - started:.0f} s")
+    phases = generate(app, now)
+    generation = time.perf_counter() - started
+    log(f"generation took {generation:.0f} s")
     uncached_app = build_app(url, cache_seconds=0)
     with app.app_context(), db.unit_of_work(engine) as s:
         start = recognition.period_start("month", now)
@@ -264,7 +408,9 @@ def measure(url: str) -> None:
 
     bare = results["bare GET /api/v1/me"][0]
     print()
-    print(f"engine: {engine.dialect.name}; {USERS} volunteers, {ENTRIES} entries (target); cached keys: "
+    print(f"engine: {engine.dialect.name}; {USERS} volunteers, {ENTRIES} entries; data generated in "
+          f"{generation:.0f} s ({', '.join(f'{name} {seconds:.0f} s' for name, seconds in phases.items())})")
+    print(f"cached keys: "
           f"{len(cached_rows)}; month top: {top[0]['points'] if top else 0} points; "
           f"viewer: rank {me['rank']} with {me['points']}")
     print(f"{'measurement':<62} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
