@@ -271,6 +271,17 @@ def test_add_member_by_username_in_place(app, session, world):
     assert membership(session, east, world["loner"].id).role == "member"
 
 
+def test_the_added_message_is_said_once_not_on_every_member_row(app, session, world):
+    client = login(app.test_client(), "coord")
+    east = world["east"].id
+    token = token_on(client, f"/manage/teams/{east}")
+    response = client.post(f"/manage/teams/{east}/members", data={"csrf_token": token, "username": "loner"},
+                           headers=HX)
+    html = response.get_data(as_text=True)
+    assert html.count('id="member-') == 3  # 陈队长, 王大爷 and the new 张师傅
+    assert html.count("is now in the team") == 1
+
+
 def test_add_member_by_unknown_username_says_so(app, session, world):
     client = login(app.test_client(), "coord")
     east = world["east"].id
