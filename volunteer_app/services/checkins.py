@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, exists, func, insert, literal, select as sa_select, true
+from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, select as sa_select, true
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
@@ -95,24 +95,44 @@ def check_geofence(checkpoint: Checkpoint, latitude: float | None, longitude: fl
 
 # -- the check-in ---------------------------------------------------------------------------------
 
-def _lock_user_with(session: Session, user_id: int, model, obj_id: int, *extra):
-    """(user, row of ``model``, *extra) with the user's row locked until commit, in one statement."""
-    return session.exec(
-        select(User, model, *extra).join(model, true()).where(User.id == user_id, model.id == obj_id)
-        .with_for_update(of=User).execution_options(populate_existing=True)
-    ).first()
+def _lock_user_at(place_model, *extra):
+    """(user, place, *extra) with the user's row locked until commit, in one statement; built
+    once, run with ``user_id`` and ``place_id``."""
+    return (select(User, place_model, *extra).join(place_model, true())
+            .where(User.id == bindparam("user_id"), place_model.id == bindparam("place_id"))
+            .with_for_update(of=User).execution_options(populate_existing=True))
 
 
-def _insert_unless(session: Session, values: dict, clash) -> Checkin | None:
-    """Insert a check-in unless a row matching ``clash`` exists; the new row, or None."""
+#: With whether any shift route passes the checkpoint: only then can a scan count toward a shift.
+_LOCK_AT_CHECKPOINT = _lock_user_at(
+    Checkpoint, exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route"))
+_LOCK_AT_EVENT = _lock_user_at(Event)
+
+
+def _insert_unless(clash):
+    """``INSERT INTO checkins ... SELECT :values WHERE NOT EXISTS (clash)``, built once: the new
+    row's id, or no row when a clashing check-in exists (cooldown, one per event)."""
     table = Checkin.__table__
-    row = sa_select(*[literal(value, table.c[key].type).label(key) for key, value in values.items()]
+    columns = ["user_id", "kind", "checkpoint_id", "event_id", "shift_id", "points_awarded", "latitude",
+               "longitude", "recorded_by_id", "created_at"]
+    row = sa_select(*[bindparam(name, type_=table.c[name].type).label(name) for name in columns]
                     ).where(~exists().where(clash))
-    new_id = session.execute(insert(table).from_select(list(values), row).returning(table.c.id)).scalar()
+    return insert(table).from_select(columns, row).returning(table.c.id)
+
+
+_INSERT_AT_CHECKPOINT = _insert_unless((Checkin.user_id == bindparam("user_id"))
+                                       & (Checkin.checkpoint_id == bindparam("checkpoint_id"))
+                                       & (Checkin.created_at > bindparam("cutoff", type_=Checkin.created_at.type)))
+_INSERT_AT_EVENT = _insert_unless((Checkin.user_id == bindparam("user_id")) & (Checkin.event_id == bindparam("event_id")))
+
+
+def _insert(session: Session, statement, values: dict, **clash) -> Checkin | None:
+    """Run one of the inserts above; the new check-in (persistent, no second round trip) or None."""
+    new_id = session.execute(statement, {**values, **clash}).scalar()
     if new_id is None:
         return None
     checkin = Checkin(id=new_id, **values)
-    make_transient_to_detached(checkin)  # persistent and clean: no second round trip
+    make_transient_to_detached(checkin)
     session.add(checkin)
     return checkin
 
@@ -136,9 +156,7 @@ def _award(session: Session, user: User, checkin: Checkin, reason: str, now: dat
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
-    # Whether any shift route passes here: only then can the scan count toward a shift.
-    on_route = exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route")
-    row = _lock_user_with(session, user_id, Checkpoint, checkpoint_id, on_route)
+    row = session.exec(_LOCK_AT_CHECKPOINT, params={"user_id": user_id, "place_id": checkpoint_id}).first()
     if row is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
     user, checkpoint, on_route = row
@@ -156,8 +174,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
                   points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
                   recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
     cutoff = now - timedelta(minutes=checkpoint.cooldown_minutes)
-    checkin = _insert_unless(session, values, (Checkin.user_id == user.id) & (Checkin.checkpoint_id == checkpoint.id)
-                             & (Checkin.created_at > cutoff))
+    checkin = _insert(session, _INSERT_AT_CHECKPOINT, values, cutoff=cutoff)
     if checkin is None:
         last = session.exec(select(func.max(Checkin.created_at)).where(
             Checkin.user_id == user.id, Checkin.checkpoint_id == checkpoint.id)).one()
@@ -180,7 +197,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
-    row = _lock_user_with(session, user_id, Event, event_id)
+    row = session.exec(_LOCK_AT_EVENT, params={"user_id": user_id, "place_id": event_id}).first()
     if row is None or row[1].station_id != row[0].station_id:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
     user, event = row
@@ -195,7 +212,7 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
     values = dict(user_id=user.id, kind="event", checkpoint_id=None, event_id=event.id, shift_id=None,
                   points_awarded=event.points, latitude=None, longitude=None,
                   recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
-    checkin = _insert_unless(session, values, (Checkin.user_id == user.id) & (Checkin.event_id == event.id))
+    checkin = _insert(session, _INSERT_AT_EVENT, values)
     if checkin is None:
         raise DomainError("already_checked_in", _l("You have already checked in at this event. Nothing more to do."))
     balance = _award(session, user, checkin, event.title, now, recorded_by.id if recorded_by else None)
