@@ -359,7 +359,9 @@ class Journey:
                 page.screenshot(path=str(self.folder / f"{label}-FAILED.png"), full_page=True)
             raise AssertionError(f"journey '{self.name}', step {label} ('{name}') failed at {page.url}:\n"
                                  f"{error}") from error
-        page.screenshot(path=str(self.folder / f"{label}.png"), full_page=True)
+        # caret="initial": hiding the caret leaves an empty style attribute on every input, which
+        # htmx then copies onto swapped-in inputs of the same id: a CSP refusal of the test's making.
+        page.screenshot(path=str(self.folder / f"{label}.png"), full_page=True, caret="initial")
         if axe:
             self.axe(page, label)
 
