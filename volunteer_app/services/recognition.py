@@ -31,7 +31,7 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from flask import current_app, has_app_context
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, exists, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -61,10 +61,11 @@ class Badge:
 class Deed:
     """What a rule may ask about the person and the deed; each fact is read once, lazily."""
 
-    def __init__(self, session: Session, user_id: int, now: datetime, *, checkin=None, shift=None):
+    def __init__(self, session: Session, user_id: int, now: datetime, *, checkin=None, shift=None,
+                 facts: dict[str, object] | None = None):
         self.session, self.user_id, self.now = session, user_id, now
         self.checkin, self.shift = checkin, shift
-        self._facts: dict[str, object] = {}
+        self._facts: dict[str, object] = dict(facts or {})
 
     def _fact(self, name: str, compute: Callable[[], object]):
         if name not in self._facts:
@@ -96,15 +97,20 @@ class Deed:
             select(Shift.starts_at, Shift.ends_at).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
             .where(ShiftSignup.user_id == self.user_id, ShiftSignup.completed_at.is_not(None)))))
 
+    def active_checkpoints(self) -> int:
+        def compute():
+            return self.session.exec(select(func.count()).select_from(Checkpoint).where(
+                Checkpoint.station_id == _station_of(self.user_id), Checkpoint.active)).one()
+        return self._fact("active_checkpoints", compute)
+
     def visited_every_checkpoint(self) -> bool:
         def compute():
-            station_id = select(User.station_id).where(User.id == self.user_id).scalar_subquery()
-            active = select(Checkpoint.id).where(Checkpoint.station_id == station_id, Checkpoint.active)
-            total = self.session.exec(select(func.count()).select_from(active.subquery())).one()
+            total = self.active_checkpoints()
             # Visiting every checkpoint takes at least as many patrol check-ins as there are
             # checkpoints: most check-ins are settled without the distinct count.
             if total == 0 or self.count_checkins("checkpoint") < total:
                 return False
+            active = select(Checkpoint.id).where(Checkpoint.station_id == _station_of(self.user_id), Checkpoint.active)
             visited = self.session.exec(
                 select(func.count(func.distinct(Checkin.checkpoint_id))).where(
                     Checkin.user_id == self.user_id, Checkin.checkpoint_id.in_(active))).one()
@@ -114,18 +120,28 @@ class Deed:
     def weeks_running(self, weeks: int) -> bool:
         """A check-in in each of the last ``weeks`` calendar weeks (station time), this one included."""
         def compute():
-            today = local(self.now).date()
-            monday = today - timedelta(days=today.weekday())
-            first = monday - timedelta(weeks=weeks - 1)
+            bounds = week_bounds(self.now, weeks)
             times = self.session.exec(select(Checkin.created_at).where(
-                Checkin.user_id == self.user_id, Checkin.created_at >= local_midnight(first),
-                Checkin.created_at < local_midnight(monday + timedelta(days=7))))
+                Checkin.user_id == self.user_id, Checkin.created_at >= bounds[-1][0],
+                Checkin.created_at < bounds[0][1]))
             seen = set()
             for created in times:
                 day = local(created).date()
                 seen.add(day - timedelta(days=day.weekday()))
             return len(seen) >= weeks
         return self._fact(f"weeks:{weeks}", compute)
+
+
+def _station_of(user_id):
+    return select(User.station_id).where(User.id == user_id).scalar_subquery()
+
+
+def week_bounds(now: datetime, weeks: int) -> list[tuple[datetime, datetime]]:
+    """[start, end) in UTC of this calendar week (station time) and the ``weeks - 1`` before it."""
+    today = local(now).date()
+    monday = today - timedelta(days=today.weekday())
+    return [(local_midnight(monday - timedelta(weeks=n)), local_midnight(monday - timedelta(weeks=n - 1)))
+            for n in range(weeks)]
 
 
 NIGHT_START, NIGHT_END = 22, 6
@@ -190,6 +206,45 @@ BADGES: list[Badge] = [
 ]
 BADGES_BY_KEY = {badge.key: badge for badge in BADGES}
 
+#: Badges a check-in can earn, and how many weeks "four weeks running" looks back.
+_CHECKIN_BADGES = [badge.key for badge in BADGES if badge.trigger == "checkin"]
+_STREAK_WEEKS = 4
+
+
+def _checkin_facts_statement():
+    """Everything the check-in badges ask, in one round trip (a check-in runs it every time):
+    patrol and event counts, the station's active checkpoints, a check-in in each of the last
+    four weeks, and which of the check-in badges the person holds."""
+    user_id = bindparam("user_id")
+
+    def count(kind):
+        return (select(func.count()).select_from(Checkin)
+                .where(Checkin.user_id == user_id, Checkin.kind == kind).scalar_subquery())
+
+    active = (select(func.count()).select_from(Checkpoint)
+              .where(Checkpoint.station_id == _station_of(user_id), Checkpoint.active).scalar_subquery())
+    weeks = [exists().where(Checkin.user_id == user_id,
+                            Checkin.created_at >= bindparam(f"week{n}_start", type_=Checkin.created_at.type),
+                            Checkin.created_at < bindparam(f"week{n}_end", type_=Checkin.created_at.type))
+             for n in range(_STREAK_WEEKS)]
+    held = [exists().where(UserBadge.user_id == user_id, UserBadge.key == key) for key in _CHECKIN_BADGES]
+    return select(count("checkpoint"), count("event"), active, *weeks, *held)
+
+
+_CHECKIN_FACTS = _checkin_facts_statement()
+
+
+def _checkin_facts(session: Session, user_id: int, now: datetime) -> tuple[set[str], dict[str, object]]:
+    """(check-in badges held, the facts :class:`Deed` would otherwise read one by one)."""
+    params = {"user_id": user_id}
+    for n, (start, end) in enumerate(week_bounds(now, _STREAK_WEEKS)):
+        params[f"week{n}_start"], params[f"week{n}_end"] = start, end
+    patrols, events, active, *flags = session.exec(_CHECKIN_FACTS, params=params).one()
+    weeks, held = flags[:_STREAK_WEEKS], flags[_STREAK_WEEKS:]
+    facts = {"checkins:checkpoint": patrols, "checkins:event": events, "active_checkpoints": active,
+             f"weeks:{_STREAK_WEEKS}": all(weeks)}
+    return {key for key, has in zip(_CHECKIN_BADGES, held) if has}, facts
+
 
 def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None, *,
                 known_absent: bool = False) -> UserBadge | None:
@@ -215,8 +270,11 @@ def award_badge(session: Session, user_id: int, key: str, now: datetime | None =
 
 def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None, **deed) -> list[UserBadge]:
     now = now or utcnow()
-    held = set(session.exec(select(UserBadge.key).where(UserBadge.user_id == user_id)))
-    facts = Deed(session, user_id, now, **deed)
+    if trigger == "checkin":
+        held, known = _checkin_facts(session, user_id, now)
+    else:
+        held, known = set(session.exec(select(UserBadge.key).where(UserBadge.user_id == user_id))), {}
+    facts = Deed(session, user_id, now, facts=known, **deed)
     earned = []
     for spec in BADGES:
         if spec.trigger != trigger or spec.key in held or not spec.rule(facts):
