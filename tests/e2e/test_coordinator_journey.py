@@ -91,6 +91,7 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
         staff.fill("#f-capacity", "3")
         staff.select_option("#f-stop1", label="南门公园")
         staff.select_option("#f-stop2", label="城南菜场")
+        assert _gap_above(staff, "fieldset.route-pick") >= 8  # the route's legend clear of the fields above
 
     with journey.step("week plan after creating", staff):
         staff.locator("form.shift-form button[type=submit]").click()
@@ -119,6 +120,7 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
         staff.select_option("#f-user_id", label=f"赵美兰 ({member.username})")
         staff.locator("label.template-choice", has_text="月度之星").click()
         staff.fill("#f-note", "十一月巡逻二十次，风雨无阻")
+        assert _gap_above(staff, "fieldset.award-templates") >= 8  # "Award" is not read as the select's
 
     with journey.step("certificate after granting", staff):
         staff.locator("main form[action$='/manage/awards'] button[type=submit]").click()
@@ -169,3 +171,9 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
         card = volunteer.locator(f"#shift-{shift_id}")
         assert "南门公园 → 城南菜场" in card.locator(".shift-route").inner_text()
         assert "城南巡逻队" in card.locator(".shift-team").inner_text()
+
+
+def _gap_above(page, selector: str) -> float:
+    """CSS pixels between an element's top and the bottom of the element before it."""
+    return page.locator(selector).evaluate(
+        "el => el.getBoundingClientRect().top - el.previousElementSibling.getBoundingClientRect().bottom")
