@@ -105,6 +105,30 @@ def unit_of_work(engine: Engine, *, write: bool = True):
         write_intent.reset(token)
 
 
+@contextlib.contextmanager
+def read_before_writing(session: Session):
+    """On SQLite, run the block (e.g. authentication) in a short read transaction of its own
+    that ends with it, so that a writing request takes the database's only write lock for its
+    writes alone, not while it looks up the caller and parses the body. Objects loaded here
+    stay usable (``expire_on_commit=False``); rows the request changes are locked and read
+    again by the services. Elsewhere (row locks), and inside a transaction, it does nothing."""
+    if not write_intent.get() or session.in_transaction() or not is_sqlite(session):
+        yield
+        return
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+        session.commit()  # ends the read transaction (nothing was written)
+
+
+def done_writing() -> None:
+    """The rest of this request only reads (e.g. after a refusal was rolled back): on SQLite its
+    next transaction starts without the write lock. The request's end restores the default."""
+    write_intent.set(False)
+
+
 def is_sqlite(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "sqlite"

@@ -71,7 +71,9 @@ def _load_user(user_id: str):
     sid = session.get("sid")
     if not sid:
         return None
-    user = accounts.resolve_token(db.get_session(), sid, kind="web")
+    database = db.get_session()
+    with db.read_before_writing(database):
+        user = accounts.resolve_token(database, sid, kind="web")
     return user if user is not None and str(user.id) == user_id else None
 
 

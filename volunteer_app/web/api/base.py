@@ -121,7 +121,9 @@ def bearer_user() -> User | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    return accounts.resolve_token(db.get_session(), raw.strip(), kind="api")
+    session = db.get_session()
+    with db.read_before_writing(session):
+        return accounts.resolve_token(session, raw.strip(), kind="api")
 
 
 def current_api_user() -> User:

@@ -102,6 +102,7 @@ def checkin(token: str):
             db.commit()
         except DomainError as error:
             session_db.rollback()
+            db.done_writing()
             done = checkins.remembered(session_db, current_user.id, client_ref)  # a twin tap won the race
             if done:
                 return redirect(url_for("pages.checkin_result", checkin_id=done))

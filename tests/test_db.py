@@ -1,0 +1,84 @@
+"""The data layer's transaction rules that requests rely on."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from volunteer_app import db
+from volunteer_app.services import accounts, checkpoints
+
+from . import checkin_factories, factories
+from .conftest import PG_URL, csrf_token, make_test_app
+
+sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="SQLite's single write lock")
+
+
+def _hold_write_lock(app) -> sqlite3.Connection:
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+@sqlite_only
+def test_a_writing_request_authenticates_without_the_write_lock(tmp_path):
+    """Looking up the caller must not wait for (or take) the write lock: a bad token is told
+    so at once even while another process writes."""
+    app = make_test_app(tmp_path, None, SQLITE_BUSY_TIMEOUT_MS=1500)
+    holder = _hold_write_lock(app)
+    try:
+        began = time.perf_counter()
+        response = app.test_client().post("/api/v1/checkins", json={"code": "x"},
+                                          headers={"Authorization": "Bearer not-a-token"})
+        assert response.status_code == 401, response.get_data(as_text=True)
+        assert time.perf_counter() - began < 1.0
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+@sqlite_only
+def test_a_writing_request_waits_for_the_lock_after_authenticating(tmp_path):
+    """The write itself queues behind the other writer and succeeds once the lock is free."""
+    app = make_test_app(tmp_path, None, SQLITE_BUSY_TIMEOUT_MS=10_000)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        user = factories.user(session)
+        raw, _ = accounts.issue_token(session, user)
+        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkin_factories.checkpoint(session)))
+    holder = _hold_write_lock(app)
+    release = threading.Timer(0.3, holder.rollback)
+    release.start()
+    try:
+        began = time.perf_counter()
+        response = app.test_client().post("/api/v1/checkins", json={"code": url},
+                                          headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        assert time.perf_counter() - began >= 0.3
+    finally:
+        release.join()
+        holder.close()
+
+
+@sqlite_only
+def test_a_page_post_loads_the_signed_in_user_without_the_write_lock(tmp_path):
+    """The same for the browser session: a scan of a forged poster is refused with the page's
+    own message while another process writes, not with a timeout."""
+    app = make_test_app(tmp_path, None, SQLITE_BUSY_TIMEOUT_MS=1500)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        factories.user(session, username="walker")
+    client = app.test_client()
+    assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "walker",
+                                       "password": factories.PASSWORD}).status_code == 302
+    token = csrf_token(client, "/")
+    holder = _hold_write_lock(app)
+    try:
+        began = time.perf_counter()
+        response = client.post("/c/forged-poster", data={"csrf_token": token})
+        assert response.status_code == 400, response.status_code
+        assert time.perf_counter() - began < 1.0
+    finally:
+        holder.rollback()
+        holder.close()
