@@ -12,14 +12,14 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
+from .. import db
 from ..errors import DomainError, FieldError
 from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, PointsTotal, User
 from ..timeutil import isoformat, local, utcnow
@@ -42,7 +42,7 @@ def is_earning(kind: str, amount: int) -> bool:
     return kind in EARNING_KINDS or (kind == "adjustment" and amount > 0)
 
 
-_users, _entries, _totals = User.__table__, LedgerEntry.__table__, PointsTotal.__table__
+_users, _totals = User.__table__, PointsTotal.__table__
 #: The balance move: applied only while the balance stays at zero or above (no row: it does not fit).
 _MOVE = (
     update(_users)
@@ -51,7 +51,6 @@ _MOVE = (
             lifetime_points=_users.c.lifetime_points + bindparam("move_earned"))
     .returning(_users.c.balance, _users.c.lifetime_points, _users.c.station_id)
 )
-_ADD_ENTRY = insert(_entries).returning(_entries.c.id)
 
 
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
@@ -79,11 +78,8 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if user is not None:
         set_committed_value(user, "balance", balance)
         set_committed_value(user, "lifetime_points", lifetime)
-    values = dict(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500], balance_after=balance,
-                  earned=earned, actor_id=actor_id, created_at=now)
-    entry = LedgerEntry(id=session.execute(_ADD_ENTRY, values).scalar_one(), **values)
-    make_transient_to_detached(entry)  # persistent and clean: no second round trip
-    session.add(entry)
+    entry = db.insert_now(session, LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500],
+                                               balance_after=balance, earned=earned, actor_id=actor_id, created_at=now))
     if earned and amount:
         _add_to_totals(session, user_id, station_id, amount, now)
     return entry

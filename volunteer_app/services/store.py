@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Iterator
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, literal, update
+from sqlalchemy import String, bindparam, cast, func, literal, true, update
 from sqlmodel import Session, select
 
+from .. import db
 from ..errors import DomainError, FieldError
 from ..models import Redemption, StockMovement, StoreItem, User
+from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import isoformat, local, local_midnight, period_start
 from . import access, audit, codes, ledger, notices
@@ -166,16 +168,17 @@ def item_view(item: StoreItem, picture_url: str | None = None) -> dict:
 
 # -- stock ------------------------------------------------------------------------------------------
 
+_items = StoreItem.__table__
+_MOVE_STOCK = (update(_items).where(_items.c.id == bindparam("move_item"), _items.c.stock + bindparam("move_delta") >= 0)
+               .values(stock=_items.c.stock + bindparam("move_delta")).returning(_items.c.stock))
+
+
 def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note: str, actor: User | None,
                 now: datetime, *, record: bool = True) -> int:
     """Change the stock by ``delta`` with one conditional UPDATE; ``out_of_stock`` when it
     would fall below zero. Returns the stock after. Manual changes are recorded as a
     :class:`StockMovement`; redemptions are their own record (``record=False``)."""
-    row = session.execute(
-        update(StoreItem).where(StoreItem.id == item.id, StoreItem.stock + delta >= 0)
-        .values(stock=StoreItem.stock + delta).returning(StoreItem.stock)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = session.execute(_MOVE_STOCK, {"move_item": item.id, "move_delta": delta}).first()
     if row is None:
         raise DomainError("out_of_stock", _l("Not enough of %(name)s in stock.", name=item.name))
     if record:
@@ -254,12 +257,10 @@ def _take(session: Session, actor: User, user: User, item: StoreItem, quantity: 
                               _l("Monthly limit for %(name)s: %(left)s more this month.", name=item.name, left=left),
                               remaining=left)
     cost = item.cost * quantity
-    redemption = Redemption(station_id=item.station_id, user_id=user.id, item_id=item.id, quantity=quantity,
-                            points_spent=cost, status=status, created_at=now, expires_at=expires_at,
-                            clerk_id=actor.id if status == "fulfilled" else None,
-                            fulfilled_at=now if status == "fulfilled" else None)
-    session.add(redemption)
-    session.flush()
+    redemption = db.insert_now(session, Redemption(
+        station_id=item.station_id, user_id=user.id, item_id=item.id, quantity=quantity, points_spent=cost,
+        status=status, created_at=now, expires_at=expires_at, clerk_id=actor.id if status == "fulfilled" else None,
+        fulfilled_at=now if status == "fulfilled" else None))
     entry = ledger.post(session, user.id, -cost, "redemption", f"redemption:{redemption.id}",
                         reason=f"{item.name} × {quantity}", actor_id=actor.id, now=now)
     stock_after = _move_stock(session, item, -quantity, "redemption", "", actor, now, record=False)
@@ -280,6 +281,12 @@ def _flag_low_stock(session: Session, item: StoreItem, stock: int, now: datetime
                        now=now)
 
 
+#: The volunteer's row locked (as ``ledger.lock_user``) and the item, in one round trip.
+_LOCK_WITH_ITEM = (select(User, StoreItem).join(StoreItem, true())
+                   .where(User.id == bindparam("user_id"), StoreItem.id == bindparam("item_id"))
+                   .with_for_update(of=User).execution_options(populate_existing=True))
+
+
 def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None = None,
            member_code: str | None = None, quantity: int = 1, now: datetime | None = None) -> RedeemResult:
     """Hand ``quantity`` of an item to a volunteer at the counter.
@@ -296,8 +303,14 @@ def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None =
         user_id = codes.read_member_code(session, member_code, used_by=clerk.id, now=now)
     if not user_id:
         raise FieldError("member_code", _l("Scan the member card or give the user id."))
-    item = get_item(session, clerk, item_id)
-    user = ledger.lock_user(session, user_id)
+    row = session.exec(_LOCK_WITH_ITEM, params={"user_id": user_id, "item_id": item_id}).first() \
+        if 0 < user_id <= MAX_ID and 0 < item_id <= MAX_ID else None
+    if row is None:  # say which one is missing
+        get_item(session, clerk, item_id)
+        ledger.lock_user(session, user_id)
+    user, item = row
+    if item.station_id != clerk.station_id:
+        raise DomainError("not_found", _l("No such item."))
     if user.station_id != clerk.station_id:
         raise DomainError("not_found", _l("No such user."))
     if user.status != "active":
