@@ -7,7 +7,10 @@ import time
 
 import pytest
 
+from sqlmodel import select
+
 from volunteer_app import db
+from volunteer_app.models import LedgerEntry
 from volunteer_app.services import accounts, checkpoints
 
 from . import checkin_factories, factories
@@ -82,3 +85,14 @@ def test_a_page_post_loads_the_signed_in_user_without_the_write_lock(tmp_path):
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_insert_now_leaves_the_row_persistent_clean_and_complete(app, session):
+    user = factories.user(session)
+    entry = db.insert_now(session, LedgerEntry(user_id=user.id, amount=0, kind="adjustment", ref="test:1",
+                                               balance_after=0))
+    assert entry.id and entry in session and not session.new and not session.dirty
+    assert session.get(LedgerEntry, entry.id) is entry
+    stored = session.exec(select(LedgerEntry.reason, LedgerEntry.earned, LedgerEntry.created_at)
+                          .where(LedgerEntry.id == entry.id)).one()
+    assert tuple(stored) == (entry.reason, entry.earned, entry.created_at) == ("", False, entry.created_at)
