@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import Notice, User
-from .. import locales, timeutil
+from .. import db, locales, timeutil
 
 
 def notify(session: Session, user_id: int, kind: str, title, body="", url: str = "", *,
@@ -26,9 +26,7 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
     notice = Notice(user_id=user_id, kind=kind[:32], title=title[:200], body=body[:2000],
                     url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or timeutil.utcnow())
     if dedupe_key is None:
-        session.add(notice)
-        session.flush()
-        return notice
+        return db.insert_now(session, notice)
     if session.exec(select(Notice.id).where(Notice.dedupe_key == dedupe_key)).first():
         return None
     try:
@@ -44,7 +42,8 @@ def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:
     notice, e.g. the volunteer whose cancellation promoted someone)."""
     if all(isinstance(text, str) for text in texts):
         return list(texts)
-    language = session.exec(select(User.language).where(User.id == user_id)).first()
+    recipient = session.get(User, user_id)  # often loaded already: the person a deed is about
+    language = recipient.language if recipient is not None else None
     if not language or not has_app_context() or _is_current_locale(language):
         return [str(text) for text in texts]
     with force_locale(language):  # reloads the catalogs: only when the languages differ

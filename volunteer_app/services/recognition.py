@@ -24,6 +24,7 @@ Leaderboards
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,7 +36,7 @@ from sqlalchemy import bindparam, exists, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import make_transient_to_detached, object_session
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
@@ -246,6 +247,15 @@ def _checkin_facts(session: Session, user_id: int, now: datetime) -> tuple[set[s
     return {key for key, has in zip(_CHECKIN_BADGES, held) if has}, facts
 
 
+@functools.cache
+def _add_badge_statement(dialect: str):
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: no row back when the badge is held,
+    also when a parallel deed got there first; no savepoint needed."""
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = UserBadge.__table__
+    return insert_for(table).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(table.c.id)
+
+
 def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None, *,
                 known_absent: bool = False) -> UserBadge | None:
     """Give a badge once, with a notice; returns the new badge, or None when the user already
@@ -255,12 +265,13 @@ def award_badge(session: Session, user_id: int, key: str, now: datetime | None =
     if not known_absent and session.exec(
             select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.key == key)).first():
         return None
-    try:
-        with session.begin_nested():
-            badge = UserBadge(user_id=user_id, key=key, earned_at=now)
-            session.add(badge)
-    except IntegrityError:  # a parallel deed got there first
+    values = {"user_id": user_id, "key": key, "earned_at": now}
+    badge_id = session.execute(_add_badge_statement(session.get_bind().dialect.name), values).scalar()
+    if badge_id is None:
         return None
+    badge = UserBadge(id=badge_id, **values)
+    make_transient_to_detached(badge)
+    session.add(badge)
     spec = BADGES_BY_KEY.get(key)
     name = spec.name if spec else key
     notices.notify(session, user_id, "badge", _l("New badge: %(name)s", name=name),
