@@ -7,14 +7,11 @@ says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each 
 """
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Date, bindparam, func, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
@@ -85,6 +82,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     return entry
 
 
+PERIODS = ("day", "week", "month", "year")
+
+
 def period_starts(when: datetime) -> dict[str, date]:
     """The station-local first day of each calendar period containing ``when``."""
     day = local(when).date()
@@ -92,20 +92,19 @@ def period_starts(when: datetime) -> dict[str, date]:
             "year": day.replace(month=1, day=1)}
 
 
-@functools.cache
-def _add_to_totals_statement(dialect: str):
-    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_for(_totals)
-    return stmt.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
-                                      set_={"points": _totals.c.points + stmt.excluded.points})
+#: The four period totals in one statement (the same SQL on SQLite and PostgreSQL).
+_ADD_TO_TOTALS = text(
+    "INSERT INTO points_totals (period, period_start, user_id, station_id, points) VALUES "
+    + ", ".join(f"('{period}', :{period}, :user_id, :station_id, :points)" for period in PERIODS)
+    + " ON CONFLICT (period, period_start, user_id) DO UPDATE SET points = points_totals.points + excluded.points"
+).bindparams(*[bindparam(period, type_=Date) for period in PERIODS])
 
 
 def _add_to_totals(session: Session, user_id: int, station_id: int, amount: int, when: datetime) -> None:
     """Add earned points to the person's day/week/month/year totals (leaderboards): one
-    INSERT ... ON CONFLICT DO UPDATE per period, in one executemany, atomic on both engines."""
-    rows = [{"period": period, "period_start": start, "user_id": user_id, "station_id": station_id,
-             "points": amount} for period, start in period_starts(when).items()]
-    session.execute(_add_to_totals_statement(session.get_bind().dialect.name), rows)
+    INSERT ... ON CONFLICT DO UPDATE, atomic on SQLite and PostgreSQL alike."""
+    session.execute(_ADD_TO_TOTALS, {"user_id": user_id, "station_id": station_id, "points": amount,
+                                     **period_starts(when)})
 
 
 def find(session: Session, ref: str) -> LedgerEntry | None:
