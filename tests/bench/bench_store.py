@@ -1,7 +1,7 @@
 """Redemption throughput against the authenticated bare read, in the same run.
 
 Serves the app with gunicorn (``volunteer-app serve``) on a loopback port, then drives it at
-concurrency 8 with keep-alive-less HTTP clients:
+concurrency 8 with http.client, a new connection per request (as bench_checkin.py):
 
 * baseline: ``GET /api/v1/me`` with volunteers' bearer tokens;
 * redemptions: ``POST /api/v1/store/redemptions`` by a clerk, each for a different volunteer.
@@ -26,11 +26,12 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
 CONCURRENCY = 8
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_checkin import request  # noqa: E402
 
 
 def prepare(url: str, instance: str, volunteers: int) -> tuple[str, list[str], list[int], int]:
@@ -79,9 +80,9 @@ def serve(url: str, instance: str, port: int, workers: int) -> subprocess.Popen:
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if request(port, "GET", "/healthz")[0] == 200:
                 return process
-        except httpx.HTTPError:
+        except OSError:
             pass
         time.sleep(0.3)
     stop(process)
@@ -107,24 +108,23 @@ def drive(make_request, total: int) -> dict:
     counter = iter(range(total))
 
     def worker():
-        with httpx.Client(timeout=30) as client:
-            while True:
-                with lock:
-                    index = next(counter, None)
-                if index is None:
-                    return
-                started = time.perf_counter()
-                try:
-                    response = make_request(client, index)
-                    ok = response.status_code < 300
-                    detail = f"{response.status_code} {response.text[:120]}"
-                except httpx.HTTPError as error:
-                    ok, detail = False, repr(error)
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    latencies.append(elapsed)
-                    if not ok:
-                        errors.append(detail)
+        while True:  # one light http.client connection per request, as in bench_checkin.py
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            started = time.perf_counter()
+            try:
+                status, data = make_request(index)
+                ok = status < 300
+                detail = f"{status} {data[:120]!r}"
+            except OSError as error:
+                ok, detail = False, repr(error)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    errors.append(detail)
 
     started = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
@@ -149,14 +149,13 @@ def run(engine_name: str, url: str, args) -> dict:
     port = args.port or free_port()
     clerk_token, tokens, ids, item_id = prepare(url, instance, args.requests)
     process = serve(url, instance, port, args.workers)
-    base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        def me(client, index):
-            return client.get(f"{base}/me", headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"})
+        def me(index):
+            return request(port, "GET", "/api/v1/me", tokens[index % len(tokens)])
 
-        def redeem(client, index):
-            return client.post(f"{base}/store/redemptions", json={"user_id": ids[index], "item_id": item_id},
-                               headers={"Authorization": f"Bearer {clerk_token}"})
+        def redeem(index):
+            return request(port, "POST", "/api/v1/store/redemptions", clerk_token,
+                           {"user_id": ids[index], "item_id": item_id})
 
         drive(me, 100)  # warm up every worker
         baseline = drive(me, args.requests)
