@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, User
-from volunteer_app.services import checkins, checkpoints, codes, ledger, recognition, shifts
+from volunteer_app.services import checkins, checkpoints, codes, ledger
 
 from . import factories
 from .checkin_factories import HANGZHOU, T0, checkpoint, event
@@ -213,31 +213,20 @@ def test_points_go_through_the_ledger(session):
     assert "first_checkin" in [badge.key for badge in result.badges]
 
 
-def test_a_steady_state_check_in_takes_at_most_six_statements(app, session, monkeypatch):
-    """The check-in and its ledger posting: at most 6 statements. The hooks of other domains
-    (recognition's badge rules, shifts' route progress) are counted apart and reported."""
+def test_a_steady_state_check_in_takes_at_most_six_statements(app, session):
+    """The whole check-in, badge rules included: lock and load, the cooldown-guarded insert,
+    the balance, the ledger entry, the period totals and the badge facts."""
     volunteer = factories.user(session)
     places = [checkpoint(session) for _ in range(3)]
     checkins.check_in(session, volunteer, code_of(places[0]), now=T0)  # earns the first badge
     session.commit()
-    core, hooks, inside = [], [], []
+    statements = []
     engine = app.extensions["db_engine"]
 
     def count(conn, cursor, statement, *args):
         if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
-            (hooks if inside else core).append(statement)
+            statements.append(statement)
 
-    def apart(hook):
-        def wrapped(*args, **kwargs):
-            inside.append(True)
-            try:
-                return hook(*args, **kwargs)
-            finally:
-                inside.pop()
-        return wrapped
-
-    monkeypatch.setattr(recognition, "after_checkin", apart(recognition.after_checkin))
-    monkeypatch.setattr(shifts, "after_checkin", apart(shifts.after_checkin))
     session.expunge_all()
     volunteer = session.get(User, volunteer.id)
     session.commit()
@@ -247,9 +236,8 @@ def test_a_steady_state_check_in_takes_at_most_six_statements(app, session, monk
         session.flush()
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
-    assert result.balance == 10
-    assert len(core) <= 6, "\n".join(core)
-    print(f"check-in statements: {len(core)} (+{len(hooks)} in recognition/shift hooks)")
+    assert result.balance == 10 and result.badges == []
+    assert len(statements) <= 6, "\n\n".join(statements)
 
 
 # -- leader check-in --------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
    when a shift route passes the checkpoint, shifts (route progress, shift completion) react in
    the same transaction.
 
-A steady-state check-in off any shift route costs six SQL statements (lock+load, insert,
-balance update, ledger entry, period totals, badge lookup); tests/test_checkins_service.py
-counts them. Double taps and
+A steady-state check-in off any shift route costs six SQL statements, each built once (lock
+and load, insert, balance update, ledger entry, period totals, every badge fact in one);
+tests/test_checkins_service.py counts them. Double taps and
 reloads are absorbed by ``client_ref`` (the API's machinery, or :func:`remembered` for pages)
 and, failing that, by the cooldown or the one-per-event rule. Nothing here commits.
 """
