@@ -180,7 +180,7 @@ def report(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1600)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (serve's default: 2 x cores + 1)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (as bench_checkin.py)")
     parser.add_argument("--port", type=int, default=0, help="default: a free loopback port")
     args = parser.parse_args()
     results = []
