@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 CONCURRENCY = 8
+WARM_UP = 100
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_checkin import request  # noqa: E402
 
@@ -147,17 +148,20 @@ def free_port() -> int:
 def run(engine_name: str, url: str, args) -> dict:
     instance = tempfile.mkdtemp(prefix="bench-store-")
     port = args.port or free_port()
-    clerk_token, tokens, ids, item_id = prepare(url, instance, args.requests)
+    clerk_token, tokens, ids, item_id = prepare(url, instance, args.requests + WARM_UP)
     process = serve(url, instance, port, args.workers)
     try:
         def me(index):
             return request(port, "GET", "/api/v1/me", tokens[index % len(tokens)])
 
-        def redeem(index):
+        def redeem(index, offset=0):
             return request(port, "POST", "/api/v1/store/redemptions", clerk_token,
-                           {"user_id": ids[index], "item_id": item_id})
+                           {"user_id": ids[offset + index], "item_id": item_id})
 
-        drive(me, 100)  # warm up every worker
+        # Warm up every worker on both kinds (connections, compiled statements), with volunteers
+        # of their own, then measure.
+        drive(me, WARM_UP)
+        drive(lambda index: redeem(index, args.requests), WARM_UP)
         baseline = drive(me, args.requests)
         redemptions = drive(redeem, args.requests)
     finally:
