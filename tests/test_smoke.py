@@ -18,3 +18,14 @@ def test_token_and_me(app, api, session):
     assert me.status_code == 200
     assert me.get_json()["id"] == user.id
     assert me.get_json()["team_ids"] == [team.id]
+
+
+def test_a_form_field_shows_a_zero_and_leaves_nothing_empty(app):
+    """A default of 0 (points, a limit) is shown as 0, not as an empty box."""
+    from flask import render_template_string
+    macro = '{% from "_macros/forms.html" import field %}'
+    with app.test_request_context():
+        zero = render_template_string(macro + '{{ field("points", "Points", value=0) }}')
+        empty = render_template_string(macro + '{{ field("note", "Note", value=None) }}')
+    assert 'value="0"' in zero
+    assert 'value=""' in empty
