@@ -303,8 +303,8 @@ def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None =
         user_id = codes.read_member_code(session, member_code, used_by=clerk.id, now=now)
     if not user_id:
         raise FieldError("member_code", _l("Scan the member card or give the user id."))
-    row = session.exec(_LOCK_WITH_ITEM, params={"user_id": user_id, "item_id": item_id}).first() \
-        if 0 < user_id <= MAX_ID and 0 < item_id <= MAX_ID else None
+    in_range = 0 < user_id <= MAX_ID and 0 < item_id <= MAX_ID  # a larger id names no row
+    row = session.exec(_LOCK_WITH_ITEM, params={"user_id": user_id, "item_id": item_id}).first() if in_range else None
     if row is None:  # say which one is missing
         get_item(session, clerk, item_id)
         ledger.lock_user(session, user_id)
