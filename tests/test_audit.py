@@ -203,6 +203,7 @@ def test_audit_page(app, client, session, staff):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "points.adjust" in html and "&lt;b&gt;补记&lt;/b&gt;" in html
+    assert "积分调整" in html  # the action in words, in the page's language
     empty = client2.get("/manage/audit?action=user.approve").get_data(as_text=True)
     assert "&lt;b&gt;补记" not in empty
     assert client2.get("/manage/audit?from=not-a-date&page=abc").status_code == 200
@@ -213,3 +214,18 @@ def test_audit_page(app, client, session, staff):
 def test_audit_page_is_for_admins(app, client, session, staff):
     login(client, staff["coordinator"])
     assert client.get("/manage/audit").status_code == 403
+
+
+def test_every_recorded_action_has_words():
+    """Each action code the services record (the f-string ones expanded) has a label."""
+    import re
+    from pathlib import Path
+
+    source = "".join(path.read_text() for path in Path(audit.__file__).parent.glob("*.py"))
+    codes = set(re.findall(r'audit\.record\([^,]+, [^,]+, f?"([a-z_.{}]+)"', source))
+    assert len(codes) > 30
+    expansions = {"store.redemption_{status}": ["store.redemption_cancelled", "store.redemption_lapsed"],
+                  "store.stock_{reason}": ["store.stock_restock", "store.stock_damage", "store.stock_correction"]}
+    wanted = {name for code in codes for name in expansions.get(code, [code])}
+    assert not wanted - set(audit.ACTION_LABELS), sorted(wanted - set(audit.ACTION_LABELS))
+    assert audit.action_label("something.new") == "something.new"

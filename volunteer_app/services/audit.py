@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from ..models import AuditEntry, User
@@ -20,3 +21,51 @@ def record(session: Session, actor: User | None, action: str, target_type: str =
     )
     session.add(entry)
     return entry
+
+
+#: What each action code means, as staff read it on the audit page (the code stays searchable).
+ACTION_LABELS = {
+    "award.grant": _l("Award granted"),
+    "award_template.create": _l("Award template created"),
+    "checkin.on_behalf": _l("Checked in on someone's behalf"),
+    "checkpoint.create": _l("Checkpoint created"),
+    "checkpoint.rotate_code": _l("Poster code replaced"),
+    "checkpoint.update": _l("Checkpoint changed"),
+    "event.create": _l("Event created"),
+    "points.adjust": _l("Points corrected"),
+    "shift.cancel": _l("Shift cancelled"),
+    "shift.clear_no_shows": _l("No-shows cleared"),
+    "shift.confirm_attendance": _l("Attendance confirmed"),
+    "shift.copy_week": _l("Week of shifts copied"),
+    "shift.create": _l("Shift created"),
+    "shift.edit": _l("Shift changed"),
+    "shift.no_show": _l("Marked as no-show"),
+    "store.item_create": _l("Store item created"),
+    "store.item_picture": _l("Item picture changed"),
+    "store.item_update": _l("Store item changed"),
+    "store.redemption_cancelled": _l("Redemption cancelled"),
+    "store.redemption_lapsed": _l("Reservation lapsed"),
+    "store.reservation_fulfil": _l("Reservation handed over"),
+    "store.stock_restock": _l("Restocked"),
+    "store.stock_damage": _l("Stock written off as damaged"),
+    "store.stock_correction": _l("Stock corrected"),
+    "team.create": _l("Team created"),
+    "team.member": _l("Team member added or changed"),
+    "team.remove_member": _l("Team member removed"),
+    "tip.close": _l("Tip closed"),
+    "tip.review": _l("Tip reviewed"),
+    "tip.triage": _l("Tip triaged"),
+    "user.anonymise": _l("Personal data removed"),
+    "user.approve": _l("Registration approved"),
+    "user.create": _l("Account created"),
+    "user.disable": _l("Account disabled"),
+    "user.enable": _l("Account enabled"),
+    "user.reject": _l("Registration rejected"),
+    "user.roles": _l("Roles changed"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in words (the code itself for one without a label)."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ... import db
-from ...services import reports
+from ...services import audit, reports
 from . import bp
 from .common import render, role_required
 from .dashboard import query_int
@@ -50,7 +50,8 @@ def audit_page():
     args = {key: (value.isoformat() if isinstance(value, date) else value)
             for key, value in filters.items() if value not in (None, "")}
     return render("pages/audit/index.html", "pages/audit/_results.html", rows=rows, more=more, page=page,
-                  filters=filters, args=args, errors=errors, actions=reports.audit_actions(session, current_user))
+                  filters=filters, args=args, errors=errors, actions=reports.audit_actions(session, current_user),
+                  action_label=audit.action_label)
 
 
 if add_manage_link is not None:
