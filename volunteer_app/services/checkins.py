@@ -9,7 +9,7 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
    (current or previous 30-second step; an older one is ``expired_code``).
 2. Lock the volunteer's row and load the checkpoint or event in the same round trip
    (``SELECT users, checkpoints ... FOR UPDATE OF users``: the lock ``ledger.lock_user`` takes,
-   plus the place). Everything after this runs one at a time per volunteer, so 20 parallel
+   plus the place and what the badge rules will ask). Everything after this runs one at a time per volunteer, so 20 parallel
    identical scans give exactly one check-in. On SQLite, ``BEGIN IMMEDIATE`` serialises writers.
    A rotated poster (old code version), another station's place or a retired checkpoint is
    ``invalid_code``; an event outside ``starts_at - 30 min .. ends_at`` is ``event_closed``.
@@ -24,9 +24,9 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
    when a shift route passes the checkpoint, shifts (route progress, shift completion) react in
    the same transaction.
 
-A steady-state check-in off any shift route costs six SQL statements, each built once (lock
-and load, insert, balance update, ledger entry, period totals, every badge fact in one);
-tests/test_checkins_service.py counts them. Double taps and
+A steady-state check-in off any shift route costs five SQL statements, each built once (lock
+and load with every fact the badge rules ask, insert, balance update, ledger entry, period
+totals); tests/test_checkins_service.py counts them. Double taps and
 reloads are absorbed by ``client_ref`` (the API's machinery, or :func:`remembered` for pages)
 and, failing that, by the cooldown or the one-per-event rule. Nothing here commits.
 """
@@ -103,10 +103,19 @@ def _lock_user_at(place_model, *extra):
             .with_for_update(of=User).execution_options(populate_existing=True))
 
 
-#: With whether any shift route passes the checkpoint: only then can a scan count toward a shift.
+#: With whether any shift route passes the checkpoint (only then can a scan count toward a
+#: shift), and the facts the badge rules ask, read in the same round trip. (On PostgreSQL a
+#: statement that waited for the lock reads those facts as of its start: a check-in of the same
+#: person committed meanwhile is not counted, which can only put a threshold badge off to the
+#: next deed; the unique key keeps a badge from being given twice.)
 _LOCK_AT_CHECKPOINT = _lock_user_at(
-    Checkpoint, exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route"))
-_LOCK_AT_EVENT = _lock_user_at(Event)
+    Checkpoint, exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route"),
+    *recognition.CHECKIN_FACT_COLUMNS)
+_LOCK_AT_EVENT = _lock_user_at(Event, *recognition.CHECKIN_FACT_COLUMNS)
+
+
+def _lock_params(user_id: int, place_id: int, now: datetime) -> dict:
+    return {"user_id": user_id, "place_id": place_id, **recognition.checkin_fact_params(now)}
 
 
 def _insert_unless(clash):
@@ -156,10 +165,10 @@ def _award(session: Session, user: User, checkin: Checkin, reason: str, now: dat
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
-    row = session.exec(_LOCK_AT_CHECKPOINT, params={"user_id": user_id, "place_id": checkpoint_id}).first()
+    row = session.exec(_LOCK_AT_CHECKPOINT, params=_lock_params(user_id, checkpoint_id, now)).first()
     if row is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
-    user, checkpoint, on_route = row
+    user, checkpoint, on_route, *facts = row
     if checkpoint.station_id != user.station_id or (version is not None and version != checkpoint.code_version):
         raise DomainError("invalid_code", _l(
             "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
@@ -183,7 +192,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
             "You have already checked in here. You can check in here again at %(time)s.",
             time=_retry_text(retry_at, now)), retry_at=isoformat(retry_at))
     balance = _award(session, user, checkin, checkpoint.name, now, recorded_by.id if recorded_by else None)
-    badges = recognition.after_checkin(session, user.id, checkin, now)
+    badges = recognition.after_checkin(session, user.id, checkin, now, facts_before=facts)
     progress = shifts.after_checkin(session, user.id, checkin, now) if on_route else None
     if progress and progress.get("points_awarded"):
         balance += progress["points_awarded"]  # the shift's points were posted after this scan's
@@ -197,10 +206,10 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
-    row = session.exec(_LOCK_AT_EVENT, params={"user_id": user_id, "place_id": event_id}).first()
+    row = session.exec(_LOCK_AT_EVENT, params=_lock_params(user_id, event_id, now)).first()
     if row is None or row[1].station_id != row[0].station_id:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
-    user, event = row
+    user, event, *facts = row
     if user.status != "active":
         access.forbid(_l("This account is not active."))
     if not events.is_open(event, now):
@@ -216,7 +225,7 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
     if checkin is None:
         raise DomainError("already_checked_in", _l("You have already checked in at this event. Nothing more to do."))
     balance = _award(session, user, checkin, event.title, now, recorded_by.id if recorded_by else None)
-    badges = recognition.after_checkin(session, user.id, checkin, now)
+    badges = recognition.after_checkin(session, user.id, checkin, now, facts_before=facts)
     return CheckinResult(checkin, balance, event.title, badges=badges)
 
 

@@ -212,10 +212,11 @@ _CHECKIN_BADGES = [badge.key for badge in BADGES if badge.trigger == "checkin"]
 _STREAK_WEEKS = 4
 
 
-def _checkin_facts_statement():
-    """Everything the check-in badges ask, in one round trip (a check-in runs it every time):
-    patrol and event counts, the station's active checkpoints, a check-in in each of the last
-    four weeks, and which of the check-in badges the person holds."""
+def _checkin_fact_columns() -> list:
+    """Everything the check-in badges ask, as columns of one SELECT (a check-in reads them with
+    the volunteer's row lock, in the same round trip): patrol and event counts, the station's
+    active checkpoints, a check-in in each of the last four weeks, and which check-in badges the
+    person holds. Parameters: ``user_id`` and :func:`checkin_fact_params`."""
     user_id = bindparam("user_id")
 
     def count(kind):
@@ -229,19 +230,31 @@ def _checkin_facts_statement():
                             Checkin.created_at < bindparam(f"week{n}_end", type_=Checkin.created_at.type))
              for n in range(_STREAK_WEEKS)]
     held = [exists().where(UserBadge.user_id == user_id, UserBadge.key == key) for key in _CHECKIN_BADGES]
-    return select(count("checkpoint"), count("event"), active, *weeks, *held)
+    return [count("checkpoint"), count("event"), active, *weeks, *held]
 
 
-_CHECKIN_FACTS = _checkin_facts_statement()
+CHECKIN_FACT_COLUMNS = _checkin_fact_columns()
+_CHECKIN_FACTS = select(*CHECKIN_FACT_COLUMNS)
 
 
-def _checkin_facts(session: Session, user_id: int, now: datetime) -> tuple[set[str], dict[str, object]]:
-    """(check-in badges held, the facts :class:`Deed` would otherwise read one by one)."""
-    params = {"user_id": user_id}
+def checkin_fact_params(now: datetime) -> dict[str, datetime]:
+    """The week bounds :data:`CHECKIN_FACT_COLUMNS` take, for a check-in at ``now``."""
+    params = {}
     for n, (start, end) in enumerate(week_bounds(now, _STREAK_WEEKS)):
         params[f"week{n}_start"], params[f"week{n}_end"] = start, end
-    patrols, events, active, *flags = session.exec(_CHECKIN_FACTS, params=params).one()
-    weeks, held = flags[:_STREAK_WEEKS], flags[_STREAK_WEEKS:]
+    return params
+
+
+def _facts_from(values, checkin=None) -> tuple[set[str], dict[str, object]]:
+    """(check-in badges held, the facts :class:`Deed` would otherwise read one by one) from the
+    values of :data:`CHECKIN_FACT_COLUMNS`; ``checkin``: read before this check-in was written,
+    so count it in (it is in this week, and of its kind)."""
+    patrols, events, active, *flags = values
+    weeks, held = list(flags[:_STREAK_WEEKS]), flags[_STREAK_WEEKS:]
+    if checkin is not None:
+        patrols += checkin.kind == "checkpoint"
+        events += checkin.kind == "event"
+        weeks[0] = True
     facts = {"checkins:checkpoint": patrols, "checkins:event": events, "active_checkpoints": active,
              f"weeks:{_STREAK_WEEKS}": all(weeks)}
     return {key for key, has in zip(_CHECKIN_BADGES, held) if has}, facts
@@ -279,10 +292,14 @@ def award_badge(session: Session, user_id: int, key: str, now: datetime | None =
     return badge
 
 
-def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None, **deed) -> list[UserBadge]:
+def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None, facts_before=None,
+              **deed) -> list[UserBadge]:
     now = now or utcnow()
-    if trigger == "checkin":
-        held, known = _checkin_facts(session, user_id, now)
+    if facts_before is not None:
+        held, known = _facts_from(facts_before, deed.get("checkin"))
+    elif trigger == "checkin":
+        values = session.exec(_CHECKIN_FACTS, params={"user_id": user_id, **checkin_fact_params(now)}).one()
+        held, known = _facts_from(values)
     else:
         held, known = set(session.exec(select(UserBadge.key).where(UserBadge.user_id == user_id))), {}
     facts = Deed(session, user_id, now, facts=known, **deed)
@@ -296,10 +313,14 @@ def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None
     return earned
 
 
-def after_checkin(session: Session, user_id: int, checkin, now: datetime | None = None) -> list[UserBadge]:
+def after_checkin(session: Session, user_id: int, checkin, now: datetime | None = None, *,
+                  facts_before=None) -> list[UserBadge]:
     """Badges earned by a check-in at a checkpoint or an event (the check-in service calls this
-    in the same transaction, after the check-in row is flushed). Returns the new badges."""
-    return _evaluate(session, user_id, "checkin", now or getattr(checkin, "created_at", None), checkin=checkin)
+    in the same transaction, after the check-in row is flushed). Returns the new badges.
+    ``facts_before``: the values of :data:`CHECKIN_FACT_COLUMNS` the service read with the
+    volunteer's lock, before writing the check-in (saves a round trip)."""
+    return _evaluate(session, user_id, "checkin", now or getattr(checkin, "created_at", None),
+                     facts_before=facts_before, checkin=checkin)
 
 
 def after_event_checkin(session: Session, user_id: int, checkin, now: datetime | None = None) -> list[UserBadge]:
