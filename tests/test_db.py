@@ -96,3 +96,18 @@ def test_insert_now_leaves_the_row_persistent_clean_and_complete(app, session):
     stored = session.exec(select(LedgerEntry.reason, LedgerEntry.earned, LedgerEntry.created_at)
                           .where(LedgerEntry.id == entry.id)).one()
     assert tuple(stored) == (entry.reason, entry.earned, entry.created_at) == ("", False, entry.created_at)
+
+
+@sqlite_only
+def test_reading_before_writing_never_commits_pending_changes(app, session):
+    """Once the request's unit of work has begun (here: a change not yet flushed), the block
+    stays in it: nothing is committed early, and a rollback still undoes everything."""
+    user = factories.user(session)
+    session.commit()
+    with app.app_context():
+        work = db.get_session()
+        work.add(LedgerEntry(user_id=user.id, amount=0, kind="adjustment", ref="test:pending", balance_after=0))
+        with db.read_before_writing(work):
+            work.exec(select(LedgerEntry.id)).all()
+        work.rollback()
+    assert session.exec(select(LedgerEntry).where(LedgerEntry.ref == "test:pending")).first() is None
