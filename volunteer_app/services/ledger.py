@@ -11,7 +11,8 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, func, text, update
+from sqlalchemy import Date, bindparam, func, insert, text, true, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
@@ -39,7 +40,7 @@ def is_earning(kind: str, amount: int) -> bool:
     return kind in EARNING_KINDS or (kind == "adjustment" and amount > 0)
 
 
-_users, _totals = User.__table__, PointsTotal.__table__
+_users, _entries, _totals = User.__table__, LedgerEntry.__table__, PointsTotal.__table__
 #: The balance move: applied only while the balance stays at zero or above (no row: it does not fit).
 _MOVE = (
     update(_users)
@@ -48,6 +49,22 @@ _MOVE = (
             lifetime_points=_users.c.lifetime_points + bindparam("move_earned"))
     .returning(_users.c.balance, _users.c.lifetime_points, _users.c.station_id)
 )
+_ENTRY_FIELDS = ("user_id", "amount", "kind", "ref", "reason", "earned", "actor_id", "created_at")
+
+
+def _move_and_record():
+    """PostgreSQL: the balance move and its entry in one round trip (data-modifying CTEs); no
+    row when the move does not fit, and then no entry either."""
+    moved = _MOVE.cte("moved")
+    fields = [bindparam(f"entry_{name}", type_=_entries.c[name].type).label(name) for name in _ENTRY_FIELDS]
+    entry = (insert(_entries)
+             .from_select([*_ENTRY_FIELDS, "balance_after"], select(*fields, moved.c.balance).select_from(moved))
+             .returning(_entries.c.id).cte("entry"))
+    return (select(entry.c.id, moved.c.balance, moved.c.lifetime_points, moved.c.station_id)
+            .select_from(entry.join(moved, true())))  # one row each
+
+
+_MOVE_AND_RECORD = _move_and_record()
 
 
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
@@ -55,8 +72,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
     balance would fall below zero.
 
-    The statements are built once (this runs on every check-in and redemption); the user's
-    object in the session, when loaded, gets the new balance without another round trip."""
+    The statements are built once (this runs on every check-in and redemption): on PostgreSQL
+    the move and the entry are one statement, elsewhere two. The user's object in the session,
+    when loaded, gets the new balance without another round trip."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -64,8 +82,16 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     earned = is_earning(kind, amount)
     now = now or utcnow()
     session.flush()  # the caller's pending rows first, as an ORM statement would
-    row = session.execute(_MOVE, {"move_user": user_id, "move_amount": amount,
-                                  "move_earned": amount if earned else 0}).first()
+    move = {"move_user": user_id, "move_amount": amount, "move_earned": amount if earned else 0}
+    entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500], earned=earned,
+                        actor_id=actor_id, created_at=now, balance_after=0)
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_MOVE_AND_RECORD, {**move, **{f"entry_{name}": getattr(entry, name)
+                                                            for name in _ENTRY_FIELDS}}).first()
+        if row is not None:
+            entry.id, row = row[0], row[1:]
+    else:
+        row = session.execute(_MOVE, move).first()
     if row is None:
         if session.get(User, user_id) is None:
             raise DomainError("not_found", _l("No such user."))
@@ -75,8 +101,12 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if user is not None:
         set_committed_value(user, "balance", balance)
         set_committed_value(user, "lifetime_points", lifetime)
-    entry = db.insert_now(session, LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500],
-                                               balance_after=balance, earned=earned, actor_id=actor_id, created_at=now))
+    entry.balance_after = balance
+    if entry.id is None:
+        db.insert_now(session, entry)
+    else:
+        make_transient_to_detached(entry)  # written already: persistent and clean
+        session.add(entry)
     if earned and amount:
         _add_to_totals(session, user_id, station_id, amount, now)
     return entry
