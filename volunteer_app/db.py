@@ -138,6 +138,12 @@ def insert_now(session: Session, obj):
     table = type(obj).__table__
     values = {column.key: getattr(obj, column.key) for column in table.columns if not column.primary_key}
     obj.id = session.execute(_insert_returning_id(table), values).scalar_one()
+    return attach_written(session, obj)
+
+
+def attach_written(session: Session, obj):
+    """Put ``obj``, whose row a statement of this transaction has just written (its id set), in
+    the session as persistent and clean: no flush, no second round trip."""
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

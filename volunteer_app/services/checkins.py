@@ -39,12 +39,11 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, select as sa_select, true
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
-from .. import timeutil
+from .. import db, timeutil
 from ..timeutil import isoformat, local
 from . import access, audit, codes, events, ledger, recognition, shifts
 from . import checkpoints as checkpoint_service
@@ -140,10 +139,7 @@ def _insert(session: Session, statement, values: dict, **clash) -> Checkin | Non
     new_id = session.execute(statement, {**values, **clash}).scalar()
     if new_id is None:
         return None
-    checkin = Checkin(id=new_id, **values)
-    make_transient_to_detached(checkin)
-    session.add(checkin)
-    return checkin
+    return db.attach_written(session, Checkin(id=new_id, **values))
 
 
 def _retry_text(retry_at: datetime, now: datetime) -> str:

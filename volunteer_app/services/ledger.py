@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, bindparam, func, insert, text, true, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
@@ -105,8 +104,7 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if entry.id is None:
         db.insert_now(session, entry)
     else:
-        make_transient_to_detached(entry)  # written already: persistent and clean
-        session.add(entry)
+        db.attach_written(session, entry)
     if earned and amount:
         _add_to_totals(session, user_id, station_id, amount, now)
     return entry

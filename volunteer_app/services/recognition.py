@@ -36,9 +36,10 @@ from sqlalchemy import bindparam, exists, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached, object_session
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
+from .. import db
 from ..errors import DomainError, FieldError
 from ..models import (Award, AwardTemplate, Station, Checkin, Checkpoint, LeaderboardCache, LedgerEntry, PointsTotal, Shift,
                       ShiftSignup, Team, TeamMembership, User, UserBadge)
@@ -282,9 +283,7 @@ def award_badge(session: Session, user_id: int, key: str, now: datetime | None =
     badge_id = session.execute(_add_badge_statement(session.get_bind().dialect.name), values).scalar()
     if badge_id is None:
         return None
-    badge = UserBadge(id=badge_id, **values)
-    make_transient_to_detached(badge)
-    session.add(badge)
+    badge = db.attach_written(session, UserBadge(id=badge_id, **values))
     spec = BADGES_BY_KEY.get(key)
     name = spec.name if spec else key
     notices.notify(session, user_id, "badge", _l("New badge: %(name)s", name=name),
@@ -615,7 +614,6 @@ def cache_seconds() -> int:
 
 
 def _store(session: Session, key: str, value, mark: int, now: datetime) -> None:
-    from .. import db  # the engine, for a short transaction of the cache's own
     engine = session.get_bind()
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(LeaderboardCache).values(key=key, payload=json.dumps(value), ledger_mark=mark, computed_at=now)
