@@ -6,7 +6,9 @@ import threading
 import time
 
 import pytest
+from datetime import UTC, datetime
 
+from sqlalchemy import event as sa_event, insert
 from sqlmodel import select
 
 from volunteer_app import db
@@ -85,6 +87,37 @@ def test_a_page_post_loads_the_signed_in_user_without_the_write_lock(tmp_path):
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_written_builds_a_persistent_clean_object_without_a_query(app, session):
+    user = factories.user(session)
+    new_id = session.execute(insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id), VALUES | {
+        "user_id": user.id}).scalar_one()
+    statements = []
+    engine = app.extensions["db_engine"]
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        entry = db.written(session, LedgerEntry, VALUES | {"user_id": user.id, "id": new_id})
+        assert (entry.id, entry.ref, entry.amount, entry.reason) == (new_id, "test:written", 3, "why")
+        assert session.get(LedgerEntry, new_id) is entry
+        assert entry in session and not session.new and not session.dirty
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert statements == []
+
+
+def test_written_refuses_a_row_with_a_column_missing(session):
+    with pytest.raises(ValueError, match="balance_after"):
+        db.written(session, LedgerEntry, {key: value for key, value in VALUES.items() if key != "balance_after"}
+                   | {"id": 1, "user_id": 1})
+
+
+VALUES = {"amount": 3, "kind": "adjustment", "ref": "test:written", "reason": "why", "balance_after": 3,
+          "earned": False, "actor_id": None, "created_at": datetime(2026, 11, 23, tzinfo=UTC)}
 
 
 def test_insert_now_leaves_the_row_persistent_clean_and_complete(app, session):

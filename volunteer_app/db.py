@@ -17,6 +17,7 @@ from flask import current_app, g
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 #: True while the current unit of work may write (chooses BEGIN IMMEDIATE on SQLite).
@@ -131,22 +132,37 @@ def _insert_returning_id(table):
 
 
 def insert_now(session: Session, obj):
-    """Insert a new row at once with one ``INSERT ... RETURNING id`` (built once per table) and
-    put ``obj`` in the session as persistent and clean, with its id: the hot paths' way around
-    the unit of work's flush machinery. ``obj`` holds every column's value (model defaults
-    applied when it was made)."""
+    """Insert a new model object at once (see :func:`insert_row`); ``obj`` holds every column's
+    value (model defaults applied when it was made). Returns the object the session now holds."""
     table = type(obj).__table__
-    values = {column.key: getattr(obj, column.key) for column in table.columns if not column.primary_key}
-    obj.id = session.execute(_insert_returning_id(table), values).scalar_one()
-    return attach_written(session, obj)
+    return insert_row(session, type(obj), {key: getattr(obj, key) for key in _column_keys(table) if key != "id"})
 
 
-def attach_written(session: Session, obj):
-    """Put ``obj``, whose row a statement of this transaction has just written (its id set), in
-    the session as persistent and clean: no flush, no second round trip."""
+def insert_row(session: Session, model, values: dict):
+    """One ``INSERT ... RETURNING id`` (built once per table), then the row's object as
+    :func:`written` makes it: the hot paths' way around the unit of work's flush machinery."""
+    new_id = session.execute(_insert_returning_id(model.__table__), values).scalar_one()
+    return written(session, model, {**values, "id": new_id})
+
+
+def written(session: Session, model, values: dict):
+    """The object of a row a statement of this transaction has just written, persistent and
+    clean in the session, built the way the ORM builds a loaded row (no validation, no flush,
+    no second round trip). ``values`` hold every column, the id included."""
+    missing = _column_keys(model.__table__) - values.keys()
+    if missing:
+        raise ValueError(f"{model.__name__}: no value for {sorted(missing)}")
+    obj = model._sa_class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+@functools.cache
+def _column_keys(table) -> frozenset[str]:
+    return frozenset(column.key for column in table.columns)
 
 
 def done_writing() -> None:

@@ -139,7 +139,7 @@ def _insert(session: Session, statement, values: dict, **clash) -> Checkin | Non
     new_id = session.execute(statement, {**values, **clash}).scalar()
     if new_id is None:
         return None
-    return db.attach_written(session, Checkin(id=new_id, **values))
+    return db.written(session, Checkin, {**values, "id": new_id})
 
 
 def _retry_text(retry_at: datetime, now: datetime) -> str:

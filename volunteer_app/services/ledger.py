@@ -82,13 +82,12 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     now = now or utcnow()
     session.flush()  # the caller's pending rows first, as an ORM statement would
     move = {"move_user": user_id, "move_amount": amount, "move_earned": amount if earned else 0}
-    entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, ref=ref, reason=reason[:500], earned=earned,
-                        actor_id=actor_id, created_at=now, balance_after=0)
+    entry = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
+             "actor_id": actor_id, "created_at": now}
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_MOVE_AND_RECORD, {**move, **{f"entry_{name}": getattr(entry, name)
-                                                            for name in _ENTRY_FIELDS}}).first()
+        row = session.execute(_MOVE_AND_RECORD, {**move, **{f"entry_{name}": entry[name] for name in _ENTRY_FIELDS}}).first()
         if row is not None:
-            entry.id, row = row[0], row[1:]
+            entry["id"], row = row[0], row[1:]
     else:
         row = session.execute(_MOVE, move).first()
     if row is None:
@@ -100,11 +99,8 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if user is not None:
         set_committed_value(user, "balance", balance)
         set_committed_value(user, "lifetime_points", lifetime)
-    entry.balance_after = balance
-    if entry.id is None:
-        db.insert_now(session, entry)
-    else:
-        db.attach_written(session, entry)
+    entry["balance_after"] = balance
+    entry = db.written(session, LedgerEntry, entry) if "id" in entry else db.insert_row(session, LedgerEntry, entry)
     if earned and amount:
         _add_to_totals(session, user_id, station_id, amount, now)
     return entry
