@@ -10,8 +10,8 @@ from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from volunteer_app.errors import DomainError
-from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, User
-from volunteer_app.services import checkins, checkpoints, codes, ledger
+from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User
+from volunteer_app.services import checkins, checkpoints, codes, ledger, recognition
 
 from . import factories
 from .checkin_factories import HANGZHOU, T0, checkpoint, event
@@ -238,6 +238,33 @@ def test_a_steady_state_check_in_takes_at_most_five_statements(app, session):
         sa_event.remove(engine, "before_cursor_execute", count)
     assert result.balance == 10 and result.badges == []
     assert len(statements) <= 5, "\n\n".join(statements)
+
+
+def test_badges_earned_together_take_one_statement_and_their_notices_one_more(app, session):
+    """A first patrol at night at the station's only checkpoint earns "first patrol", "night owl"
+    and "every corner": one badge INSERT and one notice INSERT for them all, and each is there
+    afterwards with its notice."""
+    volunteer = factories.user(session)
+    place = checkpoint(session)
+    session.commit()
+    statements = []
+    engine = app.extensions["db_engine"]
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = checkins.check_in(session, volunteer, code_of(place), now=T0.replace(hour=15))  # 23:00 in China
+        session.flush()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert sorted(badge.key for badge in result.badges) == ["all_checkpoints", "first_checkin", "first_night"]
+    assert statements.count("INSERT INTO USER_BADGES") == 1, statements
+    assert statements.count("INSERT INTO NOTICES") == 1, statements
+    notices = session.exec(select(Notice.title).where(Notice.user_id == volunteer.id)).all()
+    names = [str(recognition.BADGES_BY_KEY[key].name) for key in ("first_checkin", "first_night", "all_checkpoints")]
+    assert len(notices) == 3 and all(title.endswith(name) for title, name in zip(notices, names)), notices
 
 
 def test_badges_count_the_check_in_being_made(session):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import has_app_context
 from flask_babel import force_locale, get_locale
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -22,7 +22,7 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
            dedupe_key: str | None = None, now: datetime | None = None) -> Notice | None:
     """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
     None when it already exists, also under a parallel twin)."""
-    title, body = _in_language_of(session, user_id, title, body or "")
+    title, body = _in_language_of(session, user_id, title, "" if body is None else body)
     notice = Notice(user_id=user_id, kind=kind[:32], title=title[:200], body=body[:2000],
                     url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or timeutil.utcnow())
     if dedupe_key is None:
@@ -35,6 +35,23 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
     except IntegrityError:
         return None
     return notice
+
+
+_INSERT = insert(Notice.__table__)
+
+
+def notify_all(session: Session, user_id: int, items: list[tuple], *, now: datetime | None = None) -> None:
+    """Tell ``user_id`` several things at once, in one statement: ``items`` are
+    ``(kind, title, body, url)`` as :func:`notify` takes them (no ``dedupe_key``)."""
+    if not items:
+        return
+    texts = _in_language_of(session, user_id, *[text for _kind, title, body, _url in items
+                                                for text in (title, "" if body is None else body)])
+    created_at = now or timeutil.utcnow()
+    rows = [{"user_id": user_id, "kind": kind[:32], "title": title[:200], "body": body[:2000], "url": (url or "")[:300],
+             "dedupe_key": None, "read_at": None, "created_at": created_at}
+            for (kind, _title, _body, url), title, body in zip(items, texts[0::2], texts[1::2])]
+    session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:

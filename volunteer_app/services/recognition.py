@@ -262,33 +262,47 @@ def _facts_from(values, checkin=None) -> tuple[set[str], dict[str, object]]:
 
 
 @functools.cache
-def _add_badge_statement(dialect: str):
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: no row back when the badge is held,
-    also when a parallel deed got there first; no savepoint needed."""
+def _add_badges_statement(dialect: str):
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id, key``, run with one row of values per
+    badge (one statement for them all): no row back for a badge already held, also when a
+    parallel deed got there first; no savepoint needed."""
     insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
     table = UserBadge.__table__
-    return insert_for(table).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(table.c.id)
+    return (insert_for(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(table.c.id, table.c.key))
 
 
-def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None, *,
-                known_absent: bool = False) -> UserBadge | None:
-    """Give a badge once, with a notice; returns the new badge, or None when the user already
-    holds it (also when a parallel deed got there first). ``known_absent``: the caller has just
-    read the person's badges, so the lookup is skipped (the unique key still guards)."""
+def award_badges(session: Session, user_id: int, keys: list[str], now: datetime | None = None) -> list[UserBadge]:
+    """Give badges once each, with a notice for each new one: one statement for the badges and
+    one for the notices. Returns the new badges in the order asked; a badge the user already
+    holds (also one a parallel deed got first) is left out."""
+    if not keys:
+        return []
     now = now or utcnow()
-    if not known_absent and session.exec(
-            select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.key == key)).first():
-        return None
-    values = {"user_id": user_id, "key": key, "earned_at": now}
-    badge_id = session.execute(_add_badge_statement(session.get_bind().dialect.name), values).scalar()
-    if badge_id is None:
-        return None
-    badge = db.attach_written(session, UserBadge(id=badge_id, **values))
+    rows = [{"user_id": user_id, "key": key, "earned_at": now} for key in keys]
+    statement = _add_badges_statement(session.get_bind().dialect.name)
+    new_ids = dict((key, badge_id) for badge_id, key in session.execute(statement, rows[0] if len(rows) == 1 else rows))
+    earned = [db.written(session, UserBadge, {**row, "id": new_ids[row["key"]]}) for row in rows if row["key"] in new_ids]
+    notices.notify_all(session, user_id, [
+        ("badge", _l("New badge: %(name)s", name=_badge_name(badge.key)), _badge_description(badge.key), "/badges")
+        for badge in earned], now=now)
+    return earned
+
+
+def award_badge(session: Session, user_id: int, key: str, now: datetime | None = None) -> UserBadge | None:
+    """Give one badge once, with a notice; the new badge, or None when the user already holds it."""
+    earned = award_badges(session, user_id, [key], now)
+    return earned[0] if earned else None
+
+
+def _badge_name(key: str):
     spec = BADGES_BY_KEY.get(key)
-    name = spec.name if spec else key
-    notices.notify(session, user_id, "badge", _l("New badge: %(name)s", name=name),
-                   spec.description if spec else "", "/badges", now=now)
-    return badge
+    return spec.name if spec else key
+
+
+def _badge_description(key: str):
+    spec = BADGES_BY_KEY.get(key)
+    return spec.description if spec else ""
 
 
 def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None, facts_before=None,
@@ -302,14 +316,8 @@ def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None
     else:
         held, known = set(session.exec(select(UserBadge.key).where(UserBadge.user_id == user_id))), {}
     facts = Deed(session, user_id, now, facts=known, **deed)
-    earned = []
-    for spec in BADGES:
-        if spec.trigger != trigger or spec.key in held or not spec.rule(facts):
-            continue
-        badge = award_badge(session, user_id, spec.key, now, known_absent=True)
-        if badge is not None:
-            earned.append(badge)
-    return earned
+    return award_badges(session, user_id, [spec.key for spec in BADGES
+                                           if spec.trigger == trigger and spec.key not in held and spec.rule(facts)], now)
 
 
 def after_checkin(session: Session, user_id: int, checkin, now: datetime | None = None, *,
