@@ -89,6 +89,28 @@ def test_a_page_post_loads_the_signed_in_user_without_the_write_lock(tmp_path):
         holder.close()
 
 
+@sqlite_only
+def test_a_check_in_reads_the_volunteer_and_the_place_without_the_write_lock(tmp_path):
+    """A scan refused on what is read (here: a retired checkpoint) is answered at once while
+    another process writes; only the check-in's writes queue for the lock."""
+    app = make_test_app(tmp_path, None, SQLITE_BUSY_TIMEOUT_MS=1500)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        user = factories.user(session)
+        raw, _ = accounts.issue_token(session, user)
+        retired = checkin_factories.checkpoint(session, active=False)
+        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(retired))
+    holder = _hold_write_lock(app)
+    try:
+        began = time.perf_counter()
+        response = app.test_client().post("/api/v1/checkins", json={"code": url},
+                                          headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 400 and response.get_json()["code"] == "invalid_code", response.get_data()
+        assert time.perf_counter() - began < 1.0
+    finally:
+        holder.rollback()
+        holder.close()
+
+
 def test_written_builds_a_persistent_clean_object_without_a_query(app, session):
     user = factories.user(session)
     new_id = session.execute(insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id), VALUES | {

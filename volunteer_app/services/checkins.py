@@ -7,10 +7,13 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
 1. Read the scanned text (the whole poster URL or just its token) without the database:
    a forged or tampered token is ``invalid_code``; an event code is verified against the clock
    (current or previous 30-second step; an older one is ``expired_code``).
-2. Lock the volunteer's row and load the checkpoint or event in the same round trip
-   (``SELECT users, checkpoints ... FOR UPDATE OF users``: the lock ``ledger.lock_user`` takes,
-   plus the place and what the badge rules will ask). Everything after this runs one at a time per volunteer, so 20 parallel
-   identical scans give exactly one check-in. On SQLite, ``BEGIN IMMEDIATE`` serialises writers.
+2. Lock the volunteer's row and load the checkpoint or event in the same round trip, as plain
+   columns (``SELECT users..., checkpoints.* ... FOR UPDATE OF users``: the lock
+   ``ledger.lock_user`` takes, plus the place and what the badge rules will ask). On PostgreSQL
+   everything after this runs one at a time per volunteer. On SQLite this read runs before the
+   write lock, in a short read transaction of its own, and the insert of step 4 takes
+   ``BEGIN IMMEDIATE``, which serialises writers; either way its clash test makes 20 parallel
+   identical scans give exactly one check-in.
    A rotated poster (old code version), another station's place or a retired checkpoint is
    ``invalid_code``; an event outside ``starts_at - 30 min .. ends_at`` is ``event_closed``.
 3. Geofence: a position that lies farther than ``radius_m`` from a checkpoint that has a position
@@ -35,6 +38,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -94,19 +98,54 @@ def check_geofence(checkpoint: Checkpoint, latitude: float | None, longitude: fl
 
 # -- the check-in ---------------------------------------------------------------------------------
 
+_users = User.__table__
+#: What the check-in needs of the volunteer, under names that do not clash with the place's.
+_VOLUNTEER_COLUMNS = (_users.c.station_id.label("volunteer_station_id"), _users.c.status.label("volunteer_status"),
+                      _users.c.balance.label("volunteer_balance"))
+
+
+@dataclass(frozen=True)
+class _Locked:
+    """The row :func:`_lock_user_at` reads: the volunteer's station, status and balance, the place
+    (its columns as attributes) and the extra columns, in order."""
+    station_id: int
+    status: str
+    balance: int
+    place: SimpleNamespace
+    extra: tuple
+
+
 def _lock_user_at(place_model, *extra):
-    """(user, place, *extra) with the user's row locked until commit, in one statement; built
-    once, run with ``user_id`` and ``place_id``."""
-    return (select(User, place_model, *extra).join(place_model, true())
-            .where(User.id == bindparam("user_id"), place_model.id == bindparam("place_id"))
-            .with_for_update(of=User).execution_options(populate_existing=True))
+    """(the volunteer's station, status and balance, every column of the place, *extra), with the
+    volunteer's row locked until commit, in one Core statement (plain rows: no ORM loading);
+    built once, run with ``user_id`` and ``place_id``."""
+    places = place_model.__table__
+    return (sa_select(*_VOLUNTEER_COLUMNS, *places.columns, *extra)
+            .select_from(_users.join(places, true()))
+            .where(_users.c.id == bindparam("user_id"), places.c.id == bindparam("place_id"))
+            .with_for_update(of=_users))
+
+
+def _read_locked(session: Session, statement, place_model, user_id: int, place_id: int, now: datetime) -> _Locked | None:
+    """Run a lock-and-load statement. On SQLite it reads in a short transaction of its own
+    (``db.read_before_writing``): the write lock is taken by the insert that follows, whose
+    clash test (cooldown, one per event) is what keeps parallel scans from counting twice."""
+    with db.read_before_writing(session):
+        row = session.execute(statement, _lock_params(user_id, place_id, now)).first()
+    if row is None:
+        return None
+    keys = place_model.__table__.columns.keys()
+    place_end = len(_VOLUNTEER_COLUMNS) + len(keys)
+    return _Locked(*row[:len(_VOLUNTEER_COLUMNS)], SimpleNamespace(**dict(zip(keys, row[len(_VOLUNTEER_COLUMNS):place_end]))),
+                   tuple(row[place_end:]))
 
 
 #: With whether any shift route passes the checkpoint (only then can a scan count toward a
 #: shift), and the facts the badge rules ask, read in the same round trip. (On PostgreSQL a
-#: statement that waited for the lock reads those facts as of its start: a check-in of the same
-#: person committed meanwhile is not counted, which can only put a threshold badge off to the
-#: next deed; the unique key keeps a badge from being given twice.)
+#: statement that waited for the lock reads those facts as of its start, and on SQLite they are
+#: read before the write lock: a check-in of the same person committed meanwhile is not counted,
+#: which can only put a threshold badge off to the next deed; the unique key keeps a badge from
+#: being given twice.)
 _LOCK_AT_CHECKPOINT = _lock_user_at(
     Checkpoint, exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route"),
     *recognition.CHECKIN_FACT_COLUMNS)
@@ -149,47 +188,47 @@ def _retry_text(retry_at: datetime, now: datetime) -> str:
     return shown.strftime("%H:%M") if shown.date() == local(now).date() else shown.strftime("%m-%d %H:%M")
 
 
-def _award(session: Session, user: User, checkin: Checkin, reason: str, now: datetime,
+def _award(session: Session, volunteer: _Locked, checkin: Checkin, reason: str, now: datetime,
            actor_id: int | None) -> int:
     if checkin.points_awarded:
-        entry = ledger.post(session, user.id, checkin.points_awarded, "checkin" if checkin.kind == "checkpoint"
+        entry = ledger.post(session, checkin.user_id, checkin.points_awarded, "checkin" if checkin.kind == "checkpoint"
                             else "event", f"checkin:{checkin.id}", reason=reason, actor_id=actor_id, now=now)
         return entry.balance_after
-    return user.balance
+    return volunteer.balance
 
 
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
-    row = session.exec(_LOCK_AT_CHECKPOINT, params=_lock_params(user_id, checkpoint_id, now)).first()
-    if row is None:
+    volunteer = _read_locked(session, _LOCK_AT_CHECKPOINT, Checkpoint, user_id, checkpoint_id, now)
+    if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
-    user, checkpoint, on_route, *facts = row
-    if checkpoint.station_id != user.station_id or (version is not None and version != checkpoint.code_version):
+    checkpoint, (on_route, *facts) = volunteer.place, volunteer.extra
+    if checkpoint.station_id != volunteer.station_id or (version is not None and version != checkpoint.code_version):
         raise DomainError("invalid_code", _l(
             "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
             "or tell your coordinator."))
     if not checkpoint.active:
         raise DomainError("invalid_code", _l("This checkpoint is no longer in use. Please tell your coordinator."))
-    if user.status != "active":
+    if volunteer.status != "active":
         access.forbid(_l("This account is not active."))
     if recorded_by is None:
         check_geofence(checkpoint, latitude, longitude)
-    values = dict(user_id=user.id, kind="checkpoint", checkpoint_id=checkpoint.id, event_id=None, shift_id=None,
+    values = dict(user_id=user_id, kind="checkpoint", checkpoint_id=checkpoint.id, event_id=None, shift_id=None,
                   points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
                   recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
     cutoff = now - timedelta(minutes=checkpoint.cooldown_minutes)
     checkin = _insert(session, _INSERT_AT_CHECKPOINT, values, cutoff=cutoff)
     if checkin is None:
         last = session.exec(select(func.max(Checkin.created_at)).where(
-            Checkin.user_id == user.id, Checkin.checkpoint_id == checkpoint.id)).one()
+            Checkin.user_id == user_id, Checkin.checkpoint_id == checkpoint.id)).one()
         retry_at = (last or now) + timedelta(minutes=checkpoint.cooldown_minutes)
         raise DomainError("cooldown", _l(
             "You have already checked in here. You can check in here again at %(time)s.",
             time=_retry_text(retry_at, now)), retry_at=isoformat(retry_at))
-    balance = _award(session, user, checkin, checkpoint.name, now, recorded_by.id if recorded_by else None)
-    badges = recognition.after_checkin(session, user.id, checkin, now, facts_before=facts)
-    progress = shifts.after_checkin(session, user.id, checkin, now) if on_route else None
+    balance = _award(session, volunteer, checkin, checkpoint.name, now, recorded_by.id if recorded_by else None)
+    badges = recognition.after_checkin(session, user_id, checkin, now, facts_before=facts)
+    progress = shifts.after_checkin(session, user_id, checkin, now) if on_route else None
     if progress and progress.get("points_awarded"):
         balance += progress["points_awarded"]  # the shift's points were posted after this scan's
     result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges)
@@ -202,11 +241,11 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
-    row = session.exec(_LOCK_AT_EVENT, params=_lock_params(user_id, event_id, now)).first()
-    if row is None or row[1].station_id != row[0].station_id:
+    volunteer = _read_locked(session, _LOCK_AT_EVENT, Event, user_id, event_id, now)
+    if volunteer is None or volunteer.place.station_id != volunteer.station_id:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
-    user, event, *facts = row
-    if user.status != "active":
+    event, facts = volunteer.place, volunteer.extra
+    if volunteer.status != "active":
         access.forbid(_l("This account is not active."))
     if not events.is_open(event, now):
         opens, closes = events.window(event)
@@ -214,14 +253,14 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
             "Check-in for this event is open from %(opens)s to %(closes)s.",
             opens=local(opens).strftime("%m-%d %H:%M"), closes=local(closes).strftime("%m-%d %H:%M")),
             opens_at=isoformat(opens), closes_at=isoformat(closes))
-    values = dict(user_id=user.id, kind="event", checkpoint_id=None, event_id=event.id, shift_id=None,
+    values = dict(user_id=user_id, kind="event", checkpoint_id=None, event_id=event.id, shift_id=None,
                   points_awarded=event.points, latitude=None, longitude=None,
                   recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
     checkin = _insert(session, _INSERT_AT_EVENT, values)
     if checkin is None:
         raise DomainError("already_checked_in", _l("You have already checked in at this event. Nothing more to do."))
-    balance = _award(session, user, checkin, event.title, now, recorded_by.id if recorded_by else None)
-    badges = recognition.after_checkin(session, user.id, checkin, now, facts_before=facts)
+    balance = _award(session, volunteer, checkin, event.title, now, recorded_by.id if recorded_by else None)
+    badges = recognition.after_checkin(session, user_id, checkin, now, facts_before=facts)
     return CheckinResult(checkin, balance, event.title, badges=badges)
 
 
