@@ -3,6 +3,7 @@ and the error pages."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from volunteer_app import create_app, db
-from volunteer_app.cli import main as cli, run_checks
+from volunteer_app.cli import main as cli, run_checks, worker_app
 from volunteer_app.models import LedgerEntry, User
 from volunteer_app.services import ledger
 
@@ -52,6 +53,19 @@ def _cli(tmp_path, url: str, *args):
     env = {"DATABASE_URL": url, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(tmp_path / "cli-instance"),
            "LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_a_server_worker_keeps_its_app_out_of_the_collectors_full_passes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/worker.db")
+    monkeypatch.setenv("SECRET_KEY", "worker-secret-key")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    gc.unfreeze()
+    try:
+        app = worker_app()
+        assert app.config["DATABASE_URL"].endswith("worker.db")
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_backup_while_writing_then_restore(app, tmp_path):

@@ -1,6 +1,7 @@
 """The ``volunteer-app`` command."""
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -74,6 +75,15 @@ def default_workers() -> int:
     return min(2 * multiprocessing.cpu_count() + 1, 9)
 
 
+def worker_app():
+    """The app a server worker runs. Its own objects (modules, catalogs, compiled statements:
+    about 140,000) live as long as the worker, so they are moved out of the garbage collector's
+    sight: its full passes would otherwise stop a request for about 90 ms every thousand or so."""
+    app = create_app()
+    gc.freeze()
+    return app
+
+
 def run_server(host: str, port: int, workers: int, env: dict | None = None) -> None:
     """Serve with gunicorn; each worker builds its own app (and database pool)."""
     from gunicorn.app.base import BaseApplication
@@ -90,7 +100,7 @@ def run_server(host: str, port: int, workers: int, env: dict | None = None) -> N
             self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
 
         def load(self):
-            return create_app()
+            return worker_app()
 
     Server().run()
 
