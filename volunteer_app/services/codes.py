@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -37,7 +38,12 @@ def _secret(purpose: str) -> bytes:
 # -- checkpoint posters -------------------------------------------------------------------------
 
 def _poster_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(setting("SECRET_KEY"), salt="checkpoint-poster")
+    return _serializer(setting("SECRET_KEY"), "checkpoint-poster")
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer(secret_key: str, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=salt)
 
 
 def checkpoint_token(checkpoint_id: int, code_version: int) -> str:
