@@ -11,7 +11,8 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, func, insert, text, true, update
+from sqlalchemy import Date, Integer, bindparam, func, insert, literal, text, true, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
@@ -52,17 +53,31 @@ _ENTRY_FIELDS = ("user_id", "amount", "kind", "ref", "reason", "earned", "actor_
 
 
 def _move_and_record():
-    """PostgreSQL: the balance move and its entry in one round trip (data-modifying CTEs); no
-    row when the move does not fit, and then no entry either."""
+    """PostgreSQL: the balance move, its entry and the period totals in one round trip
+    (data-modifying CTEs); no row when the move does not fit, and then nothing is written.
+    ``totals_points`` (the earned amount, else 0) goes to the person's day, week, month and
+    year totals (``totals_<period>``: each period's first day), as :func:`_add_to_totals` does
+    elsewhere."""
     moved = _MOVE.cte("moved")
     fields = [bindparam(f"entry_{name}", type_=_entries.c[name].type).label(name) for name in _ENTRY_FIELDS]
     entry = (insert(_entries)
              .from_select([*_ENTRY_FIELDS, "balance_after"], select(*fields, moved.c.balance).select_from(moved))
              .returning(_entries.c.id).cte("entry"))
+    periods = union_all(*[select(literal(period).label("period"),
+                                 bindparam(f"totals_{period}", type_=Date).label("period_start"))
+                          for period in PERIODS]).subquery("periods")
+    points = bindparam("totals_points", type_=Integer)
+    rows = pg_insert(_totals).from_select(
+        ["period", "period_start", "user_id", "station_id", "points"],
+        select(periods.c.period, periods.c.period_start, bindparam("move_user", type_=Integer), moved.c.station_id,
+               points).select_from(moved.join(periods, true())).where(points != 0))
+    totals = rows.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
+                                        set_={"points": _totals.c.points + rows.excluded.points}).cte("totals")
     return (select(entry.c.id, moved.c.balance, moved.c.lifetime_points, moved.c.station_id)
-            .select_from(entry.join(moved, true())))  # one row each
+            .select_from(entry.join(moved, true())).add_cte(totals))  # one row each
 
 
+PERIODS = ("day", "week", "month", "year")
 _MOVE_AND_RECORD = _move_and_record()
 
 
@@ -72,8 +87,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     balance would fall below zero.
 
     The statements are built once (this runs on every check-in and redemption): on PostgreSQL
-    the move and the entry are one statement, elsewhere two. The user's object in the session,
-    when loaded, gets the new balance without another round trip."""
+    the move, the entry and the period totals are one statement; elsewhere they are three
+    (two for a spending). The user's object in the session, when loaded, gets the new balance
+    without another round trip."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -84,8 +100,12 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     move = {"move_user": user_id, "move_amount": amount, "move_earned": amount if earned else 0}
     entry = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
              "actor_id": actor_id, "created_at": now}
-    if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_MOVE_AND_RECORD, {**move, **{f"entry_{name}": entry[name] for name in _ENTRY_FIELDS}}).first()
+    totals_points = amount if earned else 0
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    if on_postgresql:
+        row = session.execute(_MOVE_AND_RECORD, {
+            **move, **{f"entry_{name}": entry[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
+            **{f"totals_{period}": start for period, start in period_starts(now).items()}}).first()
         if row is not None:
             entry["id"], row = row[0], row[1:]
     else:
@@ -101,12 +121,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
         set_committed_value(user, "lifetime_points", lifetime)
     entry["balance_after"] = balance
     entry = db.written(session, LedgerEntry, entry) if "id" in entry else db.insert_row(session, LedgerEntry, entry)
-    if earned and amount:
-        _add_to_totals(session, user_id, station_id, amount, now)
+    if totals_points and not on_postgresql:
+        _add_to_totals(session, user_id, station_id, totals_points, now)
     return entry
-
-
-PERIODS = ("day", "week", "month", "year")
 
 
 def period_starts(when: datetime) -> dict[str, date]:
