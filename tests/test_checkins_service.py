@@ -215,7 +215,8 @@ def test_points_go_through_the_ledger(session):
 
 def test_a_steady_state_check_in_takes_at_most_five_statements(app, session):
     """The whole check-in, badge rules included: lock and load with the badge facts, the
-    cooldown-guarded insert, the balance, the ledger entry and the period totals."""
+    cooldown-guarded insert, the balance, the ledger entry and the period totals (on
+    PostgreSQL the last three are one statement)."""
     volunteer = factories.user(session)
     places = [checkpoint(session) for _ in range(3)]
     checkins.check_in(session, volunteer, code_of(places[0]), now=T0)  # earns the first badge
@@ -237,7 +238,7 @@ def test_a_steady_state_check_in_takes_at_most_five_statements(app, session):
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
     assert result.balance == 10 and result.badges == []
-    assert len(statements) <= 5, "\n\n".join(statements)
+    assert len(statements) <= (3 if engine.dialect.name == "postgresql" else 5), "\n\n".join(statements)
 
 
 def test_badges_earned_together_take_one_statement_and_their_notices_one_more(app, session):
