@@ -115,18 +115,25 @@ class _Locked:
     extra: tuple
 
 
-def _lock_user_at(place_model, *extra):
-    """(the volunteer's station, status and balance, every column of the place, *extra), with the
-    volunteer's row locked until commit, in one Core statement (plain rows: no ORM loading);
-    built once, run with ``user_id`` and ``place_id``."""
+def _lock_user_at(place_model, place_columns: tuple[str, ...], *extra):
+    """(the volunteer's station, status and balance, the place's ``place_columns``, *extra),
+    with the volunteer's row locked until commit, in one statement of table columns (plain rows:
+    none of the ORM's per-execution work); built once, run with ``user_id`` and ``place_id``."""
     places = place_model.__table__
-    return (sa_select(*_VOLUNTEER_COLUMNS, *places.columns, *extra)
+    return (sa_select(*_VOLUNTEER_COLUMNS, *[places.c[name] for name in place_columns], *extra)
             .select_from(_users.join(places, true()))
             .where(_users.c.id == bindparam("user_id"), places.c.id == bindparam("place_id"))
             .with_for_update(of=_users))
 
 
-def _read_locked(session: Session, statement, place_model, user_id: int, place_id: int, now: datetime) -> _Locked | None:
+#: What a check-in uses of the place.
+_CHECKPOINT_COLUMNS = ("id", "station_id", "name", "latitude", "longitude", "radius_m", "require_location", "points",
+                       "cooldown_minutes", "active", "code_version")
+_EVENT_COLUMNS = ("id", "station_id", "title", "starts_at", "ends_at", "points")
+
+
+def _read_locked(session: Session, statement, place_columns: tuple[str, ...], user_id: int, place_id: int,
+                 now: datetime) -> _Locked | None:
     """Run a lock-and-load statement. On SQLite it reads in a short transaction of its own
     (``db.read_before_writing``): the write lock is taken by the insert that follows, whose
     clash test (cooldown, one per event) is what keeps parallel scans from counting twice."""
@@ -134,10 +141,9 @@ def _read_locked(session: Session, statement, place_model, user_id: int, place_i
         row = session.execute(statement, _lock_params(user_id, place_id, now)).first()
     if row is None:
         return None
-    keys = place_model.__table__.columns.keys()
-    place_end = len(_VOLUNTEER_COLUMNS) + len(keys)
-    return _Locked(*row[:len(_VOLUNTEER_COLUMNS)], SimpleNamespace(**dict(zip(keys, row[len(_VOLUNTEER_COLUMNS):place_end]))),
-                   tuple(row[place_end:]))
+    place_end = len(_VOLUNTEER_COLUMNS) + len(place_columns)
+    place = SimpleNamespace(**dict(zip(place_columns, row[len(_VOLUNTEER_COLUMNS):place_end])))
+    return _Locked(*row[:len(_VOLUNTEER_COLUMNS)], place, tuple(row[place_end:]))
 
 
 #: With whether any shift route passes the checkpoint (only then can a scan count toward a
@@ -147,9 +153,10 @@ def _read_locked(session: Session, statement, place_model, user_id: int, place_i
 #: which can only put a threshold badge off to the next deed; the unique key keeps a badge from
 #: being given twice.)
 _LOCK_AT_CHECKPOINT = _lock_user_at(
-    Checkpoint, exists().where(ShiftCheckpoint.checkpoint_id == Checkpoint.id).label("on_route"),
+    Checkpoint, _CHECKPOINT_COLUMNS,
+    exists().where(ShiftCheckpoint.__table__.c.checkpoint_id == Checkpoint.__table__.c.id).label("on_route"),
     *recognition.CHECKIN_FACT_COLUMNS)
-_LOCK_AT_EVENT = _lock_user_at(Event, *recognition.CHECKIN_FACT_COLUMNS)
+_LOCK_AT_EVENT = _lock_user_at(Event, _EVENT_COLUMNS, *recognition.CHECKIN_FACT_COLUMNS)
 
 
 def _lock_params(user_id: int, place_id: int, now: datetime) -> dict:
@@ -167,10 +174,12 @@ def _insert_unless(clash):
     return insert(table).from_select(columns, row).returning(table.c.id)
 
 
-_INSERT_AT_CHECKPOINT = _insert_unless((Checkin.user_id == bindparam("user_id"))
-                                       & (Checkin.checkpoint_id == bindparam("checkpoint_id"))
-                                       & (Checkin.created_at > bindparam("cutoff", type_=Checkin.created_at.type)))
-_INSERT_AT_EVENT = _insert_unless((Checkin.user_id == bindparam("user_id")) & (Checkin.event_id == bindparam("event_id")))
+_checkins = Checkin.__table__.c
+_INSERT_AT_CHECKPOINT = _insert_unless((_checkins.user_id == bindparam("user_id"))
+                                       & (_checkins.checkpoint_id == bindparam("checkpoint_id"))
+                                       & (_checkins.created_at > bindparam("cutoff", type_=_checkins.created_at.type)))
+_INSERT_AT_EVENT = _insert_unless((_checkins.user_id == bindparam("user_id"))
+                                  & (_checkins.event_id == bindparam("event_id")))
 
 
 def _insert(session: Session, statement, values: dict, **clash) -> Checkin | None:
@@ -200,7 +209,7 @@ def _award(session: Session, volunteer: _Locked, checkin: Checkin, reason: str, 
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
-    volunteer = _read_locked(session, _LOCK_AT_CHECKPOINT, Checkpoint, user_id, checkpoint_id, now)
+    volunteer = _read_locked(session, _LOCK_AT_CHECKPOINT, _CHECKPOINT_COLUMNS, user_id, checkpoint_id, now)
     if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
     checkpoint, (on_route, *facts) = volunteer.place, volunteer.extra
@@ -241,7 +250,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
-    volunteer = _read_locked(session, _LOCK_AT_EVENT, Event, user_id, event_id, now)
+    volunteer = _read_locked(session, _LOCK_AT_EVENT, _EVENT_COLUMNS, user_id, event_id, now)
     if volunteer is None or volunteer.place.station_id != volunteer.station_id:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
     event, facts = volunteer.place, volunteer.extra

@@ -217,20 +217,24 @@ def _checkin_fact_columns() -> list:
     """Everything the check-in badges ask, as columns of one SELECT (a check-in reads them with
     the volunteer's row lock, in the same round trip): patrol and event counts, the station's
     active checkpoints, a check-in in each of the last four weeks, and which check-in badges the
-    person holds. Parameters: ``user_id`` and :func:`checkin_fact_params`."""
+    person holds. Parameters: ``user_id`` and :func:`checkin_fact_params`. Table columns, not the
+    models' attributes: a plain Core statement runs without the ORM's per-execution work."""
     user_id = bindparam("user_id")
+    checkins, checkpoints, badges, users = (Checkin.__table__.c, Checkpoint.__table__.c, UserBadge.__table__.c,
+                                            User.__table__.c)
 
     def count(kind):
-        return (select(func.count()).select_from(Checkin)
-                .where(Checkin.user_id == user_id, Checkin.kind == kind).scalar_subquery())
+        return (select(func.count()).select_from(Checkin.__table__)
+                .where(checkins.user_id == user_id, checkins.kind == kind).scalar_subquery())
 
-    active = (select(func.count()).select_from(Checkpoint)
-              .where(Checkpoint.station_id == _station_of(user_id), Checkpoint.active).scalar_subquery())
-    weeks = [exists().where(Checkin.user_id == user_id,
-                            Checkin.created_at >= bindparam(f"week{n}_start", type_=Checkin.created_at.type),
-                            Checkin.created_at < bindparam(f"week{n}_end", type_=Checkin.created_at.type))
+    station = select(users.station_id).where(users.id == user_id).scalar_subquery()
+    active = (select(func.count()).select_from(Checkpoint.__table__)
+              .where(checkpoints.station_id == station, checkpoints.active).scalar_subquery())
+    weeks = [exists().where(checkins.user_id == user_id,
+                            checkins.created_at >= bindparam(f"week{n}_start", type_=checkins.created_at.type),
+                            checkins.created_at < bindparam(f"week{n}_end", type_=checkins.created_at.type))
              for n in range(_STREAK_WEEKS)]
-    held = [exists().where(UserBadge.user_id == user_id, UserBadge.key == key) for key in _CHECKIN_BADGES]
+    held = [exists().where(badges.user_id == user_id, badges.key == key) for key in _CHECKIN_BADGES]
     return [count("checkpoint"), count("event"), active, *weeks, *held]
 
 
