@@ -111,6 +111,40 @@ def test_a_check_in_reads_the_volunteer_and_the_place_without_the_write_lock(tmp
         holder.close()
 
 
+@sqlite_only
+@pytest.mark.parametrize("client_ref", [None, "tap-1"])
+def test_an_api_check_in_is_one_read_transaction_and_one_write_transaction(tmp_path, client_ref):
+    """The caller's lookup, the double-tap lookup and the check-in's lock-and-load share one read
+    transaction; the writes are the other (each transaction costs a BEGIN and a COMMIT)."""
+    app = make_test_app(tmp_path, None)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        user = factories.user(session)
+        raw, _ = accounts.issue_token(session, user)
+        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkin_factories.checkpoint(session)))
+    engine = app.extensions["db_engine"]
+    seen = []
+
+    def begin(connection):
+        seen.append("BEGIN IMMEDIATE" if db.write_intent.get() else "BEGIN")
+
+    def statement(conn, cursor, sql, *args):
+        if not sql.startswith("BEGIN"):  # issued by the begin hook itself
+            seen.append("lock-and-load" if "volunteer_station_id" in sql else sql.split()[0].upper())
+
+    sa_event.listen(engine, "begin", begin)
+    sa_event.listen(engine, "before_cursor_execute", statement)
+    try:
+        response = app.test_client().post("/api/v1/checkins", json={"code": url, "client_ref": client_ref},
+                                          headers={"Authorization": f"Bearer {raw}"})
+    finally:
+        sa_event.remove(engine, "begin", begin)
+        sa_event.remove(engine, "before_cursor_execute", statement)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    transactions = [step for step in seen if step.startswith("BEGIN")]
+    assert transactions == ["BEGIN", "BEGIN IMMEDIATE"], seen
+    assert seen.index("lock-and-load") < seen.index("BEGIN IMMEDIATE"), seen
+
+
 def test_written_builds_a_persistent_clean_object_without_a_query(app, session):
     user = factories.user(session)
     new_id = session.execute(insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id), VALUES | {

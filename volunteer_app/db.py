@@ -109,12 +109,22 @@ def unit_of_work(engine: Engine, *, write: bool = True):
 
 
 @contextlib.contextmanager
-def read_before_writing(session: Session):
+def read_before_writing(session: Session, *, hold: bool = False):
     """On SQLite, run the block (e.g. authentication) in a short read transaction of its own
     that ends with it, so that a writing request takes the database's only write lock for its
     writes alone, not while it looks up the caller and parses the body. Objects loaded here
     stay usable (``expire_on_commit=False``); rows the request changes are locked and read
-    again by the services. Elsewhere (row locks), and inside a transaction, it does nothing."""
+    again by the services. Elsewhere (row locks), and inside a transaction, it does nothing.
+
+    ``hold``: leave the read transaction open; the next ``read_before_writing`` block joins it
+    and ends it (one transaction for both reads), or :func:`end_reading` does. Nothing may write
+    in between: a write would find the snapshot outdated."""
+    if session.info.get("reading") and session.in_transaction():
+        yield  # the block joins the held read transaction
+        if not hold:
+            end_reading(session)
+        return
+    session.info.pop("reading", None)
     if not write_intent.get() or session.in_transaction() or not is_sqlite(session):
         yield
         return
@@ -123,7 +133,16 @@ def read_before_writing(session: Session):
         yield
     finally:
         write_intent.reset(token)
-        session.commit()  # ends the read transaction (nothing was written)
+        if hold and session.in_transaction():
+            session.info["reading"] = True
+        else:
+            session.commit()  # ends the read transaction (nothing was written)
+
+
+def end_reading(session: Session) -> None:
+    """End a read transaction :func:`read_before_writing` held, if one is open."""
+    if session.info.pop("reading", False) and session.in_transaction():
+        session.commit()
 
 
 @functools.cache

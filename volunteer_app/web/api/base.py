@@ -116,13 +116,15 @@ def _read_query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(args)
 
 
-def bearer_user() -> User | None:
+def bearer_user(*, hold_read: bool = False) -> User | None:
+    """The caller a bearer token names, looked up before any write (see ``db.read_before_writing``;
+    ``hold_read``: its read transaction stays open for the view's first read)."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
     session = db.get_session()
-    with db.read_before_writing(session):
+    with db.read_before_writing(session, hold=hold_read):
         return accounts.resolve_token(session, raw.strip(), kind="api")
 
 
@@ -153,14 +155,19 @@ def _to_response(result, status: int, response_model) -> Response:
 
 def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
-          auth: bool = True, idempotent: bool = False, multipart: dict[str, Any] | None = None, **extra):
+          auth: bool = True, idempotent: bool = False, multipart: dict[str, Any] | None = None,
+          reads_first: bool = False, **extra):
     """Register an API endpoint. The view gets the validated ``body``/``query`` as keyword
     arguments, returns a dict (or ``(dict, status)``, or ``None`` for 204), and never commits:
     a write is committed here once, after the view succeeded.
 
     ``multipart`` (a JSON schema of the form fields, for the OpenAPI document) marks an upload:
     the request must be ``multipart/form-data`` (422 otherwise) and the view reads
-    ``request.files`` itself; the body is limited by ``MAX_CONTENT_LENGTH`` (413 beyond)."""
+    ``request.files`` itself; the body is limited by ``MAX_CONTENT_LENGTH`` (413 beyond).
+
+    ``reads_first``: the view's first database work is a ``db.read_before_writing`` block (the
+    check-in's lock-and-load), so on SQLite the caller's lookup shares that read transaction
+    instead of having one of its own."""
 
     def decorate(view: Callable) -> Callable:
         endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
@@ -169,7 +176,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
         def wrapper(**path):
             session = db.get_session()
             if auth:
-                user = bearer_user()
+                user = bearer_user(hold_read=reads_first)
                 if user is None:
                     return problem(401, "unauthorized", "A valid bearer token is required.")
                 g.api_user = user
@@ -193,6 +200,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 result = view(**kwargs)
                 out = _to_response(result, status, response)
                 if method != "GET" and out.status_code < 400:
+                    db.end_reading(session)  # in case the view never read
                     if client_ref:
                         session.add(IdempotencyKey(user_id=g.api_user.id, endpoint=endpoint_name,
                                                    client_ref=client_ref, status_code=out.status_code,

@@ -107,7 +107,7 @@ def event_code(event_id: int):
 
 
 @route("/checkins", "POST", summary="Check in with a scanned poster or event code", tag="checkins",
-       body=CheckinCreate, response=CheckinOut, status=201, idempotent=True)
+       body=CheckinCreate, response=CheckinOut, status=201, idempotent=True, reads_first=True)
 def create_checkin(body: CheckinCreate):
     result = checkins.check_in(db.get_session(), current_api_user(), body.code, latitude=body.latitude,
                                longitude=body.longitude)
