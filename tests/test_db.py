@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -164,6 +166,25 @@ def test_written_builds_a_persistent_clean_object_without_a_query(app, session):
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
     assert statements == []
+
+
+def test_written_works_before_any_orm_query(tmp_path):
+    """In a new process the first thing a request does with the ORM may be :func:`db.written`
+    (a check-in's statements are Core ones): the app configures the mappers at start-up."""
+    script = f"""
+from datetime import UTC, datetime
+from volunteer_app import create_app, db
+from volunteer_app.models import LedgerEntry
+app = create_app({{"DATABASE_URL": "sqlite:///{tmp_path}/fresh.db", "SECRET_KEY": "fresh-secret-key",
+                  "INSTANCE_PATH": "{tmp_path}/instance"}})
+with app.app_context():
+    entry = db.written(db.get_session(), LedgerEntry, {{"id": 1, "user_id": 1, "amount": 3, "kind": "checkin",
+        "ref": "r", "reason": "", "balance_after": 3, "earned": True, "actor_id": None,
+        "created_at": datetime.now(UTC)}})
+    print(entry.amount)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip().endswith("3"), done.stderr[-2000:]
 
 
 def test_written_refuses_a_row_with_a_column_missing(session):

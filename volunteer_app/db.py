@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from flask import current_app, g
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -196,6 +196,7 @@ def is_sqlite(session_or_engine) -> bool:
 
 
 def init_app(app) -> None:
+    configure_mappers()  # now, not at the first ORM query: :func:`written` may come first
     engine = make_engine(app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     app.extensions["db_engine"] = engine
     app.teardown_appcontext(close_session)
