@@ -147,6 +147,58 @@ def test_an_api_check_in_is_one_read_transaction_and_one_write_transaction(tmp_p
     assert seen.index("lock-and-load") < seen.index("BEGIN IMMEDIATE"), seen
 
 
+@sqlite_only
+def test_writers_take_turns_and_a_turn_ends_with_the_transaction(tmp_path):
+    """A writer waits for the one before it without polling and starts the moment it commits or
+    rolls back; a second connection of the same thread does not wait for its own thread (it gets
+    SQLite's own "database is locked" after the busy timeout instead of hanging)."""
+    engine = db.make_engine(f"sqlite:///{tmp_path}/turns.db", busy_timeout_ms=300)
+    first, second = engine.raw_connection(), engine.raw_connection()
+    try:
+        writer = first.driver_connection
+        db.begin_immediate(writer, 300)
+        started, attempts = [], []
+
+        def other_writer():
+            connection = second.driver_connection
+            connection.set_trace_callback(lambda sql: attempts.append(sql) if sql == "BEGIN IMMEDIATE" else None)
+            began = time.perf_counter()
+            db.begin_immediate(connection, 5_000)
+            started.append(time.perf_counter() - began)
+            connection.set_trace_callback(None)
+            connection.rollback()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        time.sleep(0.3)
+        assert started == []  # still waiting for its turn
+        writer.rollback()
+        thread.join(timeout=5)
+        assert len(started) == 1 and 0.25 < started[0] < 2
+        assert attempts == ["BEGIN IMMEDIATE"]  # it slept until its turn: one try, no polling
+
+        outcome = []
+
+        def two_connections_in_one_thread():
+            db.begin_immediate(first.driver_connection, 300)
+            try:
+                db.begin_immediate(second.driver_connection, 300)
+            except sqlite3.OperationalError as error:
+                outcome.append(str(error))
+            first.driver_connection.commit()
+
+        thread = threading.Thread(target=two_connections_in_one_thread, daemon=True)
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive() and outcome and "locked" in outcome[0], outcome
+        db.begin_immediate(second.driver_connection, 300)  # free again at once
+        second.driver_connection.rollback()
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()
+
+
 def test_written_builds_a_persistent_clean_object_without_a_query(app, session):
     user = factories.user(session)
     new_id = session.execute(insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id), VALUES | {

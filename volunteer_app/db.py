@@ -7,9 +7,12 @@ read-then-write never fails with SQLITE_BUSY half way; reads start a deferred ``
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import os
 import random
 import sqlite3
+import threading
 import time
 from contextvars import ContextVar
 
@@ -29,11 +32,14 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
         in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
         pool = {} if in_memory else {"pool_size": 10, "max_overflow": 20}  # memory: one shared connection
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, **pool)
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000,
+                               "factory": QueuedWriterConnection}, **pool)
+        queue_path = None if in_memory else f"{engine.url.database}-writers"
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            dbapi_connection.queue_path = queue_path
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -52,12 +58,71 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+class QueuedWriterConnection(sqlite3.Connection):
+    """A SQLite connection whose writers queue for their turn on a lock file beside the database
+    (``<database>-writers``, ``flock``): a waiting writer sleeps in the kernel and wakes the
+    moment the one before it ends its transaction, instead of polling for SQLite's write lock.
+    The turn ends with the transaction (commit, rollback or close). A second connection of the
+    same thread never queues (it would wait for its own thread); it polls as any other writer."""
+
+    queue_path: str | None = None
+    _queue_fd: int | None = None
+    _has_turn = False
+    _turns_in_thread = threading.local()
+
+    def wait_for_turn(self) -> None:
+        if self.queue_path is None or self._has_turn or getattr(self._turns_in_thread, "held", 0):
+            return
+        if self._queue_fd is None:
+            self._queue_fd = os.open(self.queue_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._queue_fd, fcntl.LOCK_EX)
+        self._has_turn = True
+        self._turns_in_thread.held = 1
+
+    def end_turn(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self._turns_in_thread.held = 0
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        self.end_turn()
+        if self._queue_fd is not None:
+            os.close(self._queue_fd)
+            self._queue_fd = None
+        super().close()
+
+
 def begin_immediate(dbapi_connection, busy_timeout_ms: int) -> None:
-    """``BEGIN IMMEDIATE``, waiting for the write lock in short, jittered steps.
+    """``BEGIN IMMEDIATE``, after waiting for this writer's turn (:class:`QueuedWriterConnection`);
+    should another program hold the write lock even so, it polls for it in short, jittered steps.
 
     SQLite's own busy handler sleeps up to 100 ms between tries, which turns a queue of short
     writers into a long tail; polling every millisecond or so keeps the lock busy instead.
     """
+    if isinstance(dbapi_connection, QueuedWriterConnection):
+        dbapi_connection.wait_for_turn()
+    try:
+        _begin_immediate(dbapi_connection, busy_timeout_ms)
+    except BaseException:
+        if isinstance(dbapi_connection, QueuedWriterConnection):
+            dbapi_connection.end_turn()
+        raise
+
+
+def _begin_immediate(dbapi_connection, busy_timeout_ms: int) -> None:
     deadline = time.monotonic() + busy_timeout_ms / 1000
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
