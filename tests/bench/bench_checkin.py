@@ -5,7 +5,8 @@
 
 For each engine: build a fresh database (the models' tables, stamped at the migrations' head),
 seed 400 volunteers with bearer tokens and 40 checkpoints, start ``volunteer-app serve --workers 3``
-(gunicorn) on a loopback port, then measure in the same run, at concurrency 8:
+(gunicorn) on a loopback port, then measure in the same run, at concurrency 8, the first two kinds
+in turn (five rounds of 2 s each by default), so a change in the machine's speed weighs on both:
 
 * ``GET /api/v1/me``: the bare authenticated read (token lookup + a small JSON answer);
 * ``POST /api/v1/checkins``: every request a distinct (volunteer, checkpoint) pair, so every
@@ -33,6 +34,7 @@ CONCURRENCY = 8
 PHASE_SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 VOLUNTEERS = 400
 CHECKPOINTS = 40
+ROUNDS = 5
 BURST = 500
 BURST_SECONDS = 10.0
 SECRET = "bench-secret-key"
@@ -129,9 +131,15 @@ def request(port: int, method: str, path: str, token: str | None = None, body: d
 
 def run_phase(port: int, make_request, seconds: float) -> dict:
     """``CONCURRENCY`` clients for ``seconds``; make_request(client, n) -> (method, path, token, body)."""
+    began = time.perf_counter()
+    latencies, errors = drive(port, make_request, seconds)
+    return summarise(latencies, errors, time.perf_counter() - began)
+
+
+def drive(port: int, make_request, seconds: float) -> tuple[list[float], list]:
+    """Run ``CONCURRENCY`` clients for ``seconds``: (latencies, errors)."""
     latencies, errors, lock = [], [], threading.Lock()
     stop_at = time.perf_counter() + seconds
-    start = time.perf_counter()
 
     def client(index: int):
         n = 0
@@ -154,8 +162,22 @@ def run_phase(port: int, make_request, seconds: float) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - start
-    return summarise(latencies, errors, elapsed)
+    return latencies, errors
+
+
+def run_alternating(port: int, kinds: dict, seconds: float, rounds: int = ROUNDS) -> dict:
+    """Each kind in turn for ``seconds / rounds`` at a time, ``rounds`` times over, so that a
+    change in the machine's speed during the run weighs on every kind alike (the ratios compare
+    like with like); the summary of each kind over all its rounds."""
+    collected = {name: ([], [], 0.0) for name in kinds}
+    for _ in range(rounds):
+        for name, make_request in kinds.items():
+            began = time.perf_counter()
+            latencies, errors = drive(port, make_request, seconds / rounds)
+            kept_latencies, kept_errors, elapsed = collected[name]
+            collected[name] = (kept_latencies + latencies, kept_errors + errors,
+                               elapsed + time.perf_counter() - began)
+    return {name: summarise(*values) for name, values in collected.items()}
 
 
 def summarise(latencies: list[float], errors: list, elapsed: float) -> dict:
@@ -214,9 +236,13 @@ def bench(label: str, url: str) -> dict:
         def me(index, n):
             return "GET", "/api/v1/me", tokens[index * per_client + n % per_client], None
 
-        def checkin(index, n):
+        sent = [0] * CONCURRENCY  # check-ins each client has sent, over all rounds
+
+        def checkin(index, _n):
             # Client ``index`` owns volunteers [index*per_client, (index+1)*per_client); it walks
             # volunteer by volunteer, checkpoint by checkpoint: every pair is new, no cooldown.
+            n = sent[index]
+            sent[index] += 1
             volunteer = index * per_client + n % per_client
             checkpoint = (n // per_client) % len(urls)
             if n >= per_client * len(urls):
@@ -224,9 +250,7 @@ def bench(label: str, url: str) -> dict:
             return "POST", "/api/v1/checkins", tokens[volunteer], {"code": urls[checkpoint]}
 
         run_phase(port, me, 2)  # warm up: every worker imports, connects and caches
-        results = {"me": run_phase(port, me, PHASE_SECONDS), "checkin": run_phase(port, checkin, PHASE_SECONDS)}
-        me_again = run_phase(port, me, PHASE_SECONDS / 2)
-        results["me"]["rps"] = (results["me"]["rps"] + me_again["rps"]) / 2
+        results = run_alternating(port, {"me": me, "checkin": checkin}, PHASE_SECONDS)
         results["burst"] = run_burst(port, burst_tokens, urls)
     finally:
         os.killpg(server.pid, 15)
