@@ -1,6 +1,7 @@
 """The data layer's transaction rules that requests rely on."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -123,6 +124,40 @@ def test_an_api_check_in_is_one_read_transaction_and_one_write_transaction(tmp_p
         user = factories.user(session)
         raw, _ = accounts.issue_token(session, user)
         url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkin_factories.checkpoint(session)))
+    with _transactions_seen(app) as seen:
+        response = app.test_client().post("/api/v1/checkins", json={"code": url, "client_ref": client_ref},
+                                          headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    transactions = [step for step in seen if step.startswith("BEGIN")]
+    assert transactions == ["BEGIN", "BEGIN IMMEDIATE"], seen
+    assert seen.index("lock-and-load") < seen.index("BEGIN IMMEDIATE"), seen
+
+
+@sqlite_only
+def test_a_page_check_in_reads_before_it_takes_the_write_lock(tmp_path):
+    """On the phone page too, the double-tap lookup and the check-in's lock-and-load share a read
+    transaction, and the write lock is taken for the writes alone."""
+    app = make_test_app(tmp_path, None)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        factories.user(session, username="walker")
+        path = "/c/" + checkpoints.token(checkin_factories.checkpoint(session))
+    client = app.test_client()
+    assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "walker",
+                                       "password": factories.PASSWORD}).status_code == 302
+    token = csrf_token(client, path)
+    with _transactions_seen(app) as seen:
+        response = client.post(path, data={"csrf_token": token, "client_ref": "tap-1"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    transactions = [step for step in seen if step.startswith("BEGIN")]
+    assert transactions[-2:] == ["BEGIN", "BEGIN IMMEDIATE"], seen
+    write = len(seen) - seen[::-1].index("BEGIN IMMEDIATE") - 1
+    assert seen.index("lock-and-load") < write and seen[write + 1] == "INSERT", seen
+
+
+@contextlib.contextmanager
+def _transactions_seen(app):
+    """The transactions begun ("BEGIN" to read, "BEGIN IMMEDIATE" to write) and the statements
+    run, in order; the check-in's lock-and-load shows as "lock-and-load"."""
     engine = app.extensions["db_engine"]
     seen = []
 
@@ -136,15 +171,10 @@ def test_an_api_check_in_is_one_read_transaction_and_one_write_transaction(tmp_p
     sa_event.listen(engine, "begin", begin)
     sa_event.listen(engine, "before_cursor_execute", statement)
     try:
-        response = app.test_client().post("/api/v1/checkins", json={"code": url, "client_ref": client_ref},
-                                          headers={"Authorization": f"Bearer {raw}"})
+        yield seen
     finally:
         sa_event.remove(engine, "begin", begin)
         sa_event.remove(engine, "before_cursor_execute", statement)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    transactions = [step for step in seen if step.startswith("BEGIN")]
-    assert transactions == ["BEGIN", "BEGIN IMMEDIATE"], seen
-    assert seen.index("lock-and-load") < seen.index("BEGIN IMMEDIATE"), seen
 
 
 @sqlite_only

@@ -92,7 +92,8 @@ def checkin(token: str):
     session_db = db.get_session()
     if request.method == "POST":
         client_ref = (request.form.get("client_ref") or "")[:64] or None
-        done = checkins.remembered(session_db, current_user.id, client_ref)
+        with db.read_before_writing(session_db, hold=True):  # the check-in's own read joins it
+            done = checkins.remembered(session_db, current_user.id, client_ref)
         if done:
             return redirect(url_for("pages.checkin_result", checkin_id=done))
         try:
