@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from ..config import parse_levels
@@ -290,15 +290,17 @@ def issue_token(session: Session, user: User, *, kind: str = "api", now: datetim
     return raw, token
 
 
+#: The user and the token a token hash names; built once (every request runs it).
+_TOKEN_LOOKUP = (select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
+                 .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.kind == bindparam("kind")))
+
+
 def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetime | None = None) -> User | None:
     """The active user a token belongs to, or None (unknown, expired, revoked or outdated)."""
     if not raw or len(raw) > 128:
         return None
     now = now or utcnow()
-    row = session.exec(
-        select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(
-            ApiToken.token_hash == _digest(raw), ApiToken.kind == kind)
-    ).first()
+    row = session.exec(_TOKEN_LOOKUP, params={"token_hash": _digest(raw), "kind": kind}).first()
     if row is None:
         return None
     user, token = row
