@@ -23,12 +23,12 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
     """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
     None when it already exists, also under a parallel twin)."""
     title, body = _in_language_of(session, user_id, title, "" if body is None else body)
-    notice = Notice(user_id=user_id, kind=kind[:32], title=title[:200], body=body[:2000],
-                    url=(url or "")[:300], dedupe_key=dedupe_key, created_at=now or timeutil.utcnow())
+    row = _row(user_id, kind, title, body, url, now or timeutil.utcnow(), dedupe_key)
     if dedupe_key is None:
-        return db.insert_now(session, notice)
+        return db.insert_row(session, Notice, row)
     if session.exec(select(Notice.id).where(Notice.dedupe_key == dedupe_key)).first():
         return None
+    notice = Notice(**row)
     try:
         with session.begin_nested():
             session.add(notice)
@@ -48,10 +48,16 @@ def notify_all(session: Session, user_id: int, items: list[tuple], *, now: datet
     texts = _in_language_of(session, user_id, *[text for _kind, title, body, _url in items
                                                 for text in (title, "" if body is None else body)])
     created_at = now or timeutil.utcnow()
-    rows = [{"user_id": user_id, "kind": kind[:32], "title": title[:200], "body": body[:2000], "url": (url or "")[:300],
-             "dedupe_key": None, "read_at": None, "created_at": created_at}
+    rows = [_row(user_id, kind, title, body, url, created_at)
             for (kind, _title, _body, url), title, body in zip(items, texts[0::2], texts[1::2])]
     session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+
+
+def _row(user_id: int, kind: str, title: str, body: str, url: str | None, created_at: datetime,
+         dedupe_key: str | None = None) -> dict:
+    """A notice's column values, each cut to its column's length."""
+    return {"user_id": user_id, "kind": kind[:32], "title": title[:200], "body": body[:2000], "url": (url or "")[:300],
+            "dedupe_key": dedupe_key, "read_at": None, "created_at": created_at}
 
 
 def _in_language_of(session: Session, user_id: int, *texts) -> list[str]:
