@@ -135,7 +135,9 @@ class Deed:
 
 
 def _station_of(user_id):
-    return select(User.station_id).where(User.id == user_id).scalar_subquery()
+    """The person's station as a scalar subquery (table columns: usable in plain Core statements)."""
+    users = User.__table__.c
+    return select(users.station_id).where(users.id == user_id).scalar_subquery()
 
 
 def week_bounds(now: datetime, weeks: int) -> list[tuple[datetime, datetime]]:
@@ -220,16 +222,14 @@ def _checkin_fact_columns() -> list:
     person holds. Parameters: ``user_id`` and :func:`checkin_fact_params`. Table columns, not the
     models' attributes: a plain Core statement runs without the ORM's per-execution work."""
     user_id = bindparam("user_id")
-    checkins, checkpoints, badges, users = (Checkin.__table__.c, Checkpoint.__table__.c, UserBadge.__table__.c,
-                                            User.__table__.c)
+    checkins, checkpoints, badges = Checkin.__table__.c, Checkpoint.__table__.c, UserBadge.__table__.c
 
     def count(kind):
         return (select(func.count()).select_from(Checkin.__table__)
                 .where(checkins.user_id == user_id, checkins.kind == kind).scalar_subquery())
 
-    station = select(users.station_id).where(users.id == user_id).scalar_subquery()
     active = (select(func.count()).select_from(Checkpoint.__table__)
-              .where(checkpoints.station_id == station, checkpoints.active).scalar_subquery())
+              .where(checkpoints.station_id == _station_of(user_id), checkpoints.active).scalar_subquery())
     weeks = [exists().where(checkins.user_id == user_id,
                             checkins.created_at >= bindparam(f"week{n}_start", type_=checkins.created_at.type),
                             checkins.created_at < bindparam(f"week{n}_end", type_=checkins.created_at.type))
@@ -288,8 +288,8 @@ def award_badges(session: Session, user_id: int, keys: list[str], now: datetime 
     new_ids = dict((key, badge_id) for badge_id, key in session.execute(statement, rows[0] if len(rows) == 1 else rows))
     earned = [db.written(session, UserBadge, {**row, "id": new_ids[row["key"]]}) for row in rows if row["key"] in new_ids]
     notices.notify_all(session, user_id, [
-        ("badge", _l("New badge: %(name)s", name=_badge_name(badge.key)), _badge_description(badge.key), "/badges")
-        for badge in earned], now=now)
+        ("badge", _l("New badge: %(name)s", name=name), description, "/badges")
+        for name, description in [_badge_texts(badge.key) for badge in earned]], now=now)
     return earned
 
 
@@ -299,14 +299,10 @@ def award_badge(session: Session, user_id: int, key: str, now: datetime | None =
     return earned[0] if earned else None
 
 
-def _badge_name(key: str):
+def _badge_texts(key: str) -> tuple:
+    """(name, description) of a badge; a key no longer declared shows as itself."""
     spec = BADGES_BY_KEY.get(key)
-    return spec.name if spec else key
-
-
-def _badge_description(key: str):
-    spec = BADGES_BY_KEY.get(key)
-    return spec.description if spec else ""
+    return (spec.name, spec.description) if spec else (key, "")
 
 
 def _evaluate(session: Session, user_id: int, trigger: str, now: datetime | None, facts_before=None,
