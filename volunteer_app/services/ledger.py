@@ -50,6 +50,7 @@ _MOVE = (
     .returning(_users.c.balance, _users.c.lifetime_points, _users.c.station_id)
 )
 _ENTRY_FIELDS = ("user_id", "amount", "kind", "ref", "reason", "earned", "actor_id", "created_at")
+PERIODS = ("day", "week", "month", "year")
 
 
 def _move_and_record():
@@ -77,7 +78,6 @@ def _move_and_record():
             .select_from(entry.join(moved, true())).add_cte(totals))  # one row each
 
 
-PERIODS = ("day", "week", "month", "year")
 _MOVE_AND_RECORD = _move_and_record()
 
 
@@ -98,16 +98,16 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     now = now or utcnow()
     session.flush()  # the caller's pending rows first, as an ORM statement would
     move = {"move_user": user_id, "move_amount": amount, "move_earned": amount if earned else 0}
-    entry = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
+    values = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
              "actor_id": actor_id, "created_at": now}
     totals_points = amount if earned else 0
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     if on_postgresql:
         row = session.execute(_MOVE_AND_RECORD, {
-            **move, **{f"entry_{name}": entry[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
+            **move, **{f"entry_{name}": values[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
             **{f"totals_{period}": start for period, start in period_starts(now).items()}}).first()
         if row is not None:
-            entry["id"], row = row[0], row[1:]
+            values["id"], row = row[0], row[1:]
     else:
         row = session.execute(_MOVE, move).first()
     if row is None:
@@ -119,8 +119,8 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if user is not None:
         set_committed_value(user, "balance", balance)
         set_committed_value(user, "lifetime_points", lifetime)
-    entry["balance_after"] = balance
-    entry = db.written(session, LedgerEntry, entry) if "id" in entry else db.insert_row(session, LedgerEntry, entry)
+    values["balance_after"] = balance
+    entry = db.written(session, LedgerEntry, values) if "id" in values else db.insert_row(session, LedgerEntry, values)
     if totals_points and not on_postgresql:
         _add_to_totals(session, user_id, station_id, totals_points, now)
     return entry
