@@ -112,13 +112,14 @@ def begin_immediate(dbapi_connection, busy_timeout_ms: int) -> None:
     SQLite's own busy handler sleeps up to 100 ms between tries, which turns a queue of short
     writers into a long tail; polling every millisecond or so keeps the lock busy instead.
     """
-    if isinstance(dbapi_connection, QueuedWriterConnection):
-        dbapi_connection.wait_for_turn()
+    if not isinstance(dbapi_connection, QueuedWriterConnection):
+        _begin_immediate(dbapi_connection, busy_timeout_ms)
+        return
+    dbapi_connection.wait_for_turn()
     try:
         _begin_immediate(dbapi_connection, busy_timeout_ms)
     except BaseException:
-        if isinstance(dbapi_connection, QueuedWriterConnection):
-            dbapi_connection.end_turn()
+        dbapi_connection.end_turn()
         raise
 
 
