@@ -38,8 +38,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, select as sa_select, true
