@@ -303,3 +303,80 @@ def test_reading_before_writing_never_commits_pending_changes(app, session):
             work.exec(select(LedgerEntry.id)).all()
         work.rollback()
     assert session.exec(select(LedgerEntry).where(LedgerEntry.ref == "test:pending")).first() is None
+
+
+# -- db.Prepared: the hot paths' statements ---------------------------------------------------------
+
+def _event_row(session, station_row):
+    from volunteer_app.models import Event
+    event = Event(station_id=station_row.id, title="反诈茶话会", starts_at=datetime(2026, 11, 23, 0, 30, tzinfo=UTC),
+                  ends_at=datetime(2026, 11, 23, 3, 0, tzinfo=UTC), points=10)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def test_prepared_reads_the_same_values_as_session_execute(session, station):
+    """Every type a hot path reads comes back as the ORM would give it: aware datetimes, bools,
+    floats, None, text; and the bound values go through the same processors (a datetime compared
+    in SQL, a bool filter)."""
+    from sqlalchemy import bindparam, select as sa_select
+    from volunteer_app.models import Checkpoint, Event
+    event = _event_row(session, station)
+    place = Checkpoint(station_id=station.id, name="湖滨凉亭", latitude=30.259, longitude=None, active=True)
+    session.add(place)
+    session.flush()
+    events, places = Event.__table__, Checkpoint.__table__
+    statement = (sa_select(events.c.id, events.c.title, events.c.starts_at, events.c.ends_at, places.c.latitude,
+                           places.c.longitude, places.c.active)
+                 .select_from(events.join(places, places.c.station_id == events.c.station_id))
+                 .where(events.c.starts_at >= bindparam("since", type_=events.c.starts_at.type),
+                        places.c.active == bindparam("active", type_=places.c.active.type)))
+    params = {"since": datetime(2026, 11, 23, 0, 0, tzinfo=UTC), "active": True}
+    expected = [tuple(row) for row in session.execute(statement, params)]
+    prepared = db.Prepared(statement)
+    assert prepared.all(session, params) == expected == [
+        (event.id, "反诈茶话会", event.starts_at, event.ends_at, 30.259, None, True)]
+    assert prepared.first(session, params)[2].tzinfo is not None
+    assert prepared.all(session, {**params, "since": datetime(2026, 11, 24, tzinfo=UTC)}) == []
+    assert prepared.scalar(session, {**params, "active": False}) is None
+
+
+def test_prepared_statements_are_seen_by_statement_listeners(app, session, station):
+    from sqlalchemy import text
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = app.extensions["db_engine"]
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = db.Prepared(text("SELECT CAST(:n AS INTEGER) + 1")).scalar(session, {"n": 41})
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert answer == 42
+    assert any("+ 1" in statement for statement in seen), seen
+
+
+def test_prepared_raises_database_errors_as_sqlalchemy_does(session, station):
+    """The API turns an IntegrityError into 409 and rolls back: a Prepared statement's
+    constraint violation must arrive as that same exception, and leave the session usable."""
+    from sqlalchemy.exc import IntegrityError
+    from volunteer_app.models import Station
+    session.commit()
+    insert_station = db.Prepared(insert(Station.__table__).values(id=station.id, name="重复",
+                                                                  created_at=station.created_at))
+    with pytest.raises(IntegrityError):
+        insert_station.all(session)
+    session.rollback()
+    assert session.get(Station, station.id).name == station.name
+
+
+def test_prepared_refuses_in_lists():
+    """An expanding IN list changes the SQL per call: not for a statement compiled once."""
+    from sqlalchemy import create_engine, select as sa_select
+    from volunteer_app.models import Station
+    statement = sa_select(Station.__table__.c.id).where(Station.__table__.c.id.in_([1, 2]))
+    with pytest.raises(ValueError, match="expanding"):
+        db.Prepared(statement)._plan(create_engine("sqlite://").dialect)

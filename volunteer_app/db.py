@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event, insert
@@ -211,9 +212,105 @@ def end_reading(session: Session) -> None:
         session.commit()
 
 
+class Prepared:
+    """A Core statement of a hot path (a check-in, a redemption), compiled once per dialect and
+    run on the session's connection straight through the DBAPI cursor.
+
+    ``session.execute`` spends 50-70 µs of Python per statement on what is the same every time
+    (the execution context, parameter processing set-up, the result's metadata); the database
+    itself takes 15-40 µs. This does only what changes per call: the parameters through the
+    columns' bind processors, the cursor, the selected columns through their result processors.
+    The session's transaction is used as usual (``session.connection()`` begins it, so the
+    write lock and the unit of work are unchanged), ``before_cursor_execute`` and
+    ``after_cursor_execute`` listeners are told of every statement, and a DBAPI error is raised
+    the way SQLAlchemy raises it (``IntegrityError``, ``OperationalError``, ...).
+
+    Not for statements with ``IN`` lists (expanding parameters) or ``literal_execute``."""
+
+    def __init__(self, statement, *, column_keys: tuple[str, ...] | None = None):
+        self.statement = statement
+        self.column_keys = column_keys  # an INSERT without .values(): the columns it is given
+        self._plans: dict = {}
+
+    def _plan(self, dialect) -> "_Plan":
+        key = (type(dialect), dialect.server_version_info)
+        plan = self._plans.get(key)
+        if plan is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            if compiled.literal_execute_params or compiled.post_compile_params:
+                raise ValueError("Prepared statements cannot have expanding or literal_execute parameters")
+            plan = self._plans[key] = _Plan(
+                sql=str(compiled), compiled=compiled, processors=dict(compiled._bind_processors),
+                positions=tuple(compiled.positiontup) if compiled.positional else None,
+                escaped=dict(compiled.escaped_bind_names or {}))
+        return plan
+
+    def all(self, session: Session, params: dict | None = None) -> list[tuple]:
+        """Every row, as tuples of processed values (an empty list for a statement without rows)."""
+        connection = session.connection()
+        plan = self._plan(connection.dialect)
+        values = plan.compiled.construct_params(params or {}, escape_names=False)
+        processors = plan.processors
+        if plan.positions is not None:
+            parameters = [processors[name](values[name]) if name in processors else values[name]
+                          for name in plan.positions]
+        else:
+            parameters = {plan.escaped.get(name, name): processors[name](value) if name in processors else value
+                          for name, value in values.items()}
+        dispatch = connection.dispatch
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            for listener in dispatch.before_cursor_execute:
+                listener(connection, cursor, plan.sql, parameters, None, False)
+            cursor.execute(plan.sql, parameters)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            if plan.results is _UNKNOWN:  # the columns' types as the database reports them, once
+                plan.results = plan.result_processors(connection.dialect, cursor.description)
+            for listener in dispatch.after_cursor_execute:
+                listener(connection, cursor, plan.sql, parameters, None, False)
+        except Exception as error:  # raised as SQLAlchemy would (wrapped, disconnects handled)
+            connection._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
+        finally:
+            cursor.close()
+        if plan.results is not None:
+            rows = [tuple(value if process is None or value is None else process(value)
+                          for process, value in zip(plan.results, row)) for row in rows]
+        return rows
+
+    def first(self, session: Session, params: dict | None = None) -> tuple | None:
+        rows = self.all(session, params)
+        return rows[0] if rows else None
+
+    def scalar(self, session: Session, params: dict | None = None):
+        row = self.first(session, params)
+        return None if row is None else row[0]
+
+
+_UNKNOWN = object()
+
+
+@dataclass
+class _Plan:
+    """What :class:`Prepared` keeps of a statement compiled for one dialect: the result
+    processors are known after the first execution (some depend on the reported column types)."""
+    sql: str
+    compiled: object
+    processors: dict
+    positions: tuple | None
+    escaped: dict
+    results: list | None | object = _UNKNOWN
+
+    def result_processors(self, dialect, description) -> list | None:
+        if description is None:
+            return None
+        processors = [entry.type._cached_result_processor(dialect, column[1])
+                      for entry, column in zip(self.compiled._result_columns, description)]
+        return processors if any(processors) else None
+
+
 @functools.cache
-def _insert_returning_id(table):
-    return insert(table).returning(table.c.id)
+def _insert_returning_id(table, column_keys: tuple[str, ...]) -> Prepared:
+    return Prepared(insert(table).returning(table.c.id), column_keys=column_keys)
 
 
 def insert_now(session: Session, obj):
@@ -226,7 +323,7 @@ def insert_now(session: Session, obj):
 def insert_row(session: Session, model, values: dict):
     """One ``INSERT ... RETURNING id`` (built once per table), then the row's object as
     :func:`written` makes it: the hot paths' way around the unit of work's flush machinery."""
-    new_id = session.execute(_insert_returning_id(model.__table__), values).scalar_one()
+    new_id = _insert_returning_id(model.__table__, tuple(values)).scalar(session, values)
     return written(session, model, {**values, "id": new_id})
 
 

@@ -27,7 +27,8 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
    when a shift route passes the checkpoint, shifts (route progress, shift completion) react in
    the same transaction.
 
-A steady-state check-in off any shift route costs five SQL statements, each built once (lock
+A steady-state check-in off any shift route costs five SQL statements, each built and compiled
+once and run through the cursor (``db.Prepared``) (lock
 and load with every fact the badge rules ask, insert, balance update, ledger entry, period
 totals); tests/test_checkins_service.py counts them. Double taps and
 reloads are absorbed by ``client_ref`` (the API's machinery, or :func:`remembered` for pages)
@@ -118,12 +119,12 @@ class _Locked:
 def _lock_user_at(place_model, place_columns: tuple[str, ...], *extra):
     """(the volunteer's station, status and balance, the place's ``place_columns``, *extra),
     with the volunteer's row locked until commit, in one statement of table columns (plain rows:
-    none of the ORM's per-execution work); built once, run with ``user_id`` and ``place_id``."""
+    none of the ORM's per-execution work); a ``db.Prepared``, run with ``user_id`` and ``place_id``."""
     places = place_model.__table__
-    return (sa_select(*_VOLUNTEER_COLUMNS, *[places.c[name] for name in place_columns], *extra)
-            .select_from(_users.join(places, true()))
-            .where(_users.c.id == bindparam("user_id"), places.c.id == bindparam("place_id"))
-            .with_for_update(of=_users))
+    return db.Prepared(sa_select(*_VOLUNTEER_COLUMNS, *[places.c[name] for name in place_columns], *extra)
+                       .select_from(_users.join(places, true()))
+                       .where(_users.c.id == bindparam("user_id"), places.c.id == bindparam("place_id"))
+                       .with_for_update(of=_users))
 
 
 #: What a check-in uses of the place.
@@ -138,7 +139,7 @@ def _read_locked(session: Session, statement, place_columns: tuple[str, ...], us
     (``db.read_before_writing``): the write lock is taken by the insert that follows, whose
     clash test (cooldown, one per event) is what keeps parallel scans from counting twice."""
     with db.read_before_writing(session):
-        row = session.execute(statement, _lock_params(user_id, place_id, now)).first()
+        row = statement.first(session, _lock_params(user_id, place_id, now))
     if row is None:
         return None
     place_end = len(_VOLUNTEER_COLUMNS) + len(place_columns)
@@ -171,7 +172,7 @@ def _insert_unless(clash):
                "longitude", "recorded_by_id", "created_at"]
     row = sa_select(*[bindparam(name, type_=table.c[name].type).label(name) for name in columns]
                     ).where(~exists().where(clash))
-    return insert(table).from_select(columns, row).returning(table.c.id)
+    return db.Prepared(insert(table).from_select(columns, row).returning(table.c.id))
 
 
 _checkins = Checkin.__table__.c
@@ -184,7 +185,7 @@ _INSERT_AT_EVENT = _insert_unless((_checkins.user_id == bindparam("user_id"))
 
 def _insert(session: Session, statement, values: dict, **clash) -> Checkin | None:
     """Run one of the inserts above; the new check-in (persistent, no second round trip) or None."""
-    new_id = session.execute(statement, {**values, **clash}).scalar()
+    new_id = statement.scalar(session, {**values, **clash})
     if new_id is None:
         return None
     return db.written(session, Checkin, {**values, "id": new_id})

@@ -42,7 +42,7 @@ def is_earning(kind: str, amount: int) -> bool:
 
 _users, _entries, _totals = User.__table__, LedgerEntry.__table__, PointsTotal.__table__
 #: The balance move: applied only while the balance stays at zero or above (no row: it does not fit).
-_MOVE = (
+_MOVE = db.Prepared(
     update(_users)
     .where(_users.c.id == bindparam("move_user"), _users.c.balance + bindparam("move_amount") >= 0)
     .values(balance=_users.c.balance + bindparam("move_amount"),
@@ -59,7 +59,7 @@ def _move_and_record():
     ``totals_points`` (the earned amount, else 0) goes to the person's day, week, month and
     year totals (``totals_<period>``: each period's first day), as :func:`_add_to_totals` does
     elsewhere."""
-    moved = _MOVE.cte("moved")
+    moved = _MOVE.statement.cte("moved")
     fields = [bindparam(f"entry_{name}", type_=_entries.c[name].type).label(name) for name in _ENTRY_FIELDS]
     entry = (insert(_entries)
              .from_select([*_ENTRY_FIELDS, "balance_after"], select(*fields, moved.c.balance).select_from(moved))
@@ -78,7 +78,7 @@ def _move_and_record():
             .select_from(entry.join(moved, true())).add_cte(totals))  # one row each
 
 
-_MOVE_AND_RECORD = _move_and_record()
+_MOVE_AND_RECORD = db.Prepared(_move_and_record())
 
 
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
@@ -86,7 +86,7 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
     balance would fall below zero.
 
-    The statements are built once (this runs on every check-in and redemption): on PostgreSQL
+    The statements are ``db.Prepared`` (this runs on every check-in and redemption): on PostgreSQL
     the move, the entry and the period totals are one statement; elsewhere they are three
     (two for a spending). The user's object in the session, when loaded, gets the new balance
     without another round trip."""
@@ -103,13 +103,13 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     totals_points = amount if earned else 0
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     if on_postgresql:
-        row = session.execute(_MOVE_AND_RECORD, {
+        row = _MOVE_AND_RECORD.first(session, {
             **move, **{f"entry_{name}": values[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
-            **{f"totals_{period}": start for period, start in period_starts(now).items()}}).first()
+            **{f"totals_{period}": start for period, start in period_starts(now).items()}})
         if row is not None:
             values["id"], row = row[0], row[1:]
     else:
-        row = session.execute(_MOVE, move).first()
+        row = _MOVE.first(session, move)
     if row is None:
         if session.get(User, user_id) is None:
             raise DomainError("not_found", _l("No such user."))
@@ -134,18 +134,18 @@ def period_starts(when: datetime) -> dict[str, date]:
 
 
 #: The four period totals in one statement (the same SQL on SQLite and PostgreSQL).
-_ADD_TO_TOTALS = text(
+_ADD_TO_TOTALS = db.Prepared(text(
     "INSERT INTO points_totals (period, period_start, user_id, station_id, points) VALUES "
     + ", ".join(f"('{period}', :{period}, :user_id, :station_id, :points)" for period in PERIODS)
     + " ON CONFLICT (period, period_start, user_id) DO UPDATE SET points = points_totals.points + excluded.points"
-).bindparams(*[bindparam(period, type_=Date) for period in PERIODS])
+).bindparams(*[bindparam(period, type_=Date) for period in PERIODS]))
 
 
 def _add_to_totals(session: Session, user_id: int, station_id: int, amount: int, when: datetime) -> None:
     """Add earned points to the person's day/week/month/year totals (leaderboards): one
     INSERT ... ON CONFLICT DO UPDATE, atomic on SQLite and PostgreSQL alike."""
-    session.execute(_ADD_TO_TOTALS, {"user_id": user_id, "station_id": station_id, "points": amount,
-                                     **period_starts(when)})
+    _ADD_TO_TOTALS.all(session, {"user_id": user_id, "station_id": station_id, "points": amount,
+                                 **period_starts(when)})
 
 
 def find(session: Session, ref: str) -> LedgerEntry | None:
