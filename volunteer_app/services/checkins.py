@@ -27,12 +27,12 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
    when a shift route passes the checkpoint, shifts (route progress, shift completion) react in
    the same transaction.
 
-A steady-state check-in off any shift route costs five SQL statements, each built and compiled
-once and run through the cursor (``db.Prepared``) (lock
-and load with every fact the badge rules ask, insert, balance update, ledger entry, period
-totals); tests/test_checkins_service.py counts them. Double taps and
-reloads are absorbed by ``client_ref`` (the API's machinery, or :func:`remembered` for pages)
-and, failing that, by the cooldown or the one-per-event rule. Nothing here commits.
+A steady-state check-in off any shift route costs five SQL statements (lock and load with every
+fact the badge rules ask, insert, balance update, ledger entry, period totals), each compiled
+once and run through the cursor (``db.Prepared``); tests/test_checkins_service.py counts them.
+Double taps and reloads are absorbed by ``client_ref`` (the API's machinery, or
+:func:`remembered` for pages) and, failing that, by the cooldown or the one-per-event rule.
+Nothing here commits.
 """
 from __future__ import annotations
 
