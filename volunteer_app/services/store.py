@@ -169,8 +169,9 @@ def item_view(item: StoreItem, picture_url: str | None = None) -> dict:
 # -- stock ------------------------------------------------------------------------------------------
 
 _items = StoreItem.__table__
-_MOVE_STOCK = (update(_items).where(_items.c.id == bindparam("move_item"), _items.c.stock + bindparam("move_delta") >= 0)
-               .values(stock=_items.c.stock + bindparam("move_delta")).returning(_items.c.stock))
+_MOVE_STOCK = db.Prepared(
+    update(_items).where(_items.c.id == bindparam("move_item"), _items.c.stock + bindparam("move_delta") >= 0)
+    .values(stock=_items.c.stock + bindparam("move_delta")).returning(_items.c.stock))
 
 
 def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note: str, actor: User | None,
@@ -178,7 +179,7 @@ def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note
     """Change the stock by ``delta`` with one conditional UPDATE; ``out_of_stock`` when it
     would fall below zero. Returns the stock after. Manual changes are recorded as a
     :class:`StockMovement`; redemptions are their own record (``record=False``)."""
-    row = session.execute(_MOVE_STOCK, {"move_item": item.id, "move_delta": delta}).first()
+    row = _MOVE_STOCK.first(session, {"move_item": item.id, "move_delta": delta})
     if row is None:
         raise DomainError("out_of_stock", _l("Not enough of %(name)s in stock.", name=item.name))
     if record:
