@@ -107,6 +107,31 @@ def test_anonymous_volunteer(session):
     assert "李建国" not in str(_board(session, shy, now=now))
 
 
+def test_disabled_accounts_leave_every_board_and_come_back_when_enabled(session):
+    """Someone who left (disabled, or anonymised on request) is not on the station's board, a
+    team's board, the teams' per-member ranking or in anyone's rank; enabled again, they are."""
+    now = datetime(2026, 11, 10, 12, 0, tzinfo=CST)
+    admin = factories.admin(session)
+    red = factories.team(session, "红袖章")
+    gone, stays, third = (factories.user(session, team=red) for _ in range(3))
+    for person, points in ((gone, 40), (stays, 20), (third, 10)):
+        ledger.post(session, person.id, points, "checkin", f"checkin:{person.id}", now=now)
+    accounts.disable(session, admin, gone.id)
+    recognition.clear_cache(session)
+    for period in ("week", "month", "year", "all"):
+        for team_id in (None, red.id):
+            board = _board(session, third, period, team_id, now=now)
+            assert _ranks(board) == [(1, stays.id, 20), (2, third.id, 10)], (period, team_id)
+            assert board["me"] == {"rank": 2, "points": 10}, (period, team_id)
+    ranking = recognition.team_ranking(session, third, "month", now=now)
+    assert [(row["name"], row["members"], row["per_member"]) for row in ranking] == [("红袖章", 2, 15.0)]
+    assert ledger.check_totals(session, now=now) == []  # their points and totals are all still there
+    accounts.enable(session, admin, gone.id)
+    recognition.clear_cache(session)
+    assert _board(session, third, "month", now=now)["me"] == {"rank": 3, "points": 10}
+    assert _ranks(_board(session, third, "all", red.id, now=now))[0] == (1, gone.id, 40)
+
+
 def test_team_boards_and_teams_ranked_per_member(session):
     now = datetime(2026, 11, 10, 12, 0, tzinfo=CST)
     red, blue, empty = factories.team(session, "红袖章"), factories.team(session, "蓝马甲"), factories.team(session, "新队")

@@ -45,6 +45,8 @@ class PointsTotal(SQLModel, table=True):
 
 #: The all-time board ranks ``users.lifetime_points`` within a station.
 Index("ix_users_station_lifetime", User.station_id, User.lifetime_points)
+#: The boards leave disabled accounts out: the few of a station are found from this index.
+Index("ix_users_status_station", User.status, User.station_id)
 
 
 class AwardTemplate(SQLModel, table=True):

@@ -42,7 +42,7 @@ from sqlmodel import Session, select
 from .. import db
 from ..errors import DomainError, FieldError
 from ..models import (Award, AwardTemplate, Station, Checkin, Checkpoint, LeaderboardCache, LedgerEntry, PointsTotal, Shift,
-                      ShiftSignup, Team, TeamMembership, User, UserBadge)
+                      ShiftSignup, Team, TeamMembership, USER_STATUSES, User, UserBadge)
 from ..timeutil import as_utc, isoformat, local, local_midnight, utcnow
 from . import access, audit, ledger, notices
 
@@ -566,26 +566,33 @@ def _team_in_station(session: Session, station_id: int, team_id: int) -> Team:
     return team
 
 
+#: Account states that keep a person off the boards (an equality list: the status index serves it).
+_UNLISTED = tuple(status for status in USER_STATUSES if status != "active")
+
+
 def _compute_board(session: Session, station_id: int, period: str, start: date | None, team_id: int | None,
                    limit: int) -> list[dict]:
-    """``[{user_id, points, rank}]``, highest first, people with points only."""
+    """``[{user_id, points, rank}]``, highest first, people with points only; disabled accounts
+    (people who left, anonymised ones) are not on the boards."""
+    listed = User.status == "active"
     if team_id is not None:
         members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
         if start is None:
-            stmt = select(User.id, User.lifetime_points).where(User.id.in_(members), User.lifetime_points > 0)
+            stmt = select(User.id, User.lifetime_points).where(User.id.in_(members), User.lifetime_points > 0, listed)
         else:
-            stmt = select(PointsTotal.user_id, PointsTotal.points).where(
+            stmt = select(PointsTotal.user_id, PointsTotal.points).join(User, User.id == PointsTotal.user_id).where(
                 PointsTotal.period == period, PointsTotal.period_start == start,
-                PointsTotal.user_id.in_(members), PointsTotal.points > 0)
+                PointsTotal.user_id.in_(members), PointsTotal.points > 0, listed)
         rows = sorted(session.exec(stmt), key=lambda row: (-row[1], row[0]))
     elif start is None:
         rows = session.exec(select(User.id, User.lifetime_points).where(
-            User.station_id == station_id, User.lifetime_points > 0)
+            User.station_id == station_id, User.lifetime_points > 0, listed)
             .order_by(User.lifetime_points.desc(), User.id.desc()).limit(limit))
     else:
-        rows = session.exec(select(PointsTotal.user_id, PointsTotal.points).where(
+        rows = session.exec(select(PointsTotal.user_id, PointsTotal.points)
+                            .join(User, User.id == PointsTotal.user_id).where(
             PointsTotal.station_id == station_id, PointsTotal.period == period,
-            PointsTotal.period_start == start, PointsTotal.points > 0)
+            PointsTotal.period_start == start, PointsTotal.points > 0, listed)
             .order_by(PointsTotal.points.desc(), PointsTotal.user_id.desc()).limit(limit))
     return _ranked([{"user_id": user_id, "points": points} for user_id, points in rows], "points")[:limit]
 
@@ -693,22 +700,24 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
         return {"rank": None, "points": 0}
     if team_id is not None and team_id not in access.team_ids_of(session, user.id):
         return {"rank": None, "points": points}  # not on this team's board
-    if team_id is not None:
-        members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
-        if start is None:
-            above = select(func.count(User.id)).where(User.id.in_(members), User.lifetime_points > points)
-        else:
-            above = select(func.count()).select_from(PointsTotal).where(
-                PointsTotal.period == period, PointsTotal.period_start == start,
-                PointsTotal.user_id.in_(members), PointsTotal.points > points)
-    elif start is None:
-        above = select(func.count(User.id)).where(User.station_id == user.station_id,
-                                                  User.lifetime_points > points)
+    # Everyone ahead (one index range), less the few disabled accounts among them, found from
+    # the (status, station) index: cheaper than reading the status of everyone ahead.
+    members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
+    unlisted = (User.status.in_(_UNLISTED),
+                User.id.in_(members) if team_id is not None else User.station_id == user.station_id)
+    if start is None:
+        people = User.id.in_(members) if team_id is not None else User.station_id == user.station_id
+        ahead = select(func.count(User.id)).where(people, User.lifetime_points > points)
+        hidden = select(func.count(User.id)).where(*unlisted, User.lifetime_points > points)
     else:
-        above = select(func.count()).select_from(PointsTotal).where(
-            PointsTotal.station_id == user.station_id, PointsTotal.period == period,
-            PointsTotal.period_start == start, PointsTotal.points > points)
-    return {"rank": session.exec(above).one() + 1, "points": points}
+        people = PointsTotal.user_id.in_(members) if team_id is not None else PointsTotal.station_id == user.station_id
+        ahead = select(func.count()).select_from(PointsTotal).where(
+            people, PointsTotal.period == period, PointsTotal.period_start == start, PointsTotal.points > points)
+        their_points = (select(PointsTotal.points).where(PointsTotal.period == period,
+                                                         PointsTotal.period_start == start,
+                                                         PointsTotal.user_id == User.id).scalar_subquery())
+        hidden = select(func.count(User.id)).where(*unlisted, their_points > points)
+    return {"rank": session.exec(ahead).one() - session.exec(hidden).one() + 1, "points": points}
 
 
 def leaderboard(session: Session, viewer: User, period: str = "month", team_id: int | None = None, *,
@@ -742,20 +751,23 @@ def team_ranking(session: Session, viewer: User, period: str = "month", *, now: 
             return []
         counts = {team_id: count for team_id, count in session.exec(
             select(TeamMembership.team_id, func.count(TeamMembership.user_id))
-            .where(TeamMembership.team_id.in_(list(teams))).group_by(TeamMembership.team_id))}
+            .join(User, User.id == TeamMembership.user_id)
+            .where(TeamMembership.team_id.in_(list(teams)), User.status == "active")
+            .group_by(TeamMembership.team_id))}
         # From the period's totals (one index range) to the people's teams, not the other way round.
         if start is None:
             sums = session.exec(
                 select(TeamMembership.team_id, func.sum(User.lifetime_points))
                 .join(TeamMembership, TeamMembership.user_id == User.id)
-                .where(User.station_id == station_id, User.lifetime_points > 0)
+                .where(User.station_id == station_id, User.lifetime_points > 0, User.status == "active")
                 .group_by(TeamMembership.team_id))
         else:
             sums = session.exec(
                 select(TeamMembership.team_id, func.sum(PointsTotal.points))
                 .join(TeamMembership, TeamMembership.user_id == PointsTotal.user_id)
+                .join(User, User.id == PointsTotal.user_id)
                 .where(PointsTotal.station_id == station_id, PointsTotal.period == period,
-                       PointsTotal.period_start == start, PointsTotal.points > 0)
+                       PointsTotal.period_start == start, PointsTotal.points > 0, User.status == "active")
                 .group_by(TeamMembership.team_id))
         points = {team_id: int(total or 0) for team_id, total in sums if team_id in teams}
         rows = []
