@@ -708,7 +708,8 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
     if start is None:
         people = User.id.in_(members) if team_id is not None else User.station_id == user.station_id
         ahead = select(func.count(User.id)).where(people, User.lifetime_points > points)
-        hidden = select(func.count(User.id)).where(*unlisted, User.lifetime_points > points)
+        # (``+ 0``: SQLite would otherwise walk the (station, lifetime) index over everyone ahead)
+        hidden = select(func.count(User.id)).where(*unlisted, User.lifetime_points + 0 > points)
     else:
         people = PointsTotal.user_id.in_(members) if team_id is not None else PointsTotal.station_id == user.station_id
         ahead = select(func.count()).select_from(PointsTotal).where(
