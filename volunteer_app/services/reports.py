@@ -16,12 +16,10 @@ Who may export what:
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
@@ -33,11 +31,10 @@ from ..errors import DomainError, FieldError
 from ..models import AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Team, TeamMembership, User
 from ..timeutil import local, local_midnight, utcnow
 from . import access
+from .csv_export import csv_stream
 from .dashboard import Scope, scope_for, scoped_user_ids
 
 BATCH = 1000
-CHUNK_CHARS = 16_000
-BOM = "\ufeff"
 MAX_PERIOD_DAYS = 3660
 
 
@@ -80,41 +77,6 @@ def period(first: date | str | None, last: date | str | None, *, now: datetime |
     if (last_day - first_day).days > MAX_PERIOD_DAYS:
         raise FieldError("from", _l("A period spans at most ten years."))
     return Period(first_day, last_day)
-
-
-# -- CSV streaming -----------------------------------------------------------------------------
-
-def csv_stream(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """A BOM, the header, then the rows, in chunks of about ``CHUNK_CHARS`` characters."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write(BOM)
-    writer.writerow([str(name) for name in header])
-    for row in rows:
-        writer.writerow(["" if value is None else _cell(value) for value in row])
-        if buffer.tell() >= CHUNK_CHARS:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _cell(value) -> str:
-    if isinstance(value, datetime):
-        return local(value).strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    # Spreadsheet formula injection: a cell a user typed must not start a formula in Excel.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def keyset(session: Session, stmt, id_column, *, batch: int = BATCH) -> Iterator[tuple]:

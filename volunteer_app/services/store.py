@@ -15,7 +15,6 @@ Rules that hold whatever the concurrency:
 """
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 import warnings
@@ -35,6 +34,7 @@ from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import isoformat, local, local_midnight, period_start
 from . import access, audit, codes, ledger, notices
+from .csv_export import csv_stream
 
 MAX_QUANTITY = 99
 RESERVATION_DAYS = 3
@@ -508,8 +508,8 @@ CSV_HEADER = ("redemption_id", "time", "volunteer_id", "volunteer", "item", "qua
 
 
 def export_csv(session: Session, actor: User, since: date, until: date) -> Iterator[str]:
-    """The redemptions of station-local days ``since``..``until`` as CSV text chunks: UTF-8 with
-    a BOM first (so that Excel shows the Chinese), one chunk per row (streamed)."""
+    """The redemptions of station-local days ``since``..``until`` as CSV text chunks
+    (``csv_export``: a BOM first, so that Excel shows the Chinese)."""
     access.require_role(actor, "clerk", "coordinator")
     if until < since:
         raise FieldError("until", _l("The end date is before the start date."))
@@ -525,29 +525,11 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
             .where(Redemption.station_id == actor.station_id, _counter_time() >= start, _counter_time() < end)
             .order_by(Redemption.id))
     rows = session.execute(stmt).all()  # read now, inside the request's session
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        writer.writerow(CSV_HEADER)
-        for redemption, item_name, customer_name, clerk_name in rows:
-            when = redemption.fulfilled_at or redemption.created_at
-            writer.writerow((redemption.id, local(when).strftime("%Y-%m-%d %H:%M:%S"),
-                             redemption.user_id, _cell(customer_name), _cell(item_name), redemption.quantity,
-                             redemption.points_spent, redemption.status, _cell(clerk_name or ""),
-                             _cell(redemption.cancel_reason)))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    return generate()
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheet formulas out of exported text (CSV injection)."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
+    return csv_stream(CSV_HEADER, (
+        (redemption.id, redemption.fulfilled_at or redemption.created_at, redemption.user_id, customer_name,
+         item_name, redemption.quantity, redemption.points_spent, redemption.status, clerk_name,
+         redemption.cancel_reason)
+        for redemption, item_name, customer_name, clerk_name in rows))
 
 
 # -- pictures ---------------------------------------------------------------------------------------
