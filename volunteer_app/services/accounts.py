@@ -290,8 +290,10 @@ def issue_token(session: Session, user: User, *, kind: str = "api", now: datetim
     return raw, token
 
 
-#: The user and the token a token hash names; built once (every request runs it).
-_TOKEN_LOOKUP = (select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
+#: The user a token hash names, with what decides whether the token still holds (plain columns:
+#: one entity for the ORM to load, not two); built once (every request runs it).
+_TOKEN_LOOKUP = (select(User, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.session_version)
+                 .join(ApiToken, ApiToken.user_id == User.id)
                  .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.kind == bindparam("kind")))
 
 
@@ -303,9 +305,9 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
     row = session.exec(_TOKEN_LOOKUP, params={"token_hash": _digest(raw), "kind": kind}).first()
     if row is None:
         return None
-    user, token = row
-    if (token.revoked_at is not None or token.expires_at <= now or user.status != "active"
-            or token.session_version != user.session_version):
+    user, revoked_at, expires_at, session_version = row
+    if (revoked_at is not None or expires_at <= now or user.status != "active"
+            or session_version != user.session_version):
         return None
     return user
 
