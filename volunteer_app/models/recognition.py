@@ -45,8 +45,10 @@ class PointsTotal(SQLModel, table=True):
 
 #: The all-time board ranks ``users.lifetime_points`` within a station.
 Index("ix_users_station_lifetime", User.station_id, User.lifetime_points)
-#: The boards leave disabled accounts out: the few of a station are found from this index.
-Index("ix_users_status_station", User.status, User.station_id)
+#: The boards leave disabled accounts out: the few of a station are found from this partial
+#: index (its own size in the planner's statistics, where a status index would look useless).
+Index("ix_users_unlisted", User.station_id, sqlite_where=User.status != "active",
+      postgresql_where=User.status != "active")
 
 
 class AwardTemplate(SQLModel, table=True):
