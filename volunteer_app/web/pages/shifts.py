@@ -76,8 +76,8 @@ def _cards(session_db, rows: list[Shift]) -> list[dict]:
                       "route": [names.get(cp, "?") for cp in view["checkpoint_ids"]],
                       "fill": shifts.fill_level(view["confirmed_count"], row.capacity),
                       "started": row.starts_at <= now,
-                      "next_day": local(row.ends_at - timedelta(minutes=1)).date() != local(row.starts_at).date(), "running": row.starts_at - shifts.GRACE <= now <= row.ends_at
-                      + shifts.GRACE})
+                      "next_day": local(row.ends_at - timedelta(minutes=1)).date() != local(row.starts_at).date(),
+                      "running": row.starts_at - shifts.GRACE <= now <= row.ends_at + shifts.GRACE})
     return cards
 
 
