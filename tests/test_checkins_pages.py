@@ -93,6 +93,32 @@ def test_check_in_is_post_redirect_get_and_a_double_tap_counts_once(app, client,
     assert "again at" in text or "再次" in text
 
 
+def test_the_boosted_form_gets_the_result_in_one_round_trip(app, client, world):
+    """With htmx (checkins.js boosts the form) the POST answers with the result itself and
+    moves the address to the result's own URL, so a reload shows it again and posts nothing;
+    a refusal still comes with its status and its reason, for the script to show."""
+    login(client, "walker")
+    html = client.get(world["path"]).get_data(as_text=True)
+    assert 'class="checkin-form" hx-boost="true"' in html and "send-failed" in html
+    boosted = {"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://localhost" + world["path"]}
+    data = {"csrf_token": csrf_token(client, world["path"]), "client_ref": CLIENT_REF.search(html).group(1)}
+    first = client.post(world["path"], data=data, headers=boosted)
+    assert first.status_code == 200
+    answer = first.get_data(as_text=True)
+    assert "result-ok" in answer and "+5" in answer and "湖滨凉亭" in answer
+    checkin_id = first.headers["HX-Push-Url"].rsplit("/", 1)[1]
+    assert first.headers["HX-Push-Url"] == f"/checkins/{checkin_id}"
+    again = client.get(f"/checkins/{checkin_id}").get_data(as_text=True)  # the reload
+    assert "result-ok" in again and "+5" in again
+    assert client.post(world["path"], data=data, headers=boosted).status_code in (200, 302)  # a double tap
+    assert count(app, Checkin, user_id=world["volunteer"].id) == 1
+    html = client.get(world["path"]).get_data(as_text=True)
+    refusal = client.post(world["path"], data=dict(data, client_ref=CLIENT_REF.search(html).group(1)),
+                          headers=boosted)
+    assert refusal.status_code == 409 and "HX-Push-Url" not in refusal.headers
+    assert "again at" in refusal.get_data(as_text=True)
+
+
 def test_position_is_asked_only_where_required_and_refusal_says_why(client, world):
     login(client, "walker")
     page = client.get(world["geo_path"]).get_data(as_text=True)

@@ -11,7 +11,7 @@ import base64
 import uuid
 from datetime import datetime
 
-from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,7 @@ from ...errors import DomainError
 from ...models import Checkin, Checkpoint, Event, Team, User
 from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, recognition, teams
 from ...settings import setting
+from .. import htmx
 from ..links import checkin_url
 from . import bp
 from .common import field_errors, form_int, render, role_required
@@ -95,7 +96,7 @@ def checkin(token: str):
         with db.read_before_writing(session_db, hold=True):  # the check-in's own read joins it
             done = checkins.remembered(session_db, current_user.id, client_ref)
         if done:
-            return redirect(url_for("pages.checkin_result", checkin_id=done))
+            return _show_result(done, 302)
         try:
             result = checkins.check_in(session_db, current_user, token,
                                        latitude=_coordinate("latitude", 90), longitude=_coordinate("longitude", 180))
@@ -106,17 +107,29 @@ def checkin(token: str):
             db.done_writing()
             done = checkins.remembered(session_db, current_user.id, client_ref)  # a twin tap won the race
             if done:
-                return redirect(url_for("pages.checkin_result", checkin_id=done))
+                return _show_result(done, 302)
             return _refusal(error, token)
         session[PROGRESS_KEY] = {"id": result.checkin.id, "next": result.next_checkpoint,
                                  "shift_completed": bool(result.shift and result.shift.get("completed")),
                                  "badges": [str(badge.key) for badge in result.badges]}
-        return redirect(url_for("pages.checkin_result", checkin_id=result.checkin.id), 303)
+        return _show_result(result.checkin.id, 303)
     try:
         place = _describe(token)
     except DomainError as error:
         return _refusal(error, token)
     return render_template("pages/checkins/checkin.html", place=place, token=token, client_ref=uuid.uuid4().hex)
+
+
+def _show_result(checkin_id: int, status: int):
+    """After a check-in (or its twin): redirect to the result, or for the boosted form
+    (checkins.js) the result itself, one round trip less on a weak signal, with the address
+    moved to the result's own, so that a reload shows it again and posts nothing."""
+    url = url_for("pages.checkin_result", checkin_id=checkin_id)
+    if not htmx:
+        return redirect(url, status)
+    response = make_response(_result_page(checkins.get_own(db.get_session(), current_user, checkin_id)))
+    response.headers["HX-Push-Url"] = url
+    return response
 
 
 def _coordinate(name: str, bound: int) -> float | None:
@@ -133,8 +146,13 @@ def _coordinate(name: str, bound: int) -> float | None:
 @bp.get("/checkins/<id:checkin_id>")
 @login_required
 def checkin_result(checkin_id: int):
+    return _result_page(checkins.get_own(db.get_session(), current_user, checkin_id))
+
+
+def _result_page(row) -> str:
+    """A check-in's result; what this scan brought besides (badges, the next checkpoint, a
+    completed shift) is kept in the session for the scan just made."""
     session_db = db.get_session()
-    row = checkins.get_own(session_db, current_user, checkin_id)
     extra = session.get(PROGRESS_KEY) or {}
     if extra.get("id") != row.id:
         extra = {}
