@@ -8,4 +8,26 @@
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (source) navigator.clipboard.writeText(source.textContent.trim());
   });
+  // A partial update that got no answer (no signal, a timeout, a server in trouble) is said in
+  // words at the top of the page, until the next one gets through. The check-in form has its own.
+  function lostNotice() { return document.querySelector(".net-lost"); }
+  function ownHandling(event) {
+    var config = event.detail && event.detail.requestConfig;
+    var elt = (config && config.elt) || event.target;
+    return elt && elt.closest && elt.closest(".checkin-form");
+  }
+  function lost(event) {
+    var notice = lostNotice();
+    if (!notice || ownHandling(event)) return;
+    notice.hidden = false;
+    if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:sendError", lost);
+  document.addEventListener("htmx:timeout", lost);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status >= 500) { lost(event); return; }
+    var notice = lostNotice();
+    if (notice && event.detail.successful) notice.hidden = true;
+  });
 })();

@@ -377,10 +377,18 @@ def test_volunteer_signs_up_for_a_shift_and_walks_the_route(new_page, live_serve
         volunteer.goto("/shifts")
         assert "湖滨夜巡" in volunteer.locator("main").inner_text()
 
+    with journey.step("a sign-up lost on a weak signal is said in words", volunteer):
+        volunteer.route(f"**/shifts/{shift_id}/signup", lambda route: route.abort("internetdisconnected"))
+        volunteer.locator(f"form[hx-post$='/shifts/{shift_id}/signup'] button[type=submit]").click()
+        volunteer.locator(".net-lost").wait_for()
+        assert "信号不好" in volunteer.locator(".net-lost").inner_text()
+        volunteer.unroute(f"**/shifts/{shift_id}/signup")
+
     with journey.step("signed up", volunteer):
         card_form = volunteer.locator(f"form[hx-post$='/shifts/{shift_id}/signup']")
         card_form.locator("button[type=submit]").click()
         volunteer.locator(f"form[hx-post$='/shifts/{shift_id}/withdraw']").wait_for()
+        assert volunteer.locator(".net-lost").is_hidden()  # the next answer that got through clears it
 
     for number, token in enumerate(tokens, 1):
         with journey.step(f"route checkpoint {number}", volunteer):
