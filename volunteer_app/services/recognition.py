@@ -699,17 +699,17 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
     # Everyone ahead (one index range), less the few disabled accounts among them, found from
     # the partial index ix_users_unlisted: cheaper than reading the status of everyone ahead.
     members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
-    unlisted = (User.status != "active",
-                User.id.in_(members) if team_id is not None else User.station_id == user.station_id)
+    people = User.id.in_(members) if team_id is not None else User.station_id == user.station_id
+    unlisted = (User.status != "active", people)
     if start is None:
-        people = User.id.in_(members) if team_id is not None else User.station_id == user.station_id
         ahead = select(func.count(User.id)).where(people, User.lifetime_points > points)
         # (``+ 0``: SQLite would otherwise walk the (station, lifetime) index over everyone ahead)
         hidden = select(func.count(User.id)).where(*unlisted, User.lifetime_points + 0 > points)
     else:
-        people = PointsTotal.user_id.in_(members) if team_id is not None else PointsTotal.station_id == user.station_id
+        totals_of = (PointsTotal.user_id.in_(members) if team_id is not None
+                     else PointsTotal.station_id == user.station_id)
         ahead = select(func.count()).select_from(PointsTotal).where(
-            people, PointsTotal.period == period, PointsTotal.period_start == start, PointsTotal.points > points)
+            totals_of, PointsTotal.period == period, PointsTotal.period_start == start, PointsTotal.points > points)
         their_points = (select(PointsTotal.points).where(PointsTotal.period == period,
                                                          PointsTotal.period_start == start,
                                                          PointsTotal.user_id == User.id).scalar_subquery())
