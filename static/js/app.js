@@ -11,14 +11,17 @@
   // A partial update that got no answer (no signal, a timeout, a server in trouble) is said in
   // words at the top of the page, until the next one gets through. The check-in form has its own.
   function lostNotice() { return document.querySelector(".net-lost"); }
-  function ownHandling(event) {
+  // The element an htmx request came from (a swap's events fire on its target instead).
+  function requestElement(event) {
     var config = event.detail && event.detail.requestConfig;
     var elt = (config && config.elt) || event.target;
-    return elt && elt.closest && elt.closest(".checkin-form");
+    return elt && elt.closest ? elt : null;
   }
+  window.volunteerApp = { requestElement: requestElement };
   function lost(event) {
     var notice = lostNotice();
-    if (!notice || ownHandling(event)) return;
+    var elt = requestElement(event);
+    if (!notice || (elt && elt.closest(".checkin-form"))) return;
     notice.hidden = false;
     if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
   }

@@ -41,11 +41,10 @@
     form.setAttribute("data-sent", "1");
     if (button) window.setTimeout(function () { button.disabled = true; }, 0);
   }, true);
-  // The check-in form an htmx event is about, if any (a swap's event fires on its target).
+  // The check-in form an htmx event is about, if any (app.js finds the request's element).
   function checkinFormOf(event) {
-    var config = event.detail && event.detail.requestConfig;
-    var elt = (config && config.elt) || event.target;
-    return elt && elt.closest ? elt.closest(".checkin-form") : null;
+    var elt = window.volunteerApp.requestElement(event);
+    return elt ? elt.closest(".checkin-form") : null;
   }
   // A refusal (cooldown, too far away, ...) is a page of its own with a 4xx status: show it.
   // A server in trouble (5xx) counts as lost.
