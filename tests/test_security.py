@@ -433,3 +433,61 @@ def test_nul_characters_in_forms_never_give_a_500(app, world):
     response = client.post("/login", data={"csrf_token": token, "username": "a\x00", "password": "x\x00"})
     assert response.status_code < 500
     assert row_counts(app)["users"] == 3
+
+
+# -- nobody acts as staff for their own benefit ------------------------------------------------------
+
+def _self_dealing_world(app, world):
+    """A geofenced checkpoint and an open event of the team, for on-behalf check-ins."""
+    from volunteer_app import timeutil
+
+    from .checkin_factories import HANGZHOU, checkpoint, event
+    with arrange(app) as s:
+        place = checkpoint(s, team=world["team"], latitude=HANGZHOU[0], longitude=HANGZHOU[1], require_location=True)
+        open_event = event(s, team=world["team"], starts_at=timeutil.utcnow())
+    return place, open_event
+
+
+@pytest.mark.parametrize("who", ["coord", "admin"])
+def test_staff_cannot_award_adjust_or_check_in_themselves_over_the_api(app, world, who):
+    place, open_event = _self_dealing_world(app, world)
+    me = world[who]
+    headers = {"Authorization": f"Bearer {factories.token_for(app, me)}"}
+    client = app.test_client()
+    before = row_counts(app)
+    calls = [("/api/v1/awards", {"user_id": me.id, "title": "自己发的", "points": 500}),
+             (f"/api/v1/users/{me.id}/adjustments", {"amount": 500, "reason": "辛苦费"}),
+             ("/api/v1/checkins/on-behalf", {"user_id": me.id, "checkpoint_id": place.id}),
+             ("/api/v1/checkins/on-behalf", {"user_id": me.id, "event_id": open_event.id})]
+    for path, body in calls:
+        response = client.post(path, json=body, headers=headers)
+        assert _assert_problem(response, allowed=(403,))["code"] == "forbidden", (path, body)
+    assert row_counts(app) == before
+    # the same calls for someone of the team still work
+    vol = world["vol"].id
+    assert client.post("/api/v1/awards", json={"user_id": vol, "title": "好人好事", "points": 5},
+                       headers=headers).status_code == 201
+    assert client.post(f"/api/v1/users/{vol}/adjustments", json={"amount": 5, "reason": "补录"},
+                       headers=headers).status_code == 201
+    assert client.post("/api/v1/checkins/on-behalf", json={"user_id": vol, "event_id": open_event.id},
+                       headers=headers).status_code == 201
+
+
+def test_staff_cannot_award_adjust_or_check_in_themselves_on_the_pages(app, world):
+    place, open_event = _self_dealing_world(app, world)
+    me = world["coord"]
+    client = app.test_client()
+    assert _login(client, me.username).status_code == 302
+    token = csrf_token(client, "/manage/awards")
+    before = row_counts(app)
+    award = client.post("/manage/awards", data={"csrf_token": token, "user_id": me.id, "title": "自己发的",
+                                                "points": "500"})
+    assert award.status_code == 403
+    adjust = client.post(f"/manage/users/{me.id}/points", data={"csrf_token": token, "amount": "500",
+                                                                 "reason": "辛苦费"})
+    assert adjust.status_code in (403, 422) and "此事须由他人为您办理" in adjust.get_data(as_text=True)
+    for place_value in (f"checkpoint:{place.id}", f"event:{open_event.id}"):
+        done = client.post("/manage/leader-checkin", data={"csrf_token": token, "place": place_value,
+                                                           "user_id": str(me.id)})
+        assert done.status_code in (403, 422) and "此事须由他人为您办理" in done.get_data(as_text=True), place_value
+    assert row_counts(app) == before

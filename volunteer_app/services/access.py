@@ -88,6 +88,13 @@ def require_manage_user(session: Session, actor: User, target: User) -> None:
         forbid(_l("Only this volunteer's coordinators may do this."))
 
 
+def refuse_self_dealing(actor: User, target: User) -> None:
+    """Nobody acts as staff for their own benefit: an award, an adjustment or an on-behalf
+    check-in for oneself is refused, whatever the actor's roles."""
+    if actor.id == target.id:
+        forbid(_l("Someone else must do this for you."))
+
+
 def get_in_station(session: Session, model, obj_id: int, actor: User, message=None):
     """Load a row of the actor's station or refuse with not_found."""
     obj = session.get(model, obj_id) if isinstance(obj_id, int) and 0 < obj_id <= MAX_ID else None
