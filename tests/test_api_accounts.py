@@ -163,6 +163,23 @@ def test_rate_limit_per_address(app, api):
     _problem(_token(api, "shared"), 429, "too_many_attempts")
 
 
+def test_token_holder_revokes_their_token(app, api):
+    with arrange(app) as session:
+        factories.user(session, username="leaver")
+    first, second = (_token(api, "leaver").get_json()["access_token"] for _ in range(2))
+    bearer = {"Authorization": f"Bearer {first}"}
+    response = api.delete("/api/v1/auth/token", headers=bearer)
+    assert response.status_code == 204 and response.get_data() == b""
+    _problem(api.get("/api/v1/me", headers=bearer), 401, "unauthorized")
+    _problem(api.delete("/api/v1/auth/token", headers=bearer), 401, "unauthorized")
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+
+
+def test_revoking_a_token_needs_that_token(app, api):
+    _problem(api.delete("/api/v1/auth/token"), 401, "unauthorized")
+    _problem(api.delete("/api/v1/auth/token", headers={"Authorization": "Bearer not-a-token"}), 401, "unauthorized")
+
+
 # -- register --------------------------------------------------------------------------------------
 
 def test_register_pending(app, api):
@@ -490,8 +507,9 @@ def test_openapi_document_is_valid_and_complete(app, client):
                    ("GET", "/api/v1/users/{user_id}"), ("GET", "/api/v1/me"),
                    ("POST", "/api/v1/users/{user_id}/approve"), ("POST", "/api/v1/users/{user_id}/disable"),
                    ("POST", "/api/v1/teams"), ("GET", "/api/v1/teams"), ("POST", "/api/v1/teams/{team_id}/members"),
-                   ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}")]:
+                   ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"), ("DELETE", "/api/v1/auth/token")]:
         assert needed in listed, needed
     token_op = document["paths"]["/api/v1/auth/token"]["post"]
     assert "security" not in token_op
+    assert document["paths"]["/api/v1/auth/token"]["delete"]["security"]
     assert document["paths"]["/api/v1/me"]["get"]["security"] == [{"bearer": []}]
