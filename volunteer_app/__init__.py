@@ -68,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def trust_proxies(app: Flask) -> None:
     """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address and scheme from the
     ``X-Forwarded-For`` / ``-Proto`` entries those proxies added (and no entry beyond them), so
-    that ``request.remote_addr`` is the client everywhere: rate limits, logs, audit."""
+    that ``request.remote_addr`` is the client everywhere (rate limits, the request log)."""
     hops = max(int(app.config.get("TRUSTED_PROXIES") or 0), 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -56,7 +56,7 @@ def coordinates_user(session: Session, actor: User, target: User) -> bool:
     return bool(teams) and bool(teams & set(team_ids_of(session, target.id)))
 
 
-#: Roles a coordinator may neither give nor take into a team: people holding them are placed by an admin.
+#: Roles whose holders only an admin places in a team.
 STAFF_ROLES = frozenset({"clerk", "coordinator", "admin", "county_admin"})
 
 
