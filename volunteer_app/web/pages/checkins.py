@@ -29,7 +29,6 @@ from .. import htmx
 from ..links import checkin_url
 from . import bp
 from .common import field_errors, form_int, render, role_required
-from .staff import add_manage_link
 
 #: What a volunteer can do after each refusal (the service's message says why).
 NEXT_STEP = {
@@ -475,9 +474,3 @@ def adjust_points(user_id: int):
     return render_template("pages/checkins/adjust.html", target=target, entries=entries, errors=errors,
                            values=values, kind_labels=kind_labels()), (422 if errors else 200)
 
-
-add_manage_link("pages.checkpoint_list", _l("Checkpoints and posters"),
-                _l("Place patrol points, print QR posters, see the last scan"))
-add_manage_link("pages.event_list", _l("Events"), _l("Create events and show their live check-in code"))
-add_manage_link("pages.leader_checkin", _l("Check in for a member"), _l("For volunteers without a smartphone"))
-add_manage_link("pages.points_people", _l("Adjust points"), _l("Correct a member's points, with a reason"))

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 from flask import abort, flash, render_template, request
 from flask_login import current_user, login_required
 
+from ... import db
 from ...errors import DomainError
+from ...services import shifts
 from ...web import htmx
 
 
@@ -34,6 +36,17 @@ def role_required(*roles: str):
         return wrapper
 
     return decorate
+
+
+def make_reminders() -> None:
+    """Reminders for my shifts starting within 12 hours, made by the pages that show them (home,
+    my shifts, notices) when I open them."""
+    session_db = db.get_session()
+    try:
+        if shifts.remind(session_db, user_id=current_user.id):
+            db.commit()
+    except Exception:  # a reminder must never stop a page from opening
+        session_db.rollback()
 
 
 def flash_error(error: DomainError) -> None:
