@@ -48,6 +48,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
+from ..models.base import MAX_ID
 from .. import db, timeutil
 from ..timeutil import isoformat, local
 from . import access, audit, codes, events, ledger, recognition, shifts
@@ -207,6 +208,22 @@ def _award(session: Session, volunteer: _Locked, checkin: Checkin, reason: str, 
     return volunteer.balance
 
 
+def _require_current_poster(checkpoint, station_id: int, version: int | None) -> None:
+    """A poster of another station's checkpoint, of none, or of an older code version (rotated)
+    is ``invalid_code``."""
+    if checkpoint is None or checkpoint.station_id != station_id or (
+            version is not None and version != checkpoint.code_version):
+        raise DomainError("invalid_code", _l(
+            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
+            "or tell your coordinator."))
+
+
+def _require_station_event(event, station_id: int | None) -> None:
+    """An event code of no event, or of another station's, is ``invalid_code``."""
+    if event is None or event.station_id != station_id:
+        raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
+
+
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
@@ -214,10 +231,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
     checkpoint, (on_route, *facts) = volunteer.place, volunteer.extra
-    if checkpoint.station_id != volunteer.station_id or (version is not None and version != checkpoint.code_version):
-        raise DomainError("invalid_code", _l(
-            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
-            "or tell your coordinator."))
+    _require_current_poster(checkpoint, volunteer.station_id, version)
     if not checkpoint.active:
         raise DomainError("invalid_code", _l("This checkpoint is no longer in use. Please tell your coordinator."))
     if volunteer.status != "active":
@@ -252,8 +266,9 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
     volunteer = _read_locked(session, _LOCK_AT_EVENT, _EVENT_COLUMNS, user_id, event_id, now)
-    if volunteer is None or volunteer.place.station_id != volunteer.station_id:
-        raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
+    if volunteer is None:
+        _require_station_event(None, None)
+    _require_station_event(volunteer.place, volunteer.station_id)
     event, facts = volunteer.place, volunteer.extra
     if volunteer.status != "active":
         access.forbid(_l("This account is not active."))
@@ -286,6 +301,23 @@ def check_in(session: Session, user: User, code: str, *, latitude: float | None 
         codes.verify_event_code(obj_id, extra, now)
         return _event_checkin(session, user.id, obj_id, now)
     return _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+
+
+def preview(session: Session, user: User, code: str) -> dict:
+    """What the check-in page shows before the tap: the place's kind, name, points and where it
+    is, and whether a position is needed. A code the tap would refuse as unreadable, expired,
+    replaced or another station's is refused here the same way; the rest is decided by the tap."""
+    kind, obj_id, extra = codes.read_scanned(code)
+    if kind == "event":
+        codes.verify_event_code(obj_id, extra)
+        event = session.get(Event, obj_id) if obj_id <= MAX_ID else None
+        _require_station_event(event, user.station_id)
+        return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
+                "where": event.location}
+    checkpoint = session.get(Checkpoint, obj_id) if obj_id <= MAX_ID else None
+    _require_current_poster(checkpoint, user.station_id, extra)
+    return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
+            "need_location": checkpoint.require_location, "where": checkpoint.description}
 
 
 def check_in_for(session: Session, leader: User, *, user_id: int | None = None, member_code: str | None = None,

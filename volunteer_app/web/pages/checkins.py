@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...models import Checkin, Checkpoint, Event, Team, User
+from ...models import Checkin, Checkpoint, Team, User
 from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, recognition, teams
 from ...settings import setting
 from .. import htmx
@@ -59,26 +59,6 @@ def scan():
     return render_template("pages/checkins/scan.html", error=error), (422 if error else 200)
 
 
-def _describe(token: str) -> dict:
-    """What the check-in page shows before the tap: the place, whether a position is needed."""
-    session_db = db.get_session()
-    kind, obj_id, extra = codes.read_scanned(token)
-    if kind == "event":
-        codes.verify_event_code(obj_id, extra)
-        event = session_db.get(Event, obj_id) if obj_id < 2**63 else None
-        if event is None or event.station_id != current_user.station_id:
-            raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
-        return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
-                "where": event.location}
-    checkpoint = session_db.get(Checkpoint, obj_id) if obj_id < 2**63 else None
-    if checkpoint is None or checkpoint.station_id != current_user.station_id or checkpoint.code_version != extra:
-        raise DomainError("invalid_code", _l(
-            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
-            "or tell your coordinator."))
-    return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
-            "need_location": checkpoint.require_location, "where": checkpoint.description}
-
-
 def _refusal(error: DomainError, token: str):
     return render_template("pages/checkins/refused.html", error=error, message=str(error.message),
                            next_step=NEXT_STEP.get(error.code), token=token), error.status
@@ -113,7 +93,7 @@ def checkin(token: str):
                                  "badges": [str(badge.key) for badge in result.badges]}
         return _show_result(result.checkin.id, 303)
     try:
-        place = _describe(token)
+        place = checkins.preview(session_db, current_user, token)
     except DomainError as error:
         return _refusal(error, token)
     return render_template("pages/checkins/checkin.html", place=place, token=token, client_ref=uuid.uuid4().hex)
@@ -473,4 +453,3 @@ def adjust_points(user_id: int):
     entries = ledger.entries(session_db, target.id, limit=20)
     return render_template("pages/checkins/adjust.html", target=target, entries=entries, errors=errors,
                            values=values, kind_labels=kind_labels()), (422 if errors else 200)
-
