@@ -11,12 +11,11 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from ... import db
 from ...errors import STATUS_BY_CODE, DomainError, FieldError
-from ...models import IdempotencyKey, User
-from ...services import access, accounts
+from ...models import User
+from ...services import access, accounts, idempotency
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -133,13 +132,10 @@ def current_api_user() -> User:
     return g.api_user
 
 
-def _remembered(user_id: int, endpoint: str, client_ref: str) -> Response | None:
-    row = db.get_session().exec(select(IdempotencyKey).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == endpoint,
-        IdempotencyKey.client_ref == client_ref)).first()
-    if row is None:
-        return None
-    return Response(row.response, status=200, mimetype="application/json")
+def _remembered(endpoint: str, client_ref: str) -> Response | None:
+    """The first answer to this ``client_ref``, sent again (200)."""
+    text = idempotency.lookup(db.get_session(), g.api_user.id, endpoint, client_ref)
+    return Response(text, status=200, mimetype="application/json") if text is not None else None
 
 
 def _to_response(result, status: int, response_model) -> Response:
@@ -203,7 +199,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                                errors=[{"field": "body", "message": "Send a multipart/form-data body."}])
             client_ref = getattr(kwargs.get("body"), "client_ref", None) if idempotent else None
             if client_ref:
-                remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                remembered = _remembered(endpoint_name, client_ref)
                 if remembered is not None:
                     return remembered
             try:
@@ -212,15 +208,14 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 if method != "GET" and out.status_code < 400:
                     db.end_reading(session)  # in case the view never read
                     if client_ref:
-                        session.add(IdempotencyKey(user_id=g.api_user.id, endpoint=endpoint_name,
-                                                   client_ref=client_ref, status_code=out.status_code,
-                                                   response=out.get_data(as_text=True)))
+                        idempotency.remember(session, g.api_user.id, endpoint_name, client_ref,
+                                             out.get_data(as_text=True), out.status_code)
                     session.commit()
                 return out
             except (DomainError, IntegrityError) as error:
                 session.rollback()
                 if client_ref:  # a twin request may have won the race: answer as it did
-                    remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                    remembered = _remembered(endpoint_name, client_ref)
                     if remembered is not None:
                         return remembered
                 if isinstance(error, IntegrityError):
