@@ -110,6 +110,19 @@ def test_preview_of_an_event_code(session):
     refused("invalid_code", checkins.preview, session, elsewhere, code)
 
 
+def test_a_repeated_client_ref_answers_with_the_first_checkin(session):
+    volunteer = factories.user(session)
+    cp = checkpoint(session, points=7, cooldown_minutes=0)
+    first = checkins.check_in(session, volunteer, code_of(cp), now=T0, client_ref="tap-1")
+    again = checkins.check_in(session, volunteer, code_of(cp), now=T0 + timedelta(seconds=1), client_ref="tap-1")
+    assert not first.repeated and again.repeated
+    assert again.checkin.id == first.checkin.id and (again.balance, again.place_name) == (7, cp.name)
+    assert checkins.earlier_checkin_id(session, volunteer.id, "tap-1") == first.checkin.id
+    other = checkins.check_in(session, volunteer, code_of(cp), now=T0 + timedelta(seconds=2), client_ref="tap-2")
+    assert not other.repeated and other.balance == 14
+    assert len(session.exec(select(Checkin).where(Checkin.user_id == volunteer.id)).all()) == 2
+
+
 def test_inactive_checkpoint_is_invalid(session):
     volunteer = factories.user(session)
     cp = checkpoint(session, active=False)

@@ -30,13 +30,13 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
 A steady-state check-in off any shift route costs five SQL statements (lock and load with every
 fact the badge rules ask, insert, balance update, ledger entry, period totals), each compiled
 once and run through the cursor (``db.Prepared``); tests/test_checkins_service.py counts them.
-Double taps and reloads are absorbed by ``client_ref`` (the API's machinery, or
-:func:`remembered` for pages) and, failing that, by the cooldown or the one-per-event rule.
+Double taps and reloads are absorbed by ``client_ref`` (services/idempotency.py: the API's
+decorator, or :func:`check_in`'s own for pages) and, failing that, by the cooldown or the
+one-per-event rule.
 Nothing here commits.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,11 +47,11 @@ from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, s
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
+from ..models import Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
 from ..models.base import MAX_ID
 from .. import db, timeutil
 from ..timeutil import isoformat, local
-from . import access, audit, codes, events, ledger, recognition, shifts
+from . import access, audit, codes, events, idempotency, ledger, recognition, shifts
 from . import checkpoints as checkpoint_service
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -67,6 +67,8 @@ class CheckinResult:
     shift: dict | None = None
     next_checkpoint: dict | None = None
     badges: list = field(default_factory=list)
+    #: An earlier tap with the same ``client_ref`` made this check-in; nothing new was made.
+    repeated: bool = False
 
 
 # -- geometry -------------------------------------------------------------------------------------
@@ -290,17 +292,42 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
 
 
 def check_in(session: Session, user: User, code: str, *, latitude: float | None = None,
-             longitude: float | None = None, now: datetime | None = None) -> CheckinResult:
-    """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code)."""
+             longitude: float | None = None, now: datetime | None = None,
+             client_ref: str | None = None) -> CheckinResult:
+    """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code).
+
+    ``client_ref`` (the phone page's, made when the page was shown): a repeat of a tap that
+    already checked in answers with that check-in (``repeated``) and checks in nothing. (The
+    API's ``client_ref`` is its decorator's.)"""
     now = now or timeutil.utcnow()
     if (latitude is None) != (longitude is None):
         raise FieldError("longitude" if longitude is None else "latitude",
                          _l("Give both latitude and longitude, or neither."))
     kind, obj_id, extra = codes.read_scanned(code)
+    if client_ref:
+        with db.read_before_writing(session, hold=True):  # the lock-and-load's read joins it
+            earlier = earlier_checkin_id(session, user.id, client_ref)
+        if earlier is not None:
+            return _repeated(session, earlier)
     if kind == "event":
         codes.verify_event_code(obj_id, extra, now)
-        return _event_checkin(session, user.id, obj_id, now)
-    return _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+        result = _event_checkin(session, user.id, obj_id, now)
+    else:
+        result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+    idempotency.remember(session, user.id, PAGE_ENDPOINT, client_ref, {"checkin_id": result.checkin.id})
+    return result
+
+
+def earlier_checkin_id(session: Session, user_id: int, client_ref: str | None) -> int | None:
+    """The check-in a page tap with this ``client_ref`` already made, if any (also after a
+    refusal: a twin tap may have won the race)."""
+    earlier = idempotency.lookup_data(session, user_id, PAGE_ENDPOINT, client_ref)
+    return earlier["checkin_id"] if earlier else None
+
+
+def _repeated(session: Session, checkin_id: int) -> CheckinResult:
+    checkin = session.get(Checkin, checkin_id)
+    return CheckinResult(checkin, balance_after(session, checkin), place_name(session, checkin), repeated=True)
 
 
 def preview(session: Session, user: User, code: str) -> dict:
@@ -350,22 +377,6 @@ def check_in_for(session: Session, leader: User, *, user_id: int | None = None, 
 
 
 # -- idempotency for the phone page ---------------------------------------------------------------
-
-def remembered(session: Session, user_id: int, client_ref: str | None) -> int | None:
-    """The check-in id a page submission with this ``client_ref`` already produced."""
-    if not client_ref:
-        return None
-    row = session.exec(select(IdempotencyKey.response).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == PAGE_ENDPOINT,
-        IdempotencyKey.client_ref == client_ref[:64])).first()
-    return json.loads(row)["checkin_id"] if row else None
-
-
-def remember(session: Session, user_id: int, client_ref: str | None, checkin_id: int) -> None:
-    if client_ref:
-        session.add(IdempotencyKey(user_id=user_id, endpoint=PAGE_ENDPOINT, client_ref=client_ref[:64],
-                                   status_code=201, response=json.dumps({"checkin_id": checkin_id})))
-
 
 # -- reading --------------------------------------------------------------------------------------
 
