@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from volunteer_app.errors import DomainError
-from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User
+from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, Station, User
 from volunteer_app.services import checkins, checkpoints, codes, ledger, recognition
 
 from . import factories
@@ -75,6 +75,52 @@ def test_rotated_poster_is_invalid_and_new_one_works(session):
     refused("invalid_code", checkins.check_in, session, volunteer, old, now=T0)
     assert checkins.check_in(session, volunteer, code_of(cp), now=T0).checkin.id
     assert session.exec(select(AuditEntry).where(AuditEntry.action == "checkpoint.rotate_code")).first()
+
+
+def _elsewhere(session) -> User:
+    """A volunteer of another station."""
+    far = Station(name="北山派出所")
+    session.add(far)
+    session.flush()
+    return factories.user(session, station_row=far)
+
+
+def test_preview_shows_the_place_and_refuses_as_the_tap_would(session):
+    coordinator = factories.admin(session)
+    volunteer = factories.user(session)
+    cp = checkpoint(session, name="西湖边", points=7, require_location=True)
+    assert checkins.preview(session, volunteer, code_of(cp)) == {
+        "kind": "checkpoint", "name": "西湖边", "points": 7, "need_location": True, "where": ""}
+    old = code_of(cp)
+    checkpoints.rotate_code(session, coordinator, cp.id)
+    for call in (checkins.preview, checkins.check_in):  # a replaced poster, both before and at the tap
+        assert "replaced" in str(refused("invalid_code", call, session, volunteer, old).message)
+    elsewhere = _elsewhere(session)
+    refused("invalid_code", checkins.preview, session, elsewhere, code_of(cp))
+    refused("invalid_code", checkins.preview, session, volunteer, "not a code at all")
+
+
+def test_preview_of_an_event_code(session):
+    volunteer = factories.user(session)
+    row = event(session, title="反诈茶话会", points=10, starts_at=T0)
+    code, _expires = codes.event_code(row.id, checkins.timeutil.utcnow())
+    assert checkins.preview(session, volunteer, code) == {
+        "kind": "event", "name": "反诈茶话会", "points": 10, "need_location": False, "where": "社区活动室"}
+    elsewhere = _elsewhere(session)
+    refused("invalid_code", checkins.preview, session, elsewhere, code)
+
+
+def test_a_repeated_client_ref_answers_with_the_first_checkin(session):
+    volunteer = factories.user(session)
+    cp = checkpoint(session, points=7, cooldown_minutes=0)
+    first = checkins.check_in(session, volunteer, code_of(cp), now=T0, client_ref="tap-1")
+    again = checkins.check_in(session, volunteer, code_of(cp), now=T0 + timedelta(seconds=1), client_ref="tap-1")
+    assert not first.repeated and again.repeated
+    assert again.checkin.id == first.checkin.id and (again.balance, again.place_name) == (7, cp.name)
+    assert checkins.earlier_checkin_id(session, volunteer.id, "tap-1") == first.checkin.id
+    other = checkins.check_in(session, volunteer, code_of(cp), now=T0 + timedelta(seconds=2), client_ref="tap-2")
+    assert not other.repeated and other.balance == 14
+    assert len(session.exec(select(Checkin).where(Checkin.user_id == volunteer.id)).all()) == 2
 
 
 def test_inactive_checkpoint_is_invalid(session):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 from sqlmodel import Session, select
 
 from volunteer_app import db
@@ -103,18 +104,25 @@ def test_manage_hub_lists_staff_pages_and_the_waiting_count(app, world):
     assert 'href="/manage"' in client.get("/").get_data(as_text=True)  # bottom navigation
 
 
-def test_manage_hub_links_are_filtered_by_endpoint_and_role(app, world):
-    from volunteer_app.web.pages import staff
-    staff.add_manage_link("pages.no_such_page", "Nowhere")
-    staff.add_manage_link("pages.home", "Admins only", roles=("admin",))
-    try:
-        coord = login(app.test_client(), "coord").get("/manage").get_data(as_text=True)
-        boss = login(app.test_client(), "boss").get("/manage").get_data(as_text=True)
-        assert "Nowhere" not in coord and "Nowhere" not in boss
-        assert "Admins only" not in coord and "Admins only" in boss
-    finally:
-        staff.MANAGE_LINKS[:] = [item for item in staff.MANAGE_LINKS
-                                 if item[0] not in ("pages.no_such_page", "pages.home")]
+def test_manage_hub_links_are_filtered_by_endpoint_and_role(app, world, monkeypatch):
+    from volunteer_app.web import nav
+    monkeypatch.setattr(nav, "MANAGE_LINKS", nav.MANAGE_LINKS + [
+        ("pages.no_such_page", "Nowhere", None, ("coordinator",)),
+        ("pages.home", "Admins only", None, ("admin",))])
+    coord = login(app.test_client(), "coord").get("/manage").get_data(as_text=True)
+    boss = login(app.test_client(), "boss").get("/manage").get_data(as_text=True)
+    assert "Nowhere" not in coord and "Nowhere" not in boss
+    assert "Admins only" not in coord and "Admins only" in boss
+
+
+def test_every_manage_hub_link_is_a_page_an_admin_sees_in_the_table_order(app, world):
+    from volunteer_app.web import nav
+    assert all(endpoint in app.view_functions for endpoint, *_rest in nav.MANAGE_LINKS)
+    page = login(app.test_client(), "boss").get("/manage").get_data(as_text=True)
+    with app.test_request_context():
+        urls = [url_for(endpoint) for endpoint, *_rest in nav.MANAGE_LINKS]
+    places = [page.index(f'href="{url}"') for url in urls]
+    assert places == sorted(places)
 
 
 # -- approvals --------------------------------------------------------------------------------------

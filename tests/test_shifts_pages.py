@@ -228,12 +228,23 @@ def test_calendar_feed_url_works_and_revokes(app, world):
     assert anonymous.get("/shifts/feed/1-nonsense.ics").status_code == 404
 
 
+def test_no_hook_writes_before_a_page(app):
+    """Reminders are made by the views that show them, not by a hook that runs before every
+    request: the only ones check CSRF and set the request up."""
+    hooks = [hook.__name__ for funcs in app.before_request_funcs.values() for hook in funcs]
+    assert hooks == ["csrf_protect", "_start_request"]
+
+
 def test_reminder_made_when_the_app_opens(app, world):
     with arrange(app) as s:
         soon = factories.shift(s, world["team"], starts_at=utcnow() + timedelta(hours=3),
                                ends_at=utcnow() + timedelta(hours=5), route=world["cps"][:1], title="马上巡逻")
         shifts.signup(s, world["me"], soon.id)
     client = login(app, world["me"])
+    assert client.get("/profile").status_code == 200
+    assert client.get("/store").status_code == 200
+    with arrange(app) as s:  # only the pages that show reminders make them; others only read
+        assert s.exec(select(Notice).where(Notice.user_id == world["me"].id)).all() == []
     client.get("/")
     client.get("/")
     with arrange(app) as s:

@@ -76,6 +76,32 @@ def test_redeem_refusals_leave_nothing(session, people, cost, stock, quantity, c
     assert _fresh(session, StoreItem, item.id).stock == stock
 
 
+def test_a_basket_is_redeemed_whole_once_per_client_ref(session, people):
+    cap = factories.store_item(session, name="帽子", cost=15, stock=4)
+    cup = factories.store_item(session, name="水杯", cost=20, stock=1)
+    clerk, volunteer = people["clerk"], people["volunteer"]
+    receipt = store.redeem_basket(session, clerk, user_id=volunteer.id, basket=[(cap.id, 2), (cup.id, 1)],
+                                  client_ref="tap-1", now=NOW)
+    session.commit()
+    again = store.redeem_basket(session, clerk, user_id=volunteer.id, basket=[(cap.id, 2), (cup.id, 1)],
+                                client_ref="tap-1", now=NOW)  # the double tap
+    session.commit()
+    assert again == receipt and receipt["user_id"] == volunteer.id and len(receipt["ids"]) == 2
+    assert len(session.exec(select(Redemption)).all()) == 2
+    assert _fresh(session, User, volunteer.id).balance == 100 - 30 - 20
+    assert store.basket_receipt(session, clerk, "tap-1")[0] == receipt
+    assert store.basket_receipt(session, clerk, "tap-2") is None
+    with pytest.raises(DomainError) as error:  # the cup is gone: the cap is not taken either
+        store.redeem_basket(session, clerk, user_id=volunteer.id, basket=[(cap.id, 1), (cup.id, 1)],
+                            client_ref="tap-2", now=NOW)
+    assert error.value.code == "out_of_stock"
+    session.rollback()
+    assert len(session.exec(select(Redemption)).all()) == 2 and store.basket_receipt(session, clerk, "tap-2") is None
+    with pytest.raises(DomainError) as error:
+        store.redeem_basket(session, volunteer, user_id=volunteer.id, basket=[(cap.id, 1)], client_ref="tap-3")
+    assert error.value.code == "forbidden"
+
+
 def test_monthly_limit_counts_uncancelled_units_in_the_station_month(session, people):
     item = factories.store_item(session, cost=1, stock=50, monthly_limit_per_user=3)
     clerk, volunteer = people["clerk"], people["volunteer"]

@@ -30,13 +30,13 @@ What it does, in order (refusals are ``DomainError`` with the API's codes):
 A steady-state check-in off any shift route costs five SQL statements (lock and load with every
 fact the badge rules ask, insert, balance update, ledger entry, period totals), each compiled
 once and run through the cursor (``db.Prepared``); tests/test_checkins_service.py counts them.
-Double taps and reloads are absorbed by ``client_ref`` (the API's machinery, or
-:func:`remembered` for pages) and, failing that, by the cooldown or the one-per-event rule.
+Double taps and reloads are absorbed by ``client_ref`` (services/idempotency.py: the API's
+decorator, or :func:`check_in`'s own for pages) and, failing that, by the cooldown or the
+one-per-event rule.
 Nothing here commits.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,10 +47,11 @@ from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, s
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
+from ..models import Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
+from ..models.base import MAX_ID
 from .. import db, timeutil
 from ..timeutil import isoformat, local
-from . import access, audit, codes, events, ledger, recognition, shifts
+from . import access, audit, codes, events, idempotency, ledger, recognition, shifts
 from . import checkpoints as checkpoint_service
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -66,6 +67,8 @@ class CheckinResult:
     shift: dict | None = None
     next_checkpoint: dict | None = None
     badges: list = field(default_factory=list)
+    #: An earlier tap with the same ``client_ref`` made this check-in; nothing new was made.
+    repeated: bool = False
 
 
 # -- geometry -------------------------------------------------------------------------------------
@@ -207,6 +210,22 @@ def _award(session: Session, volunteer: _Locked, checkin: Checkin, reason: str, 
     return volunteer.balance
 
 
+def _require_current_poster(checkpoint, station_id: int, version: int | None) -> None:
+    """A poster of another station's checkpoint, of none, or of an older code version (rotated)
+    is ``invalid_code``."""
+    if checkpoint is None or checkpoint.station_id != station_id or (
+            version is not None and version != checkpoint.code_version):
+        raise DomainError("invalid_code", _l(
+            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
+            "or tell your coordinator."))
+
+
+def _require_station_event(event, station_id: int | None) -> None:
+    """An event code of no event, or of another station's, is ``invalid_code``."""
+    if event is None or event.station_id != station_id:
+        raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
+
+
 def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, version: int | None,
                         latitude: float | None, longitude: float | None, now: datetime,
                         recorded_by: User | None = None) -> CheckinResult:
@@ -214,10 +233,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
     checkpoint, (on_route, *facts) = volunteer.place, volunteer.extra
-    if checkpoint.station_id != volunteer.station_id or (version is not None and version != checkpoint.code_version):
-        raise DomainError("invalid_code", _l(
-            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
-            "or tell your coordinator."))
+    _require_current_poster(checkpoint, volunteer.station_id, version)
     if not checkpoint.active:
         raise DomainError("invalid_code", _l("This checkpoint is no longer in use. Please tell your coordinator."))
     if volunteer.status != "active":
@@ -252,8 +268,9 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
                    recorded_by: User | None = None) -> CheckinResult:
     volunteer = _read_locked(session, _LOCK_AT_EVENT, _EVENT_COLUMNS, user_id, event_id, now)
-    if volunteer is None or volunteer.place.station_id != volunteer.station_id:
-        raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
+    if volunteer is None:
+        _require_station_event(None, None)
+    _require_station_event(volunteer.place, volunteer.station_id)
     event, facts = volunteer.place, volunteer.extra
     if volunteer.status != "active":
         access.forbid(_l("This account is not active."))
@@ -275,17 +292,59 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
 
 
 def check_in(session: Session, user: User, code: str, *, latitude: float | None = None,
-             longitude: float | None = None, now: datetime | None = None) -> CheckinResult:
-    """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code)."""
+             longitude: float | None = None, now: datetime | None = None,
+             client_ref: str | None = None) -> CheckinResult:
+    """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code).
+
+    ``client_ref`` (the phone page's, made when the page was shown): a repeat of a tap that
+    already checked in answers with that check-in (``repeated``) and checks in nothing. (The
+    API's ``client_ref`` is its decorator's.)"""
     now = now or timeutil.utcnow()
     if (latitude is None) != (longitude is None):
         raise FieldError("longitude" if longitude is None else "latitude",
                          _l("Give both latitude and longitude, or neither."))
     kind, obj_id, extra = codes.read_scanned(code)
+    if client_ref:
+        with db.read_before_writing(session, hold=True):  # the lock-and-load's read joins it
+            earlier = earlier_checkin_id(session, user.id, client_ref)
+        if earlier is not None:
+            return _repeated(session, earlier)
     if kind == "event":
         codes.verify_event_code(obj_id, extra, now)
-        return _event_checkin(session, user.id, obj_id, now)
-    return _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+        result = _event_checkin(session, user.id, obj_id, now)
+    else:
+        result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+    idempotency.remember(session, user.id, PAGE_ENDPOINT, client_ref, {"checkin_id": result.checkin.id})
+    return result
+
+
+def earlier_checkin_id(session: Session, user_id: int, client_ref: str | None) -> int | None:
+    """The check-in a page tap with this ``client_ref`` already made, if any (also after a
+    refusal: a twin tap may have won the race)."""
+    earlier = idempotency.lookup_data(session, user_id, PAGE_ENDPOINT, client_ref)
+    return earlier["checkin_id"] if earlier else None
+
+
+def _repeated(session: Session, checkin_id: int) -> CheckinResult:
+    checkin = session.get(Checkin, checkin_id)
+    return CheckinResult(checkin, balance_after(session, checkin), place_name(session, checkin), repeated=True)
+
+
+def preview(session: Session, user: User, code: str) -> dict:
+    """What the check-in page shows before the tap: the place's kind, name, points and where it
+    is, and whether a position is needed. A code the tap would refuse as unreadable, expired,
+    replaced or another station's is refused here the same way; the rest is decided by the tap."""
+    kind, obj_id, extra = codes.read_scanned(code)
+    if kind == "event":
+        codes.verify_event_code(obj_id, extra)
+        event = session.get(Event, obj_id) if obj_id <= MAX_ID else None
+        _require_station_event(event, user.station_id)
+        return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
+                "where": event.location}
+    checkpoint = session.get(Checkpoint, obj_id) if obj_id <= MAX_ID else None
+    _require_current_poster(checkpoint, user.station_id, extra)
+    return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
+            "need_location": checkpoint.require_location, "where": checkpoint.description}
 
 
 def check_in_for(session: Session, leader: User, *, user_id: int | None = None, member_code: str | None = None,
@@ -318,22 +377,6 @@ def check_in_for(session: Session, leader: User, *, user_id: int | None = None, 
 
 
 # -- idempotency for the phone page ---------------------------------------------------------------
-
-def remembered(session: Session, user_id: int, client_ref: str | None) -> int | None:
-    """The check-in id a page submission with this ``client_ref`` already produced."""
-    if not client_ref:
-        return None
-    row = session.exec(select(IdempotencyKey.response).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == PAGE_ENDPOINT,
-        IdempotencyKey.client_ref == client_ref[:64])).first()
-    return json.loads(row)["checkin_id"] if row else None
-
-
-def remember(session: Session, user_id: int, client_ref: str | None, checkin_id: int) -> None:
-    if client_ref:
-        session.add(IdempotencyKey(user_id=user_id, endpoint=PAGE_ENDPOINT, client_ref=client_ref[:64],
-                                   status_code=201, response=json.dumps({"checkin_id": checkin_id})))
-
 
 # -- reading --------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ Rules that hold whatever the concurrency:
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..models import Redemption, StockMovement, StoreItem, User
 from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import isoformat, local, local_midnight, period_start
-from . import access, audit, codes, ledger, notices
+from . import access, audit, codes, idempotency, ledger, notices
 from .csv_export import csv_stream
 
 MAX_QUANTITY = 99
@@ -318,6 +319,36 @@ def redeem(session: Session, clerk: User, *, item_id: int, user_id: int | None =
         raise DomainError("forbidden", _l("This account is not active."))
     # The redemption row itself (with its clerk) and the ledger entry are the record of it.
     return _take(session, clerk, user, item, quantity, status="fulfilled", now=now)
+
+
+#: Under this name the counter's baskets are remembered (their receipts), per clerk.
+BASKET_ENDPOINT = "pages.counter_redeem"
+#: The most lines one basket takes.
+BASKET_LINES = 50
+
+
+def redeem_basket(session: Session, clerk: User, *, user_id: int, basket: list[tuple[int, int]], client_ref: str,
+                  now: datetime | None = None) -> dict:
+    """Hand a volunteer every line of a basket, ``(item id, quantity)``, at once: all of them or,
+    on any refusal (as :func:`redeem`), none. The receipt, ``{"ids": [...], "user_id": ...}``, is
+    kept under ``client_ref``: a second tap with it redeems nothing and gets the first receipt."""
+    access.require_role(clerk, "clerk")
+    earlier = idempotency.lookup_data(session, clerk.id, BASKET_ENDPOINT, client_ref)
+    if earlier is not None:
+        return earlier
+    now = now or timeutil.utcnow()
+    ids = [redeem(session, clerk, item_id=item_id, user_id=user_id, quantity=quantity, now=now).redemption.id
+           for item_id, quantity in basket[:BASKET_LINES]]
+    receipt = {"ids": ids, "user_id": user_id}
+    idempotency.remember(session, clerk.id, BASKET_ENDPOINT, client_ref, receipt)
+    return receipt
+
+
+def basket_receipt(session: Session, clerk: User, client_ref: str) -> tuple[dict, datetime] | None:
+    """A basket's receipt and when it was made, for the clerk who made it."""
+    access.require_role(clerk, "clerk")
+    row = idempotency.find(session, clerk.id, BASKET_ENDPOINT, client_ref)
+    return (json.loads(row.response), row.created_at) if row is not None else None
 
 
 def identify(session: Session, clerk: User, member_code: str, *, now: datetime | None = None) -> User:

@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from flask import Flask, abort, g, has_request_context, jsonify, render_template, request, session
+from flask import Flask, abort, g, has_request_context, jsonify, make_response, render_template, request, session
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_htmx import HTMX
@@ -151,7 +151,7 @@ def init_app(app: Flask) -> None:
     htmx.init_app(app)
 
     from .api import bp as api_bp
-    from .api.base import http_error_as_problem, problem
+    from .api.base import allow_header, http_error_as_problem, problem
     from .pages import bp as pages_bp
 
     from .nav import nav_items
@@ -250,7 +250,9 @@ def init_app(app: Flask) -> None:
             429: _("Too many attempts. Please wait a few minutes and try again."),
         }
         message = messages.get(error.code, _("Something went wrong. Please try again."))
-        return render_template("errors/error.html", status=error.code, message=message), error.code
+        response = make_response(render_template("errors/error.html", status=error.code, message=message), error.code)
+        allow_header(error, response)
+        return response
 
     @app.errorhandler(Exception)
     def _server_error(error: Exception):

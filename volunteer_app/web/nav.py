@@ -1,4 +1,5 @@
-"""The bottom navigation bar: items appear once their page exists and the user may open it.
+"""The bottom navigation bar and the Manage hub: items appear once their page exists and the
+user may open it.
 
 At most five items fit a 320 px phone with one thumb; staff tools take the place of the
 volunteer items that are least used by that person (they stay one tap away on the home page).
@@ -40,3 +41,36 @@ def nav_items(user) -> list[dict]:
         items.append({"url": url, "label": label, "icon": icon,
                       "active": request.endpoint == endpoint or (url != "/" and request.path.startswith(url))})
     return items
+
+
+#: The Manage hub, in display order: (endpoint, label, hint, roles) — a link shows once its
+#: endpoint exists and the user holds one of ``roles`` (admin passes).
+MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
+    ("pages.approvals", _l("Approvals"), _l("New registrations waiting for you"), ("coordinator",)),
+    ("pages.teams", _l("Teams and members"), _l("Add, remove, make coordinator"), ("coordinator",)),
+    ("pages.users", _l("People"), _l("Find, create and manage accounts"), ("coordinator",)),
+    ("pages.shift_week", _l("Shifts and routes"), _l("Week plan, live view, attendance"), ("coordinator",)),
+    ("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",)),
+    ("pages.audit_page", _l("Audit trail"), _l("Who did what, and when"), ("admin",)),
+    ("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",)),
+    ("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"), ("coordinator",)),
+    ("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"), ("admin",)),
+    ("pages.tips_inbox", _l("Tips and hazards"), _l("New tips, triage, follow-up visits"), ("coordinator",)),
+    ("pages.checkpoint_list", _l("Checkpoints and posters"),
+     _l("Place patrol points, print QR posters, see the last scan"), ("coordinator",)),
+    ("pages.event_list", _l("Events"), _l("Create events and show their live check-in code"), ("coordinator",)),
+    ("pages.leader_checkin", _l("Check in for a member"), _l("For volunteers without a smartphone"),
+     ("coordinator",)),
+    ("pages.points_people", _l("Adjust points"), _l("Correct a member's points, with a reason"), ("coordinator",)),
+    ("pages.awards", _l("Awards and certificates"), _l("Grant awards with points and print certificates"),
+     ("coordinator",)),
+    ("pages.leaderboard", _l("Leaderboards"), _l("Points by week, month and year; teams per member"),
+     ("coordinator",)),
+]
+
+
+def manage_links(user) -> list[dict]:
+    """The Manage hub's links this user may follow, in display order."""
+    return [{"endpoint": endpoint, "url": url_for(endpoint), "label": label, "hint": hint}
+            for endpoint, label, hint, roles in MANAGE_LINKS
+            if endpoint in current_app.view_functions and user.has_role(*roles)]

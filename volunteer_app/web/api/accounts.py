@@ -47,7 +47,7 @@ def register(body: RegisterRequest):
 
 
 @route("/users", "POST", summary="Create an active user", tag="accounts", body=CreateUserRequest,
-       response=UserOut, status=201)
+       response=UserOut, status=201, roles=("coordinator",))
 def create_user(body: CreateUserRequest):
     user = accounts.create_user(db.get_session(), current_api_user(), **body.model_dump())
     return _user(user)
@@ -63,17 +63,20 @@ def me():
     return _user(current_api_user())
 
 
-@route("/users/<id:user_id>/approve", "POST", summary="Approve a registration", tag="accounts", response=UserOut)
+@route("/users/<id:user_id>/approve", "POST", summary="Approve a registration", tag="accounts", response=UserOut,
+       roles=("coordinator",))
 def approve(user_id: int):
     return _user(accounts.approve(db.get_session(), current_api_user(), user_id))
 
 
-@route("/users/<id:user_id>/disable", "POST", summary="Disable an account", tag="accounts", response=UserOut)
+@route("/users/<id:user_id>/disable", "POST", summary="Disable an account", tag="accounts", response=UserOut,
+       roles=("admin",))
 def disable(user_id: int):
     return _user(accounts.disable(db.get_session(), current_api_user(), user_id))
 
 
-@route("/teams", "POST", summary="Create a team", tag="teams", body=TeamCreate, response=TeamOut, status=201)
+@route("/teams", "POST", summary="Create a team", tag="teams", body=TeamCreate, response=TeamOut, status=201,
+       roles=("admin",))
 def create_team(body: TeamCreate):
     team = teams.create_team(db.get_session(), current_api_user(), **body.model_dump())
     return teams.team_view(team, 0)
@@ -88,13 +91,14 @@ def list_teams():
 
 
 @route("/teams/<id:team_id>/members", "POST", summary="Add a member or change their role", tag="teams",
-       body=MemberAdd, response=MembershipOut, status=201)
+       body=MemberAdd, response=MembershipOut, status=201, roles=("coordinator",))
 def add_member(team_id: int, body: MemberAdd):
     membership = teams.add_member(db.get_session(), current_api_user(), team_id, body.user_id, body.role)
     return {"team_id": membership.team_id, "user_id": membership.user_id, "role": membership.role}
 
 
-@route("/teams/<id:team_id>/members/<id:user_id>", "DELETE", summary="Remove a member", tag="teams", status=204)
+@route("/teams/<id:team_id>/members/<id:user_id>", "DELETE", summary="Remove a member", tag="teams", status=204,
+       roles=("coordinator",))
 def remove_member(team_id: int, user_id: int):
     teams.remove_member(db.get_session(), current_api_user(), team_id, user_id)
     return None

@@ -11,12 +11,11 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from ... import db
 from ...errors import STATUS_BY_CODE, DomainError, FieldError
-from ...models import IdempotencyKey, User
-from ...services import accounts
+from ...models import User
+from ...services import access, accounts, idempotency
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -40,6 +39,7 @@ class Endpoint:
     status: int
     auth: bool
     idempotent: bool
+    roles: tuple[str, ...] = ()
     content_type: str = "application/json"
     multipart: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -132,13 +132,10 @@ def current_api_user() -> User:
     return g.api_user
 
 
-def _remembered(user_id: int, endpoint: str, client_ref: str) -> Response | None:
-    row = db.get_session().exec(select(IdempotencyKey).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.endpoint == endpoint,
-        IdempotencyKey.client_ref == client_ref)).first()
-    if row is None:
-        return None
-    return Response(row.response, status=200, mimetype="application/json")
+def _remembered(endpoint: str, client_ref: str) -> Response | None:
+    """The first answer to this ``client_ref``, sent again (200)."""
+    text = idempotency.lookup(db.get_session(), g.api_user.id, endpoint, client_ref)
+    return Response(text, status=200, mimetype="application/json") if text is not None else None
 
 
 def _to_response(result, status: int, response_model) -> Response:
@@ -156,7 +153,7 @@ def _to_response(result, status: int, response_model) -> Response:
 def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
           auth: bool = True, idempotent: bool = False, multipart: dict[str, Any] | None = None,
-          reads_first: bool = False, **extra):
+          reads_first: bool = False, roles: tuple[str, ...] = (), **extra):
     """Register an API endpoint. The view gets the validated ``body``/``query`` as keyword
     arguments, returns a dict (or ``(dict, status)``, or ``None`` for 204), and never commits:
     a write is committed here once, after the view succeeded.
@@ -167,7 +164,11 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
 
     ``reads_first``: the view's first database work is a ``db.read_before_writing`` block (the
     check-in's lock-and-load), so on SQLite the caller's lookup shares that read transaction
-    instead of having one of its own."""
+    instead of having one of its own.
+
+    ``roles``: who may call at all (``admin`` always may); anyone else is 403 ``forbidden``,
+    decided right after authentication and before the body is read. The service keeps its
+    finer checks (which team, whose data)."""
 
     def decorate(view: Callable) -> Callable:
         endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
@@ -180,6 +181,11 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 if user is None:
                     return problem(401, "unauthorized", "A valid bearer token is required.")
                 g.api_user = user
+                if roles:
+                    try:
+                        access.require_role(user, *roles)
+                    except DomainError as error:
+                        return domain_problem(error)
             kwargs = dict(path)
             try:
                 if body is not None:
@@ -193,7 +199,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                                errors=[{"field": "body", "message": "Send a multipart/form-data body."}])
             client_ref = getattr(kwargs.get("body"), "client_ref", None) if idempotent else None
             if client_ref:
-                remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                remembered = _remembered(endpoint_name, client_ref)
                 if remembered is not None:
                     return remembered
             try:
@@ -202,15 +208,14 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 if method != "GET" and out.status_code < 400:
                     db.end_reading(session)  # in case the view never read
                     if client_ref:
-                        session.add(IdempotencyKey(user_id=g.api_user.id, endpoint=endpoint_name,
-                                                   client_ref=client_ref, status_code=out.status_code,
-                                                   response=out.get_data(as_text=True)))
+                        idempotency.remember(session, g.api_user.id, endpoint_name, client_ref,
+                                             out.get_data(as_text=True), out.status_code)
                     session.commit()
                 return out
             except (DomainError, IntegrityError) as error:
                 session.rollback()
                 if client_ref:  # a twin request may have won the race: answer as it did
-                    remembered = _remembered(g.api_user.id, endpoint_name, client_ref)
+                    remembered = _remembered(endpoint_name, client_ref)
                     if remembered is not None:
                         return remembered
                 if isinstance(error, IntegrityError):
@@ -220,7 +225,7 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
 
         bp.add_url_rule(rule, endpoint=endpoint_name, view_func=wrapper, methods=[method])
         ENDPOINTS.append(Endpoint(rule, method, view, summary, tag, body, query, response, status, auth,
-                                  idempotent, multipart=multipart, extra=extra))
+                                  idempotent, roles=tuple(roles), multipart=multipart, extra=extra))
         return wrapper
 
     return decorate
@@ -238,7 +243,15 @@ def http_error_as_problem(error) -> Response:
     status = error.code if error.code in TITLES else 400
     if code == "validation_error" and status == 400:
         status = 422
-    return problem(status, code, error.description or TITLES.get(status, "Error"))
+    response = problem(status, code, error.description or TITLES.get(status, "Error"))
+    allow_header(error, response)
+    return response
+
+
+def allow_header(error, response) -> None:
+    """A 405 names the methods the path does take (``Allow``), on pages and in the API."""
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
 
 
 def code_status(code: str) -> int:

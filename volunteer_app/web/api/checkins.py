@@ -23,7 +23,7 @@ def _checkpoint(checkpoint, *, with_url: bool = True) -> dict:
 
 
 @route("/checkpoints", "POST", summary="Place a checkpoint", tag="checkpoints", body=CheckpointCreate,
-       response=CheckpointOut, status=201)
+       response=CheckpointOut, status=201, roles=("coordinator",))
 def create_checkpoint(body: CheckpointCreate):
     return _checkpoint(checkpoints.create(db.get_session(), current_api_user(), **body.model_dump()))
 
@@ -48,7 +48,7 @@ def get_checkpoint(checkpoint_id: int):
 
 
 @route("/checkpoints/<id:checkpoint_id>", "PATCH", summary="Change a checkpoint", tag="checkpoints",
-       body=CheckpointUpdate, response=CheckpointOut)
+       body=CheckpointUpdate, response=CheckpointOut, roles=("coordinator",))
 def update_checkpoint(checkpoint_id: int, body: CheckpointUpdate):
     changes = body.model_dump(exclude_unset=True)
     for key in ("name", "radius_m", "require_location", "points", "cooldown_minutes", "active"):
@@ -66,24 +66,25 @@ def _qr_response(checkpoint_id: int, kind: str) -> Response:
 
 
 @route("/checkpoints/<id:checkpoint_id>/qr.png", summary="The poster's QR code (PNG)", tag="checkpoints",
-       produces="image/png")
+       produces="image/png", roles=("coordinator",))
 def checkpoint_qr_png(checkpoint_id: int):
     return _qr_response(checkpoint_id, "png")
 
 
 @route("/checkpoints/<id:checkpoint_id>/qr.svg", summary="The poster's QR code (SVG)", tag="checkpoints",
-       produces="image/svg+xml")
+       produces="image/svg+xml", roles=("coordinator",))
 def checkpoint_qr_svg(checkpoint_id: int):
     return _qr_response(checkpoint_id, "svg")
 
 
 @route("/checkpoints/<id:checkpoint_id>/rotate-code", "POST", summary="Void the old poster, make a new code",
-       tag="checkpoints", response=CheckpointOut)
+       tag="checkpoints", response=CheckpointOut, roles=("coordinator",))
 def rotate_checkpoint_code(checkpoint_id: int):
     return _checkpoint(checkpoints.rotate_code(db.get_session(), current_api_user(), checkpoint_id))
 
 
-@route("/events", "POST", summary="Create an event", tag="events", body=EventCreate, response=EventOut, status=201)
+@route("/events", "POST", summary="Create an event", tag="events", body=EventCreate, response=EventOut, status=201,
+       roles=("coordinator",))
 def create_event(body: EventCreate):
     return events.view(events.create(db.get_session(), current_api_user(), **body.model_dump()))
 
@@ -100,7 +101,7 @@ def get_event(event_id: int):
 
 
 @route("/events/<id:event_id>/code", summary="The event's live check-in code (changes every 30 s)", tag="events",
-       response=EventCodeOut)
+       response=EventCodeOut, roles=("coordinator",))
 def event_code(event_id: int):
     event, code, expires_at = events.live_code(db.get_session(), current_api_user(), event_id)
     return {"event_id": event.id, "code": code, "checkin_url": checkin_url(code), "expires_at": isoformat(expires_at)}
@@ -115,7 +116,8 @@ def create_checkin(body: CheckinCreate):
 
 
 @route("/checkins/on-behalf", "POST", summary="A leader checks in a volunteer without a smartphone",
-       tag="checkins", body=CheckinOnBehalf, response=CheckinOut, status=201, idempotent=True)
+       tag="checkins", body=CheckinOnBehalf, response=CheckinOut, status=201, idempotent=True,
+       roles=("coordinator",))
 def create_checkin_on_behalf(body: CheckinOnBehalf):
     result = checkins.check_in_for(db.get_session(), current_api_user(), user_id=body.user_id,
                                    member_code=body.member_code, checkpoint_id=body.checkpoint_id,
@@ -142,7 +144,7 @@ def user_ledger(user_id: int, query: LedgerQuery):
 
 
 @route("/users/<id:user_id>/adjustments", "POST", summary="Correct a person's points (reason required)",
-       tag="ledger", body=AdjustmentCreate, response=EntryOut, status=201, idempotent=True)
+       tag="ledger", body=AdjustmentCreate, response=EntryOut, status=201, idempotent=True, roles=("coordinator",))
 def create_adjustment(user_id: int, body: AdjustmentCreate):
     entry = ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)
     return ledger.entry_view(entry)

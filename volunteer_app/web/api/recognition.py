@@ -8,7 +8,7 @@ from .base import current_api_user, route
 
 
 @route("/awards", "POST", summary="Grant an award (its points are an award ledger entry)", tag="recognition",
-       body=AwardCreate, response=AwardOut, status=201, idempotent=True)
+       body=AwardCreate, response=AwardOut, status=201, idempotent=True, roles=("coordinator",))
 def grant_award(body: AwardCreate):
     award = recognition.grant_award(db.get_session(), current_api_user(), user_id=body.user_id, title=body.title,
                                     points=body.points, note=body.note)

@@ -8,7 +8,7 @@ from .base import current_api_user, route
 
 
 @route("/shifts", "POST", summary="Create a shift (or one a week until a date)", tag="shifts", body=ShiftCreate,
-       response=ShiftList, status=201, idempotent=True)
+       response=ShiftList, status=201, idempotent=True, roles=("coordinator",))
 def create_shifts(body: ShiftCreate):
     session = db.get_session()
     made = shifts.create_shifts(session, current_api_user(), **body.model_dump(exclude={"client_ref"}))
@@ -38,6 +38,6 @@ def cancel_signup(shift_id: int):
 
 
 @route("/shifts/<id:shift_id>/attendance", summary="Who came and what they scanned", tag="shifts",
-       response=AttendanceOut)
+       response=AttendanceOut, roles=("coordinator",))
 def attendance(shift_id: int):
     return shifts.attendance(db.get_session(), current_api_user(), shift_id)

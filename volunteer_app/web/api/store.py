@@ -22,13 +22,13 @@ def _item(item) -> dict:
 
 
 @route("/store/items", "POST", summary="Add an item to the store", tag="store", body=ItemCreate, response=ItemOut,
-       status=201)
+       status=201, roles=("coordinator",))
 def create_item(body: ItemCreate):
     return _item(store.create_item(db.get_session(), current_api_user(), **body.model_dump()))
 
 
 @route("/store/items/<id:item_id>", "PATCH", summary="Change an item (a new stock is a correction)", tag="store",
-       body=ItemPatch, response=ItemOut)
+       body=ItemPatch, response=ItemOut, roles=("coordinator",))
 def patch_item(item_id: int, body: ItemPatch):
     changes = body.model_dump(exclude_unset=True)
     return _item(store.update_item(db.get_session(), current_api_user(), item_id, **changes))
@@ -40,7 +40,8 @@ def list_items():
 
 
 @route("/store/items/<id:item_id>/picture", "POST", summary="Upload an item's picture (multipart file, JPEG or PNG)",
-       tag="store", response=PictureOut, status=201, multipart={"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}})
+       tag="store", response=PictureOut, status=201, multipart={"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}},
+       roles=("coordinator",))
 def upload_picture(item_id: int):
     upload = request.files.get("file")
     if upload is None:
@@ -58,7 +59,7 @@ def member_code():
 
 
 @route("/store/redemptions", "POST", summary="Redeem an item for a volunteer at the counter", tag="store",
-       body=RedemptionCreate, response=RedemptionOut, status=201, idempotent=True)
+       body=RedemptionCreate, response=RedemptionOut, status=201, idempotent=True, roles=("clerk",))
 def redeem(body: RedemptionCreate):
     result = store.redeem(db.get_session(), current_api_user(), item_id=body.item_id, user_id=body.user_id,
                           member_code=body.member_code, quantity=body.quantity)
@@ -67,7 +68,7 @@ def redeem(body: RedemptionCreate):
 
 
 @route("/store/redemptions/<id:redemption_id>/cancel", "POST", summary="Cancel a redemption (refund, restock)",
-       tag="store", body=RedemptionCancel, response=RedemptionOut)
+       tag="store", body=RedemptionCancel, response=RedemptionOut, roles=("clerk",))
 def cancel(redemption_id: int, body: RedemptionCancel):
     session = db.get_session()
     redemption = store.cancel(session, current_api_user(), redemption_id, body.reason or "")

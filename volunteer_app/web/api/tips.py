@@ -58,18 +58,18 @@ def get_photo(tip_id: int, photo_id: int):
 
 
 @route("/tips/<id:tip_id>/triage", "POST", summary="Triage a tip: red, yellow or blue, with a due date",
-       tag="tips", body=TriageRequest, response=TipOut)
+       tag="tips", body=TriageRequest, response=TipOut, roles=("coordinator",))
 def triage(tip_id: int, body: TriageRequest):
     return _view(tips.triage(db.get_session(), current_api_user(), tip_id, **body.model_dump()))
 
 
 @route("/tips/<id:tip_id>/review", "POST", summary="Review a tip once: valid (with points) or not",
-       tag="tips", body=ReviewRequest, response=TipOut)
+       tag="tips", body=ReviewRequest, response=TipOut, roles=("coordinator",))
 def review(tip_id: int, body: ReviewRequest):
     return _view(tips.review(db.get_session(), current_api_user(), tip_id, **body.model_dump()))
 
 
 @route("/tips/<id:tip_id>/close", "POST", summary="Close a tip with its resolution", tag="tips",
-       body=CloseRequest, response=TipOut)
+       body=CloseRequest, response=TipOut, roles=("coordinator",))
 def close(tip_id: int, body: CloseRequest):
     return _view(tips.close(db.get_session(), current_api_user(), tip_id, **body.model_dump()))

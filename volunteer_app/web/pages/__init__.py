@@ -10,5 +10,6 @@ from . import shifts  # noqa: E402,F401  (shifts, routes, notices, calendar feed
 from . import audit, dashboard, reports  # noqa: E402,F401  (dashboard, reports, audit trail)
 from . import store  # noqa: E402,F401  (points store, member card, counter)
 from . import tips  # noqa: E402,F401  (tips and hazards)
-from . import checkins  # noqa: E402,F401  (check-in, posters, events, my points)
+from . import checkins  # noqa: E402,F401  (check-in, the result, my points)
+from . import checkpoints  # noqa: E402,F401  (checkpoints, posters, events, leader check-in, adjustments)
 from . import recognition  # noqa: E402,F401  (leaderboards, badges, awards, certificates)

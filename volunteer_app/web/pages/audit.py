@@ -13,11 +13,6 @@ from . import bp
 from .common import render, role_required
 from .dashboard import query_int
 
-try:
-    from .staff import add_manage_link
-except ImportError:  # pragma: no cover
-    add_manage_link = None
-
 
 def _date(name: str, errors: dict) -> date | None:
     raw = (request.args.get(name) or "").strip()[:10]
@@ -52,7 +47,3 @@ def audit_page():
     return render("pages/audit/index.html", "pages/audit/_results.html", rows=rows, more=more, page=page,
                   filters=filters, args=args, errors=errors, actions=reports.audit_actions(session, current_user),
                   action_label=audit.action_label)
-
-
-if add_manage_link is not None:
-    add_manage_link("pages.audit_page", _l("Audit trail"), _l("Who did what, and when"), ("admin",))

@@ -1,15 +1,69 @@
-"""What the page views share: rendering full pages or htmx partials, domain errors as messages,
-and role checks."""
+"""What the page views share: one unit of work per action, rendering full pages or htmx
+partials, domain errors as messages, and role checks."""
 from __future__ import annotations
 
 import functools
+from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import abort, flash, render_template, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 
+from ... import db
 from ...errors import DomainError
+from ...services import shifts
 from ...web import htmx
+
+
+def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None = None):
+    """The page twin of the API's ``route``: what the view writes is committed once, after it
+    answered (an answer of 400 or more is rolled back instead). A ``DomainError`` rolls the
+    writes back and becomes the page's message: ``on_error(error, **view_args)`` answers (a
+    flash and a redirect, or the form again with its errors); without it, the error page. The
+    rest of a refused request only reads (on SQLite, without the write lock). A clash on a
+    unique key (a twin request won) is rolled back and answered by ``on_conflict(error, **view_args)``.
+
+    A view may answer with a function instead of a response: it is called after the commit,
+    so that reading for the answer does not hold the write lock."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            session = db.get_session()
+            try:
+                answer = view(*args, **kwargs)
+                if _status(answer) < 400:
+                    db.end_reading(session)
+                    session.commit()
+                else:
+                    session.rollback()
+            except DomainError as error:
+                session.rollback()
+                db.done_writing()
+                if on_error is None:
+                    raise
+                return on_error(error, *args, **kwargs)
+            except IntegrityError as error:
+                session.rollback()
+                db.done_writing()
+                if on_conflict is None:
+                    raise
+                return on_conflict(error, *args, **kwargs)
+            return answer() if callable(answer) and not isinstance(answer, Response) else answer
+
+        return wrapper
+
+    return decorate
+
+
+def _status(answer) -> int:
+    if isinstance(answer, Response):
+        return answer.status_code
+    if isinstance(answer, tuple) and len(answer) > 1 and isinstance(answer[1], int):
+        return answer[1]
+    return 200
 
 
 def render(template: str, partial: str | None = None, **context):
@@ -34,6 +88,17 @@ def role_required(*roles: str):
         return wrapper
 
     return decorate
+
+
+def make_reminders() -> None:
+    """Reminders for my shifts starting within 12 hours, made by the pages that show them (home,
+    my shifts, notices) when I open them."""
+    session_db = db.get_session()
+    try:
+        if shifts.remind(session_db, user_id=current_user.id):
+            db.commit()
+    except Exception:  # a reminder must never stop a page from opening
+        session_db.rollback()
 
 
 def flash_error(error: DomainError) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ... import db
@@ -12,11 +11,6 @@ from ...services import dashboard, svg
 from ...timeutil import local
 from . import bp
 from .common import render, role_required
-
-try:  # the Manage hub offers the page once it exists
-    from .staff import add_manage_link
-except ImportError:  # pragma: no cover - the hub is not there yet
-    add_manage_link = None
 
 
 def weekday_labels() -> list[str]:
@@ -53,7 +47,3 @@ def dashboard_page():
     return render("pages/dashboard/index.html", "pages/dashboard/_board.html", board=board, plots=plots(board),
                   weekdays=weekday_labels(), busiest=busiest(board.heatmap),
                   approvals_url=url_for("pages.approvals") if "pages.approvals" in current_app.view_functions else None)
-
-
-if add_manage_link is not None:
-    add_manage_link("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",))

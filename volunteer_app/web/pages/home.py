@@ -11,12 +11,13 @@ from ...models import Team
 from ...services import access, accounts
 from . import bp
 from .auth import start_session
-from .common import field_errors
+from .common import field_errors, make_reminders
 
 
 @bp.get("/")
 @login_required
 def home():
+    make_reminders()
     session_db = db.get_session()
     team_ids = access.team_ids_of(session_db, current_user.id)
     teams = [session_db.get(Team, team_id) for team_id in team_ids]

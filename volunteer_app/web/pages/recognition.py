@@ -13,7 +13,6 @@ from ...services import access, accounts, recognition
 from ...timeutil import local
 from . import bp
 from .common import field_errors, form_int, render, role_required
-from .staff import add_manage_link
 
 PERIOD_LABELS = {"week": _l("This week"), "month": _l("This month"), "year": _l("This year"), "all": _l("All time")}
 
@@ -144,8 +143,3 @@ def award_template_new():
             template_errors=errors, template_values=values)), 422
     flash(_("The award %(title)s can now be granted.", title=row.title), "ok")
     return redirect(url_for("pages.awards"))
-
-
-add_manage_link("pages.awards", _l("Awards and certificates"),
-                _l("Grant awards with points and print certificates"))
-add_manage_link("pages.leaderboard", _l("Leaderboards"), _l("Points by week, month and year; teams per member"))

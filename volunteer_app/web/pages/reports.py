@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ... import db
@@ -18,11 +17,6 @@ from ...timeutil import local, utcnow
 from . import bp
 from .common import render, role_required
 from .dashboard import query_int
-
-try:
-    from .staff import add_manage_link
-except ImportError:  # pragma: no cover
-    add_manage_link = None
 
 TABLE_ROWS = 200
 
@@ -186,10 +180,3 @@ def personal_data_page():
     query = (request.args.get("q") or "").strip()[:64]
     people = accounts.search_users(session, current_user, query=query, limit=20) if query else []
     return render("pages/reports/personal_data.html", query=query, people=people)
-
-
-if add_manage_link is not None:
-    add_manage_link("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"),
-                    ("coordinator",))
-    add_manage_link("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"),
-                    ("admin",))

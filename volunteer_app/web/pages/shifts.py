@@ -21,7 +21,7 @@ from ... import timeutil
 from ...timeutil import local, station_tz
 from ...web import htmx, links
 from . import bp
-from .common import field_errors, form_int, render, role_required, safe_next
+from .common import field_errors, form_int, make_reminders, render, role_required, safe_next
 
 FILL_WORDS = {"empty": _l("No one yet"), "open": _l("Places free"), "nearly_full": _l("Nearly full"),
               "full": _l("Full")}
@@ -44,22 +44,6 @@ def _notice_helpers():
         return url_for("pages.scan") if "pages.scan" in current_app.view_functions else None
     return {"unread_notices": unread_notices, "fill_words": FILL_WORDS, "signup_words": STATUS_WORDS,
             "scan_url": scan_url}
-
-
-def _remind_me() -> None:
-    """Reminders for my shifts starting within 12 hours, made when I open the app."""
-    session_db = db.get_session()
-    try:
-        if shifts.remind(session_db, user_id=current_user.id):
-            db.commit()
-    except Exception:  # a reminder must never stop a page from opening
-        session_db.rollback()
-
-
-@bp.before_app_request
-def _reminders_on_home():
-    if request.endpoint == "pages.home" and request.method == "GET" and current_user.is_authenticated:
-        _remind_me()
 
 
 def _cards(session_db, rows: list[Shift]) -> list[dict]:
@@ -86,7 +70,7 @@ def _cards(session_db, rows: list[Shift]) -> list[dict]:
 @bp.get("/shifts")
 @login_required
 def my_shifts():
-    _remind_me()
+    make_reminders()
     session_db = db.get_session()
     running = shifts.running_shift(session_db, current_user)
     mine = [s for s in shifts.my_shifts(session_db, current_user) if not running or s.id != running.id]
@@ -173,7 +157,7 @@ def shift_feed(token: str):
 @bp.get("/notices")
 @login_required
 def notice_list():
-    _remind_me()
+    make_reminders()
     session_db = db.get_session()
     rows = notices.list_for(session_db, current_user.id, limit=100)
     unread = {row.id for row in rows if row.read_at is None}
@@ -441,14 +425,3 @@ def no_shows_clear(user_id: int):
     user = session_db.get(User, user_id)
     flash(_("%(name)s can sign up for shifts again.", name=user.display_name), "success")
     return redirect(url_for("pages.no_shows"))
-
-
-def _offer_on_manage_hub() -> None:
-    from . import staff
-    add = getattr(staff, "add_manage_link", None)
-    if add is not None:
-        add("pages.shift_week", _l("Shifts and routes"), _l("Week plan, live view, attendance"), ("coordinator",))
-        add("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",))
-
-
-_offer_on_manage_hub()

@@ -6,7 +6,7 @@ row or section comes back in place).
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,33 +16,11 @@ from ...errors import DomainError
 from ...models import ROLES, USER_STATUSES, Team, User
 from ...services import access, accounts, teams
 from ...web import htmx
+from ..nav import manage_links
 from . import bp
 from .common import field_errors, form_int, render, role_required
 
 # -- the Manage hub -------------------------------------------------------------------------------
-
-#: (endpoint, label, hint, roles): a link shows once its endpoint exists and the user holds one
-#: of ``roles`` (admin passes). Other domains add theirs with :func:`add_manage_link`.
-MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
-    ("pages.approvals", _l("Approvals"), _l("New registrations waiting for you"), ("coordinator",)),
-    ("pages.teams", _l("Teams and members"), _l("Add, remove, make coordinator"), ("coordinator",)),
-    ("pages.users", _l("People"), _l("Find, create and manage accounts"), ("coordinator",)),
-]
-
-
-def add_manage_link(endpoint: str, label, hint=None, roles: tuple[str, ...] = ("coordinator",)) -> None:
-    """Offer a staff page on the Manage hub (call at import time of your page module)."""
-    if all(item[0] != endpoint for item in MANAGE_LINKS):
-        MANAGE_LINKS.append((endpoint, label, hint, tuple(roles)))
-
-
-def manage_links(user) -> list[dict]:
-    links = []
-    for endpoint, label, hint, roles in MANAGE_LINKS:
-        if endpoint in current_app.view_functions and user.has_role(*roles):
-            links.append({"endpoint": endpoint, "url": url_for(endpoint), "label": label, "hint": hint})
-    return links
-
 
 @bp.get("/manage")
 @role_required("coordinator", "clerk")

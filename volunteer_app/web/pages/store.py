@@ -3,7 +3,6 @@ coordinators' catalog and stock."""
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from datetime import date
 
@@ -12,18 +11,15 @@ from flask import (Response, abort, current_app, flash, redirect, render_templat
 from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...models import IdempotencyKey, StoreItem, User
+from ...models import StoreItem, User
 from ...services import codes, qr, store
 from . import bp
-from .common import field_errors, form_int, render, role_required
+from .common import field_errors, form_int, render, role_required, unit_of_work
 
 VISIT_KEY = "counter_visit"
-RECEIPT_ENDPOINT = "pages.counter_redeem"
 
 
 def _picture_url(item: StoreItem) -> str | None:
@@ -168,21 +164,30 @@ def counter_end():
     return redirect(url_for("pages.counter"))
 
 
-def _remembered_receipt(session_db, client_ref: str) -> IdempotencyKey | None:
-    return session_db.exec(select(IdempotencyKey).where(
-        IdempotencyKey.user_id == current_user.id, IdempotencyKey.endpoint == RECEIPT_ENDPOINT,
-        IdempotencyKey.client_ref == client_ref)).first()
+def _basket_ref() -> str:
+    return (request.form.get("client_ref") or "")[:64] or uuid.uuid4().hex
+
+
+def _basket_refused(error: DomainError):
+    return _counter_page({"_form": str(error.message)}, error.status)
+
+
+def _twin_receipt(error):
+    """The twin tap won the race for the receipt: show it."""
+    client_ref = _basket_ref()
+    if store.basket_receipt(db.get_session(), current_user, client_ref) is None:
+        raise error
+    return redirect(url_for("pages.counter_receipt", ref=client_ref))
 
 
 @bp.post("/counter/redeem")
 @role_required("clerk")
+@unit_of_work(on_error=_basket_refused, on_conflict=_twin_receipt)
 def counter_redeem():
     """Every item of the basket in one transaction; a second tap (same ``client_ref``) shows the
     first receipt instead of redeeming again."""
     session_db = db.get_session()
-    client_ref = (request.form.get("client_ref") or "")[:64] or uuid.uuid4().hex
-    if _remembered_receipt(session_db, client_ref) is not None:
-        return redirect(url_for("pages.counter_receipt", ref=client_ref))
+    client_ref = _basket_ref()
     customer = _visit_user(session_db)
     if customer is None:
         flash(_("Scan the member card first."), "error")
@@ -196,20 +201,7 @@ def counter_redeem():
                 basket.append((int(item_id), quantity))
     if not basket:
         return _counter_page({"_form": _("Choose at least one item.")}, 422)
-    now = timeutil.utcnow()
-    try:
-        ids = [store.redeem(session_db, current_user, item_id=item_id, user_id=customer.id, quantity=quantity,
-                            now=now).redemption.id for item_id, quantity in basket[:50]]
-        session_db.add(IdempotencyKey(user_id=current_user.id, endpoint=RECEIPT_ENDPOINT, client_ref=client_ref,
-                                      status_code=201, response=json.dumps({"ids": ids, "user_id": customer.id})))
-        db.commit()
-    except IntegrityError:
-        session_db.rollback()  # the twin tap won: show its receipt
-        if _remembered_receipt(session_db, client_ref) is None:
-            raise
-    except DomainError as error:
-        session_db.rollback()
-        return _counter_page({"_form": str(error.message)}, error.status)
+    store.redeem_basket(session_db, current_user, user_id=customer.id, basket=basket, client_ref=client_ref)
     return redirect(url_for("pages.counter_receipt", ref=client_ref))
 
 
@@ -217,16 +209,16 @@ def counter_redeem():
 @role_required("clerk")
 def counter_receipt(ref: str):
     session_db = db.get_session()
-    key = _remembered_receipt(session_db, ref[:64])
-    if key is None:
+    found = store.basket_receipt(session_db, current_user, ref[:64])
+    if found is None:
         abort(404)
-    data = json.loads(key.response)
+    data, created_at = found
     rows = [(redemption, session_db.get(StoreItem, redemption.item_id))
             for redemption in (store.get_redemption(session_db, current_user, rid) for rid in data["ids"])]
     customer = session_db.get(User, data["user_id"])
     return render_template("pages/store/receipt.html", rows=rows, customer=customer, ref=ref,
                            total=sum(r.points_spent for r, _item in rows if r.status == "fulfilled"),
-                           created_at=key.created_at)
+                           created_at=created_at)
 
 
 @bp.post("/counter/redemptions/<id:redemption_id>/cancel")

@@ -24,11 +24,6 @@ from ...web import htmx
 from . import bp
 from .common import field_errors, form_int, render, role_required, safe_next
 
-try:  # the Manage hub offers the inbox once the hub exists
-    from .staff import add_manage_link
-except ImportError:  # pragma: no cover - the hub is not there yet
-    add_manage_link = None
-
 CATEGORY_ICONS = {"dispute": "⚖", "fraud": "☎", "hazard": "⚠", "ecology": "❀", "other": "…"}
 CATEGORY_HINTS = {
     "dispute": _l("Quarrels, neighbour or consumer disputes"),
@@ -299,8 +294,3 @@ def tip_close(tip_id: int):
         tips.close(session_db, current_user, tip_id, resolution=request.form.get("resolution", "")[:2100])
 
     return _run(step, tip_id, _("The tip is closed."))
-
-
-if add_manage_link is not None:
-    add_manage_link("pages.tips_inbox", _l("Tips and hazards"), _l("New tips, triage, follow-up visits"),
-                    ("coordinator",))
