@@ -142,8 +142,9 @@ def test_stock_changes_need_a_reason_and_are_audited(session, people):
     actions = {a.action for a in session.exec(select(AuditEntry))}
     assert {"store.stock_restock", "store.stock_damage", "store.item_update"} <= actions
     assert store.check_integrity(session) == []
+    store.adjust_stock(session, people["clerk"], item.id, 1, "restock", "店员收货")  # clerks keep stock too
     with pytest.raises(DomainError) as error:
-        store.adjust_stock(session, people["clerk"], item.id, 1, "restock", "x")
+        store.adjust_stock(session, people["volunteer"], item.id, 1, "restock", "x")
     assert error.value.code == "forbidden"
 
 
@@ -345,8 +346,37 @@ def test_api_cancel(api, people):
     assert cli.run_checks(api.app) == []
 
 
+def test_api_stock_change_by_clerk_is_audited_and_never_below_zero(api, app, people):
+    with arrange(app) as session:
+        item_id = factories.store_item(session, stock=4).id
+    url = f"/api/v1/store/items/{item_id}/stock"
+    received = api.post(url, json={"change": 6, "reason": "新到一箱"}, user=people["clerk"])
+    assert received.status_code == 200, received.get_json()
+    assert received.get_json()["stock"] == 10 and received.get_json()["id"] == item_id
+    counted = api.post(url, json={"change": -3, "reason": "盘点少了三个"}, user=people["coordinator"])
+    assert counted.status_code == 200 and counted.get_json()["stock"] == 7
+    below = api.post(url, json={"change": -8, "reason": "盘点"}, user=people["clerk"])
+    assert below.status_code == 409 and below.get_json()["code"] == "out_of_stock"
+    for body in ({"change": 0, "reason": "x"}, {"change": 2, "reason": "  "}, {"change": 2},
+                 {"change": "2", "reason": "x"}, {"change": 1.5, "reason": "x"}, {"reason": "x"}):
+        assert api.post(url, json=body, user=people["clerk"]).status_code == 422, body
+    assert api.post(url, json={"change": 1, "reason": "x"}, user=people["volunteer"]).status_code == 403
+    assert api.post("/api/v1/store/items/999999/stock", json={"change": 1, "reason": "x"},
+                    user=people["clerk"]).status_code == 404
+    with arrange(app) as session:
+        assert session.get(StoreItem, item_id).stock == 7
+        notes = [m.note for m in session.exec(select(StockMovement).where(StockMovement.item_id == item_id)
+                                              .order_by(StockMovement.id))]
+        assert notes[1:] == ["新到一箱", "盘点少了三个"]
+        actions = [a.action for a in session.exec(select(AuditEntry).where(AuditEntry.target_id == item_id)
+                                                   .order_by(AuditEntry.id))]
+        assert actions[-2:] == ["store.stock_restock", "store.stock_correction"]
+        assert store.check_integrity(session) == []
+
+
 def test_openapi_lists_store_endpoints(api, people):
     document = api.get("/api/v1/openapi.json").get_json()
+    assert "post" in document["paths"]["/api/v1/store/items/{item_id}/stock"]
     assert "/api/v1/store/redemptions" in document["paths"]
     assert "/api/v1/me/member-code" in document["paths"]
 

@@ -188,10 +188,15 @@ def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note
     return row[0]
 
 
+def _require_stock_keeper(actor: User) -> None:
+    access.require_role(actor, "clerk", "coordinator")
+
+
 def adjust_stock(session: Session, actor: User, item_id: int, delta: int, reason: str, note: str,
                  *, now: datetime | None = None) -> StockMovement:
-    """Restock (+), damaged (-) or a correction (either way), with a required note; audited."""
-    _require_manager(actor)
+    """Restock (+), damaged (-) or a correction (either way), with a required note; audited.
+    Clerks keep stock as well as coordinators."""
+    _require_stock_keeper(actor)
     if reason not in ("restock", "damage", "correction"):
         raise FieldError("reason", _l("Choose restock, damaged or correction."))
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > 1_000_000:
@@ -211,8 +216,19 @@ def adjust_stock(session: Session, actor: User, item_id: int, delta: int, reason
                         .order_by(StockMovement.id.desc())).first()
 
 
+def change_stock(session: Session, actor: User, item_id: int, change: int, reason: str,
+                 *, now: datetime | None = None) -> StoreItem:
+    """Goods received (``change`` > 0) or a count corrected (< 0), with the reason in words;
+    ``out_of_stock`` below zero. The API's stock call."""
+    kind = "restock" if isinstance(change, int) and change > 0 else "correction"
+    movement = adjust_stock(session, actor, item_id, change, kind, reason, now=now)
+    item = session.get(StoreItem, movement.item_id)
+    session.refresh(item)
+    return item
+
+
 def movements(session: Session, actor: User, item_id: int, limit: int = 30) -> list[StockMovement]:
-    _require_manager(actor)
+    _require_stock_keeper(actor)
     get_item(session, actor, item_id)
     return list(session.exec(select(StockMovement).where(StockMovement.item_id == item_id)
                              .order_by(StockMovement.id.desc()).limit(limit)))
