@@ -268,9 +268,6 @@ def test_catalog_flags_low_stock_and_records_stock_changes(app, shop):
         assert session.get(StoreItem, item.id).stock == 10
         moves = session.exec(select(StockMovement).where(StockMovement.item_id == item.id)).all()
         assert [(m.reason, m.delta) for m in moves] == [("initial", 4), ("restock", 6)]
-    clerk = app.test_client()
-    login(clerk, shop["clerk"])
-    assert clerk.get("/store/manage").status_code == 403
 
 
 # -- pictures ---------------------------------------------------------------------------------------
@@ -357,3 +354,65 @@ def test_counter_odd_quantities_are_refused_with_a_message(app, shop):
     assert negative.status_code == 422 and "quantity from 1 to 99" in negative.get_data(as_text=True)
     with arrange(app) as session:
         assert session.exec(select(Redemption)).all() == []
+
+
+# -- the clerk's day --------------------------------------------------------------------------------
+
+def test_a_clerk_lands_on_the_counter_and_finds_the_day_on_manage(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/counter")
+    manage = client.get("/manage").get_data(as_text=True)
+    for path in ("/counter", "/store/manage", "/counter/count", "/counter/summary"):
+        assert f'href="{path}"' in manage, path
+    volunteer = app.test_client()
+    login(volunteer, shop["volunteer"])
+    assert volunteer.get("/").status_code == 200
+
+
+def test_a_clerk_keeps_stock_but_does_not_edit_the_catalog(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    page = client.get("/store/manage").get_data(as_text=True)
+    assert "帽子" in page and "Add an item" not in page
+    path = f"/store/manage/{shop['cap'].id}"
+    assert "Change the stock" in client.get(path).get_data(as_text=True)
+    received = client.post(path, data={"csrf_token": token(client, path), "action": "stock", "reason": "restock",
+                                       "delta": "4", "note": "新到一箱"})
+    assert received.status_code == 302
+    assert client.post(path, data={"csrf_token": token(client, path), "action": "details", "name": "x",
+                                   "cost": "1"}).status_code == 403
+    assert client.post("/store/manage", data={"csrf_token": token(client, "/store/manage"), "name": "x",
+                                              "cost": "1", "stock": "1"}).status_code == 403
+    with arrange(app) as session:
+        assert session.get(StoreItem, shop["cap"].id).stock == 9
+        assert session.get(StoreItem, shop["cap"].id).name == "帽子"
+    volunteer = app.test_client()
+    login(volunteer, shop["volunteer"])
+    assert volunteer.get("/store/manage").status_code == 403
+    assert volunteer.get("/counter/count").status_code == 403
+
+
+def test_closing_the_day_records_the_differences_in_the_summary(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    assert "Expected: 5" in client.get("/counter/count").get_data(as_text=True)
+    cap, soap, umbrella = shop["cap"].id, shop["soap"].id, shop["umbrella"].id
+    bad = client.post("/counter/count", data={"csrf_token": token(client, "/counter/count"),
+                                              f"count_{cap}": "4", f"count_{soap}": "-2"})
+    assert bad.status_code == 422 and "whole number" in bad.get_data(as_text=True)
+    with arrange(app) as session:
+        assert session.get(StoreItem, cap).stock == 5  # nothing half-written
+    saved = client.post("/counter/count", data={"csrf_token": token(client, "/counter/count"),
+                                                f"count_{cap}": "4", f"count_{soap}": "1", f"count_{umbrella}": ""})
+    assert saved.status_code == 302
+    with arrange(app) as session:
+        assert [session.get(StoreItem, i).stock for i in (cap, soap, umbrella)] == [4, 1, 3]
+        moves = session.exec(select(StockMovement).where(StockMovement.reason == "count")).all()
+        assert [(m.item_id, m.delta) for m in moves] == [(cap, -1)]
+        assert store.check_integrity(session) == []
+        from volunteer_app.models import AuditEntry
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "store.stock_count")).one().target_id == cap
+    summary = client.get("/counter/summary").get_data(as_text=True)
+    assert "counted 4, expected 5" in summary

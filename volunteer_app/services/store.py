@@ -227,6 +227,47 @@ def change_stock(session: Session, actor: User, item_id: int, change: int, reaso
     return item
 
 
+def count_stock(session: Session, actor: User, counted: dict[int, int], *,
+                now: datetime | None = None) -> list[StockMovement]:
+    """Close the day: ``counted`` is what is on the shelf, by item id. Each item whose count
+    differs from the stock the system expects gets a ``count`` movement of the difference
+    (audited); the others leave no record. Every count is checked before anything is written."""
+    _require_stock_keeper(actor)
+    for item_id, number in counted.items():
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 1_000_000:
+            raise FieldError(f"count_{item_id}", _l("The stock is a whole number, 0 or more."))
+    items = [get_item(session, actor, item_id) for item_id in sorted(counted)]
+    now = now or timeutil.utcnow()
+    differences = []
+    for item in items:
+        expected = session.exec(select(StoreItem.stock).where(StoreItem.id == item.id).with_for_update()).one()
+        number = counted[item.id]
+        if number == expected:
+            continue
+        _move_stock(session, item, number - expected, "count", "", actor, now)
+        audit.record(session, actor, "store.stock_count", "store_item", item.id, expected=expected, counted=number,
+                     delta=number - expected)
+        session.flush()
+        differences.append(session.exec(select(StockMovement).where(StockMovement.item_id == item.id)
+                                        .order_by(StockMovement.id.desc())).first())
+    return differences
+
+
+def day_stock_changes(session: Session, actor: User, day: date) -> list[tuple[StockMovement, str, str | None]]:
+    """The day's stock changes by hand (goods received, damage, corrections, the day-end count),
+    with the item's name and who made them."""
+    _require_stock_keeper(actor)
+    start, end = _day_bounds(day)
+    rows = session.execute(
+        select(StockMovement, StoreItem.name, User.display_name)
+        .join(StoreItem, StoreItem.id == StockMovement.item_id)
+        .outerjoin(User, User.id == StockMovement.actor_id)
+        .where(StoreItem.station_id == actor.station_id, StockMovement.reason != "initial",
+               StockMovement.created_at >= start, StockMovement.created_at < end)
+        .order_by(StockMovement.id)).all()
+    return [tuple(row) for row in rows]
+
+
 def movements(session: Session, actor: User, item_id: int, limit: int = 30) -> list[StockMovement]:
     _require_stock_keeper(actor)
     get_item(session, actor, item_id)

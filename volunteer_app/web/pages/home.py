@@ -14,9 +14,16 @@ from .auth import start_session
 from .common import field_errors
 
 
+def works_only_at_the_counter(user) -> bool:
+    """A clerk who is not also a volunteer or a coordinator: their home is the counter."""
+    return user.role_set() == {"clerk"}
+
+
 @bp.get("/")
 @login_required
 def home():
+    if works_only_at_the_counter(current_user):
+        return redirect(url_for("pages.counter"))
     session_db = db.get_session()
     team_ids = access.team_ids_of(session_db, current_user.id)
     teams = [session_db.get(Team, team_id) for team_id in team_ids]
