@@ -7,6 +7,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from flask_babel import force_locale
 from sqlmodel import select
 
 from volunteer_app import cli, db, timeutil
@@ -188,7 +189,7 @@ def test_reservation_fulfilled_by_the_clerk(session, people):
     assert store.lapse_reservations(session, now=NOW + timedelta(days=30)) == 0
 
 
-def test_day_summary_by_clerk_and_csv_keeps_chinese(session, people):
+def test_day_summary_by_clerk_and_csv_keeps_chinese(app, session, people):
     item = factories.store_item(session, name="肥皂, 大块", cost=5, stock=10)
     cup = factories.store_item(session, name="水杯", cost=10, stock=10)
     second_clerk = factories.user(session, roles=["clerk"], display_name="=店员小梅")
@@ -203,13 +204,14 @@ def test_day_summary_by_clerk_and_csv_keeps_chinese(session, people):
     by_clerk = {entry["clerk_id"]: entry for entry in summary["clerks"]}
     assert by_clerk[people["clerk"].id]["items"] == {"肥皂, 大块": 2}
     assert by_clerk[second_clerk.id]["points"] == 10
-    text = "".join(store.export_csv(session, people["clerk"], day, day))
+    with app.test_request_context(), force_locale("zh_CN"):
+        text = "".join(store.export_csv(session, people["clerk"], day, day))
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.encode("utf-8").decode("utf-8-sig"))))
-    assert rows[0][0] == "redemption_id" and len(rows) == 4
+    assert rows[0][:4] == ["兑换编号", "时间", "用户编号", "志愿者"] and len(rows) == 4  # the station's language
     assert rows[1][4] == "肥皂, 大块" and rows[1][3] == "王建国"
     assert rows[2][8] == "'=店员小梅"  # no formula injection
-    assert rows[3][7] == "cancelled" and rows[3][9] == "多扫了"
+    assert rows[1][7] == "已发放" and rows[3][7] == "已撤销" and rows[3][9] == "多扫了"
     with pytest.raises(DomainError):
         store.export_csv(session, people["volunteer"], day, day)
 

@@ -147,6 +147,26 @@ def test_counter_visit_redeem_receipt_double_tap_and_cancel(app, shop):
     assert cli.run_checks(app) == []
 
 
+def test_a_receipt_says_which_lines_were_cancelled(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
+                                           "member_code": member_code_now(app, shop["volunteer"].id)})
+    done = client.post("/counter/redeem", data={"csrf_token": token(client, "/counter"), "client_ref": "r1",
+                                                f"qty_{shop['cap'].id}": "1", f"qty_{shop['soap'].id}": "1"})
+    receipt_url = done.headers["Location"]
+    assert "✓ Handed over</h1>" in client.get(receipt_url).get_data(as_text=True)
+    with arrange(app) as session:
+        soap_line = session.exec(select(Redemption).where(Redemption.item_id == shop["soap"].id)).one().id
+    client.post(f"/counter/redemptions/{soap_line}/cancel", data={"csrf_token": token(client, "/counter"),
+                                                                  "reason": "拿错了", "back": "r1"})
+    receipt = client.get(receipt_url).get_data(as_text=True)
+    assert "✓ Handed over</h1>" not in receipt and "Handed over, partly cancelled" in receipt
+    soap = receipt[receipt.index("<strong>肥皂 × 1</strong>"):]
+    assert soap.index("Cancelled at the counter") < soap.index("</li>")
+    assert "✓ Handed over" not in soap[:soap.index("</li>")]
+
+
 def test_counter_refusal_says_why_and_writes_nothing(app, shop):
     client = app.test_client()
     login(client, shop["clerk"])
@@ -235,8 +255,8 @@ def test_summary_and_csv_export_keep_the_chinese(app, shop):
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["item"] == "帽子" and rows[0]["volunteer"] == "王建国"
-    assert rows[0]["clerk"] == "店员小林" and rows[0]["points"] == "15"
+    assert len(rows) == 1 and rows[0]["Item"] == "帽子" and rows[0]["Volunteer"] == "王建国"
+    assert rows[0]["Clerk"] == "店员小林" and rows[0]["Points"] == "15" and rows[0]["Status"] == "handed out"
     volunteer = app.test_client()
     login(volunteer, shop["volunteer"])
     assert volunteer.get("/counter/export.csv").status_code == 403

@@ -560,8 +560,8 @@ def day_summary(session: Session, actor: User, day: date) -> dict:
     return {"day": day.isoformat(), "clerks": sorted(clerks.values(), key=lambda c: -c["points"]), "totals": totals}
 
 
-CSV_HEADER = ("redemption_id", "time", "volunteer_id", "volunteer", "item", "quantity", "points",
-              "status", "clerk", "cancel_reason")
+CSV_HEADER = (_l("Redemption id"), _l("Time"), _l("User id"), _l("Volunteer"), _l("Item"), _l("Quantity"),
+              _l("Points"), _l("Status"), _l("Clerk"), _l("Cancel reason"))
 
 
 def export_csv(session: Session, actor: User, since: date, until: date) -> Iterator[str]:
@@ -582,7 +582,7 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
             .where(Redemption.station_id == actor.station_id, _counter_time() >= start, _counter_time() < end)
             .order_by(Redemption.id))
     rows = session.execute(stmt).all()  # read now, inside the request's session
-    return csv_stream(CSV_HEADER, (
+    return csv_stream(CSV_HEADER, coded=(7,), rows=(
         (redemption.id, redemption.fulfilled_at or redemption.created_at, redemption.user_id, customer_name,
          item_name, redemption.quantity, redemption.points_spent, redemption.status, clerk_name,
          redemption.cancel_reason)
