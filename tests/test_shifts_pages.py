@@ -145,6 +145,16 @@ def test_week_calendar_with_htmx_navigation_and_fill_words(app, world):
     assert 'href="/manage/shifts"' in hub and 'href="/manage/no-shows"' in hub
 
 
+def test_week_view_opens_on_today(app, world):
+    client = login(app, world["boss"])
+    html = client.get(f"/manage/shifts?team={world['team'].id}").get_data(as_text=True)
+    today = datetime.now(CST).date()
+    open_days = html[html.index("</details>"):] if today.weekday() else html
+    assert today.weekday() == 0 or "Earlier this week" in html[:html.index("</details>")]
+    assert open_days[open_days.index('<li class="day'):].startswith('<li class="day today"')
+    assert html.count('<li class="day') == 7  # the earlier days are folded away, not dropped
+
+
 def test_create_edit_cancel_copy_through_forms(app, world):
     client = login(app, world["boss"])
     csrf = token(client, "/manage/shifts/new")
