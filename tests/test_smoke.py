@@ -29,3 +29,17 @@ def test_a_form_field_shows_a_zero_and_leaves_nothing_empty(app):
         empty = render_template_string(macro + '{{ field("note", "Note", value=None) }}')
     assert 'value="0"' in zero
     assert 'value=""' in empty
+
+
+def test_favicon_manifest_and_description_are_served(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon" and icon.data[:4] == b"\0\0\1\0"
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.status_code == 200 and manifest.mimetype == "application/manifest+json"
+    body = manifest.get_json()
+    assert body["name"] and body["start_url"] == "/" and body["display"] == "standalone"
+    for icon in body["icons"]:
+        assert client.get(icon["src"]).status_code == 200, icon
+    page = client.get("/login").get_data(as_text=True)
+    assert '<meta name="description" content="' in page and 'rel="manifest" href="/manifest.webmanifest"' in page
+    assert 'rel="apple-touch-icon"' in page
