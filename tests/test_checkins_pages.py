@@ -191,6 +191,14 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
     assert "湖滨凉亭" in listing and "Last scan" in listing or "最后" in listing
     poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
     assert "湖滨凉亭" in poster and "data:image/svg+xml;base64," in poster
+    assert "PUBLIC_BASE_URL" not in poster  # set, to a public address: nothing to warn about
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:8000"
+    poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
+    assert 'class="notice notice-error" role="alert"' in poster and "http://127.0.0.1:8000" in poster
+    app.config["PUBLIC_BASE_URL"] = None  # the request's own host: a warning to check it
+    poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
+    assert 'class="notice notice-error" role="alert"' in poster  # the test client's host is localhost
+    app.config["PUBLIC_BASE_URL"] = "https://patrol.example.cn"
     assert client.get(f"/manage/checkpoints/posters?team_id={world['team'].id}").get_data(as_text=True).count(
         'class="poster"') == 2
     png = client.get(f"/manage/checkpoints/{world['cp'].id}/qr.png")

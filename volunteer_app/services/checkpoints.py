@@ -7,7 +7,9 @@ Coordinators manage the checkpoints of the teams they coordinate and the station
 """
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -30,6 +32,19 @@ def checkin_path(token: str) -> str:
 
 def checkin_url(base_url: str, token: str) -> str:
     return base_url.rstrip("/") + checkin_path(token)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True for an address only this computer can open (``localhost``, 127.x, ::1, 0.0.0.0):
+    a poster printed with it works on no phone."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def token(checkpoint: Checkpoint) -> str:

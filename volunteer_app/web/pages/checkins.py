@@ -26,6 +26,7 @@ from ...models import Checkin, Checkpoint, Event, Team, User
 from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, recognition, teams
 from ...settings import setting
 from .. import htmx
+from .. import links
 from ..links import checkin_url
 from . import bp
 from .common import field_errors, form_int, render, role_required
@@ -314,7 +315,7 @@ def _svg_data_uri(data: str) -> str:
 def checkpoint_poster(checkpoint_id: int):
     row = checkpoints.get_managed(db.get_session(), current_user, checkpoint_id)
     return render_template("pages/checkins/posters.html", posters=[_poster(row)], single=row,
-                           station=setting("STATION_NAME"), words=_poster_words())
+                           station=setting("STATION_NAME"), words=_poster_words(), address=_poster_address())
 
 
 @bp.get("/manage/checkpoints/posters")
@@ -327,7 +328,15 @@ def checkpoint_posters():
             if checkpoints.can_manage(session_db, current_user, row)]
     team = session_db.get(Team, team_id) if team_id else None
     return render_template("pages/checkins/posters.html", posters=[_poster(row) for row in rows], single=None,
-                           team=team, station=setting("STATION_NAME"), words=_poster_words())
+                           team=team, station=setting("STATION_NAME"), words=_poster_words(), address=_poster_address())
+
+
+def _poster_address() -> dict:
+    """The address the posters carry, and whether phones can open it (PUBLIC_BASE_URL unset,
+    or an address of this computer only)."""
+    base = links.base_url()
+    return {"base": base, "configured": bool(setting("PUBLIC_BASE_URL")),
+            "loopback": checkpoints.is_loopback_url(base)}
 
 
 # -- coordinators: events and live codes ----------------------------------------------------------
