@@ -69,6 +69,7 @@ def test_report_form_shows_big_category_buttons(app, people):
     assert page.count('type="radio" name="category"') == 5
     assert 'enctype="multipart/form-data"' in page and 'name="client_ref"' in page
     assert "<script>" not in page and 'style="' not in page
+    assert page.index('href="tel:110"') < page.index('class="stack tip-form"')  # emergencies: call 110, first thing
 
 
 def test_report_with_photos_and_a_double_tap_files_once(app, people):
