@@ -208,6 +208,15 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
                                                            "cooldown_minutes": "20", "radius_m": "150",
                                                            "team_id": str(world["team"].id)})
     assert created.status_code == 302
+    from_map_app = client.post("/manage/checkpoints/new", data={
+        "csrf_token": token, "name": "北门", "points": "3", "cooldown_minutes": "20", "radius_m": "150",
+        "team_id": str(world["team"].id), "latitude": "30.256743", "longitude": "120.154623", "gcj02": "1"})
+    assert from_map_app.status_code == 302
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+        row = s.exec(select(Checkpoint).where(Checkpoint.name == "北门")).one()
+        expected = checkpoints.gcj02_to_wgs84(30.256743, 120.154623)
+        assert abs(row.latitude - expected[0]) < 1e-6 and abs(row.longitude - expected[1]) < 1e-6
+        assert abs(row.latitude - 30.256743) > 0.001  # moved: stored as the phones' GPS sees it
     bad = client.post("/manage/checkpoints/new", data={"csrf_token": token, "name": "", "points": "x"})
     assert bad.status_code == 422
     rotated = client.post(f"/manage/checkpoints/{world['cp'].id}/rotate", data={"csrf_token": token})

@@ -214,6 +214,9 @@ def _checkpoint_form() -> dict:
         except ValueError:
             errors[key] = _("Enter a number such as 30.2590.")
             values[key] = None
+    if request.form.get("gcj02") == "1" and values["latitude"] is not None and values["longitude"] is not None:
+        values["latitude"], values["longitude"] = (round(v, 7) for v in checkpoints.gcj02_to_wgs84(
+            values["latitude"], values["longitude"]))
     for key, default in (("radius_m", 150), ("points", 5), ("cooldown_minutes", 30)):
         value = form_int(key)
         if value is None:
