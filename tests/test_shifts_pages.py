@@ -116,7 +116,7 @@ def test_promotion_notice_and_unread_badge(app, world):
     client.post(f"/shifts/{world['full'].id}/withdraw", data={"csrf_token": token(client), "confirm": "1"})
     home = me_client.get("/").get_data(as_text=True)
     header = home.split("</header>")[0]
-    assert re.search(r'class="brand bell" href="/notices" aria-label="1 new notices"', header), header
+    assert re.search(r'class="brand bell" href="/notices" title="1 new notices">.*Notices.*1 new notices</span></a>', header), header
     page = me_client.get("/notices").get_data(as_text=True)
     assert "晚间巡逻" in page and "1 unread" in page
     me_client.post("/notices/read", data={"csrf_token": token(me_client, "/notices")})
