@@ -191,6 +191,14 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
     assert "湖滨凉亭" in listing and "Last scan" in listing or "最后" in listing
     poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
     assert "湖滨凉亭" in poster and "data:image/svg+xml;base64," in poster
+    assert "PUBLIC_BASE_URL" not in poster  # set, to a public address: nothing to warn about
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:8000"
+    poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
+    assert 'class="notice notice-error" role="alert"' in poster and "http://127.0.0.1:8000" in poster
+    app.config["PUBLIC_BASE_URL"] = None  # the request's own host: a warning to check it
+    poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
+    assert 'class="notice notice-error" role="alert"' in poster  # the test client's host is localhost
+    app.config["PUBLIC_BASE_URL"] = "https://patrol.example.cn"
     assert client.get(f"/manage/checkpoints/posters?team_id={world['team'].id}").get_data(as_text=True).count(
         'class="poster"') == 2
     png = client.get(f"/manage/checkpoints/{world['cp'].id}/qr.png")
@@ -200,6 +208,15 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
                                                            "cooldown_minutes": "20", "radius_m": "150",
                                                            "team_id": str(world["team"].id)})
     assert created.status_code == 302
+    from_map_app = client.post("/manage/checkpoints/new", data={
+        "csrf_token": token, "name": "北门", "points": "3", "cooldown_minutes": "20", "radius_m": "150",
+        "team_id": str(world["team"].id), "latitude": "30.256743", "longitude": "120.154623", "gcj02": "1"})
+    assert from_map_app.status_code == 302
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+        row = s.exec(select(Checkpoint).where(Checkpoint.name == "北门")).one()
+        expected = checkpoints.gcj02_to_wgs84(30.256743, 120.154623)
+        assert abs(row.latitude - expected[0]) < 1e-6 and abs(row.longitude - expected[1]) < 1e-6
+        assert abs(row.latitude - 30.256743) > 0.001  # moved: stored as the phones' GPS sees it
     bad = client.post("/manage/checkpoints/new", data={"csrf_token": token, "name": "", "points": "x"})
     assert bad.status_code == 422
     rotated = client.post(f"/manage/checkpoints/{world['cp'].id}/rotate", data={"csrf_token": token})

@@ -380,3 +380,14 @@ def test_list_is_own_unless_coordinating(session):
     assert [row.user_id for row, _name in checkins.list_for(session, one)] == [one.id]
     assert [name for _row, name in checkins.list_for(session, leader, user_id=one.id)] == [cp.name]
     refused("forbidden", checkins.list_for, session, two, user_id=one.id)
+
+
+def test_gcj02_pairs_from_chinese_map_apps_convert_back_to_wgs84():
+    import math
+    wgs = (30.2590, 120.1500)  # by West Lake, Hangzhou
+    gcj = checkpoints.wgs84_to_gcj02(*wgs)
+    metres = math.hypot((gcj[0] - wgs[0]) * 111_320, (gcj[1] - wgs[1]) * 111_320 * math.cos(math.radians(wgs[0])))
+    assert 200 < metres < 1000  # the offset a map app's pair carries
+    back = checkpoints.gcj02_to_wgs84(*gcj)
+    assert abs(back[0] - wgs[0]) < 1e-7 and abs(back[1] - wgs[1]) < 1e-7  # about a centimetre
+    assert checkpoints.gcj02_to_wgs84(48.8566, 2.3522) == (48.8566, 2.3522)  # outside China: no shift

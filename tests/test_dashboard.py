@@ -270,3 +270,30 @@ def test_row_by_row_path_agrees_with_hour_buckets(app, session, world, monkeypat
     rowwise = dashboard.build(session, world["admin"], now=NOW)
     assert rowwise.heatmap == grouped.heatmap and sum(map(sum, grouped.heatmap)) > 100
     assert rowwise.flow == grouped.flow
+
+
+def test_overdue_tips_and_understaffed_shifts_come_first(app, client, session, world):
+    from volunteer_app.services import tips
+    team, volunteers, coordinator = world["teams"][0], world["volunteers"], world["coordinator"]
+    now = datetime.now(UTC)
+    soon = shift_with_signups(session, team, now + timedelta(hours=5), 2, 3, [(volunteers[0], "confirmed", None)])
+    shift_with_signups(session, team, now + timedelta(hours=6), 2, 1, [(volunteers[3], "confirmed", None)])  # full
+    shift_with_signups(session, team, now + timedelta(hours=30), 2, 3, [])  # not within 24 h
+    shift_with_signups(session, team, now + timedelta(hours=4), 2, 3, [], cancelled=True)
+    late = factories.tip(session, volunteers[0])
+    untrue = factories.tip(session, volunteers[0])
+    fresh = factories.tip(session, volunteers[0])
+    for tip in (late, untrue):
+        tips.triage(session, coordinator, tip.id, level="blue", now=now - timedelta(days=20))
+    tips.triage(session, coordinator, fresh.id, level="blue", now=now)
+    tips.review(session, coordinator, untrue.id, valid=False, note="查无此事")
+    session.commit()
+    login(client, coordinator)
+    html = client.get("/manage/dashboard").get_data(as_text=True)
+    assert html.index('class="alerts"') < html.index('id="h-figures"') < html.index('id="h-heat"')
+    assert f'/shifts/{soon.id}"' in html
+    cover = html[html.index('id="h-cover"'):html.index('id="h-flow"')]
+    assert cover.index("<details") < cover.index("<table") < cover.index("</details>")  # folded under the chart
+    board = dashboard.build(session, coordinator, now=now)
+    assert board.overdue_tips == 1
+    assert [(shift.id, confirmed) for shift, confirmed in board.understaffed] == [(soon.id, 1)]

@@ -113,6 +113,23 @@ def test_every_message_in_the_source_has_a_chinese_translation(source_messages):
     assert not empty, f"untranslated: {empty[:20]}"
 
 
+#: A translation call with a literal string, wherever it stands (an f-string hides it from extraction).
+CALL = re.compile(r"""(?<![\w.])(?:_|_l|gettext|lazy_gettext|ngettext|_n)\(\s*(?:"([^"\\]+)"|'([^'\\]+)')""")
+
+
+def test_no_translation_call_escapes_the_extraction(source_messages):
+    # Babel reads an f-string as one token: a _() inside one is never extracted, and the
+    # string stays English in every language (the calendar feed's "(waitlist)" did).
+    escaped = []
+    for path in sorted((ROOT / "volunteer_app").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in CALL.finditer(line):
+                text = match.group(1) or match.group(2)
+                if text not in source_messages:
+                    escaped.append(f"{path.relative_to(ROOT)}:{number}: {text}")
+    assert not escaped, escaped
+
+
 def test_chinese_catalog_is_complete_and_reads_as_chinese():
     catalog = _read_po(_chinese_locale())
     assert catalog.num_plurals == 1
@@ -181,3 +198,16 @@ def test_pages_are_chinese_by_default_and_english_when_chosen(client):
     page = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "<h1>Sign in</h1>" in page and "登录" not in page
+
+
+def test_chinese_labels_take_a_full_width_colon(app, session):
+    from . import factories
+    username = factories.user(session, display_name="王阿姨").username
+    session.commit()
+    client = app.test_client()
+    client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
+                                "password": factories.PASSWORD})
+    page = client.get("/").get_data(as_text=True)
+    assert "等级：" in page and "等级:" not in page
+    client.post("/language", data={"csrf_token": csrf_token(client, "/profile"), "lang": "en", "next": "/"})
+    assert "Level: " in client.get("/").get_data(as_text=True)

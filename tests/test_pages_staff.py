@@ -60,7 +60,8 @@ def world(session):
         "west_vol": factories.user(session, username="west.vol", display_name="李阿姨", team=west),
         "loner": factories.user(session, username="loner", display_name="张师傅"),
         "admin": factories.admin(session, username="boss", display_name="周警官"),
-        "new1": factories.user(session, username="new1", display_name="赵大妈", status="pending"),
+        "new1": factories.user(session, username="new1", display_name="赵大妈", status="pending",
+                               phone="139 1234 5678"),
         "new2": factories.user(session, username="new2", display_name="钱师傅", status="pending"),
     }
     session.commit()
@@ -132,6 +133,8 @@ def test_approvals_list_the_pending_registrations(app, world):
     page = client.get("/manage/approvals").get_data(as_text=True)
     assert "赵大妈" in page and "钱师傅" in page
     assert "王大爷" not in page
+    assert 'href="tel:13912345678"' in page and "*********5678" in page  # masked but for the last four
+    assert "1234 5678" not in page
 
 
 def test_approve_in_place_with_htmx_returns_only_the_row(app, session, world):

@@ -61,6 +61,16 @@ def test_badges_page_shows_dates(app):
     assert f"1 of {len(recognition.BADGES)} badges earned." in page
 
 
+def test_badges_not_yet_earned_show_how_far_there_is_to_go(app):
+    with arrange(app) as s:
+        me = factories.user(s, username="me3", language="en")
+        me.minutes_served = 30 * 60 + 20
+        s.add(me)
+    page = login(app, "me3").get("/badges").get_data(as_text=True)
+    assert "10 more patrols to go" in page and "50 more patrols to go" in page
+    assert "70 more hours to go" in page and ">0 more hours" not in page  # 24 h reached: nothing left to count
+
+
 def test_coordinator_grants_from_a_template_and_prints(app):
     with arrange(app) as s:
         team = factories.team(s)

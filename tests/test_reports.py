@@ -193,7 +193,7 @@ def test_store_export_for_clerks(app, client, session, people):
     session.commit()
     login(client, people["clerk"])
     rows = read_csv(client.get("/reports/store.csv"))
-    assert rows[1][2] == "cancelled" and rows[1][7] == "反诈宣传帽" and rows[1][11] == "扫错人"
+    assert rows[1][2] == "已撤销" and rows[1][7] == "反诈宣传帽" and rows[1][11] == "扫错人"
     assert rows[1][6] == "王秀英" and rows[1][3] == people["clerk"].username
 
 

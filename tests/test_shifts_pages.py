@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from volunteer_app import db
 from volunteer_app.models import Checkin, Notice, Shift, ShiftSignup, User
-from volunteer_app.services import notices, shifts
+from volunteer_app.services import ledger, notices, shifts
 from volunteer_app.timeutil import utcnow
 
 from . import factories
@@ -81,10 +81,24 @@ def test_shift_list_and_one_tap_signup_over_htmx(app, world):
         statuses = dict(s.exec(select(ShiftSignup.shift_id, ShiftSignup.status)
                                .where(ShiftSignup.user_id == world["me"].id)).all())
     assert statuses == {world["full"].id: "waitlisted", world["night"].id: "confirmed"}
-    # without htmx: a plain form post redirects back with a message
-    response = client.post(f"/shifts/{world['night'].id}/withdraw", data={"csrf_token": csrf})
+    # withdrawing asks first, in place with htmx ...
+    asked = client.post(f"/shifts/{world['night'].id}/withdraw", headers=headers).get_data(as_text=True)
+    assert asked.lstrip().startswith("<article") and 'name="confirm" value="1"' in asked and "Yes, withdraw" in asked
+    # ... and on a page without it; nothing changes until confirmed
+    asked = client.post(f"/shifts/{world['night'].id}/withdraw", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and "<html" in asked.get_data(as_text=True)
+    assert 'name="confirm" value="1"' in asked.get_data(as_text=True)
+    with arrange(app) as s:
+        assert s.exec(select(ShiftSignup.status).where(ShiftSignup.user_id == world["me"].id,
+                                                       ShiftSignup.shift_id == world["night"].id)).one() == "confirmed"
+    # without htmx: the confirmed form post redirects back with a message
+    response = client.post(f"/shifts/{world['night'].id}/withdraw", data={"csrf_token": csrf, "confirm": "1"})
     assert response.status_code == 302
     assert "withdrawn" in client.get("/shifts").get_data(as_text=True)
+    # confirmed with htmx on the shift's page: the route of the shift just left goes too
+    client.post(f"/shifts/{world['night'].id}/signup", headers=headers)
+    left = client.post(f"/shifts/{world['night'].id}/withdraw", data={"confirm": "1"}, headers=headers)
+    assert "withdrawn" in left.get_data(as_text=True) and '<div id="route" hx-swap-oob="outerHTML">' in left.get_data(as_text=True)
 
 
 def test_signup_needs_csrf(app, world):
@@ -99,10 +113,10 @@ def test_promotion_notice_and_unread_badge(app, world):
     me_client = login(app, world["me"])
     me_client.post(f"/shifts/{world['full'].id}/signup", data={"csrf_token": token(me_client)})
     assert "bell" not in me_client.get("/").get_data(as_text=True).split("</header>")[0]
-    client.post(f"/shifts/{world['full'].id}/withdraw", data={"csrf_token": token(client)})
+    client.post(f"/shifts/{world['full'].id}/withdraw", data={"csrf_token": token(client), "confirm": "1"})
     home = me_client.get("/").get_data(as_text=True)
     header = home.split("</header>")[0]
-    assert re.search(r'class="brand bell" href="/notices" aria-label="1 new notices"', header), header
+    assert re.search(r'class="brand bell" href="/notices" title="1 new notices">.*Notices.*1 new notices</span></a>', header), header
     page = me_client.get("/notices").get_data(as_text=True)
     assert "晚间巡逻" in page and "1 unread" in page
     me_client.post("/notices/read", data={"csrf_token": token(me_client, "/notices")})
@@ -143,6 +157,16 @@ def test_week_calendar_with_htmx_navigation_and_fill_words(app, world):
     assert volunteer.get("/manage/shifts").status_code == 403
     hub = client.get("/manage").get_data(as_text=True)
     assert 'href="/manage/shifts"' in hub and 'href="/manage/no-shows"' in hub
+
+
+def test_week_view_opens_on_today(app, world):
+    client = login(app, world["boss"])
+    html = client.get(f"/manage/shifts?team={world['team'].id}").get_data(as_text=True)
+    today = datetime.now(CST).date()
+    open_days = html[html.index("</details>"):] if today.weekday() else html
+    assert today.weekday() == 0 or "Earlier this week" in html[:html.index("</details>")]
+    assert open_days[open_days.index('<li class="day'):].startswith('<li class="day today"')
+    assert html.count('<li class="day') == 7  # the earlier days are folded away, not dropped
 
 
 def test_create_edit_cancel_copy_through_forms(app, world):
@@ -251,3 +275,23 @@ def test_reminder_made_when_the_app_opens(app, world):
         rows = s.exec(select(Notice).where(Notice.user_id == world["me"].id)).all()
         assert [(n.kind, n.url) for n in rows] == [("shift_reminder", f"/shifts/{soon.id}")]
         assert notices.unread_count(s, world["me"].id) == 1
+
+
+def test_home_puts_my_next_shift_and_check_in_first(app, world):
+    client = login(app, world["me"])
+    home = client.get("/").get_data(as_text=True)
+    assert "My next shift" not in home  # nothing confirmed yet
+    client.post(f"/shifts/{world['night'].id}/signup", data={"csrf_token": token(client)})
+    home = client.get("/").get_data(as_text=True)
+    top = home[home.index("<main"):home.index("Points to spend")]
+    assert "My next shift" in top and "夜巡" in top and "断桥 → 白堤" in top and "Next checkpoint: 断桥" in top
+    assert 'class="btn btn-primary btn-block btn-huge" href="/scan"' in top
+    assert home.count('class="btn btn-primary') == 2  # check-in and the tip form's: one main button at the top
+
+
+def test_level_bar_shows_a_little_progress(app):
+    with arrange(app) as s:
+        user = factories.user(s, language="en")
+        ledger.post(s, user.id, 3, "award", "award:bar-test")  # 3 of the 100 points to the next level
+    html = login(app, user).get("/").get_data(as_text=True)
+    assert 'aria-valuenow="3"' in html and '<span class="w-5">' in html

@@ -7,6 +7,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from flask_babel import force_locale
 from sqlmodel import select
 
 from volunteer_app import cli, db, timeutil
@@ -168,8 +169,9 @@ def test_stock_changes_need_a_reason_and_are_audited(session, people):
     actions = {a.action for a in session.exec(select(AuditEntry))}
     assert {"store.stock_restock", "store.stock_damage", "store.item_update"} <= actions
     assert store.check_integrity(session) == []
+    store.adjust_stock(session, people["clerk"], item.id, 1, "restock", "店员收货")  # clerks keep stock too
     with pytest.raises(DomainError) as error:
-        store.adjust_stock(session, people["clerk"], item.id, 1, "restock", "x")
+        store.adjust_stock(session, people["volunteer"], item.id, 1, "restock", "x")
     assert error.value.code == "forbidden"
 
 
@@ -213,7 +215,7 @@ def test_reservation_fulfilled_by_the_clerk(session, people):
     assert store.lapse_reservations(session, now=NOW + timedelta(days=30)) == 0
 
 
-def test_day_summary_by_clerk_and_csv_keeps_chinese(session, people):
+def test_day_summary_by_clerk_and_csv_keeps_chinese(app, session, people):
     item = factories.store_item(session, name="肥皂, 大块", cost=5, stock=10)
     cup = factories.store_item(session, name="水杯", cost=10, stock=10)
     second_clerk = factories.user(session, roles=["clerk"], display_name="=店员小梅")
@@ -228,13 +230,14 @@ def test_day_summary_by_clerk_and_csv_keeps_chinese(session, people):
     by_clerk = {entry["clerk_id"]: entry for entry in summary["clerks"]}
     assert by_clerk[people["clerk"].id]["items"] == {"肥皂, 大块": 2}
     assert by_clerk[second_clerk.id]["points"] == 10
-    text = "".join(store.export_csv(session, people["clerk"], day, day))
+    with app.test_request_context(), force_locale("zh_CN"):
+        text = "".join(store.export_csv(session, people["clerk"], day, day))
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.encode("utf-8").decode("utf-8-sig"))))
-    assert rows[0][0] == "redemption_id" and len(rows) == 4
+    assert rows[0][:4] == ["兑换编号", "时间", "用户编号", "志愿者"] and len(rows) == 4  # the station's language
     assert rows[1][4] == "肥皂, 大块" and rows[1][3] == "王建国"
     assert rows[2][8] == "'=店员小梅"  # no formula injection
-    assert rows[3][7] == "cancelled" and rows[3][9] == "多扫了"
+    assert rows[1][7] == "已发放" and rows[3][7] == "已撤销" and rows[3][9] == "多扫了"
     with pytest.raises(DomainError):
         store.export_csv(session, people["volunteer"], day, day)
 
@@ -371,8 +374,37 @@ def test_api_cancel(api, people):
     assert cli.run_checks(api.app) == []
 
 
+def test_api_stock_change_by_clerk_is_audited_and_never_below_zero(api, app, people):
+    with arrange(app) as session:
+        item_id = factories.store_item(session, stock=4).id
+    url = f"/api/v1/store/items/{item_id}/stock"
+    received = api.post(url, json={"change": 6, "reason": "新到一箱"}, user=people["clerk"])
+    assert received.status_code == 200, received.get_json()
+    assert received.get_json()["stock"] == 10 and received.get_json()["id"] == item_id
+    counted = api.post(url, json={"change": -3, "reason": "盘点少了三个"}, user=people["coordinator"])
+    assert counted.status_code == 200 and counted.get_json()["stock"] == 7
+    below = api.post(url, json={"change": -8, "reason": "盘点"}, user=people["clerk"])
+    assert below.status_code == 409 and below.get_json()["code"] == "out_of_stock"
+    for body in ({"change": 0, "reason": "x"}, {"change": 2, "reason": "  "}, {"change": 2},
+                 {"change": "2", "reason": "x"}, {"change": 1.5, "reason": "x"}, {"reason": "x"}):
+        assert api.post(url, json=body, user=people["clerk"]).status_code == 422, body
+    assert api.post(url, json={"change": 1, "reason": "x"}, user=people["volunteer"]).status_code == 403
+    assert api.post("/api/v1/store/items/999999/stock", json={"change": 1, "reason": "x"},
+                    user=people["clerk"]).status_code == 404
+    with arrange(app) as session:
+        assert session.get(StoreItem, item_id).stock == 7
+        notes = [m.note for m in session.exec(select(StockMovement).where(StockMovement.item_id == item_id)
+                                              .order_by(StockMovement.id))]
+        assert notes[1:] == ["新到一箱", "盘点少了三个"]
+        actions = [a.action for a in session.exec(select(AuditEntry).where(AuditEntry.target_id == item_id)
+                                                   .order_by(AuditEntry.id))]
+        assert actions[-2:] == ["store.stock_restock", "store.stock_correction"]
+        assert store.check_integrity(session) == []
+
+
 def test_openapi_lists_store_endpoints(api, people):
     document = api.get("/api/v1/openapi.json").get_json()
+    assert "post" in document["paths"]["/api/v1/store/items/{item_id}/stock"]
     assert "/api/v1/store/redemptions" in document["paths"]
     assert "/api/v1/me/member-code" in document["paths"]
 

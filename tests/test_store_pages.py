@@ -147,6 +147,26 @@ def test_counter_visit_redeem_receipt_double_tap_and_cancel(app, shop):
     assert cli.run_checks(app) == []
 
 
+def test_a_receipt_says_which_lines_were_cancelled(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
+                                           "member_code": member_code_now(app, shop["volunteer"].id)})
+    done = client.post("/counter/redeem", data={"csrf_token": token(client, "/counter"), "client_ref": "r1",
+                                                f"qty_{shop['cap'].id}": "1", f"qty_{shop['soap'].id}": "1"})
+    receipt_url = done.headers["Location"]
+    assert "✓ Handed over</h1>" in client.get(receipt_url).get_data(as_text=True)
+    with arrange(app) as session:
+        soap_line = session.exec(select(Redemption).where(Redemption.item_id == shop["soap"].id)).one().id
+    client.post(f"/counter/redemptions/{soap_line}/cancel", data={"csrf_token": token(client, "/counter"),
+                                                                  "reason": "拿错了", "back": "r1"})
+    receipt = client.get(receipt_url).get_data(as_text=True)
+    assert "✓ Handed over</h1>" not in receipt and "Handed over, partly cancelled" in receipt
+    soap = receipt[receipt.index("<strong>肥皂 × 1</strong>"):]
+    assert soap.index("Cancelled at the counter") < soap.index("</li>")
+    assert "✓ Handed over" not in soap[:soap.index("</li>")]
+
+
 def test_counter_refusal_says_why_and_writes_nothing(app, shop):
     client = app.test_client()
     login(client, shop["clerk"])
@@ -235,8 +255,8 @@ def test_summary_and_csv_export_keep_the_chinese(app, shop):
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["item"] == "帽子" and rows[0]["volunteer"] == "王建国"
-    assert rows[0]["clerk"] == "店员小林" and rows[0]["points"] == "15"
+    assert len(rows) == 1 and rows[0]["Item"] == "帽子" and rows[0]["Volunteer"] == "王建国"
+    assert rows[0]["Clerk"] == "店员小林" and rows[0]["Points"] == "15" and rows[0]["Status"] == "handed out"
     volunteer = app.test_client()
     login(volunteer, shop["volunteer"])
     assert volunteer.get("/counter/export.csv").status_code == 403
@@ -268,9 +288,6 @@ def test_catalog_flags_low_stock_and_records_stock_changes(app, shop):
         assert session.get(StoreItem, item.id).stock == 10
         moves = session.exec(select(StockMovement).where(StockMovement.item_id == item.id)).all()
         assert [(m.reason, m.delta) for m in moves] == [("initial", 4), ("restock", 6)]
-    clerk = app.test_client()
-    login(clerk, shop["clerk"])
-    assert clerk.get("/store/manage").status_code == 403
 
 
 # -- pictures ---------------------------------------------------------------------------------------
@@ -357,3 +374,65 @@ def test_counter_odd_quantities_are_refused_with_a_message(app, shop):
     assert negative.status_code == 422 and "quantity from 1 to 99" in negative.get_data(as_text=True)
     with arrange(app) as session:
         assert session.exec(select(Redemption)).all() == []
+
+
+# -- the clerk's day --------------------------------------------------------------------------------
+
+def test_a_clerk_lands_on_the_counter_and_finds_the_day_on_manage(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/counter")
+    manage = client.get("/manage").get_data(as_text=True)
+    for path in ("/counter", "/store/manage", "/counter/count", "/counter/summary"):
+        assert f'href="{path}"' in manage, path
+    volunteer = app.test_client()
+    login(volunteer, shop["volunteer"])
+    assert volunteer.get("/").status_code == 200
+
+
+def test_a_clerk_keeps_stock_but_does_not_edit_the_catalog(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    page = client.get("/store/manage").get_data(as_text=True)
+    assert "帽子" in page and "Add an item" not in page
+    path = f"/store/manage/{shop['cap'].id}"
+    assert "Change the stock" in client.get(path).get_data(as_text=True)
+    received = client.post(path, data={"csrf_token": token(client, path), "action": "stock", "reason": "restock",
+                                       "delta": "4", "note": "新到一箱"})
+    assert received.status_code == 302
+    assert client.post(path, data={"csrf_token": token(client, path), "action": "details", "name": "x",
+                                   "cost": "1"}).status_code == 403
+    assert client.post("/store/manage", data={"csrf_token": token(client, "/store/manage"), "name": "x",
+                                              "cost": "1", "stock": "1"}).status_code == 403
+    with arrange(app) as session:
+        assert session.get(StoreItem, shop["cap"].id).stock == 9
+        assert session.get(StoreItem, shop["cap"].id).name == "帽子"
+    volunteer = app.test_client()
+    login(volunteer, shop["volunteer"])
+    assert volunteer.get("/store/manage").status_code == 403
+    assert volunteer.get("/counter/count").status_code == 403
+
+
+def test_closing_the_day_records_the_differences_in_the_summary(app, shop):
+    client = app.test_client()
+    login(client, shop["clerk"])
+    assert "Expected: 5" in client.get("/counter/count").get_data(as_text=True)
+    cap, soap, umbrella = shop["cap"].id, shop["soap"].id, shop["umbrella"].id
+    bad = client.post("/counter/count", data={"csrf_token": token(client, "/counter/count"),
+                                              f"count_{cap}": "4", f"count_{soap}": "-2"})
+    assert bad.status_code == 422 and "whole number" in bad.get_data(as_text=True)
+    with arrange(app) as session:
+        assert session.get(StoreItem, cap).stock == 5  # nothing half-written
+    saved = client.post("/counter/count", data={"csrf_token": token(client, "/counter/count"),
+                                                f"count_{cap}": "4", f"count_{soap}": "1", f"count_{umbrella}": ""})
+    assert saved.status_code == 302
+    with arrange(app) as session:
+        assert [session.get(StoreItem, i).stock for i in (cap, soap, umbrella)] == [4, 1, 3]
+        moves = session.exec(select(StockMovement).where(StockMovement.reason == "count")).all()
+        assert [(m.item_id, m.delta) for m in moves] == [(cap, -1)]
+        assert store.check_integrity(session) == []
+        from volunteer_app.models import AuditEntry
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "store.stock_count")).one().target_id == cap
+    summary = client.get("/counter/summary").get_data(as_text=True)
+    assert "counted 4, expected 5" in summary

@@ -230,16 +230,28 @@ def test_another_stations_tip_is_not_found(session, people):
     assert tips.list_tips(session, stranger) == []
 
 
-def test_inbox_puts_triaged_red_on_top_then_newest(session, people):
+def test_inbox_lists_overdue_first_then_new_then_red_before_blue(session, people):
     coordinator = people["coordinator"]
-    first = factories.tip(session, people["reporter"])
-    second = factories.tip(session, people["reporter"])
-    third = factories.tip(session, people["teammate"])
+    now = datetime.now(timezone.utc)
+    red = factories.tip(session, people["reporter"])
+    new_one = factories.tip(session, people["reporter"])
+    newer = factories.tip(session, people["teammate"])
     closed = factories.tip(session, people["teammate"])
-    tips.triage(session, coordinator, first.id, level="red")
+    blue_overdue = factories.tip(session, people["reporter"])
+    red_overdue = factories.tip(session, people["reporter"])
+    blue_later = factories.tip(session, people["reporter"])
+    untrue = factories.tip(session, people["teammate"])
+    tips.triage(session, coordinator, red.id, level="red", now=now)
     tips.triage(session, coordinator, closed.id, level="red")
     tips.close(session, coordinator, closed.id, resolution="done")
-    assert [t.id for t in tips.inbox(session, coordinator)] == [first.id, third.id, second.id]
+    tips.triage(session, coordinator, blue_overdue.id, level="blue", now=now - timedelta(days=20))  # due 6 days ago
+    tips.triage(session, coordinator, red_overdue.id, level="red", now=now - timedelta(days=2))  # due yesterday
+    tips.triage(session, coordinator, blue_later.id, level="blue", now=now)
+    tips.triage(session, coordinator, untrue.id, level="blue", now=now - timedelta(days=20))
+    tips.review(session, coordinator, untrue.id, valid=False, note="查无此事")
+    listed = [t.id for t in tips.inbox(session, coordinator, now=now)]
+    assert listed == [blue_overdue.id, red_overdue.id, newer.id, new_one.id, red.id, blue_later.id]
+    assert [t.id for t in tips.done_tips(session, coordinator)] == [untrue.id, closed.id]
     refused("forbidden", tips.inbox, session, people["reporter"])
 
 

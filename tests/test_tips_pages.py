@@ -69,6 +69,7 @@ def test_report_form_shows_big_category_buttons(app, people):
     assert page.count('type="radio" name="category"') == 5
     assert 'enctype="multipart/form-data"' in page and 'name="client_ref"' in page
     assert "<script>" not in page and 'style="' not in page
+    assert page.index('href="tel:110"') < page.index('class="stack tip-form"')  # emergencies: call 110, first thing
 
 
 def test_report_with_photos_and_a_double_tap_files_once(app, people):
@@ -152,7 +153,7 @@ def test_inbox_triage_in_place_with_htmx(app, people):
     assert fragment.lstrip().startswith("<li") and f'id="tip-row-{older.id}"' in fragment
     assert "Red: at once" in fragment and "<html" not in fragment
     page = staff.get("/manage/tips").get_data(as_text=True)
-    assert page.index("邻居噪音") < page.index("江边电鱼")  # red on top once triaged
+    assert page.index("江边电鱼") < page.index("邻居噪音")  # new ones before triaged ones (none overdue)
     bad = staff.post(f"/manage/tips/{newer.id}/triage", data={"csrf_token": token, "level": "green"},
                      headers={"HX-Request": "true", "X-CSRFToken": token})
     assert bad.status_code == 200 and "Choose red, yellow or blue." in bad.get_data(as_text=True)

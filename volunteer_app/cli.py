@@ -115,22 +115,50 @@ def serve_command(host, port, workers):
     run_server(host, port, workers or default_workers())
 
 
+def lan_address() -> str | None:
+    """This computer's address on the local network (the one a phone on the same Wi-Fi would
+    use), found by asking the system which interface routes outwards; nothing is sent."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int)
+@click.option("--public-url", default=None,
+              help="The address phones use, printed on the posters (default: PUBLIC_BASE_URL, or this "
+                   "computer's network address with --host 0.0.0.0).")
 @click.option("--no-serve", is_flag=True, help="Only build the demo database.")
-def demo_command(host, port, workers, no_serve):
+@click.option("--verbose", is_flag=True, help="Show the database migrations' log.")
+def demo_command(host, port, workers, public_url, no_serve, verbose):
     """Build a fresh demo database (instance/demo.db) with a station, teams and people, then serve."""
+    import logging
+
     from . import demo
+    from .services.checkpoints import is_loopback_url
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     env = {}
+    public_url = public_url or os.environ.get("PUBLIC_BASE_URL")
+    if not public_url and host == "0.0.0.0" and not no_serve:
+        address = lan_address()
+        public_url = f"http://{address}:{port}" if address else None
+    if public_url:
+        env["PUBLIC_BASE_URL"] = public_url.rstrip("/")
     if not os.environ.get("DATABASE_URL"):
         app = create_app()
         path = Path(app.instance_path) / "demo.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         env["DATABASE_URL"] = "sqlite:///" + str(path)
-        os.environ.update(env)
+    os.environ.update(env)
     app = create_app()
     init_db(app)
     with app.app_context():
@@ -139,8 +167,18 @@ def demo_command(host, port, workers, no_serve):
     click.echo("Demo data ready. Sign in with:")
     for role, username, password in accounts_printed:
         click.echo(f"  {role:<12} {username:<14} {password}")
+    if not public_url or is_loopback_url(public_url):
+        click.echo("Warning: the posters' address (PUBLIC_BASE_URL) is "
+                   + (f"{public_url}, which" if public_url else "not set; the demo's")
+                   + " only this computer can open: phones cannot check in with the posters. Use --public-url "
+                     "http://<this computer's address>:%d, or --host 0.0.0.0 to use its network address." % port,
+                   err=True)
+    else:
+        click.echo(f"Posters point at {public_url}.")
     if not no_serve:
-        click.echo(f"Open http://{host}:{port}/ on this computer (use --host 0.0.0.0 to reach it from phones).")
+        click.echo(f"Open http://{host}:{port}/ on this computer"
+                   + (f", or {public_url}/ on a phone." if public_url and not is_loopback_url(public_url)
+                      else " (use --host 0.0.0.0 to reach it from phones)."))
         run_server(host, port, workers or default_workers(), env)
 
 

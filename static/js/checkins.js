@@ -76,3 +76,28 @@
     if (event.target.closest("[data-print]")) window.print();
   });
 })();
+
+// Checkpoint form: "use my position here" fills latitude and longitude from the phone's GPS
+// (WGS-84, what check-ins report); the button shows only where the browser can do it.
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-locate]");
+  if (!button || !navigator.geolocation) return;
+  var state = document.querySelector("[data-locate-state]");
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    button.disabled = true;
+    if (state) state.textContent = button.getAttribute("data-wait") || "…";
+    navigator.geolocation.getCurrentPosition(function (position) {
+      document.getElementById("f-latitude").value = position.coords.latitude.toFixed(6);
+      document.getElementById("f-longitude").value = position.coords.longitude.toFixed(6);
+      var gcj = document.querySelector("input[name=gcj02]");
+      if (gcj) gcj.checked = false;
+      if (state) state.textContent = button.getAttribute("data-done") + " ±" + Math.round(position.coords.accuracy) + " m";
+      button.disabled = false;
+    }, function () {
+      if (state) state.textContent = button.getAttribute("data-failed");
+      button.disabled = false;
+    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 0});
+  });
+})();

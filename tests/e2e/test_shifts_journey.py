@@ -61,8 +61,9 @@ def test_plan_sign_up_waitlist_and_promotion(new_page, live_server, journey):
         two.locator(f"#shift-{shift_id} button").click()
         two.wait_for_function(f"() => document.querySelector('#shift-{shift_id} .status-waitlisted') !== null")
 
-    with journey.step("withdraw", one):
+    with journey.step("withdraw, asked first", one):
         one.locator(f"#shift-{shift_id} button").click()
+        one.locator(f"#shift-{shift_id} .confirm-box button[type=submit]").click()
         one.wait_for_function(f"() => document.querySelector('#shift-{shift_id} .status-confirmed') === null")
 
     with journey.step("promoted with a notice", two):

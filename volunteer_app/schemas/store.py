@@ -78,6 +78,17 @@ class RedemptionCreate(ApiInput):
         return self
 
 
+class StockChange(ApiInput):
+    change: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _not_zero(self):
+        if self.change == 0:
+            raise ValueError("change may not be 0")
+        return self
+
+
 class RedemptionCancel(ApiInput):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 

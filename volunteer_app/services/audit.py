@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "store.stock_restock": _l("Restocked"),
     "store.stock_damage": _l("Stock written off as damaged"),
     "store.stock_correction": _l("Stock corrected"),
+    "store.stock_count": _l("Day-end count differed from the stock"),
     "team.create": _l("Team created"),
     "team.member": _l("Team member added or changed"),
     "team.remove_member": _l("Team member removed"),

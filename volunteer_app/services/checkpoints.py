@@ -7,7 +7,10 @@ Coordinators manage the checkpoints of the teams they coordinate and the station
 """
 from __future__ import annotations
 
+import ipaddress
+import math
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -30,6 +33,73 @@ def checkin_path(token: str) -> str:
 
 def checkin_url(base_url: str, token: str) -> str:
     return base_url.rstrip("/") + checkin_path(token)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True for an address only this computer can open (``localhost``, 127.x, ::1, 0.0.0.0):
+    a poster printed with it works on no phone."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+# -- GCJ-02 -----------------------------------------------------------------------------------------
+# Map apps in China (AMap, Tencent, Baidu's base layer) show positions in GCJ-02, a deliberately
+# shifted datum some hundreds of metres off the phones' GPS (WGS-84) that check-ins report.
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _in_china(lat: float, lng: float) -> bool:
+    return 72.004 <= lng <= 137.8347 and 0.8293 <= lat <= 55.8271
+
+
+def _shift_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _shift_lng(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    """The published forward transform (outside China positions are left as they are)."""
+    if not _in_china(lat, lng):
+        return lat, lng
+    dlat, dlng = _shift_lat(lng - 105.0, lat - 35.0), _shift_lng(lng - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
+    dlng = (dlng * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lat + dlat, lng + dlng
+
+
+def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
+    """A GCJ-02 pair (copied from a Chinese map app) as WGS-84, by the iterative inverse of the
+    forward transform: correct the guess by the error it makes, to well under a centimetre."""
+    guess_lat, guess_lng = lat, lng
+    for _step in range(30):
+        shifted_lat, shifted_lng = wgs84_to_gcj02(guess_lat, guess_lng)
+        error_lat, error_lng = shifted_lat - lat, shifted_lng - lng
+        guess_lat, guess_lng = guess_lat - error_lat, guess_lng - error_lng
+        if abs(error_lat) < 1e-10 and abs(error_lng) < 1e-10:
+            break
+    return guess_lat, guess_lng
 
 
 def token(checkpoint: Checkpoint) -> str:

@@ -180,6 +180,35 @@ def pending_approvals(session: Session, scope: Scope) -> int:
     ).one())
 
 
+def overdue_tips(session: Session, scope: Scope, now: datetime) -> int | None:
+    """Tips of the station past their due date and not yet done (closed or found untrue)."""
+    tip = getattr(models, "Tip", None)
+    if tip is None:
+        return None
+    return int(session.exec(select(func.count(tip.id)).where(
+        tip.station_id == scope.station_id, tip.status.not_in(("closed", "rejected")),
+        tip.due_at.is_not(None), tip.due_at < now)).one())
+
+
+#: A shift starting within this time with free places is understaffed.
+UNDERSTAFFED_WITHIN = timedelta(hours=24)
+
+
+def understaffed_shifts(session: Session, scope: Scope, now: datetime) -> list[tuple] | None:
+    """``(shift, confirmed)`` for each shift starting in the next 24 hours with fewer confirmed
+    volunteers than places, the soonest first."""
+    shift, signup = _shift_tables()
+    if shift is None or signup is None:
+        return None
+    confirmed = (select(func.count(signup.id)).where(signup.shift_id == shift.id,
+                                                    signup.status.in_(CONFIRMED_STATUSES))
+                 .correlate(shift).scalar_subquery())
+    stmt = _scope_shifts(select(shift, confirmed).where(
+        shift.starts_at >= now, shift.starts_at < now + UNDERSTAFFED_WITHIN, shift.cancelled == False,  # noqa: E712
+        confirmed < shift.capacity), shift, scope)
+    return [tuple(row) for row in session.exec(stmt.order_by(shift.starts_at, shift.id))]
+
+
 def low_stock(session: Session, scope: Scope) -> list | None:
     item = getattr(models, "StoreItem", None)
     if item is None:
@@ -299,6 +328,8 @@ class Dashboard:
     week: Figures
     pending_approvals: int
     low_stock: list | None
+    overdue_tips: int | None
+    understaffed: list | None
     heatmap: list[list[int]]
     coverage: list[Coverage]
     flow: list[WeekFlow]
@@ -314,6 +345,8 @@ def build(session: Session, actor: User, *, team_id: int | None = None, now: dat
         week=figures(session, scope, period_start("week", now), end),
         pending_approvals=pending_approvals(session, scope),
         low_stock=low_stock(session, scope),
+        overdue_tips=overdue_tips(session, scope, now),
+        understaffed=understaffed_shifts(session, scope, now),
         heatmap=checkin_heatmap(session, scope, now),
         coverage=coverage(session, scope, now),
         flow=points_flow(session, scope, now),

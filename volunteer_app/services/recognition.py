@@ -354,11 +354,31 @@ def badge_list(session: Session, actor: User, user_id: int) -> list[dict]:
              "earned_at": isoformat(row.earned_at)} for row in badges_of(session, user_id)]
 
 
+#: Badges earned by counting, with what is counted and how many: their progress can be shown.
+COUNTED_BADGES = {"patrols_10": ("patrols", 10), "patrols_50": ("patrols", 50), "patrols_100": ("patrols", 100),
+                  "events_10": ("events", 10), "hours_24": ("hours", 24), "hours_100": ("hours", 100),
+                  "hours_500": ("hours", 500)}
+
+
 def badge_board(session: Session, user_id: int) -> list[dict]:
-    """Every badge with whether (and when) the person earned it, for the badge page."""
+    """Every badge with whether (and when) the person earned it, for the badge page; a counted
+    badge not yet earned carries ``progress``: ``(what, done, left)``, e.g. ``("patrols", 7, 3)``."""
     held = {row.key: row.earned_at for row in badges_of(session, user_id)}
-    return [{"key": spec.key, "name": spec.name, "description": spec.description, "icon": spec.icon,
-             "earned_at": held.get(spec.key)} for spec in BADGES]
+    counts = dict(session.exec(select(Checkin.kind, func.count()).where(Checkin.user_id == user_id)
+                               .group_by(Checkin.kind)).all())
+    user = session.get(User, user_id)
+    done = {"patrols": counts.get("checkpoint", 0), "events": counts.get("event", 0),
+            "hours": (user.minutes_served if user else 0) // 60}
+    board = []
+    for spec in BADGES:
+        row = {"key": spec.key, "name": spec.name, "description": spec.description, "icon": spec.icon,
+               "earned_at": held.get(spec.key), "progress": None}
+        if spec.key in COUNTED_BADGES and row["earned_at"] is None:
+            what, goal = COUNTED_BADGES[spec.key]
+            if done[what] < goal:
+                row["progress"] = (what, done[what], goal - done[what])
+        board.append(row)
+    return board
 
 
 # -- awards ---------------------------------------------------------------------------------------

@@ -325,7 +325,7 @@ def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | No
             .where(LedgerEntry.user_id.in_(user_ids), LedgerEntry.created_at >= p.start,
                    LedgerEntry.created_at < p.end))
     return Export(f"ledger-{label}-{p.first}-{p.last}.csv",
-                  csv_stream(header, keyset(session, stmt, LedgerEntry.id)))
+                  csv_stream(header, keyset(session, stmt, LedgerEntry.id), coded=(5,)))
 
 
 def checkin_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
@@ -342,7 +342,8 @@ def checkin_export(session: Session, actor: User, p: Period, *, user_id: int | N
             .outerjoin(Event, Event.id == Checkin.event_id)
             .outerjoin(recorder, recorder.id == Checkin.recorded_by_id)
             .where(Checkin.user_id.in_(user_ids), Checkin.created_at >= p.start, Checkin.created_at < p.end))
-    return Export(f"checkins-{label}-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, Checkin.id)))
+    return Export(f"checkins-{label}-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, Checkin.id),
+                                                                            coded=(5,)))
 
 
 def store_available() -> bool:
@@ -367,7 +368,8 @@ def store_export(session: Session, actor: User, p: Period) -> Export:
             .outerjoin(clerk, clerk.id == redemption.clerk_id)
             .where(redemption.station_id == actor.station_id, redemption.created_at >= p.start,
                    redemption.created_at < p.end))
-    return Export(f"store-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, redemption.id)))
+    return Export(f"store-{p.first}-{p.last}.csv", csv_stream(header, keyset(session, stmt, redemption.id),
+                                                                coded=(2,)))
 
 
 # -- the audit trail search --------------------------------------------------------------------

@@ -842,8 +842,8 @@ def ical(session: Session, user: User, *, base_url: str = "", now: datetime | No
         event.add("dtstamp", now)
         event.add("dtstart", as_utc(shift.starts_at))
         event.add("dtend", as_utc(shift.ends_at))
-        summary = shift.title if row.status == "confirmed" else f"{shift.title} ({_l('waitlist')})"
-        event.add("summary", str(summary))
+        summary = shift.title if row.status == "confirmed" else str(_l("%(title)s (waitlist)", title=shift.title))
+        event.add("summary", summary)
         if names[shift.id]:
             event.add("description", str(_l("Route: %(route)s", route=names[shift.id])))
         if base_url:

@@ -189,10 +189,15 @@ def _move_stock(session: Session, item: StoreItem, delta: int, reason: str, note
     return row[0]
 
 
+def _require_stock_keeper(actor: User) -> None:
+    access.require_role(actor, "clerk", "coordinator")
+
+
 def adjust_stock(session: Session, actor: User, item_id: int, delta: int, reason: str, note: str,
                  *, now: datetime | None = None) -> StockMovement:
-    """Restock (+), damaged (-) or a correction (either way), with a required note; audited."""
-    _require_manager(actor)
+    """Restock (+), damaged (-) or a correction (either way), with a required note; audited.
+    Clerks keep stock as well as coordinators."""
+    _require_stock_keeper(actor)
     if reason not in ("restock", "damage", "correction"):
         raise FieldError("reason", _l("Choose restock, damaged or correction."))
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > 1_000_000:
@@ -212,8 +217,60 @@ def adjust_stock(session: Session, actor: User, item_id: int, delta: int, reason
                         .order_by(StockMovement.id.desc())).first()
 
 
+def change_stock(session: Session, actor: User, item_id: int, change: int, reason: str,
+                 *, now: datetime | None = None) -> StoreItem:
+    """Goods received (``change`` > 0) or a count corrected (< 0), with the reason in words;
+    ``out_of_stock`` below zero. The API's stock call."""
+    kind = "restock" if isinstance(change, int) and change > 0 else "correction"
+    movement = adjust_stock(session, actor, item_id, change, kind, reason, now=now)
+    item = session.get(StoreItem, movement.item_id)
+    session.refresh(item)
+    return item
+
+
+def count_stock(session: Session, actor: User, counted: dict[int, int], *,
+                now: datetime | None = None) -> list[StockMovement]:
+    """Close the day: ``counted`` is what is on the shelf, by item id. Each item whose count
+    differs from the stock the system expects gets a ``count`` movement of the difference
+    (audited); the others leave no record. Every count is checked before anything is written."""
+    _require_stock_keeper(actor)
+    for item_id, number in counted.items():
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 1_000_000:
+            raise FieldError(f"count_{item_id}", _l("The stock is a whole number, 0 or more."))
+    items = [get_item(session, actor, item_id) for item_id in sorted(counted)]
+    now = now or timeutil.utcnow()
+    differences = []
+    for item in items:
+        expected = session.exec(select(StoreItem.stock).where(StoreItem.id == item.id).with_for_update()).one()
+        number = counted[item.id]
+        if number == expected:
+            continue
+        _move_stock(session, item, number - expected, "count", "", actor, now)
+        audit.record(session, actor, "store.stock_count", "store_item", item.id, expected=expected, counted=number,
+                     delta=number - expected)
+        session.flush()
+        differences.append(session.exec(select(StockMovement).where(StockMovement.item_id == item.id)
+                                        .order_by(StockMovement.id.desc())).first())
+    return differences
+
+
+def day_stock_changes(session: Session, actor: User, day: date) -> list[tuple[StockMovement, str, str | None]]:
+    """The day's stock changes by hand (goods received, damage, corrections, the day-end count),
+    with the item's name and who made them."""
+    _require_stock_keeper(actor)
+    start, end = _day_bounds(day)
+    rows = session.execute(
+        select(StockMovement, StoreItem.name, User.display_name)
+        .join(StoreItem, StoreItem.id == StockMovement.item_id)
+        .outerjoin(User, User.id == StockMovement.actor_id)
+        .where(StoreItem.station_id == actor.station_id, StockMovement.reason != "initial",
+               StockMovement.created_at >= start, StockMovement.created_at < end)
+        .order_by(StockMovement.id)).all()
+    return [tuple(row) for row in rows]
+
+
 def movements(session: Session, actor: User, item_id: int, limit: int = 30) -> list[StockMovement]:
-    _require_manager(actor)
+    _require_stock_keeper(actor)
     get_item(session, actor, item_id)
     return list(session.exec(select(StockMovement).where(StockMovement.item_id == item_id)
                              .order_by(StockMovement.id.desc()).limit(limit)))
@@ -534,8 +591,8 @@ def day_summary(session: Session, actor: User, day: date) -> dict:
     return {"day": day.isoformat(), "clerks": sorted(clerks.values(), key=lambda c: -c["points"]), "totals": totals}
 
 
-CSV_HEADER = ("redemption_id", "time", "volunteer_id", "volunteer", "item", "quantity", "points",
-              "status", "clerk", "cancel_reason")
+CSV_HEADER = (_l("Redemption id"), _l("Time"), _l("User id"), _l("Volunteer"), _l("Item"), _l("Quantity"),
+              _l("Points"), _l("Status"), _l("Clerk"), _l("Cancel reason"))
 
 
 def export_csv(session: Session, actor: User, since: date, until: date) -> Iterator[str]:
@@ -556,7 +613,7 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
             .where(Redemption.station_id == actor.station_id, _counter_time() >= start, _counter_time() < end)
             .order_by(Redemption.id))
     rows = session.execute(stmt).all()  # read now, inside the request's session
-    return csv_stream(CSV_HEADER, (
+    return csv_stream(CSV_HEADER, coded=(7,), rows=(
         (redemption.id, redemption.fulfilled_at or redemption.created_at, redemption.user_id, customer_name,
          item_name, redemption.quantity, redemption.points_spent, redemption.status, clerk_name,
          redemption.cancel_reason)

@@ -186,15 +186,30 @@ def list_tips(session: Session, actor: User, *, status: str | None = None, level
     return list(session.exec(stmt.order_by(Tip.id.desc()).limit(max(1, min(limit, 500)))))
 
 
-def inbox(session: Session, actor: User, *, include_closed: bool = False, limit: int = 100) -> list[Tip]:
-    """The coordinator's inbox: open tips they may handle, red ones (once triaged) on top, then
-    newest first."""
+#: A tip in one of these is done: it leaves the inbox and is never overdue.
+DONE_STATUSES = ("rejected", "closed")
+
+
+def inbox(session: Session, actor: User, *, now: datetime | None = None, limit: int = 100) -> list[Tip]:
+    """The coordinator's inbox, the tips still to handle in the order to handle them: overdue
+    ones first (the longest overdue on top), then new ones (not yet triaged, newest first), then
+    the rest, red before yellow before blue, the earliest due first. A tip found untrue or
+    closed is done and leaves the inbox (:func:`done_tips`)."""
     access.require_role(actor, "coordinator")
-    stmt = _visible_filter(session, actor, select(Tip))
-    if not include_closed:
-        stmt = stmt.where(Tip.status != "closed")
-    red_first = case((Tip.level == "red", 0), else_=1)
-    return list(session.exec(stmt.order_by(red_first, Tip.id.desc()).limit(limit)))
+    now = now or utcnow()
+    stmt = _visible_filter(session, actor, select(Tip)).where(Tip.status.not_in(DONE_STATUSES))
+    overdue = Tip.due_at.is_not(None) & (Tip.due_at < now)
+    group = case((overdue, 0), (Tip.status == "submitted", 1), else_=2)
+    level_rank = case((Tip.level == "red", 0), (Tip.level == "yellow", 1), else_=2)
+    return list(session.exec(stmt.order_by(group, case((overdue, Tip.due_at), else_=None), level_rank,
+                                           Tip.due_at, Tip.id.desc()).limit(limit)))
+
+
+def done_tips(session: Session, actor: User, *, limit: int = 100) -> list[Tip]:
+    """Tips closed or found untrue, the latest first."""
+    access.require_role(actor, "coordinator")
+    stmt = _visible_filter(session, actor, select(Tip)).where(Tip.status.in_(DONE_STATUSES))
+    return list(session.exec(stmt.order_by(Tip.id.desc()).limit(limit)))
 
 
 def follow_ups(session: Session, actor: User, *, now: datetime | None = None, limit: int = 100) -> list[Tip]:

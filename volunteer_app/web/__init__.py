@@ -104,6 +104,18 @@ def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else timeutil.local(value).strftime(fmt)
 
 
+def masked_phone(phone: str | None) -> str:
+    """A phone number hidden but for its last four digits (``*******5678``)."""
+    phone = (phone or "").strip()
+    return "*" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+def tel_href(phone: str | None) -> str:
+    """A ``tel:`` link's target: the digits and a leading plus only."""
+    phone = (phone or "").strip()
+    return "tel:" + ("+" if phone.startswith("+") else "") + "".join(ch for ch in phone if ch.isdigit())
+
+
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -161,6 +173,8 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale  # Flask-Babel 4 no longer adds it
     app.jinja_env.filters["localtime"] = _local_time
+    app.jinja_env.filters["masked_phone"] = masked_phone
+    app.jinja_env.filters["tel_href"] = tel_href
 
     csrf.exempt(api_bp)  # bearer tokens, never cookies, authorize the API
     app.register_blueprint(api_bp)

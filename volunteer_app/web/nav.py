@@ -66,6 +66,13 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
      ("coordinator",)),
     ("pages.leaderboard", _l("Leaderboards"), _l("Points by week, month and year; teams per member"),
      ("coordinator",)),
+    ("pages.counter", _l("Counter"), _l("Scan a member card and hand out items"), ("clerk",)),
+    ("pages.store_manage", _l("Items and stock"), _l("Goods received, damaged, counts corrected"),
+     ("clerk", "coordinator")),
+    ("pages.stock_count", _l("Close the day"), _l("Count the shelf against the expected stock"),
+     ("clerk", "coordinator")),
+    ("pages.counter_summary", _l("Day summary"), _l("What was handed out, cancelled and counted"),
+     ("clerk", "coordinator")),
 ]
 
 

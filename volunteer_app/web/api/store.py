@@ -6,7 +6,7 @@ from flask import current_app, request, url_for
 from ... import db
 from ...errors import FieldError
 from ...schemas.store import (ItemCreate, ItemList, ItemOut, ItemPatch, MemberCodeOut, PictureOut, RedemptionCancel,
-                              RedemptionCreate, RedemptionOut)
+                              RedemptionCreate, RedemptionOut, StockChange)
 from ...services import codes, store
 from ... import timeutil
 from ...timeutil import isoformat
@@ -32,6 +32,12 @@ def create_item(body: ItemCreate):
 def patch_item(item_id: int, body: ItemPatch):
     changes = body.model_dump(exclude_unset=True)
     return _item(store.update_item(db.get_session(), current_api_user(), item_id, **changes))
+
+
+@route("/store/items/<id:item_id>/stock", "POST", summary="Goods received or a count corrected (audited)",
+       tag="store", body=StockChange, response=ItemOut)
+def change_stock(item_id: int, body: StockChange):
+    return _item(store.change_stock(db.get_session(), current_api_user(), item_id, body.change, body.reason))
 
 
 @route("/store/items", summary="The store's active items", tag="store", response=ItemList)

@@ -5,7 +5,7 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from . import auth, home, staff  # noqa: E402,F401  (registers the views)
+from . import auth, home, site, staff  # noqa: E402,F401  (registers the views; favicon and manifest)
 from . import shifts  # noqa: E402,F401  (shifts, routes, notices, calendar feed)
 from . import audit, dashboard, reports  # noqa: E402,F401  (dashboard, reports, audit trail)
 from . import store  # noqa: E402,F401  (points store, member card, counter)

@@ -22,6 +22,7 @@ from ...errors import DomainError
 from ...models import Checkin, Checkpoint, Team, User
 from ...services import access, accounts, checkins, checkpoints, events, ledger, qr, teams
 from ...settings import setting
+from .. import links
 from ..links import checkin_url
 from . import bp
 from .checkins import kind_labels
@@ -61,6 +62,9 @@ def _checkpoint_form() -> dict:
         except ValueError:
             errors[key] = _("Enter a number such as 30.2590.")
             values[key] = None
+    if request.form.get("gcj02") == "1" and values["latitude"] is not None and values["longitude"] is not None:
+        values["latitude"], values["longitude"] = (round(v, 7) for v in checkpoints.gcj02_to_wgs84(
+            values["latitude"], values["longitude"]))
     for key, default in (("radius_m", 150), ("points", 5), ("cooldown_minutes", 30)):
         value = form_int(key)
         if value is None:
@@ -162,7 +166,7 @@ def _svg_data_uri(data: str) -> str:
 def checkpoint_poster(checkpoint_id: int):
     row = checkpoints.get_managed(db.get_session(), current_user, checkpoint_id)
     return render_template("pages/checkins/posters.html", posters=[_poster(row)], single=row,
-                           station=setting("STATION_NAME"), words=_poster_words())
+                           station=setting("STATION_NAME"), words=_poster_words(), address=_poster_address())
 
 
 @bp.get("/manage/checkpoints/posters")
@@ -175,8 +179,16 @@ def checkpoint_posters():
             if checkpoints.can_manage(session_db, current_user, row)]
     team = session_db.get(Team, team_id) if team_id else None
     return render_template("pages/checkins/posters.html", posters=[_poster(row) for row in rows], single=None,
-                           team=team, station=setting("STATION_NAME"), words=_poster_words())
+                           team=team, station=setting("STATION_NAME"), words=_poster_words(), address=_poster_address())
 
+
+
+def _poster_address() -> dict:
+    """The address the posters carry, and whether phones can open it (PUBLIC_BASE_URL unset,
+    or an address of this computer only)."""
+    base = links.base_url()
+    return {"base": base, "configured": bool(setting("PUBLIC_BASE_URL")),
+            "loopback": checkpoints.is_loopback_url(base)}
 
 # -- coordinators: events and live codes ----------------------------------------------------------
 

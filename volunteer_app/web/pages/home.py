@@ -8,21 +8,40 @@ from flask_login import current_user, login_required, logout_user
 from ... import db
 from ...errors import DomainError
 from ...models import Team
-from ...services import access, accounts
+from ...services import access, accounts, shifts
 from . import bp
 from .auth import start_session
 from .common import field_errors, make_reminders
 
 
+def works_only_at_the_counter(user) -> bool:
+    """A clerk who is not also a volunteer or a coordinator: their home is the counter."""
+    return user.role_set() == {"clerk"}
+
+
 @bp.get("/")
 @login_required
 def home():
+    if works_only_at_the_counter(current_user):
+        return redirect(url_for("pages.counter"))
     make_reminders()
     session_db = db.get_session()
     team_ids = access.team_ids_of(session_db, current_user.id)
     teams = [session_db.get(Team, team_id) for team_id in team_ids]
-    return render_template("pages/home.html", teams=teams,
+    return render_template("pages/home.html", teams=teams, duty=_my_duty(session_db),
                            progress=accounts.level_progress(current_user.lifetime_points))
+
+
+def _my_duty(session_db) -> dict | None:
+    """The shift I am on now, else my next confirmed one, with its route and next checkpoint."""
+    running = shifts.running_shift(session_db, current_user)
+    shift = running or next((row for row in shifts.my_shifts(session_db, current_user)
+                             if getattr(shifts.signup_of(session_db, row.id, current_user.id), "status", None) == "confirmed"),
+                            None)
+    if shift is None:
+        return None
+    progress = shifts.my_progress(session_db, current_user, shift)
+    return {"shift": shift, "running": running is not None, "progress": progress}
 
 
 @bp.route("/profile", methods=["GET", "POST"])

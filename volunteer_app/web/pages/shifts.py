@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -98,8 +98,17 @@ def shift_detail(shift_id: int):
 @bp.post("/shifts/<id:shift_id>/<any(signup, withdraw):action>")
 @login_required
 def shift_signup(shift_id: int, action: str):
+    """Sign up at one tap; withdrawing asks first (``confirm=1`` goes ahead), with htmx (the
+    card asks in place) and without (a page asks)."""
     session_db = db.get_session()
     error = None
+    if action == "withdraw" and request.form.get("confirm") != "1":
+        shift = shifts.get_shift(session_db, current_user, shift_id)
+        card = _cards(session_db, [shift])[0]
+        if _partial():
+            return render("pages/shifts/_card.html", card=card, confirm_withdraw=True)
+        return render_template("pages/shifts/withdraw.html", card=card, shift=shift, confirm_withdraw=True,
+                               next=safe_next(request.form.get("next"), url_for("pages.my_shifts")))
     try:
         if action == "signup":
             row = shifts.signup(session_db, current_user, shift_id)
@@ -120,7 +129,7 @@ def shift_signup(shift_id: int, action: str):
         return redirect(safe_next(request.form.get("next"), url_for("pages.my_shifts")))
     shift = shifts.get_shift(session_db, current_user, shift_id)
     return render("pages/shifts/_card.html", card=_cards(session_db, [shift])[0], message=message,
-                  error=error is not None)
+                  error=error is not None, withdrawn=action == "withdraw" and error is None)
 
 
 @bp.get("/shifts/calendar")

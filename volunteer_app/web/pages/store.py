@@ -10,6 +10,7 @@ from flask import (Response, abort, current_app, flash, redirect, render_templat
                    stream_with_context, url_for)
 from flask import session as web_session
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ... import db, timeutil
@@ -273,7 +274,8 @@ def counter_summary():
     session_db = db.get_session()
     day = _day_arg("day", store.today())
     return render_template("pages/store/summary.html", day=day, summary=store.day_summary(session_db, current_user, day),
-                           rows=store.day_redemptions(session_db, current_user, day))
+                           rows=store.day_redemptions(session_db, current_user, day),
+                           stock_changes=store.day_stock_changes(session_db, current_user, day))
 
 
 @bp.get("/counter/export.csv")
@@ -320,11 +322,15 @@ def _item_fields(form: dict, *, with_stock: bool) -> dict:
 
 
 @bp.route("/store/manage", methods=["GET", "POST"])
-@role_required("coordinator")
+@role_required("coordinator", "clerk")
 def store_manage():
+    """The catalog: coordinators add and edit items; clerks see it to keep stock."""
     session_db = db.get_session()
     errors, form = {}, {}
+    can_edit = current_user.has_role("coordinator")
     if request.method == "POST":
+        if not can_edit:
+            abort(403)
         form = _item_form()
         try:
             item = store.create_item(session_db, current_user, **_item_fields(form, with_stock=True))
@@ -334,19 +340,24 @@ def store_manage():
         except DomainError as error:
             session_db.rollback()
             errors = field_errors(error)
-    items = store.list_items(session_db, current_user, include_inactive=True)
+    items = store.list_items(session_db, current_user, include_inactive=can_edit)
     low = [item for item in items if store.is_low_stock(item)]
     return render_template("pages/store/manage.html", items=items, low=low, errors=errors, form=form,
-                           picture_url=_picture_url, is_low=store.is_low_stock), (422 if errors else 200)
+                           picture_url=_picture_url, is_low=store.is_low_stock, can_edit=can_edit), \
+        (422 if errors else 200)
 
 
 @bp.route("/store/manage/<id:item_id>", methods=["GET", "POST"])
-@role_required("coordinator")
+@role_required("coordinator", "clerk")
 def store_item_edit(item_id: int):
+    """An item's stock (clerks and coordinators), details and picture (coordinators)."""
     session_db = db.get_session()
     item = store.get_item(session_db, current_user, item_id)
     errors, action = {}, request.form.get("action", "")
+    can_edit = current_user.has_role("coordinator")
     if request.method == "POST":
+        if action != "stock" and not can_edit:
+            abort(403)
         try:
             if action == "details":
                 form = _item_form()
@@ -380,5 +391,41 @@ def store_item_edit(item_id: int):
             item = store.get_item(session_db, current_user, item_id)
     movements = store.movements(session_db, current_user, item.id)
     return render_template("pages/store/edit.html", item=item, errors=errors, action=action,
-                           movements=movements, picture=_picture_url(item),
+                           movements=movements, picture=_picture_url(item), can_edit=can_edit,
                            low=store.is_low_stock(item)), (422 if errors else 200)
+
+
+@bp.route("/counter/count", methods=["GET", "POST"])
+@role_required("clerk", "coordinator")
+def stock_count():
+    """Close the day: what is on the shelf against what the system expects; the differences
+    are recorded and shown in the day summary."""
+    session_db = db.get_session()
+    items = store.list_items(session_db, current_user)
+    errors, form = {}, {}
+    if request.method == "POST":
+        counted = {}
+        for item in items:
+            raw = (request.form.get(f"count_{item.id}") or "").strip()[:20]
+            form[item.id] = raw
+            if raw == "":
+                continue  # not counted: left as it is
+            try:
+                counted[item.id] = int(raw)
+            except ValueError:
+                counted[item.id] = -1  # refused by the service with the field's message
+        try:
+            differences = store.count_stock(session_db, current_user, counted)
+            db.commit()
+        except DomainError as error:
+            session_db.rollback()
+            errors = field_errors(error)
+            items = store.list_items(session_db, current_user)
+        else:
+            if differences:
+                flash(ngettext("Count saved: %(num)s difference recorded.", "Count saved: %(num)s differences recorded.",
+                               len(differences)), "success")
+            else:
+                flash(_("Count saved: everything is as expected."), "success")
+            return redirect(url_for("pages.counter_summary"))
+    return render_template("pages/store/count.html", items=items, errors=errors, form=form), (422 if errors else 200)

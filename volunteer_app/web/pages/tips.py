@@ -187,7 +187,7 @@ def tips_inbox():
     session_db = db.get_session()
     show = request.args.get("show", "open")
     if show == "closed":
-        rows = tips.list_tips(session_db, current_user, status="closed", limit=100)
+        rows = tips.done_tips(session_db, current_user)
     else:
         show = "open"
         rows = tips.inbox(session_db, current_user)
