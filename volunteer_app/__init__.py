@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from . import config as config_module
-from . import db, settings
+from . import db
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -43,7 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SESSION_COOKIE_SECURE"] is False and (app.config.get("PUBLIC_BASE_URL") or "").startswith("https"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["STATION_TZ"]
-    settings.remember(app.config)
 
     from .services import accounts
     accounts.configure_hasher(fast=bool(app.config.get("FAST_PASSWORD_HASH")))
