@@ -163,6 +163,23 @@ def test_rate_limit_per_address(app, api):
     _problem(_token(api, "shared"), 429, "too_many_attempts")
 
 
+def test_token_holder_revokes_their_token(app, api):
+    with arrange(app) as session:
+        factories.user(session, username="leaver")
+    first, second = (_token(api, "leaver").get_json()["access_token"] for _ in range(2))
+    bearer = {"Authorization": f"Bearer {first}"}
+    response = api.delete("/api/v1/auth/token", headers=bearer)
+    assert response.status_code == 204 and response.get_data() == b""
+    _problem(api.get("/api/v1/me", headers=bearer), 401, "unauthorized")
+    _problem(api.delete("/api/v1/auth/token", headers=bearer), 401, "unauthorized")
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+
+
+def test_revoking_a_token_needs_that_token(app, api):
+    _problem(api.delete("/api/v1/auth/token"), 401, "unauthorized")
+    _problem(api.delete("/api/v1/auth/token", headers={"Authorization": "Bearer not-a-token"}), 401, "unauthorized")
+
+
 # -- register --------------------------------------------------------------------------------------
 
 def test_register_pending(app, api):
@@ -405,6 +422,47 @@ def test_members_unknown_team_or_user(api, org):
              404, "not_found")
 
 
+@pytest.mark.parametrize("target", ["blue_vol", "blue_coord", "admin", "clerk", "red_coord"])
+def test_coordinator_cannot_take_in_people_of_other_teams_or_staff(app, api, org, target):
+    """Moving someone between teams, or placing staff, is an admin's act: the coordinator gets no
+    hold on the person's phone, ledger, tips or points through a membership of their making."""
+    with app.app_context(), arrange(app) as session:
+        old_tip = factories.tip(session, session.get(User, org[target].id))
+    red, person = org["red"].id, org[target].id
+    before = _count(app, TeamMembership)
+    for role in ("member", "coordinator"):
+        _problem(api.post(f"/api/v1/teams/{red}/members", user=org["red_coord"],
+                          json={"user_id": person, "role": role}), 403, "forbidden")
+    assert _count(app, TeamMembership) == before
+    if target == "red_coord":
+        return  # themself: already a coordinator of the team, nothing else to reach
+    coord = org["red_coord"]
+    _problem(api.get(f"/api/v1/users/{person}", user=coord), 403, "forbidden")
+    _problem(api.get(f"/api/v1/users/{person}/ledger", user=coord), 403, "forbidden")
+    _problem(api.get(f"/api/v1/tips/{old_tip.id}", user=coord), 403, "forbidden")
+    _problem(api.post(f"/api/v1/users/{person}/adjustments", user=coord, json={"amount": 50, "reason": "拉人"}),
+             403, "forbidden")
+
+
+def test_coordinator_adds_people_of_no_team_or_of_a_team_they_coordinate(app, api, org):
+    with arrange(app) as session:
+        second = factories.team(session, "红二队")
+        factories.membership(session, second, session.get(User, org["red_coord"].id), "coordinator")
+    response = api.post(f"/api/v1/teams/{second.id}/members", user=org["red_coord"],
+                        json={"user_id": org["red_vol"].id})
+    assert response.status_code == 201, response.get_json()
+    assert set(api.get("/api/v1/me", user=org["red_vol"]).get_json()["team_ids"]) == {org["red"].id, second.id}
+
+
+def test_admin_moves_people_between_teams(app, api, org):
+    response = api.post(f"/api/v1/teams/{org['red'].id}/members", user=org["admin"],
+                        json={"user_id": org["blue_vol"].id})
+    assert response.status_code == 201, response.get_json()
+    response = api.post(f"/api/v1/teams/{org['red'].id}/members", user=org["admin"],
+                        json={"user_id": org["clerk"].id})
+    assert response.status_code == 201, response.get_json()
+
+
 # -- healthz and the OpenAPI document --------------------------------------------------------------
 
 def test_healthz(client):
@@ -449,8 +507,9 @@ def test_openapi_document_is_valid_and_complete(app, client):
                    ("GET", "/api/v1/users/{user_id}"), ("GET", "/api/v1/me"),
                    ("POST", "/api/v1/users/{user_id}/approve"), ("POST", "/api/v1/users/{user_id}/disable"),
                    ("POST", "/api/v1/teams"), ("GET", "/api/v1/teams"), ("POST", "/api/v1/teams/{team_id}/members"),
-                   ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}")]:
+                   ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"), ("DELETE", "/api/v1/auth/token")]:
         assert needed in listed, needed
     token_op = document["paths"]["/api/v1/auth/token"]["post"]
     assert "security" not in token_op
+    assert document["paths"]["/api/v1/auth/token"]["delete"]["security"]
     assert document["paths"]["/api/v1/me"]["get"]["security"] == [{"bearer": []}]

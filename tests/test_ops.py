@@ -171,7 +171,7 @@ def test_backup_on_postgresql_without_pg_dump_explains(tmp_path, monkeypatch):
 # -- logs ----------------------------------------------------------------------------------------
 
 LINE = re.compile(r"^(?P<rid>\S+) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) user=(?P<user>\S+) "
-                  r"(?P<ms>\d+\.\d)ms$")
+                  r"ip=(?P<ip>\S+) (?P<ms>\d+\.\d)ms$")
 
 
 def _request_lines(caplog) -> list[re.Match]:
@@ -203,6 +203,36 @@ def test_request_id_is_answered_in_a_header(client):
     response = client.get("/healthz", headers={"X-Request-ID": "from-nginx-1"})
     assert response.headers["X-Request-ID"] == "from-nginx-1"
     assert len(client.get("/healthz").headers["X-Request-ID"]) >= 8
+
+
+@pytest.mark.parametrize("given", ["evil\nabc 200 GET /forged", "evil\rGET", "a" * 65, "", "with space",
+                                   "semi;colon", "中文", "tab\there"])
+def test_a_request_id_outside_the_rule_is_replaced_never_logged(client, caplog, given):
+    """Only ``[A-Za-z0-9._-]{1,64}`` is taken from the client: nothing else reaches a log line."""
+    caplog.set_level(logging.INFO, logger="volunteer_app.requests")
+    environ = {"HTTP_X_REQUEST_ID": given}  # the raw header, as a server passes it on
+    response = client.get("/healthz", environ_overrides=environ)
+    answered = response.headers["X-Request-ID"]
+    assert answered not in given and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", answered)
+    (line,) = _request_lines(caplog)
+    assert line["rid"] == answered
+    assert "forged" not in caplog.text and "\n" not in line.string and "\r" not in line.string
+
+
+@pytest.mark.parametrize("given", ["a" * 64, "req.1_2-3", "X"])
+def test_a_request_id_inside_the_rule_is_echoed_and_logged(client, caplog, given):
+    caplog.set_level(logging.INFO, logger="volunteer_app.requests")
+    response = client.get("/healthz", headers={"X-Request-ID": given})
+    assert response.headers["X-Request-ID"] == given
+    (line,) = _request_lines(caplog)
+    assert line["rid"] == given
+
+
+def test_a_path_with_line_breaks_stays_on_one_log_line(client, caplog):
+    caplog.set_level(logging.INFO, logger="volunteer_app.requests")
+    client.get("/no-such%0A200 GET /forged%0D x")
+    (line,) = _request_lines(caplog)
+    assert line["path"] == "/no-such%0A200%20GET%20/forged%0D%20x" and line["status"] == "404"
 
 
 @pytest.fixture

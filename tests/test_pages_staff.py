@@ -315,6 +315,25 @@ def test_search_offers_people_not_in_the_team_and_adds_them(app, session, world)
     assert membership(session, east, world["loner"].id) is not None
 
 
+def test_coordinator_page_cannot_take_in_people_of_other_teams_or_staff(app, session, world):
+    """The page goes through the same rule as the API: neither the search nor the form offers
+    another team's member or a staff member to a coordinator."""
+    client = login(app.test_client(), "coord")
+    east = world["east"].id
+    assert "李阿姨" not in client.get(f"/manage/teams/{east}?q=李").get_data(as_text=True)
+    assert "周警官" not in client.get(f"/manage/teams/{east}?q=boss").get_data(as_text=True)
+    token = token_on(client, f"/manage/teams/{east}")
+    for data in ({"username": "west.vol"}, {"user_id": world["west_vol"].id}, {"username": "boss"},
+                 {"user_id": world["west_coord"].id, "role": "coordinator"}):
+        response = client.post(f"/manage/teams/{east}/members", data={"csrf_token": token, **data}, headers=HX)
+        assert response.status_code == 403, data
+    response = client.post(f"/manage/teams/{east}/members/{world['west_vol'].id}/member",
+                           data={"csrf_token": token}, headers=HX)
+    assert response.status_code == 403
+    for person in ("west_vol", "west_coord", "admin"):
+        assert membership(session, east, world[person].id) is None
+
+
 def test_make_coordinator_member_and_remove_in_place(app, session, world):
     client = login(app.test_client(), "boss")
     east, vol = world["east"].id, world["vol"].id

@@ -433,3 +433,185 @@ def test_nul_characters_in_forms_never_give_a_500(app, world):
     response = client.post("/login", data={"csrf_token": token, "username": "a\x00", "password": "x\x00"})
     assert response.status_code < 500
     assert row_counts(app)["users"] == 3
+
+
+# -- nobody acts as staff for their own benefit ------------------------------------------------------
+
+def _self_dealing_world(app, world):
+    """A geofenced checkpoint and an open event of the team, for on-behalf check-ins."""
+    from volunteer_app import timeutil
+
+    from .checkin_factories import HANGZHOU, checkpoint, event
+    with arrange(app) as s:
+        place = checkpoint(s, team=world["team"], latitude=HANGZHOU[0], longitude=HANGZHOU[1], require_location=True)
+        open_event = event(s, team=world["team"], starts_at=timeutil.utcnow())
+    return place, open_event
+
+
+@pytest.mark.parametrize("who", ["coord", "admin"])
+def test_staff_cannot_award_adjust_or_check_in_themselves_over_the_api(app, world, who):
+    place, open_event = _self_dealing_world(app, world)
+    me = world[who]
+    headers = {"Authorization": f"Bearer {factories.token_for(app, me)}"}
+    client = app.test_client()
+    before = row_counts(app)
+    calls = [("/api/v1/awards", {"user_id": me.id, "title": "自己发的", "points": 500}),
+             (f"/api/v1/users/{me.id}/adjustments", {"amount": 500, "reason": "辛苦费"}),
+             ("/api/v1/checkins/on-behalf", {"user_id": me.id, "checkpoint_id": place.id}),
+             ("/api/v1/checkins/on-behalf", {"user_id": me.id, "event_id": open_event.id})]
+    for path, body in calls:
+        response = client.post(path, json=body, headers=headers)
+        assert _assert_problem(response, allowed=(403,))["code"] == "forbidden", (path, body)
+    assert row_counts(app) == before
+    # the same calls for someone of the team still work
+    vol = world["vol"].id
+    assert client.post("/api/v1/awards", json={"user_id": vol, "title": "好人好事", "points": 5},
+                       headers=headers).status_code == 201
+    assert client.post(f"/api/v1/users/{vol}/adjustments", json={"amount": 5, "reason": "补录"},
+                       headers=headers).status_code == 201
+    assert client.post("/api/v1/checkins/on-behalf", json={"user_id": vol, "event_id": open_event.id},
+                       headers=headers).status_code == 201
+
+
+def test_staff_cannot_award_adjust_or_check_in_themselves_on_the_pages(app, world):
+    place, open_event = _self_dealing_world(app, world)
+    me = world["coord"]
+    client = app.test_client()
+    assert _login(client, me.username).status_code == 302
+    token = csrf_token(client, "/manage/awards")
+    before = row_counts(app)
+    award = client.post("/manage/awards", data={"csrf_token": token, "user_id": me.id, "title": "自己发的",
+                                                "points": "500"})
+    assert award.status_code == 403
+    adjust = client.post(f"/manage/users/{me.id}/points", data={"csrf_token": token, "amount": "500",
+                                                                 "reason": "辛苦费"})
+    assert adjust.status_code in (403, 422) and "此事须由他人为您办理" in adjust.get_data(as_text=True)
+    for place_value in (f"checkpoint:{place.id}", f"event:{open_event.id}"):
+        done = client.post("/manage/leader-checkin", data={"csrf_token": token, "place": place_value,
+                                                           "user_id": str(me.id)})
+        assert done.status_code in (403, 422) and "此事须由他人为您办理" in done.get_data(as_text=True), place_value
+    assert row_counts(app) == before
+
+
+# -- behind a reverse proxy: each client keeps its own address ---------------------------------------
+
+class _ForwardingProxy:
+    """A tiny reverse proxy on loopback, as nginx is configured in the README: it passes each
+    request on and appends the address it was connected from to ``X-Forwarded-For``."""
+
+    def __init__(self, upstream_port: int):
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {name: value for name, value in self.headers.items()
+                           if name.lower() not in ("connection", "x-forwarded-for")}
+                seen = self.headers.get("X-Forwarded-For")
+                headers["X-Forwarded-For"] = f"{seen}, {self.client_address[0]}" if seen else self.client_address[0]
+                upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_POST = do_DELETE = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+
+
+@contextlib.contextmanager
+def _served_behind_proxy(app):
+    """The app on a real threaded server, with the forwarding proxy in front; yields the proxy's port."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    proxy = _ForwardingProxy(server.server_port)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (server, proxy.server)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield proxy.port
+    finally:
+        for running in (proxy.server, server):
+            running.shutdown()
+            running.server_close()
+
+
+def _login_from(address: str, port: int, username: str, password: str, headers: dict | None = None) -> int:
+    """POST /api/v1/auth/token to the proxy from the loopback ``address``; the status code."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(address, 0))
+    connection.request("POST", "/api/v1/auth/token", body=json.dumps({"username": username, "password": password}),
+                       headers={"Content-Type": "application/json", **(headers or {})})
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+@pytest.fixture
+def proxied_app(tmp_path, pg_url):
+    from .conftest import make_test_app
+    app = make_test_app(tmp_path, pg_url, TRUSTED_PROXIES=1, LOGIN_MAX_FAILURES_PER_IP=3)
+    with arrange(app) as s:
+        factories.user(s, username="neighbour")
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def _attempt_addresses(app) -> set[str]:
+    from volunteer_app.models import LoginAttempt
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as s:
+        return set(s.exec(select(LoginAttempt.ip)))
+
+
+def test_two_clients_behind_the_proxy_have_their_own_login_limits(proxied_app, caplog):
+    """A client who used up the per-address limit does not lock out the station beside it."""
+    import logging
+    caplog.set_level(logging.INFO, logger="volunteer_app.requests")
+    with _served_behind_proxy(proxied_app) as port:
+        for number in range(3):
+            assert _login_from("127.0.0.2", port, f"guess{number}", "wrong password") == 401
+        assert _login_from("127.0.0.2", port, "neighbour", factories.PASSWORD) == 429
+        assert _login_from("127.0.0.3", port, "neighbour", factories.PASSWORD) == 200
+    assert _attempt_addresses(proxied_app) == {"127.0.0.2"}
+    logged = [record.getMessage() for record in caplog.records if record.name == "volunteer_app.requests"]
+    assert [line.split(" ip=")[1].split()[0] for line in logged] == ["127.0.0.2"] * 4 + ["127.0.0.3"]
+
+
+def test_a_spoofed_forwarded_for_is_not_believed_beyond_the_trusted_hop(proxied_app):
+    """Only the entry the one trusted proxy added counts: a client cannot pose as others."""
+    with _served_behind_proxy(proxied_app) as port:
+        for number in range(3):
+            spoof = {"X-Forwarded-For": f"10.9.8.{number}"}
+            assert _login_from("127.0.0.2", port, f"guess{number}", "wrong password", spoof) == 401
+        spoof = {"X-Forwarded-For": "127.0.0.3, 10.1.1.1"}
+        assert _login_from("127.0.0.2", port, "neighbour", factories.PASSWORD, spoof) == 429
+    assert _attempt_addresses(proxied_app) == {"127.0.0.2"}
+
+
+def test_without_a_trusted_proxy_forwarded_for_is_ignored(app):
+    """``TRUSTED_PROXIES`` 0 (the default): the connection's address, whatever the headers say."""
+    with arrange(app) as s:
+        factories.user(s, username="direct")
+    client = app.test_client()
+    response = client.post("/api/v1/auth/token", json={"username": "direct", "password": "wrong password"},
+                           headers={"X-Forwarded-For": "10.9.8.7"}, environ_base={"REMOTE_ADDR": "127.0.0.5"})
+    assert response.status_code == 401
+    assert _attempt_addresses(app) == {"127.0.0.5"}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import db
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    trust_proxies(app)
     db.init_app(app)
 
     from . import web
@@ -59,3 +61,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     cli.init_app(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address and scheme from the
+    ``X-Forwarded-For`` / ``-Proto`` entries those proxies added (and no entry beyond them), so
+    that ``request.remote_addr`` is the client everywhere (rate limits, the request log)."""
+    hops = max(int(app.config.get("TRUSTED_PROXIES") or 0), 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

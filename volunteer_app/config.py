@@ -24,6 +24,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LEVEL_THRESHOLDS": str,
     "TIP_POINTS": str,
     "LOG_LEVEL": str,
+    "TRUSTED_PROXIES": int,
 }
 
 
@@ -59,6 +60,8 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
     LOG_LEVEL = "INFO"
+    #: Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed (0: none).
+    TRUSTED_PROXIES = 0
     TESTING = False
 
 

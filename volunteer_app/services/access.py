@@ -56,6 +56,28 @@ def coordinates_user(session: Session, actor: User, target: User) -> bool:
     return bool(teams) and bool(teams & set(team_ids_of(session, target.id)))
 
 
+#: Roles whose holders only an admin places in a team.
+STAFF_ROLES = frozenset({"clerk", "coordinator", "admin", "county_admin"})
+
+
+def may_enlist(session: Session, actor: User, target: User) -> bool:
+    """Whom the actor may put into a team they manage: an admin, anyone of the station; a
+    coordinator, only people without a staff role who are in no team yet or already in a team
+    they coordinate (moving someone from another team is an admin's act)."""
+    if actor.station_id != target.station_id:
+        return False
+    if actor.is_admin:
+        return True
+    if target.role_set() & STAFF_ROLES:
+        return False
+    return not team_ids_of(session, target.id) or coordinates_user(session, actor, target)
+
+
+def require_may_enlist(session: Session, actor: User, target: User) -> None:
+    if not may_enlist(session, actor, target):
+        forbid(_l("Only an administrator may move this person into the team."))
+
+
 def require_view_user(session: Session, actor: User, target: User) -> None:
     if actor.id != target.id and not coordinates_user(session, actor, target):
         forbid(_l("You may only see your own data."))
@@ -64,6 +86,13 @@ def require_view_user(session: Session, actor: User, target: User) -> None:
 def require_manage_user(session: Session, actor: User, target: User) -> None:
     if not coordinates_user(session, actor, target):
         forbid(_l("Only this volunteer's coordinators may do this."))
+
+
+def refuse_self_dealing(actor: User, target: User) -> None:
+    """Nobody acts as staff for their own benefit: an award, an adjustment or an on-behalf
+    check-in for oneself is refused, whatever the actor's roles."""
+    if actor.id == target.id:
+        forbid(_l("Someone else must do this for you."))
 
 
 def get_in_station(session: Session, model, obj_id: int, actor: User, message=None):

@@ -312,11 +312,17 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
     return user
 
 
-def revoke_token(session: Session, raw: str) -> None:
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(raw))).first()
+def revoke_token(session: Session, raw: str, *, holder: User | None = None) -> None:
+    """End one token: a browser session at logout, or an API token given back by its ``holder``
+    (their other tokens stay valid)."""
+    stmt = select(ApiToken).where(ApiToken.token_hash == _digest(raw))
+    if holder is not None:
+        stmt = stmt.where(ApiToken.user_id == holder.id, ApiToken.kind == "api")
+    token = session.exec(stmt).first()
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
+        session.flush()
 
 
 # -- profile -------------------------------------------------------------------------------------

@@ -303,8 +303,8 @@ def check_in_for(session: Session, leader: User, *, user_id: int | None = None, 
     if user_id is None:
         raise FieldError("user_id", _l("Choose a volunteer or scan their member card."))
     target = access.get_in_station(session, User, user_id, leader, _l("No such user."))
-    if target.id != leader.id:
-        access.require_manage_user(session, leader, target)
+    access.refuse_self_dealing(leader, target)
+    access.require_manage_user(session, leader, target)
     if checkpoint_id is not None:
         place = checkpoint_service.get_managed(session, leader, checkpoint_id)
         result = _checkpoint_checkin(session, target.id, place.id, None, None, None, now, recorded_by=leader)

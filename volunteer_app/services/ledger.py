@@ -148,6 +148,7 @@ def adjust(session: Session, actor: User, user_id: int, amount: int, reason: str
            *, ref: str | None = None) -> LedgerEntry:
     """A coordinator's correction: a new entry with a required reason, audited."""
     target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    access.refuse_self_dealing(actor, target)
     access.require_manage_user(session, actor, target)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
         raise FieldError("amount", _l("Enter a whole number other than 0."))

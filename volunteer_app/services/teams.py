@@ -58,13 +58,15 @@ def add_member(session: Session, actor: User, team_id: int, user_id: int, role: 
     """Add someone to a team, or change their role in it.
 
     Making someone a team coordinator has effect only for holders of the ``coordinator`` role;
-    when an admin does it, the role is granted too (a coordinator cannot grant roles).
+    when an admin does it, the role is granted too (a coordinator cannot grant roles). Whom a
+    coordinator may add: :func:`access.may_enlist`.
     """
     team = get_team(session, actor, team_id)
     access.require_team_manager(session, actor, team)
     if role not in MEMBER_ROLES:
         raise FieldError("role", _l("The role is member or coordinator."))
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    access.require_may_enlist(session, actor, user)
     if user.status != "active":
         raise FieldError("user_id", _l("Only active accounts can join a team."))
     membership = session.exec(
@@ -119,8 +121,8 @@ def membership_of(session: Session, team_id: int, user_id: int) -> TeamMembershi
 
 
 def candidates(session: Session, actor: User, team_id: int, query: str = "", limit: int = 20) -> list[User]:
-    """Active people of the station who are not in the team yet, matching ``query`` (name,
-    username or phone), for the team's managers to add."""
+    """Active people of the station who are not in the team yet and whom the actor may add
+    (:func:`access.may_enlist`), matching ``query`` (name, username or phone)."""
     team = team_for_manager(session, actor, team_id)
     query = (query or "").strip().lower()[:64]
     if not query:
@@ -131,8 +133,9 @@ def candidates(session: Session, actor: User, team_id: int, query: str = "", lim
                                User.id.not_in(in_team))
             .where(func.lower(User.username).like(like) | func.lower(User.display_name).like(like)
                    | User.phone.like(like))
-            .order_by(User.display_name, User.id).limit(max(1, min(limit, 100))))
-    return list(session.exec(stmt))
+            .order_by(User.display_name, User.id).limit(100))
+    allowed = [user for user in session.exec(stmt) if access.may_enlist(session, actor, user)]
+    return allowed[:max(1, min(limit, 100))]
 
 
 def add_member_by_username(session: Session, actor: User, team_id: int, username: str,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
@@ -116,11 +117,28 @@ def _has_nul(values) -> bool:
 SECRET_VIEW_ARGS = ("token", "code")
 
 
+#: A request id a client (or the proxy in front) may choose; anything else gets one of our own.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: Characters that could break a log line apart or forge one: control characters and spaces.
+UNLOGGABLE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]")
+
+
+def request_id() -> str:
+    """The client's ``X-Request-ID`` when it matches :data:`CLIENT_REQUEST_ID`, else a new one."""
+    given = request.headers.get("X-Request-ID", "")
+    return given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:12]
+
+
+def _one_word(text: str) -> str:
+    """``text`` as one word of a log line: control characters and spaces percent-encoded."""
+    return UNLOGGABLE.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode()), text)
+
+
 def _loggable_path() -> str:
-    """The request path, with secret parts replaced by their placeholder (``/c/<token>``)."""
+    """The request path as one word, with secret parts replaced by their placeholder (``/c/<token>``)."""
     if request.url_rule is not None and any(name in SECRET_VIEW_ARGS for name in (request.view_args or {})):
         return request.url_rule.rule
-    return request.path
+    return _one_word(request.path)
 
 
 def init_app(app: Flask) -> None:
@@ -157,7 +175,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start_request():
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:12]
+        g.request_id = request_id()
         g.started = time.perf_counter()
         g.write_token = db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         if _has_nul(request.args) or (request.mimetype in FORM_TYPES and _has_nul(request.form)):
@@ -189,8 +207,9 @@ def init_app(app: Flask) -> None:
         elif current_user and getattr(current_user, "is_authenticated", False):
             user_id = current_user.id
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        request_log.info("%s %s %s %s user=%s %.1fms", g.get("request_id", "-"), request.method, _loggable_path(),
-                         response.status_code, user_id or "-", elapsed)
+        request_log.info("%s %s %s %s user=%s ip=%s %.1fms", g.get("request_id", "-"), request.method,
+                         _loggable_path(), response.status_code, user_id or "-",
+                         _one_word(request.remote_addr or "-"), elapsed)
         return response
 
     @app.teardown_request

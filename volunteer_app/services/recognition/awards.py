@@ -87,6 +87,7 @@ def grant_award(session: Session, actor: User, *, user_id: int, title: str | Non
     the template fills in the title and points that are not given."""
     now = now or utcnow()
     target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    access.refuse_self_dealing(actor, target)
     access.require_manage_user(session, actor, target)
     template = find_template(session, actor.station_id, template_key)
     if template_key and template is None:

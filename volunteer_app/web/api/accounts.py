@@ -30,6 +30,14 @@ def token(body: TokenRequest):
             "user": accounts.user_view(session, user, viewer=user)}
 
 
+@route("/auth/token", "DELETE", summary="Give back the bearer token of this call (it is refused from then on)",
+       tag="accounts", status=204)
+def revoke_token():
+    raw = request.headers.get("Authorization", "").partition(" ")[2].strip()  # checked by @route
+    accounts.revoke_token(db.get_session(), raw, holder=current_api_user())
+    return None
+
+
 @route("/register", "POST", summary="Register (pending until approved)", tag="accounts", body=RegisterRequest,
        response=UserOut, status=201, auth=False)
 def register(body: RegisterRequest):
