@@ -2,13 +2,10 @@
 ``TEST_DATABASE_URL`` is set (each pytest-xdist worker then gets a database of its own)."""
 from __future__ import annotations
 
-import contextvars
 import os
 import re
 
 import pytest
-from flask.testing import FlaskClient
-from flask_babel import force_locale
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
@@ -56,15 +53,6 @@ def _truncate_all(engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in a context of its own: the app context a test
-    holds for the services it calls is not shared with the requests (each has its own ``g``:
-    Flask-Login's cached user, the CSRF token, the request's database session)."""
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
 def make_test_app(tmp_path, pg_url, **overrides):
     url = pg_url or f"sqlite:///{tmp_path}/test.db"
     config = {
@@ -78,7 +66,6 @@ def make_test_app(tmp_path, pg_url, **overrides):
     }
     config.update(overrides)
     app = create_app(config)
-    app.test_client_class = IsolatedClient
     engine = app.extensions["db_engine"]
     if pg_url:
         _truncate_all(engine)
@@ -89,11 +76,8 @@ def make_test_app(tmp_path, pg_url, **overrides):
 
 @pytest.fixture
 def app(tmp_path, pg_url):
-    """The app, with its context pushed for the test so that the services it calls read this
-    app's settings; what they say reads in English (the msgids the tests compare with)."""
     app = make_test_app(tmp_path, pg_url)
-    with app.app_context(), force_locale("en"):
-        yield app
+    yield app
     app.extensions["db_engine"].dispose()
 
 
@@ -121,8 +105,11 @@ def client(app):
 
 @pytest.fixture
 def session(app):
-    """A session for arranging and inspecting data; commit what the app should see. The test's
-    requests do not share its app context (:class:`IsolatedClient`)."""
+    """A session for arranging and inspecting data; commit what the app should see.
+
+    No app context stays pushed: otherwise every request of the test client would share one
+    ``g`` (Flask-Login's cached user, the CSRF token, the request's database session) and
+    session tests would prove nothing. Services read settings from the app created last."""
     with db.unit_of_work(app.extensions["db_engine"]) as session:
         yield session
 

@@ -26,6 +26,8 @@ BUILTIN_TEMPLATES = [
     {"key": "builtin:anti_fraud", "title": "反诈先锋", "default_points": 50,
      "description": _l("For leading the fight against telecom fraud.")},
 ]
+
+
 MAX_AWARD_POINTS = 10_000
 
 

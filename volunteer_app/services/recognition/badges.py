@@ -163,8 +163,11 @@ BADGES: list[Badge] = [
 
 BADGES_BY_KEY = {badge.key: badge for badge in BADGES}
 
+
 #: Badges a check-in can earn, and how many weeks "four weeks running" looks back.
 _CHECKIN_BADGES = [badge.key for badge in BADGES if badge.trigger == "checkin"]
+
+
 _STREAK_WEEKS = 4
 
 
@@ -192,6 +195,8 @@ def _checkin_fact_columns() -> list:
 
 
 CHECKIN_FACT_COLUMNS = _checkin_fact_columns()
+
+
 _CHECKIN_FACTS = select(*CHECKIN_FACT_COLUMNS)
 
 

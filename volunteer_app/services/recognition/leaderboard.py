@@ -23,9 +23,12 @@ from .. import access
 
 PERIODS = ("week", "month", "year", "all")
 
+
 #: A cached board is used while the ledger has not moved since it was computed, and regardless
 #: for this many seconds (so a busy station recomputes at most this often)...
 CACHE_FRESH_SECONDS = 10
+
+
 #: ...and never longer than this (team membership changes do not touch the ledger).
 CACHE_MAX_SECONDS = 60
 

@@ -19,8 +19,12 @@ from .. import access, audit, notices
 
 #: Scans count from this long before the start until this long after the end.
 GRACE = timedelta(minutes=15)
+
+
 #: A weekly series is at most this long (a year of Mondays).
 MAX_REPEATS = 53
+
+
 ACTIVE = ("confirmed", "waitlisted")
 
 
