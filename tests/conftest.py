@@ -81,6 +81,16 @@ def app(tmp_path, pg_url):
     app.extensions["db_engine"].dispose()
 
 
+@pytest.fixture(params=["direct", "plain"])
+def prepared_path(request, monkeypatch):
+    """Run a test with ``db.Prepared`` on its direct path and again on its plain fallback
+    (``session.execute``), as when an SQLAlchemy internal it reads is missing."""
+    if request.param == "direct" and not db.DIRECT:
+        pytest.skip("the direct path is off in this process")
+    monkeypatch.setattr(db, "DIRECT", request.param == "direct")
+    return request.param
+
+
 @pytest.fixture
 def english_pages(app):
     """Pages in English, for tests that read the English msgids; tests/test_i18n.py checks the

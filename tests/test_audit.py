@@ -221,7 +221,7 @@ def test_every_recorded_action_has_words():
     import re
     from pathlib import Path
 
-    source = "".join(path.read_text() for path in Path(audit.__file__).parent.glob("*.py"))
+    source = "".join(path.read_text() for path in Path(audit.__file__).parent.rglob("*.py"))
     codes = set(re.findall(r'audit\.record\([^,]+, [^,]+, f?"([a-z_.{}]+)"', source))
     assert len(codes) > 30
     expansions = {"store.redemption_{status}": ["store.redemption_cancelled", "store.redemption_lapsed"],

@@ -16,6 +16,9 @@ from volunteer_app.services import checkins, checkpoints, codes, ledger, recogni
 from . import factories
 from .checkin_factories import HANGZHOU, T0, checkpoint, event
 
+#: Every test runs with db.Prepared on its direct path and on its plain fallback.
+pytestmark = pytest.mark.usefixtures("prepared_path")
+
 URL = "https://patrol.example.cn/c/"
 
 

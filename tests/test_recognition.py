@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from volunteer_app import db
+from volunteer_app import db, timeutil
 from volunteer_app.models import (Award, Checkin, Checkpoint, Event, LedgerEntry, Notice, Shift, ShiftSignup, User,
                                   UserBadge)
 from volunteer_app.services import ledger, recognition
@@ -161,8 +161,8 @@ def test_ten_night_shifts(session):
 
 def test_night_minutes_cross_midnight():
     start = datetime(2026, 11, 23, 20, 0, tzinfo=CST)
-    assert recognition.night_minutes(start, start + timedelta(hours=12)) == 8 * 60
-    assert recognition.night_minutes(start, start + timedelta(hours=2)) == 0
+    assert timeutil.night_minutes(start, start + timedelta(hours=12)) == 8 * 60
+    assert timeutil.night_minutes(start, start + timedelta(hours=2)) == 0
     assert not recognition.is_night_shift(start, start + timedelta(hours=2, minutes=59))
     assert recognition.is_night_shift(start, start + timedelta(hours=3))
 

@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from volunteer_app import db
+from volunteer_app import db, timeutil
 from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User, UserBadge
 from volunteer_app.services import shifts
@@ -58,13 +58,13 @@ def test_weekly_repeat_until_is_a_station_date_inclusive(session, crew):
     made = shifts.create_shifts(session, boss, team_id=team.id, title="凌晨巡", starts_at=at(8, 1),
                                 ends_at=at(8, 3), capacity=2, checkpoint_ids=[cps[0].id],
                                 repeat_weekly_until=date(2026, 12, 21), now=NOW)
-    assert [shifts.local(s.starts_at).date() for s in made] == [date(2026, 12, 8), date(2026, 12, 15)]
+    assert [timeutil.local(s.starts_at).date() for s in made] == [date(2026, 12, 8), date(2026, 12, 15)]
     made = shifts.create_shifts(session, boss, team_id=team.id, title="早巡", starts_at=at(8, 1),
                                 ends_at=at(8, 3), capacity=2, checkpoint_ids=[cps[0].id],
                                 repeat_weekly_until=date(2026, 12, 22), now=NOW)
-    assert [shifts.local(s.starts_at).date() for s in made] == [date(2026, 12, 8), date(2026, 12, 15),
+    assert [timeutil.local(s.starts_at).date() for s in made] == [date(2026, 12, 8), date(2026, 12, 15),
                                                                date(2026, 12, 22)]
-    assert all(shifts.local(s.starts_at).hour == 1 and (s.ends_at - s.starts_at) == timedelta(hours=2) for s in made)
+    assert all(timeutil.local(s.starts_at).hour == 1 and (s.ends_at - s.starts_at) == timedelta(hours=2) for s in made)
     assert len({s.series_id for s in made}) == 1 and made[0].series_id
 
 
@@ -90,7 +90,7 @@ def test_copy_week_forward(session, crew):
     shifts.create_shifts(session, boss, team_id=team.id, title="周日早巡", starts_at=at(13, 7), ends_at=at(13, 9),
                          capacity=2, checkpoint_ids=[cps[2].id], now=NOW)
     made = shifts.copy_week(session, boss, team.id, date(2026, 12, 10), now=NOW)
-    assert [(s.title, shifts.local(s.starts_at)) for s in made] == [("周一夜巡", at(14, 22)), ("周日早巡", at(20, 7))]
+    assert [(s.title, timeutil.local(s.starts_at)) for s in made] == [("周一夜巡", at(14, 22)), ("周日早巡", at(20, 7))]
     assert shifts.route_ids(session, made[0].id) == [cps[1].id, cps[0].id]
     assert made[0].ends_at == at(15, 2) and made[0].capacity == 4
     assert shifts.copy_week(session, boss, team.id, date(2026, 12, 7), now=NOW) == []  # already there
@@ -228,8 +228,8 @@ def test_night_minutes_and_points():
     class S:  # a plain stand-in for a shift
         def __init__(self, start, end, pph):
             self.starts_at, self.ends_at, self.points_per_hour = start, end, pph
-    assert shifts.night_minutes(at(2, 21), at(3, 1)) == 180
-    assert shifts.night_minutes(at(2, 5), at(2, 23)) == 60 + 60
+    assert timeutil.night_minutes(at(2, 21), at(3, 1)) == 180
+    assert timeutil.night_minutes(at(2, 5), at(2, 23)) == 60 + 60
     assert shifts.shift_points(S(at(2, 21), at(3, 1), 10), 1.5) == 10 + 15 + 15 + 15
     assert shifts.shift_points(S(at(2, 21), at(3, 1), 7), 1.5) == 38  # 7 + 31.5, rounded down
     assert shifts.shift_points(S(at(2, 9), at(2, 11), 10), 1.5) == 20

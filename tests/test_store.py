@@ -17,6 +17,9 @@ from volunteer_app.services import codes, ledger, store
 
 from . import factories
 
+#: Every test runs with db.Prepared on its direct path and on its plain fallback.
+pytestmark = pytest.mark.usefixtures("prepared_path")
+
 NOW = datetime(2026, 11, 23, 6, 0, 30, tzinfo=timezone.utc)
 
 

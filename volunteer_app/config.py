@@ -44,6 +44,8 @@ class Defaults:
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_MAX_FAILURES_PER_IP = 300
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    #: How long a cached team ranking may be kept at most (0: no cache).
+    LEADERBOARD_CACHE_SECONDS = 60
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a tip report with 3 photos of 5 MB; JSON bodies are held to 1 MiB
     MAX_JSON_BYTES = 1024 * 1024
     #: Level name -> lifetime points needed, lowest first (JSON-ish "name:points,..." in the env).

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, time, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from .models import Team, TeamMembership
-from .services import accounts, checkins, recognition, shifts, store, tips
+from .errors import DomainError
+from .models import Checkpoint, Shift, ShiftSignup, Team, TeamMembership, User
+from .services import access, accounts, checkins, recognition, shifts, store, tips
+from . import timeutil
+from .timeutil import local, station_datetime
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -51,8 +55,79 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     store.seed_demo(session, admin, volunteers)
     tips.seed_demo(session, coordinator, volunteers)
     checkins.seed_demo(session, admin, teams, volunteers)
-    shifts.seed_demo(session, coordinator, teams, volunteers)
-    recognition.seed_demo(session, admin, volunteers)
+    _seed_shifts(session, coordinator, teams, volunteers)
+    _seed_recognition(session, admin, volunteers)
     session.flush()
     return [("admin", admin.username, DEMO_PASSWORD), ("coordinator", coordinator.username, DEMO_PASSWORD),
             ("clerk", clerk.username, DEMO_PASSWORD), ("volunteer", "v01 … v30", DEMO_PASSWORD)]
+
+
+def _seed_shifts(session: Session, coordinator: User, teams: list[Team], volunteers: list[User],
+              now: datetime | None = None) -> list[Shift]:
+    """Two weeks of the patrol team (the first team) from the day before yesterday: an evening
+    patrol every day and a night patrol across midnight on Fridays and Saturdays, along the
+    team's checkpoints; one shift running now, sign-ups, waitlists, yesterday's patrol completed."""
+    now = now or timeutil.utcnow()
+    patrol = teams[0]
+    route = list(session.exec(select(Checkpoint.id).where(Checkpoint.station_id == patrol.station_id,
+                                                          Checkpoint.active.is_(True))
+                              .order_by(Checkpoint.id).limit(4)))
+    if len(route) < 2:
+        for name in ("断桥东口", "白堤中段", "孤山路口"):
+            checkpoint = Checkpoint(station_id=patrol.station_id, team_id=patrol.id, name=name)
+            session.add(checkpoint)
+            session.flush()
+            route.append(checkpoint.id)
+    members = set(access.team_ids_of(session, coordinator.id))
+    if patrol.id not in members:
+        return []
+    crew = [v for v in volunteers if patrol.id in access.team_ids_of(session, v.id)]
+    today = local(now).date()
+    made: list[Shift] = []
+    for offset in range(-2, 12):
+        day = today + timedelta(days=offset)
+        made += shifts.create_shifts(session, coordinator, team_id=patrol.id, title="湖滨步道晚间巡逻",
+                                     starts_at=station_datetime(day, time(19)),
+                                     ends_at=station_datetime(day, time(21)), capacity=4,
+                                     checkpoint_ids=route[:3], points_per_hour=10, now=now)
+        if day.weekday() in (4, 5):
+            made += shifts.create_shifts(session, coordinator, team_id=patrol.id, title="景区夜间巡逻",
+                                         starts_at=station_datetime(day, time(22)),
+                                         ends_at=station_datetime(day + timedelta(days=1), time(2)),
+                                         capacity=3, checkpoint_ids=list(reversed(route)), points_per_hour=10, now=now)
+    start = local(now).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    running = shifts.create_shifts(session, coordinator, team_id=patrol.id, title="白天巡逻（进行中）",
+                                   starts_at=start, ends_at=start + timedelta(hours=3), capacity=3,
+                                   checkpoint_ids=route[:3], now=now)[0]
+    made.append(running)
+    week_ago = now - timedelta(days=7)
+    for shift in made:
+        if shift.starts_at < now - timedelta(days=2) or not crew or (shift.id % 4 == 0 and shift is not running):
+            continue
+        wanted = 5 if shift.id % 3 == 0 or shift is running else 2  # some fill up and grow a waitlist
+        for turn in range(min(wanted, len(crew))):
+            volunteer = crew[(shift.id * 2 + turn) % len(crew)]
+            try:
+                shifts.signup(session, volunteer, shift.id,
+                              now=min(week_ago, shift.starts_at - timedelta(days=1)))
+            except DomainError:  # overlaps another of theirs
+                pass
+    yesterday = [s for s in made if local(s.starts_at).date() == today - timedelta(days=1) and s.ends_at < now]
+    for shift in yesterday:
+        for row in session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id,
+                                                          ShiftSignup.status == "confirmed")).all():
+            shifts.confirm_attendance(session, coordinator, shift.id, row.user_id, now=now)
+    return made
+
+
+def _seed_recognition(session: Session, admin: User, volunteers: list[User], now: datetime | None = None) -> None:
+    """Demo awards (deterministic) and one volunteer who prefers to stay anonymous on the boards."""
+    notes = ["十一月累计巡逻 46 小时，夜巡 8 次。", "在茶室调解邻里纠纷 12 起，无一反复。",
+             "进市场开展反诈宣传 6 场，劝阻转账 2 起。"]
+    keys = ["builtin:monthly_star", "builtin:gold_mediator", "builtin:anti_fraud"]
+    for person, key, note in zip(volunteers[:3], keys, notes):
+        recognition.grant_award(session, admin, user_id=person.id, template_key=key, note=note, now=now)
+    if len(volunteers) > 4:
+        volunteers[4].leaderboard_anonymous = True
+        session.add(volunteers[4])
+        session.flush()

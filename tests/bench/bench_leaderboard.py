@@ -160,8 +160,8 @@ def generate(app, now: datetime) -> dict[str, float]:
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
-    from volunteer_app.services import accounts, ledger
-    from volunteer_app.timeutil import local, local_midnight
+    from volunteer_app.services import accounts
+    from volunteer_app.timeutil import local, local_midnight, period_starts
 
     phases: dict[str, float] = {}
     clock = time.perf_counter()
@@ -188,7 +188,7 @@ def generate(app, now: datetime) -> dict[str, float]:
     for back in range(days, 0, -1):
         day = today - timedelta(days=back - 1)
         midnight = local_midnight(day)
-        starts = ledger.period_starts(midnight + timedelta(hours=12))
+        starts = period_starts(midnight + timedelta(hours=12))
         calendar.append((midnight.astimezone(timezone.utc).replace(tzinfo=None),
                          tuple(period_ids.setdefault((period, start.isoformat()), len(period_ids))
                                for period, start in starts.items())))
@@ -333,6 +333,7 @@ def measure(url: str) -> None:
     from volunteer_app import db
     from volunteer_app.models import LeaderboardCache, PointsTotal, User
     from volunteer_app.services import accounts, ledger, recognition
+    from volunteer_app.services.recognition.leaderboard import _cached, _compute_board
 
     now = datetime.now(timezone.utc)
     app = build_app(url, cache_seconds=3600)
@@ -373,14 +374,14 @@ def measure(url: str) -> None:
         viewer = s.get(User, viewer_id)
         start = recognition.period_start("month", now)
         results["service: month top 50, no cache"] = timed(
-            lambda: recognition._compute_board(s, 1, "month", start, None, 50))
+            lambda: _compute_board(s, 1, "month", start, None, 50))
         results["service: one volunteer's own rank (month)"] = timed(
             lambda: recognition.standing(s, viewer, "month", None, now))
         results["service: one volunteer's own rank (all time)"] = timed(
             lambda: recognition.standing(s, viewer, "all", None, now))
         results["service: teams per member (month), no cache"] = timed(
             lambda: recognition.team_ranking(s, viewer, "month", now=now), repeat=max(5, REPEAT // 4))
-        top = recognition._compute_board(s, 1, "month", start, None, 50)
+        top = _compute_board(s, 1, "month", start, None, 50)
         me = recognition.standing(s, viewer, "month", None, now)
 
     def fresh(fn):
@@ -393,7 +394,7 @@ def measure(url: str) -> None:
 
     start = recognition.period_start("month", now)
     results["service: month top 50 through the shared cache (a hit)"] = timed(fresh(
-        lambda s, v: recognition._cached(s, "bench:month", lambda: recognition._compute_board(
+        lambda s, v: _cached(s, "bench:month", lambda: _compute_board(
             s, 1, "month", start, None, 50), now)))
     results["service: month board as served (top 50 + names + own rank)"] = timed(
         fresh(lambda s, v: recognition.leaderboard(s, v, "month", now=now)))

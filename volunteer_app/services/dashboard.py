@@ -6,9 +6,6 @@ team), a coordinator the teams they coordinate (or one of them). People count to
 through their team membership; checkpoints through their team (station-wide checkpoints, with no
 team, belong to every scope of the station). Days and weeks are station-local calendar periods
 (weeks from Monday), as the API speaks.
-
-Tables of other domains are used once they exist (``models.Shift`` ...); until then the figure
-is ``None`` and the page says "not available".
 """
 from __future__ import annotations
 
@@ -19,10 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from .. import db, models
-from ..models import Checkin, Checkpoint, LedgerEntry, Team, TeamMembership, User
+from .. import db
+from ..models import (Checkin, Checkpoint, LedgerEntry, Shift, ShiftSignup, StoreItem, Team, TeamMembership, Tip,
+                      User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
-from . import access
+from . import access, hours
 
 #: Ledger kinds that move points out through the store (refunds give them back).
 SPENDING_KINDS = ("redemption", "refund")
@@ -96,9 +94,9 @@ def scoped_checkpoints(session: Session, scope: Scope) -> list[Checkpoint]:
 class Figures:
     checkins: int
     active_volunteers: int
-    hours_served: float | None
-    shifts_confirmed: int | None
-    shifts_capacity: int | None
+    hours_served: float
+    shifts_confirmed: int
+    shifts_capacity: int
     points_issued: int
     points_redeemed: int
 
@@ -122,46 +120,31 @@ def _points_figures(session: Session, scope: Scope, start: datetime | None, end:
     return int(issued or 0), -int(spent or 0)
 
 
-def _shift_tables():
-    return getattr(models, "Shift", None), getattr(models, "ShiftSignup", None)
-
-
-def _shift_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int | None, int | None]:
+def _shift_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
     """Confirmed sign-ups against capacity for the shifts starting in the period."""
-    shift, signup = _shift_tables()
-    if shift is None or signup is None:
-        return None, None
-    stmt = select(shift).where(shift.starts_at >= start, shift.starts_at < end)
-    stmt = _scope_shifts(stmt, shift, scope)
-    if hasattr(shift, "cancelled"):
-        stmt = stmt.where(shift.cancelled == False)  # noqa: E712
-    elif hasattr(shift, "status"):
-        stmt = stmt.where(shift.status != "cancelled")
-    shift_ids = stmt.with_only_columns(shift.id)
-    capacity = session.exec(stmt.with_only_columns(func.coalesce(func.sum(shift.capacity), 0))).one()
+    stmt = select(Shift).where(Shift.starts_at >= start, Shift.starts_at < end, Shift.cancelled.is_(False))
+    stmt = _scope_shifts(stmt, scope)
+    shift_ids = stmt.with_only_columns(Shift.id)
+    capacity = session.exec(stmt.with_only_columns(func.coalesce(func.sum(Shift.capacity), 0))).one()
     confirmed = session.exec(
-        select(func.count(signup.id)).where(signup.shift_id.in_(shift_ids), signup.status.in_(CONFIRMED_STATUSES))
+        select(func.count(ShiftSignup.id)).where(ShiftSignup.shift_id.in_(shift_ids),
+                                                 ShiftSignup.status.in_(CONFIRMED_STATUSES))
     ).one()
     return int(confirmed or 0), int(capacity or 0)
 
 
-#: Sign-up statuses that hold a place on a shift (attended ones did too).
-CONFIRMED_STATUSES = ("confirmed", "completed", "attended", "no_show")
+#: Sign-up statuses that held a place on a shift.
+CONFIRMED_STATUSES = ("confirmed", "no_show")
 
 
-def _scope_shifts(stmt, shift, scope: Scope):
+def _scope_shifts(stmt, scope: Scope):
     if scope.whole_station:
-        return stmt.where(shift.team_id.in_(select(Team.id).where(Team.station_id == scope.station_id)))
-    return stmt.where(shift.team_id.in_(scope.team_ids))
+        return stmt.where(Shift.team_id.in_(select(Team.id).where(Team.station_id == scope.station_id)))
+    return stmt.where(Shift.team_id.in_(scope.team_ids))
 
 
-def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime) -> float | None:
-    from . import reports  # the same rule as the reports
-
-    if not reports.hours_available():
-        return None
-    minutes = sum(m for _uid, m in reports.minutes_by_user(session, scoped_user_ids(scope), start, end))
-    return round(minutes / 60, 1)
+def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime) -> float:
+    return round(hours.total_minutes(session, scoped_user_ids(scope), start, end) / 60, 1)
 
 
 def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
@@ -180,42 +163,34 @@ def pending_approvals(session: Session, scope: Scope) -> int:
     ).one())
 
 
-def overdue_tips(session: Session, scope: Scope, now: datetime) -> int | None:
+def overdue_tips(session: Session, scope: Scope, now: datetime) -> int:
     """Tips of the station past their due date and not yet done (closed or found untrue)."""
-    tip = getattr(models, "Tip", None)
-    if tip is None:
-        return None
-    return int(session.exec(select(func.count(tip.id)).where(
-        tip.station_id == scope.station_id, tip.status.not_in(("closed", "rejected")),
-        tip.due_at.is_not(None), tip.due_at < now)).one())
+    return int(session.exec(select(func.count(Tip.id)).where(
+        Tip.station_id == scope.station_id, Tip.status.not_in(("closed", "rejected")),
+        Tip.due_at.is_not(None), Tip.due_at < now)).one())
 
 
 #: A shift starting within this time with free places is understaffed.
 UNDERSTAFFED_WITHIN = timedelta(hours=24)
 
 
-def understaffed_shifts(session: Session, scope: Scope, now: datetime) -> list[tuple] | None:
+def understaffed_shifts(session: Session, scope: Scope, now: datetime) -> list[tuple]:
     """``(shift, confirmed)`` for each shift starting in the next 24 hours with fewer confirmed
     volunteers than places, the soonest first."""
-    shift, signup = _shift_tables()
-    if shift is None or signup is None:
-        return None
-    confirmed = (select(func.count(signup.id)).where(signup.shift_id == shift.id,
-                                                    signup.status.in_(CONFIRMED_STATUSES))
-                 .correlate(shift).scalar_subquery())
-    stmt = _scope_shifts(select(shift, confirmed).where(
-        shift.starts_at >= now, shift.starts_at < now + UNDERSTAFFED_WITHIN, shift.cancelled == False,  # noqa: E712
-        confirmed < shift.capacity), shift, scope)
-    return [tuple(row) for row in session.exec(stmt.order_by(shift.starts_at, shift.id))]
+    confirmed = (select(func.count(ShiftSignup.id)).where(ShiftSignup.shift_id == Shift.id,
+                                                          ShiftSignup.status.in_(CONFIRMED_STATUSES))
+                 .correlate(Shift).scalar_subquery())
+    stmt = _scope_shifts(select(Shift, confirmed).where(
+        Shift.starts_at >= now, Shift.starts_at < now + UNDERSTAFFED_WITHIN, Shift.cancelled == False,  # noqa: E712
+        confirmed < Shift.capacity), scope)
+    return [tuple(row) for row in session.exec(stmt.order_by(Shift.starts_at, Shift.id))]
 
 
-def low_stock(session: Session, scope: Scope) -> list | None:
-    item = getattr(models, "StoreItem", None)
-    if item is None:
-        return None
+def low_stock(session: Session, scope: Scope) -> list[StoreItem]:
     return list(session.exec(
-        select(item).where(item.station_id == scope.station_id, item.active == True,  # noqa: E712
-                           item.stock <= item.low_stock_threshold).order_by(item.stock, item.name)
+        select(StoreItem).where(StoreItem.station_id == scope.station_id, StoreItem.active == True,  # noqa: E712
+                                StoreItem.stock <= StoreItem.low_stock_threshold)
+        .order_by(StoreItem.stock, StoreItem.name)
     ))
 
 
@@ -327,9 +302,9 @@ class Dashboard:
     today: Figures
     week: Figures
     pending_approvals: int
-    low_stock: list | None
-    overdue_tips: int | None
-    understaffed: list | None
+    low_stock: list[StoreItem]
+    overdue_tips: int
+    understaffed: list[tuple]
     heatmap: list[list[int]]
     coverage: list[Coverage]
     flow: list[WeekFlow]

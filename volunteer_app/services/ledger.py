@@ -8,7 +8,7 @@ says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, bindparam, func, insert, literal, text, true, union_all, update
@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from .. import db
 from ..errors import DomainError, FieldError
 from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, PointsTotal, User
-from ..timeutil import isoformat, local, utcnow
+from ..timeutil import PERIODS, isoformat, local_midnight, period_starts, utcnow
 from . import access, audit
 
 
@@ -50,7 +50,6 @@ _MOVE = db.Prepared(
     .returning(_users.c.balance, _users.c.lifetime_points, _users.c.station_id)
 )
 _ENTRY_FIELDS = ("user_id", "amount", "kind", "ref", "reason", "earned", "actor_id", "created_at")
-PERIODS = ("day", "week", "month", "year")
 
 
 def _move_and_record():
@@ -124,13 +123,6 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     if totals_points and not on_postgresql:
         _add_to_totals(session, user_id, station_id, totals_points, now)
     return entry
-
-
-def period_starts(when: datetime) -> dict[str, date]:
-    """The station-local first day of each calendar period containing ``when``."""
-    day = local(when).date()
-    return {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1),
-            "year": day.replace(month=1, day=1)}
 
 
 #: The four period totals in one statement (the same SQL on SQLite and PostgreSQL).
@@ -216,7 +208,6 @@ def check_totals(session: Session, now: datetime | None = None) -> list[str]:
     """Leaderboard totals agree with the entries: for every person and period kind the totals
     add up to their lifetime points, and the current day, week, month and year equal the sum
     of the earned entries since the period began (station time)."""
-    from ..timeutil import local_midnight
     problems = []
     for period in ("day", "week", "month", "year"):
         sums = (select(PointsTotal.user_id, func.sum(PointsTotal.points).label("points"))

@@ -21,11 +21,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, func, select, update
 from sqlmodel import Session, SQLModel
 
-from .. import models
 from ..errors import DomainError
-from ..models import ApiToken, Checkin, LoginAttempt, Station, Team, TeamMembership, User
+from ..models import ApiToken, Checkin, LoginAttempt, Notice, Station, Team, TeamMembership, User
 from ..timeutil import isoformat, utcnow
-from . import access, accounts, audit
+from . import access, accounts, audit, recognition
 
 #: Tables never part of a download: secrets and bookkeeping.
 EXCLUDED_TABLES = {"users", "team_memberships", "api_tokens", "login_attempts", "idempotency_keys", "used_codes",
@@ -104,11 +103,10 @@ def export(session: Session, actor: User, user_id: int, *, now: datetime | None 
 
 def _scrub_notices(session: Session, old_name: str, new_name: str) -> None:
     """Notices sent to others name the person ("X received an award"): the name goes there too."""
-    notice = getattr(models, "Notice", None)
-    if notice is None or len(old_name) < 2:
+    if len(old_name) < 2:
         return
-    for column in (notice.title, notice.body):
-        session.execute(update(notice).where(column.contains(old_name, autoescape=True))
+    for column in (Notice.title, Notice.body):
+        session.execute(update(Notice).where(column.contains(old_name, autoescape=True))
                         .values({column.key: func.replace(column, old_name, new_name)}))
 
 
@@ -147,9 +145,7 @@ def anonymise(session: Session, actor: User, user_id: int, *, now: datetime | No
     session.execute(update(Checkin).where(Checkin.user_id == user.id).values(latitude=None, longitude=None))
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == old_username))
     _scrub_notices(session, old_name, user.display_name)
-    from . import recognition
-    if hasattr(recognition, "clear_cache"):  # cached boards may still show the old name
-        recognition.clear_cache(session)
+    recognition.clear_cache(session)  # cached boards may still show the old name
     audit.record(session, actor, "user.anonymise", "user", user.id)
     session.flush()
     return user

@@ -1,0 +1,171 @@
+"""The layers, read from the source: ``web -> services -> models``, calls inside services one way.
+
+Every ``import`` of the package counts, also one inside a function.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "volunteer_app"
+PACKAGE = "volunteer_app"
+
+#: Pages and API modules that still read the models directly; no other web module may.
+WEB_MODELS_ALLOWED = {
+    "volunteer_app.web",
+    "volunteer_app.web.api.base",
+    "volunteer_app.web.api.openapi",
+    "volunteer_app.web.api.store",
+    "volunteer_app.web.pages.checkpoints",
+    "volunteer_app.web.pages.home",
+    "volunteer_app.web.pages.recognition",
+    "volunteer_app.web.pages.shifts",
+    "volunteer_app.web.pages.staff",
+    "volunteer_app.web.pages.store",
+    "volunteer_app.web.pages.tips",
+}
+#: What a service must not read: the request and the signed-in user belong to the web layer.
+REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"), ("flask_login", "current_user")}
+#: The bottom of the services: these call no other service but each other and ``access``/``audit``.
+BOTTOM = {"ledger", "codes", "idempotency", "outbox"}
+BOTTOM_MAY_CALL = BOTTOM | {"access", "audit"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[tuple[str, str | None]]:
+    """``(module, imported name or None)`` for every import in the file, anywhere in it."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {(alias.name, None) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            found |= {(base, alias.name) for alias in node.names}
+    return found
+
+
+def _targets(module: str, name: str | None) -> set[str]:
+    """The package's modules an import loads: ``from .. import ledger`` names a module itself."""
+    if name is not None and f"{module}.{name}" in MODULES:
+        return {f"{module}.{name}"}
+    return {module} if module in MODULES else set()
+
+
+def _graph() -> dict[str, set[str]]:
+    return {name: {target for module, imported in _imports(name, path) for target in _targets(module, imported)}
+            for name, path in MODULES.items()}
+
+
+GRAPH = _graph()
+
+
+def _in(layer: str, module: str) -> bool:
+    return module == f"{PACKAGE}.{layer}" or module.startswith(f"{PACKAGE}.{layer}.")
+
+
+def _service(module: str) -> str:
+    """``volunteer_app.services.shifts.schedule`` -> ``shifts`` (the package itself: "")."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def test_the_graph_sees_function_local_and_relative_imports():
+    assert f"{PACKAGE}.services.ledger" in GRAPH[f"{PACKAGE}.services.store"]
+    assert f"{PACKAGE}.services.shifts.schedule" in GRAPH[f"{PACKAGE}.services.shifts.signups"]
+    assert f"{PACKAGE}.demo" in GRAPH[f"{PACKAGE}.cli"]  # imported inside the command
+
+
+def test_services_do_not_touch_the_request_or_the_web():
+    offences = []
+    for name, path in MODULES.items():
+        if not _in("services", name):
+            continue
+        for module, imported in _imports(name, path):
+            if (module, imported) in REQUEST_STATE or _in("web", module) or (
+                    imported and _in("web", f"{module}.{imported}")):
+                offences.append(f"{name}: {module}.{imported}")
+    assert offences == []
+
+
+def test_models_do_not_import_services():
+    offences = [f"{name} -> {target}" for name, targets in GRAPH.items() if _in("models", name)
+                for target in targets if _in("services", target) or _in("web", target)]
+    assert offences == []
+
+
+def test_web_reads_models_only_where_allowed():
+    offences = sorted(name for name, targets in GRAPH.items() if _in("web", name) and name not in WEB_MODELS_ALLOWED
+                      and any(_in("models", target) for target in targets))
+    assert offences == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected group of more than one module (or a module importing itself)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph.get(node, ()):
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_services_import_no_cycle():
+    services = {name: {target for target in targets if _in("services", target)}
+                for name, targets in GRAPH.items() if _in("services", name)}
+    assert _cycles(services) == []
+
+
+def test_the_bottom_of_the_services_calls_nothing_above():
+    offences = [f"{name} -> {target}" for name, targets in GRAPH.items()
+                if _in("services", name) and _service(name) in BOTTOM
+                for target in targets if _in("services", target) and _service(target) not in BOTTOM_MAY_CALL]
+    assert offences == []
+
+
+@pytest.mark.parametrize("graph, cycle", [
+    ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+    ({"a": {"b"}, "b": set()}, []),
+])
+def test_cycles_are_found(graph, cycle):
+    assert _cycles(graph) == cycle
