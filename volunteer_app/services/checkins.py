@@ -47,6 +47,7 @@ from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, s
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
+from ..parsing import is_id
 from ..models import Checkin, Checkpoint, Event, IdempotencyKey, LedgerEntry, ShiftCheckpoint, User
 from .. import db, timeutil
 from ..timeutil import isoformat, local
@@ -338,7 +339,7 @@ def remember(session: Session, user_id: int, client_ref: str | None, checkin_id:
 # -- reading --------------------------------------------------------------------------------------
 
 def get_own(session: Session, actor: User, checkin_id: int) -> Checkin:
-    checkin = session.get(Checkin, checkin_id) if 0 < checkin_id < 2**63 else None
+    checkin = session.get(Checkin, checkin_id) if is_id(checkin_id) else None
     if checkin is None:
         raise DomainError("not_found", _l("No such check-in."))
     if checkin.user_id != actor.id:

@@ -41,6 +41,7 @@ from sqlmodel import Session, select
 
 from .. import db
 from ..errors import DomainError, FieldError
+from ..parsing import is_id
 from ..models import (Award, AwardTemplate, Station, Checkin, Checkpoint, LeaderboardCache, LedgerEntry, PointsTotal, Shift,
                       ShiftSignup, Team, TeamMembership, User, UserBadge)
 from ..timeutil import as_utc, isoformat, local, local_midnight, utcnow
@@ -560,7 +561,7 @@ def _ranked(rows, key) -> list[dict]:
 
 
 def _team_in_station(session: Session, station_id: int, team_id: int) -> Team:
-    team = session.get(Team, team_id) if 0 < team_id < 2**63 else None
+    team = session.get(Team, team_id) if is_id(team_id) else None
     if team is None or team.station_id != station_id:
         raise DomainError("not_found", _l("No such team."))
     return team

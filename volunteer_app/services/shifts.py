@@ -34,6 +34,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
+from ..parsing import BadValue, parse_id
 from ..models import (CalendarFeed, Checkin, Checkpoint, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup,
                       Team, TeamMembership, User)
 from ..settings import setting
@@ -807,9 +808,13 @@ def revoke_feed(session: Session, user: User) -> str:
 def feed_user(session: Session, token: str) -> User | None:
     """The user a calendar URL token belongs to, or None (unknown, revoked, disabled)."""
     raw_id, _, secret = (token or "").partition("-")
-    if not raw_id.isdigit() or len(raw_id) > 18 or not secret:
+    try:
+        user_id = parse_id(raw_id)
+    except BadValue:
         return None
-    feed = session.exec(select(CalendarFeed).where(CalendarFeed.user_id == int(raw_id))).first()
+    if not secret:
+        return None
+    feed = session.exec(select(CalendarFeed).where(CalendarFeed.user_id == user_id)).first()
     if feed is None or not feed.active:
         return None
     if not hmac.compare_digest(secret, _feed_secret(feed.user_id, feed.version)):
