@@ -22,12 +22,14 @@ from sqlmodel import select
 
 from ... import db, timeutil
 from ...errors import DomainError
+from ...parsing import BadValue, is_id, parse_day
 from ...models import Checkin, Checkpoint, Event, Team, User
 from ...services import access, accounts, checkins, checkpoints, codes, events, ledger, qr, recognition, teams
 from ...settings import setting
 from .. import htmx
 from ..links import checkin_url
 from . import bp
+from ..params import arg_id, form_id, to_id
 from .common import field_errors, form_int, render, role_required
 from .staff import add_manage_link
 
@@ -66,12 +68,12 @@ def _describe(token: str) -> dict:
     kind, obj_id, extra = codes.read_scanned(token)
     if kind == "event":
         codes.verify_event_code(obj_id, extra)
-        event = session_db.get(Event, obj_id) if obj_id < 2**63 else None
+        event = session_db.get(Event, obj_id) if is_id(obj_id) else None
         if event is None or event.station_id != current_user.station_id:
             raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
         return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
                 "where": event.location}
-    checkpoint = session_db.get(Checkpoint, obj_id) if obj_id < 2**63 else None
+    checkpoint = session_db.get(Checkpoint, obj_id) if is_id(obj_id) else None
     if checkpoint is None or checkpoint.station_id != current_user.station_id or checkpoint.code_version != extra:
         raise DomainError("invalid_code", _l(
             "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
@@ -167,9 +169,8 @@ def _result_page(row) -> str:
 @login_required
 def my_points():
     """Balance, lifetime points and the history; ``before`` pages further back (htmx on scroll)."""
-    before = request.args.get("before", type=int)
-    entries = ledger.entries(db.get_session(), current_user.id, limit=HISTORY_PAGE,
-                             before_id=before if before and 0 < before < 2**63 else None)
+    before = arg_id("before")
+    entries = ledger.entries(db.get_session(), current_user.id, limit=HISTORY_PAGE, before_id=before)
     return render("pages/checkins/points.html", "pages/checkins/_entries.html", entries=entries,
                   page_size=HISTORY_PAGE, kind_labels=kind_labels())
 
@@ -190,7 +191,7 @@ def _managed_teams() -> list[Team]:
 @role_required("coordinator")
 def checkpoint_list():
     session_db = db.get_session()
-    team_id = request.args.get("team_id", type=int)
+    team_id = arg_id("team_id")
     rows = checkpoints.list_for(session_db, current_user, team_id=team_id)
     last = checkpoints.last_scans(session_db, [row.id for row in rows])
     team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
@@ -220,7 +221,7 @@ def _checkpoint_form() -> dict:
                 errors[key] = _("Enter a whole number.")
             value = default
         values[key] = value
-    values["team_id"] = form_int("team_id") or None
+    values["team_id"] = form_id("team_id")
     if "active" in request.form or request.form.get("has_active"):
         values["active"] = request.form.get("active") == "1"
     if errors:
@@ -322,7 +323,7 @@ def checkpoint_poster(checkpoint_id: int):
 def checkpoint_posters():
     """Every active checkpoint of a team (or the station), one A4 page each, for printing."""
     session_db = db.get_session()
-    team_id = request.args.get("team_id", type=int)
+    team_id = arg_id("team_id")
     rows = [row for row in checkpoints.list_for(session_db, current_user, team_id=team_id, active_only=True)
             if checkpoints.can_manage(session_db, current_user, row)]
     team = session_db.get(Team, team_id) if team_id else None
@@ -344,7 +345,7 @@ def event_list():
             starts_at, ends_at = _event_times(values)
             event = events.create(session_db, current_user, title=values["title"], location=values["location"],
                                   starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
-                                  team_id=form_int("team_id") or None)
+                                  team_id=form_id("team_id"))
             db.commit()
             flash(_("Event created. Open its live code when it starts."), "success")
             return redirect(url_for("pages.event_list"))
@@ -360,8 +361,8 @@ def event_list():
 
 def _event_times(values: dict):
     try:
-        day = datetime.strptime(values["day"], "%Y-%m-%d").date()
-    except ValueError:
+        day = parse_day(values["day"])
+    except BadValue:
         raise DomainError("validation_error", _("Choose a date."),
                           errors=[{"field": "day", "message": _("Choose a date.")}]) from None
     times = []
@@ -402,13 +403,10 @@ def leader_checkin():
     errors = {}
     if request.method == "POST":
         kind, _sep, raw_id = place.partition(":")
-        try:
-            place_id = int(raw_id)
-        except ValueError:
-            place_id = None
+        place_id = to_id(raw_id)
         member_code = (request.form.get("member_code") or "").strip()[:64] or None
         try:
-            result = checkins.check_in_for(session_db, current_user, user_id=form_int("user_id") or None,
+            result = checkins.check_in_for(session_db, current_user, user_id=form_id("user_id"),
                                            member_code=member_code,
                                            checkpoint_id=place_id if kind == "checkpoint" else None,
                                            event_id=place_id if kind == "event" else None)
