@@ -51,8 +51,12 @@ def value_id(name: str) -> int | None:
     return _read(request.values, name, parse_id)
 
 
-def arg_int(name: str, low: int, high: int) -> int | None:
-    return _read(request.args, name, lambda raw: parse_int(raw, low, high))
+def arg_page(last: int) -> int:
+    """The page of a paged list asked for (``?page=``); the first for anything else."""
+    try:
+        return parse_int(request.args.get("page") or "1", 1, last)
+    except BadValue:
+        return 1
 
 
 def arg_day(name: str) -> date | None:

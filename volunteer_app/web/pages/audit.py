@@ -10,7 +10,7 @@ from flask_login import current_user
 from ... import db
 from ...services import audit, reports
 from ...parsing import BadValue, parse_day
-from ..params import arg_id, arg_int
+from ..params import arg_id, arg_page
 from . import bp
 from .common import render, role_required
 
@@ -44,7 +44,7 @@ def audit_page():
         "from": _date("from", errors),
         "to": _date("to", errors),
     }
-    page = arg_int("page", 1, 100_000) or 1
+    page = arg_page(100_000)
     rows, more = reports.audit_search(session, current_user, actor_query=filters["actor"], action=filters["action"],
                                       target_type=filters["target_type"], target_id=filters["target_id"],
                                       first=filters["from"], last=filters["to"], page=page)

@@ -16,7 +16,7 @@ from ...errors import DomainError
 from ...models import ROLES, USER_STATUSES, Team, User
 from ...services import access, accounts, teams
 from ...web import htmx
-from ..params import arg_int
+from ..params import arg_page
 from . import bp
 from .common import field_errors, form_int, render, role_required
 
@@ -247,7 +247,7 @@ def users():
     q = request.args.get("q", "").strip()[:64]
     status = request.args.get("status", "")
     status = status if status in USER_STATUSES else ""
-    page = arg_int("page", 1, 10_000) or 1
+    page = arg_page(10_000)
     found = accounts.search_users(session_db, current_user, query=q, status=status or None,
                                   limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     has_next = len(found) > PAGE_SIZE
