@@ -15,14 +15,9 @@ from ..errors import FieldError
 from ..parsing import BadValue, parse_day, parse_id, parse_int
 
 
-def _given(source, name: str) -> str | None:
-    raw = source.get(name)
-    return raw if raw is not None and raw.strip() else None
-
-
 def _read(source, name: str, parse):
-    raw = _given(source, name)
-    if raw is None:
+    raw = source.get(name)
+    if raw is None or not raw.strip():
         return None
     try:
         return parse(raw)

@@ -245,7 +245,7 @@ def _form_datetime(day_field: str, time_field: str) -> datetime | None:
     try:
         day = parse_day(request.form.get(day_field, ""))
         clock = time.fromisoformat(request.form.get(time_field, "")[:5])
-    except (BadValue, ValueError):
+    except ValueError:  # parsing.BadValue is one
         return None
     return datetime.combine(day, clock, tzinfo=station_tz())
 
