@@ -153,6 +153,7 @@ def _datetime_fields(model) -> list[str]:
     for name, info in model.model_fields.items():
         annotation = info.annotation
         args = typing.get_args(annotation) or (annotation,)
+        args = [typing.get_args(arg)[0] if typing.get_origin(arg) is typing.Annotated else arg for arg in args]
         if any(arg is AwareDatetime or getattr(arg, "__name__", "") == "AwareDatetime" for arg in args):
             found.append(name)
     return found

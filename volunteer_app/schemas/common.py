@@ -1,22 +1,62 @@
 """Shared pieces of the API's schemas."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from ..models.base import MAX_ID
+from ..parsing import BadValue, check_year, parse_day, parse_id, parse_time
+
+
+def _refusing(parse):
+    """A pydantic validator from a ``parsing`` function: its message, without a prefix."""
+
+    def validate(value, info: ValidationInfo):
+        try:
+            return parse(value, info)
+        except BadValue as error:
+            raise PydanticCustomError("value_error", str(error.message)) from None
+
+    return validate
+
+
+@_refusing
+def _id(value, info: ValidationInfo):
+    """A query string's id arrives as text: ASCII digits only (``"²"`` and ``"٣"`` are no ids).
+    A JSON body's id must be a number (strict)."""
+    return parse_id(value) if isinstance(value, str) and info.mode == "python" else value
+
+
+@_refusing
+def _time(value, info: ValidationInfo):
+    """Text through the one time parser; a number is no time (``0.5`` is not a timestamp)."""
+    if isinstance(value, datetime):
+        return check_year(value)
+    return parse_time(value if isinstance(value, str) else "")
+
+
+@_refusing
+def _day(value, info: ValidationInfo):
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return check_year(value)
+    return parse_day(value if isinstance(value, str) else "")
+
 
 #: Text fields: surrounding white space ignored, length bounded.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ClientRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, BeforeValidator(_id), Field(ge=1, le=MAX_ID)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-#: A time with an offset; one without is refused (422).
-Timestamp = AwareDatetime
+#: A time with an offset, within the years the app takes (``parsing.YEARS``); one without is refused (422).
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_time)]
+#: A calendar day (``2026-11-23``) within the same years.
+Day = Annotated[date, BeforeValidator(_day)]
 
 
 class ApiInput(BaseModel):

@@ -1,12 +1,11 @@
 """Shifts over JSON."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .common import ApiInput, ApiOutput, ClientRef, Id, Timestamp
+from .common import ApiInput, ApiOutput, ClientRef, Day, Id, Timestamp
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -21,7 +20,7 @@ class ShiftCreate(ApiInput):
     checkpoint_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
     points_per_hour: Annotated[int, Field(ge=0, le=1000)] = 10
     #: A date in station time, inclusive: one shift a week whose start falls on or before it.
-    repeat_weekly_until: date | None = None
+    repeat_weekly_until: Day | None = None
     client_ref: ClientRef | None = None
 
 

@@ -47,8 +47,8 @@ from sqlalchemy import String, bindparam, cast, exists, func, insert, literal, s
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
+from ..parsing import is_id
 from ..models import Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
-from ..models.base import MAX_ID
 from .. import db, timeutil
 from ..timeutil import isoformat, local
 from . import access, audit, codes, events, idempotency, ledger, recognition, shifts
@@ -337,11 +337,11 @@ def preview(session: Session, user: User, code: str) -> dict:
     kind, obj_id, extra = codes.read_scanned(code)
     if kind == "event":
         codes.verify_event_code(obj_id, extra)
-        event = session.get(Event, obj_id) if obj_id <= MAX_ID else None
+        event = session.get(Event, obj_id) if is_id(obj_id) else None
         _require_station_event(event, user.station_id)
         return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
                 "where": event.location}
-    checkpoint = session.get(Checkpoint, obj_id) if obj_id <= MAX_ID else None
+    checkpoint = session.get(Checkpoint, obj_id) if is_id(obj_id) else None
     _require_current_poster(checkpoint, user.station_id, extra)
     return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
             "need_location": checkpoint.require_location, "where": checkpoint.description}
@@ -381,7 +381,7 @@ def check_in_for(session: Session, leader: User, *, user_id: int | None = None, 
 # -- reading --------------------------------------------------------------------------------------
 
 def get_own(session: Session, actor: User, checkin_id: int) -> Checkin:
-    checkin = session.get(Checkin, checkin_id) if 0 < checkin_id < 2**63 else None
+    checkin = session.get(Checkin, checkin_id) if is_id(checkin_id) else None
     if checkin is None:
         raise DomainError("not_found", _l("No such check-in."))
     if checkin.user_id != actor.id:

@@ -28,7 +28,7 @@ EVENT_STEP_SECONDS = 30
 MEMBER_STEP_SECONDS = 60
 #: How far back an old step is still recognised (to say "expired" rather than "invalid").
 EXPIRED_LOOKBACK_STEPS = 240
-_TIME_CODE = re.compile(r"^\s*([A-Za-z]?)(\d{1,18})\s*[- ]?\s*(\d{6})\s*$")
+_TIME_CODE = re.compile(r"^\s*([A-Za-z]?)(\d{1,18})\s*[- ]?\s*(\d{6})\s*$", re.ASCII)
 
 
 def _secret(purpose: str) -> bytes:

@@ -26,7 +26,8 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ..errors import FieldError
+from ..errors import DomainError, FieldError
+from ..parsing import BadValue, check_year, parse_day, parse_id
 from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, Station, StoreItem, Team,
                       TeamMembership, User)
 from ..timeutil import local, local_midnight, utcnow
@@ -63,12 +64,10 @@ def period(first: date | str | None, last: date | str | None, *, now: datetime |
     def parse(value, name):
         if value in (None, ""):
             return None
-        if isinstance(value, date):
-            return value
         try:
-            return date.fromisoformat(str(value)[:10])
-        except ValueError:
-            raise FieldError(name, _l("Enter a date like 2026-11-23.")) from None
+            return check_year(value) if isinstance(value, date) else parse_day(str(value))
+        except BadValue as error:
+            raise FieldError(name, error.message) from None
 
     first_day = parse(first, "from") or today.replace(day=1)
     last_day = parse(last, "to") or today
@@ -364,8 +363,12 @@ def audit_search(session: Session, actor: User, *, actor_query: str = "", action
             .where(AuditEntry.station_id == actor.station_id))
     query = (actor_query or "").strip()[:64]
     if query:
-        if query.isdigit() and len(query) < 18:  # a user id (or a username made of digits)
-            condition = or_(AuditEntry.actor_id == int(query), func.lower(User.username) == query)
+        try:
+            actor_id = parse_id(query)
+        except BadValue:
+            actor_id = None
+        if actor_id is not None:  # a user id (or a username made of digits)
+            condition = or_(AuditEntry.actor_id == actor_id, func.lower(User.username) == query)
         else:
             like = f"%{query.lower()}%"
             condition = or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like))

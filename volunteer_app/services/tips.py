@@ -53,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
+from ..parsing import is_id
 from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
@@ -133,7 +134,7 @@ def can_manage(session: Session, actor: User, tip: Tip) -> bool:
 
 
 def _load(session: Session, actor: User, tip_id: int, *, lock: bool = False) -> Tip:
-    if not isinstance(tip_id, int) or not 0 < tip_id < 2**63:
+    if not is_id(tip_id):
         raise DomainError("not_found", _l("No such tip."))
     stmt = select(Tip).where(Tip.id == tip_id)
     if lock:  # hold the row until commit: parallel staff steps on one tip run one after another
@@ -537,7 +538,7 @@ def photos_of(session: Session, tip_ids: list[int]) -> dict[int, list[TipPhoto]]
 def get_photo(session: Session, actor: User, tip_id: int, photo_id: int, *, folder: str | Path) -> tuple[TipPhoto, Path]:
     """A photo of a tip the actor may see, and its file (404 when either is missing)."""
     tip = get_tip(session, actor, tip_id)
-    photo = session.get(TipPhoto, photo_id) if isinstance(photo_id, int) and 0 < photo_id < 2**63 else None
+    photo = session.get(TipPhoto, photo_id) if is_id(photo_id) else None
     if photo is None or photo.tip_id != tip.id:
         raise DomainError("not_found", _l("No such photo."))
     path = Path(folder) / photo.stored_name

@@ -16,7 +16,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from .. import db, locales, timeutil
 from ..errors import DomainError
@@ -30,16 +30,27 @@ htmx = HTMX()
 request_log = logging.getLogger("volunteer_app.requests")
 
 
-class IdConverter(BaseConverter):
-    """A positive database id (1 to MAX_ID); anything else does not match (404)."""
+def _digits_up_to(limit: int) -> str:
+    """A regex for the whole numbers 1 to ``limit``, written without leading zeros."""
+    text = str(limit)
+    options = [f"[1-9][0-9]{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for place, digit in enumerate(text):
+        lowest = 1 if place == 0 else 0
+        if int(digit) > lowest:
+            options.append(f"{text[:place]}[{lowest}-{int(digit) - 1}][0-9]{{{len(text) - place - 1}}}")
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
 
-    regex = r"[1-9][0-9]{0,17}"
+
+class IdConverter(BaseConverter):
+    """A positive database id (1 to MAX_ID); anything else does not match (404). The bound is in
+    the regex itself: a value that matched and failed afterwards would answer 405 wherever the
+    same path takes another method."""
+
+    regex = _digits_up_to(MAX_ID)
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > MAX_ID:  # beyond the id column's range: no such row, and no query for it
-            raise ValidationError()
-        return number
+        return int(value)
 
     def to_url(self, value) -> str:
         return str(int(value))
@@ -113,7 +124,7 @@ def masked_phone(phone: str | None) -> str:
 def tel_href(phone: str | None) -> str:
     """A ``tel:`` link's target: the digits and a leading plus only."""
     phone = (phone or "").strip()
-    return "tel:" + ("+" if phone.startswith("+") else "") + "".join(ch for ch in phone if ch.isdigit())
+    return "tel:" + ("+" if phone.startswith("+") else "") + "".join(ch for ch in phone if ch in "0123456789")
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

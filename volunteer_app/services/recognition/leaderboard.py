@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from ... import db
 from ...errors import DomainError, FieldError
+from ...parsing import is_id
 from ...models import LeaderboardCache, LedgerEntry, PointsTotal, Team, TeamMembership, User
 from ...settings import setting
 from ... import timeutil
@@ -52,7 +53,7 @@ def _ranked(rows, key) -> list[dict]:
 
 
 def _team_in_station(session: Session, station_id: int, team_id: int) -> Team:
-    team = session.get(Team, team_id) if 0 < team_id < 2**63 else None
+    team = session.get(Team, team_id) if is_id(team_id) else None
     if team is None or team.station_id != station_id:
         raise DomainError("not_found", _l("No such team."))
     return team

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
+from ...parsing import BadValue, parse_id
 from ...models import CalendarFeed, Checkpoint, Shift, ShiftSignup, User
 from ...settings import setting
 from ... import timeutil
@@ -53,9 +54,13 @@ def revoke_feed(session: Session, user: User) -> str:
 def feed_user(session: Session, token: str) -> User | None:
     """The user a calendar URL token belongs to, or None (unknown, revoked, disabled)."""
     raw_id, _, secret = (token or "").partition("-")
-    if not raw_id.isdigit() or len(raw_id) > 18 or not secret:
+    try:
+        user_id = parse_id(raw_id)
+    except BadValue:
         return None
-    feed = session.exec(select(CalendarFeed).where(CalendarFeed.user_id == int(raw_id))).first()
+    if not secret:
+        return None
+    feed = session.exec(select(CalendarFeed).where(CalendarFeed.user_id == user_id)).first()
     if feed is None or not feed.active:
         return None
     if not hmac.compare_digest(secret, _feed_secret(feed.user_id, feed.version)):

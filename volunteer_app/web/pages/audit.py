@@ -9,19 +9,20 @@ from flask_login import current_user
 
 from ... import db
 from ...services import audit, reports
+from ...parsing import BadValue, parse_day
+from ..params import arg_id, arg_page
 from . import bp
 from .common import render, role_required
-from .dashboard import query_int
 
 
 def _date(name: str, errors: dict) -> date | None:
-    raw = (request.args.get(name) or "").strip()[:10]
+    raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = _l("Enter a date like 2026-11-23.")
+        return parse_day(raw)
+    except BadValue as error:
+        errors[name] = error.message
         return None
 
 
@@ -34,11 +35,11 @@ def audit_page():
         "actor": (request.args.get("actor") or "").strip()[:64],
         "action": (request.args.get("action") or "").strip()[:64],
         "target_type": (request.args.get("target_type") or "").strip()[:32],
-        "target_id": query_int("target_id"),
+        "target_id": arg_id("target_id"),
         "from": _date("from", errors),
         "to": _date("to", errors),
     }
-    page = query_int("page") or 1
+    page = arg_page(100_000)
     rows, more = reports.audit_search(session, current_user, actor_query=filters["actor"], action=filters["action"],
                                       target_type=filters["target_type"], target_id=filters["target_id"],
                                       first=filters["from"], last=filters["to"], page=page)

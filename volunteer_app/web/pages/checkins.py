@@ -18,6 +18,7 @@ from ... import db
 from ...errors import DomainError
 from ...services import checkins, codes, ledger, recognition
 from .. import htmx
+from ..params import arg_id
 from . import bp
 from .common import render, unit_of_work
 
@@ -134,9 +135,8 @@ def _result_page(row) -> str:
 @login_required
 def my_points():
     """Balance, lifetime points and the history; ``before`` pages further back (htmx on scroll)."""
-    before = request.args.get("before", type=int)
-    entries = ledger.entries(db.get_session(), current_user.id, limit=HISTORY_PAGE,
-                             before_id=before if before and 0 < before < 2**63 else None)
+    before = arg_id("before")
+    entries = ledger.entries(db.get_session(), current_user.id, limit=HISTORY_PAGE, before_id=before)
     return render("pages/checkins/points.html", "pages/checkins/_entries.html", entries=entries,
                   page_size=HISTORY_PAGE, kind_labels=kind_labels())
 

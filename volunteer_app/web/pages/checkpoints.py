@@ -24,6 +24,8 @@ from ...services import access, accounts, checkins, checkpoints, events, ledger,
 from ...settings import setting
 from .. import links
 from ..links import checkin_url
+from ...parsing import BadValue, parse_day
+from ..params import arg_id, form_id, to_id
 from . import bp
 from .checkins import kind_labels
 from .common import field_errors, form_int, render, role_required
@@ -39,7 +41,7 @@ def _managed_teams() -> list[Team]:
 @role_required("coordinator")
 def checkpoint_list():
     session_db = db.get_session()
-    team_id = request.args.get("team_id", type=int)
+    team_id = arg_id("team_id")
     rows = checkpoints.list_for(session_db, current_user, team_id=team_id)
     last = checkpoints.last_scans(session_db, [row.id for row in rows])
     team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
@@ -72,7 +74,7 @@ def _checkpoint_form() -> dict:
                 errors[key] = _("Enter a whole number.")
             value = default
         values[key] = value
-    values["team_id"] = form_int("team_id") or None
+    values["team_id"] = form_id("team_id")
     if "active" in request.form or request.form.get("has_active"):
         values["active"] = request.form.get("active") == "1"
     if errors:
@@ -174,7 +176,7 @@ def checkpoint_poster(checkpoint_id: int):
 def checkpoint_posters():
     """Every active checkpoint of a team (or the station), one A4 page each, for printing."""
     session_db = db.get_session()
-    team_id = request.args.get("team_id", type=int)
+    team_id = arg_id("team_id")
     rows = [row for row in checkpoints.list_for(session_db, current_user, team_id=team_id, active_only=True)
             if checkpoints.can_manage(session_db, current_user, row)]
     team = session_db.get(Team, team_id) if team_id else None
@@ -204,7 +206,7 @@ def event_list():
             starts_at, ends_at = _event_times(values)
             event = events.create(session_db, current_user, title=values["title"], location=values["location"],
                                   starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
-                                  team_id=form_int("team_id") or None)
+                                  team_id=form_id("team_id"))
             db.commit()
             flash(_("Event created. Open its live code when it starts."), "success")
             return redirect(url_for("pages.event_list"))
@@ -220,8 +222,8 @@ def event_list():
 
 def _event_times(values: dict):
     try:
-        day = datetime.strptime(values["day"], "%Y-%m-%d").date()
-    except ValueError:
+        day = parse_day(values["day"])
+    except BadValue:
         raise DomainError("validation_error", _("Choose a date."),
                           errors=[{"field": "day", "message": _("Choose a date.")}]) from None
     times = []
@@ -262,13 +264,10 @@ def leader_checkin():
     errors = {}
     if request.method == "POST":
         kind, _sep, raw_id = place.partition(":")
-        try:
-            place_id = int(raw_id)
-        except ValueError:
-            place_id = None
+        place_id = to_id(raw_id)
         member_code = (request.form.get("member_code") or "").strip()[:64] or None
         try:
-            result = checkins.check_in_for(session_db, current_user, user_id=form_int("user_id") or None,
+            result = checkins.check_in_for(session_db, current_user, user_id=form_id("user_id"),
                                            member_code=member_code,
                                            checkpoint_id=place_id if kind == "checkpoint" else None,
                                            event_id=place_id if kind == "event" else None)

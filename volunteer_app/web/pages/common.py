@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from ... import db
 from ...errors import DomainError
 from ...services import shifts
+from ...parsing import BadValue, parse_number
 from ...web import htmx
 
 
@@ -122,9 +123,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def form_int(name: str, default: int | None = None) -> int | None:
-    raw = (request.form.get(name) or "").strip()
+    """A whole number from the form (ASCII digits, within 64 bits), or ``default``."""
     try:
-        value = int(raw)
-    except ValueError:
+        return parse_number(request.form.get(name) or "")
+    except BadValue:
         return default
-    return value if -(2**62) < value < 2**62 else default

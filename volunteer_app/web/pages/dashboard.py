@@ -2,24 +2,20 @@
 (each with a plain table for screen readers)."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import db
 from ...services import dashboard, svg
 from ...timeutil import local
+from ..params import arg_id
 from . import bp
 from .common import render, role_required
 
 
 def weekday_labels() -> list[str]:
     return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
-
-
-def query_int(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 18 else None
 
 
 def plots(board: dashboard.Dashboard) -> dict:
@@ -43,7 +39,7 @@ def busiest(grid: list[list[int]]) -> tuple[int, int, int] | None:
 @bp.get("/manage/dashboard")
 @role_required("coordinator")
 def dashboard_page():
-    board = dashboard.build(db.get_session(), current_user, team_id=query_int("team"))
+    board = dashboard.build(db.get_session(), current_user, team_id=arg_id("team"))
     return render("pages/dashboard/index.html", "pages/dashboard/_board.html", board=board, plots=plots(board),
                   weekdays=weekday_labels(), busiest=busiest(board.heatmap),
                   approvals_url=url_for("pages.approvals") if "pages.approvals" in current_app.view_functions else None)

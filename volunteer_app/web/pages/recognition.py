@@ -12,14 +12,10 @@ from ...models import User
 from ...services import access, accounts, recognition
 from ...timeutil import local
 from . import bp
+from ..params import arg_id, to_id
 from .common import field_errors, form_int, render, role_required
 
 PERIOD_LABELS = {"week": _l("This week"), "month": _l("This month"), "year": _l("This year"), "all": _l("All time")}
-
-
-def _team_id_arg() -> int | None:
-    raw = request.args.get("team_id", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**62 else None
 
 
 @bp.get("/leaderboard")
@@ -31,7 +27,7 @@ def leaderboard():
     if period not in recognition.PERIODS:
         period = "month"
     scope = request.args.get("scope", "station")
-    team_id = _team_id_arg() if scope == "team" else None
+    team_id = arg_id("team_id") if scope == "team" else None
     if scope == "team" and team_id is None:
         scope = "station"
     if scope not in ("station", "team", "teams"):
@@ -93,9 +89,9 @@ def awards():
     """Grant an award from a template (or a title of one's own); see the latest ones."""
     if request.method == "GET":
         return render_template("pages/recognition/awards.html", **_awards_context(
-            values={"user_id": request.args.get("user_id", type=int)}))
+            values={"user_id": to_id(request.args.get("user_id"))}))
     session_db = db.get_session()
-    values = {"user_id": form_int("user_id"), "template": request.form.get("template", "")[:40],
+    values = {"user_id": to_id(request.form.get("user_id")), "template": request.form.get("template", "")[:40],
               "title": request.form.get("title", "")[:200], "note": request.form.get("note", "")[:2000],
               "points": request.form.get("points", "")[:12]}
     points = form_int("points") if values["points"].strip() else None

@@ -14,9 +14,9 @@ from ...errors import DomainError
 from ...services import reports
 from ...services.dashboard import scope_for, scoped_user_ids
 from ...timeutil import local, utcnow
+from ..params import arg_id, to_id
 from . import bp
 from .common import render, role_required
-from .dashboard import query_int
 
 TABLE_ROWS = 200
 
@@ -66,7 +66,7 @@ def _period_or_error():
 def reports_page():
     session = db.get_session()
     p, errors = _period_or_error()
-    team_id = query_int("team")
+    team_id = arg_id("team")
     scope = scope_for(session, current_user, team_id)
     teams = reports.hours_by_team(session, scope, p)
     people = []
@@ -88,28 +88,28 @@ def reports_page():
 @login_required
 def export_hours_volunteers():
     return csv_response(reports.hours_by_volunteer_export(db.get_session(), current_user, current_period(),
-                                                          team_id=query_int("team")))
+                                                          team_id=arg_id("team")))
 
 
 @bp.get("/reports/hours-teams.csv")
 @login_required
 def export_hours_teams():
     return csv_response(reports.hours_by_team_export(db.get_session(), current_user, current_period(),
-                                                     team_id=query_int("team")))
+                                                     team_id=arg_id("team")))
 
 
 @bp.get("/reports/ledger.csv")
 @login_required
 def export_ledger():
     return csv_response(reports.ledger_export(db.get_session(), current_user, current_period(),
-                                              user_id=query_int("user"), team_id=query_int("team")))
+                                              user_id=arg_id("user"), team_id=arg_id("team")))
 
 
 @bp.get("/reports/checkins.csv")
 @login_required
 def export_checkins():
     return csv_response(reports.checkin_export(db.get_session(), current_user, current_period(),
-                                               user_id=query_int("user"), team_id=query_int("team")))
+                                               user_id=arg_id("user"), team_id=arg_id("team")))
 
 
 @bp.get("/reports/store.csv")
@@ -162,15 +162,15 @@ def personal_data_page():
 
     session = db.get_session()
     if request.method == "POST":
-        user_id = request.form.get("user_id", "")
-        if not user_id.isdigit() or len(user_id) > 17:
+        user_id = to_id(request.form.get("user_id"))
+        if user_id is None:
             flash(_("Choose a person first."), "error")
             return redirect(url_for("pages.personal_data_page"))
         if request.form.get("confirm") != "yes":
             flash(_("Tick the box to confirm."), "error")
             return redirect(url_for("pages.personal_data_page", q=request.form.get("q", "")))
         try:
-            user = personal_data.anonymise(session, current_user, int(user_id))
+            user = personal_data.anonymise(session, current_user, user_id)
             db.commit()
             flash(_("The account has been anonymised: it is now %(name)s.", name=user.username), "ok")
         except DomainError as error:

@@ -6,7 +6,7 @@ request (the changed card or row comes back in place).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +20,8 @@ from ...services import access, notices, shifts, teams
 from ... import timeutil
 from ...timeutil import local, station_tz
 from ...web import htmx, links
+from ...parsing import BadValue, parse_day
+from ..params import arg_day, form_day, form_id, value_id
 from . import bp
 from .common import field_errors, form_int, make_reminders, render, role_required, safe_next
 
@@ -189,19 +191,12 @@ def _teams_i_manage(session_db) -> list[Team]:
 
 def _pick_team(session_db) -> tuple[list[Team], Team | None]:
     choices = _teams_i_manage(session_db)
-    wanted = request.values.get("team", type=int)
+    wanted = value_id("team")
     team = next((t for t in choices if t.id == wanted), None)
     if team is None and choices:  # the team whose next shift comes first, else the first team
         upcoming = shifts.list_shifts(session_db, current_user, team_ids=[t.id for t in choices], limit=1)
         team = next((t for t in choices if upcoming and t.id == upcoming[0].team_id), choices[0])
     return choices, team
-
-
-def _day(raw: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat((raw or "")[:10])
-    except ValueError:
-        return default
 
 
 @bp.get("/manage/shifts")
@@ -210,7 +205,7 @@ def shift_week():
     session_db = db.get_session()
     choices, team = _pick_team(session_db)
     today = local(timeutil.utcnow()).date()
-    day = _day(request.args.get("week"), today)
+    day = arg_day("week") or today
     week = shifts.week(session_db, current_user, team.id, day) if team else None
     if week:
         for entry in week["days"]:
@@ -226,8 +221,8 @@ def shift_week():
 @role_required("coordinator")
 def shift_copy_week():
     session_db = db.get_session()
-    team_id = form_int("team_id") or 0
-    day = _day(request.form.get("week"), local(timeutil.utcnow()).date())
+    team_id = form_id("team_id") or 0
+    day = form_day("week") or local(timeutil.utcnow()).date()
     try:
         made = shifts.copy_week(session_db, current_user, team_id, day)
         db.commit()
@@ -241,15 +236,15 @@ def shift_copy_week():
 
 def _form_datetime(day_field: str, time_field: str) -> datetime | None:
     try:
-        day = date.fromisoformat(request.form.get(day_field, "")[:10])
+        day = parse_day(request.form.get(day_field, ""))
         clock = time.fromisoformat(request.form.get(time_field, "")[:5])
-    except ValueError:
+    except ValueError:  # parsing.BadValue is one
         return None
     return datetime.combine(day, clock, tzinfo=station_tz())
 
 
 def _form_route() -> list[int]:
-    stops = [form_int(f"stop{n}") for n in range(1, ROUTE_STOPS + 1)]
+    stops = [form_id(f"stop{n}") for n in range(1, ROUTE_STOPS + 1)]
     return [stop for stop in stops if stop]
 
 
@@ -300,12 +295,12 @@ def shift_new():
         repeat = None
         if values["repeat_until"]:
             try:
-                repeat = date.fromisoformat(values["repeat_until"][:10])
-            except ValueError:
+                repeat = parse_day(values["repeat_until"])
+            except BadValue:
                 errors["repeat_until"] = _("Enter a date.")
         if not errors:
             try:
-                made = shifts.create_shifts(session_db, current_user, team_id=form_int("team_id") or 0,
+                made = shifts.create_shifts(session_db, current_user, team_id=form_id("team_id") or 0,
                                             title=values["title"], starts_at=start, ends_at=end, capacity=capacity,
                                             checkpoint_ids=values["route"], points_per_hour=pph,
                                             repeat_weekly_until=repeat)

@@ -17,6 +17,7 @@ from ...models import ROLES, USER_STATUSES, Team, User
 from ...services import access, accounts, teams
 from ...web import htmx
 from ..nav import manage_links
+from ..params import arg_page
 from . import bp
 from .common import field_errors, form_int, render, role_required
 
@@ -224,10 +225,7 @@ def users():
     q = request.args.get("q", "").strip()[:64]
     status = request.args.get("status", "")
     status = status if status in USER_STATUSES else ""
-    try:
-        page = max(1, min(int(request.args.get("page", "1")), 10_000))
-    except ValueError:
-        page = 1
+    page = arg_page(10_000)
     found = accounts.search_users(session_db, current_user, query=q, status=status or None,
                                   limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     has_next = len(found) > PAGE_SIZE

@@ -17,6 +17,8 @@ from ... import db, timeutil
 from ...errors import DomainError
 from ...models import StoreItem, User
 from ...services import codes, qr, store
+from ...parsing import BadValue, parse_number
+from ..params import arg_day, to_id
 from . import bp
 from .common import field_errors, form_int, render, role_required, unit_of_work
 
@@ -197,9 +199,9 @@ def counter_redeem():
     for key in request.form:
         if key.startswith("qty_"):
             quantity = form_int(key, 0)
-            item_id = key[4:]
-            if quantity and item_id.isdigit():
-                basket.append((int(item_id), quantity))
+            item_id = to_id(key[4:])
+            if quantity and item_id is not None:
+                basket.append((item_id, quantity))
     if not basket:
         return _counter_page({"_form": _("Choose at least one item.")}, 422)
     store.redeem_basket(session_db, current_user, user_id=customer.id, basket=basket, client_ref=client_ref)
@@ -262,10 +264,7 @@ def counter_fulfil(redemption_id: int):
 
 
 def _day_arg(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat((request.args.get(name) or "")[:10])
-    except ValueError:
-        return default
+    return arg_day(name) or default
 
 
 @bp.get("/counter/summary")
@@ -309,8 +308,8 @@ def _item_fields(form: dict, *, with_stock: bool) -> dict:
         if raw == "":
             return blank
         try:
-            return int(raw)
-        except ValueError:
+            return parse_number(raw)
+        except BadValue:
             return -1  # refused by the service with the field's message
 
     fields = {"name": form["name"], "description": form["description"], "cost": number("cost", 0),

@@ -7,7 +7,7 @@ inbox works in place with htmx (the row comes back) and as a plain form (POST, r
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
@@ -21,6 +21,8 @@ from ...models import TIP_CATEGORIES, TIP_LEVELS, Notice, User
 from ...services import notices, tips
 from ...timeutil import local, station_tz, utcnow
 from ...web import htmx
+from ...parsing import BadValue, parse_day
+from ..params import to_id
 from . import bp
 from .common import field_errors, form_int, render, role_required, safe_next
 
@@ -111,14 +113,14 @@ def my_tips():
     fresh = set()
     for notice in unread:
         parts = (notice.dedupe_key or "").split(":")
-        if len(parts) == 3 and parts[1].isdigit():
-            fresh.add(int(parts[1]))
+        if len(parts) == 3 and to_id(parts[1]) is not None:
+            fresh.add(to_id(parts[1]))
         notices.mark_read(session_db, current_user.id, notice.id)
     if unread:
         db.commit()
     earned = sum(tip.points_awarded for tip in rows)
     return render("pages/tips/mine.html", tips=rows, photos=photos, fresh=fresh, earned=earned,
-                  filed=request.args.get("filed", type=int))
+                  filed=to_id(request.args.get("filed")))
 
 
 def _detail_context(tip, **extra) -> dict:
@@ -217,8 +219,8 @@ def _due_at(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = parse_day(raw)
+    except BadValue:
         raise DomainError("validation_error", _("Choose a date."),
                           errors=[{"field": "due_date", "message": _("Choose a date.")}]) from None
     return datetime.combine(day, time(23, 59), tzinfo=station_tz())
