@@ -126,6 +126,18 @@ class LoginAttempt(SQLModel, table=True):
     created_at: datetime = utc_field(default_now=True)
 
 
+class Attempt(SQLModel, table=True):
+    """Attempts counted for the rate limits other than login's: ``kind`` names the limit
+    (``checkin_refused`` per user id, ``register`` per address), ``key`` whom it counts."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_kind_key_created", "kind", "key", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=64)
+    created_at: datetime = utc_field(default_now=True)
+
+
 class AuditEntry(SQLModel, table=True):
     """Who did what, when, on what: written in the same transaction as the action."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response
 
 from ... import db
+from ...errors import DomainError
 from ...services import accounts, checkins, checkpoints, events, ledger, qr
 from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, CheckinOnBehalf, CheckinOut,
                                  CheckinQuery, CheckpointCreate, CheckpointList, CheckpointOut, CheckpointQuery,
@@ -109,8 +110,14 @@ def event_code(event_id: int):
 @route("/checkins", "POST", summary="Check in with a scanned poster or event code", tag="checkins",
        body=CheckinCreate, response=CheckinOut, status=201, idempotent=True, reads_first=True)
 def create_checkin(body: CheckinCreate):
-    result = checkins.check_in(db.get_session(), current_api_user(), body.code, latitude=body.latitude,
-                               longitude=body.longitude)
+    session = db.get_session()
+    try:
+        result = checkins.check_in(session, current_api_user(), body.code, latitude=body.latitude,
+                                   longitude=body.longitude)
+    except DomainError as error:
+        if error.code in checkins.COUNTED_REFUSALS:
+            session.commit()  # the refused code counts toward the limit on guessing
+        raise
     return checkins.result_view(result)
 
 

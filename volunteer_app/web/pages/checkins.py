@@ -60,26 +60,6 @@ def scan():
     return render_template("pages/checkins/scan.html", error=error), (422 if error else 200)
 
 
-def _describe(token: str) -> dict:
-    """What the check-in page shows before the tap: the place, whether a position is needed."""
-    session_db = db.get_session()
-    kind, obj_id, extra = codes.read_scanned(token)
-    if kind == "event":
-        codes.verify_event_code(obj_id, extra)
-        event = session_db.get(Event, obj_id) if obj_id < 2**63 else None
-        if event is None or event.station_id != current_user.station_id:
-            raise DomainError("invalid_code", _l("This code is not valid. Please scan the screen again."))
-        return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
-                "where": event.location}
-    checkpoint = session_db.get(Checkpoint, obj_id) if obj_id < 2**63 else None
-    if checkpoint is None or checkpoint.station_id != current_user.station_id or checkpoint.code_version != extra:
-        raise DomainError("invalid_code", _l(
-            "This poster is no longer valid: it has been replaced by a new one. Please scan the new poster "
-            "or tell your coordinator."))
-    return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
-            "need_location": checkpoint.require_location, "where": checkpoint.description}
-
-
 def _refusal(error: DomainError, token: str):
     return render_template("pages/checkins/refused.html", error=error, message=str(error.message),
                            next_step=NEXT_STEP.get(error.code), token=token), error.status
@@ -103,7 +83,10 @@ def checkin(token: str):
             checkins.remember(session_db, current_user.id, client_ref, result.checkin.id)
             db.commit()
         except DomainError as error:
-            session_db.rollback()
+            if error.code in checkins.COUNTED_REFUSALS:
+                db.commit()  # the refused code counts toward the limit on guessing
+            else:
+                session_db.rollback()
             db.done_writing()
             done = checkins.remembered(session_db, current_user.id, client_ref)  # a twin tap won the race
             if done:
@@ -114,8 +97,10 @@ def checkin(token: str):
                                  "badges": [str(badge.key) for badge in result.badges]}
         return _show_result(result.checkin.id, 303)
     try:
-        place = _describe(token)
+        place = checkins.preview(session_db, current_user, token)
     except DomainError as error:
+        if error.code in checkins.COUNTED_REFUSALS:
+            db.commit()  # the refused code counts toward the limit on guessing
         return _refusal(error, token)
     return render_template("pages/checkins/checkin.html", place=place, token=token, client_ref=uuid.uuid4().hex)
 
