@@ -354,3 +354,16 @@ def _catalog_compiled(lang: str) -> bool:
 def test_api_errors_stay_problem_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_create_user_refuses_a_common_password_and_a_look_alike(tmp_path):
+    url = f"sqlite:///{tmp_path}/cli.db"
+    weak = _cli(tmp_path, url, "create-user", "--username", "boss", "--password", "password1",
+                "--display-name", "站长", "--role", "admin")
+    assert weak.exit_code != 0 and "最常见的密码" in weak.output
+    made = _cli(tmp_path, url, "create-user", "--username", "admin1", "--password", "a long passphrase 7",
+                "--display-name", "站长", "--role", "admin")
+    assert made.exit_code == 0, made.output
+    twin = _cli(tmp_path, url, "create-user", "--username", "admın1", "--password", "a long passphrase 7",
+                "--display-name", "冒名", "--role", "admin")
+    assert twin.exit_code != 0 and "看起来太像" in twin.output

@@ -8,6 +8,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "pending_approval": 403,
     "account_disabled": 403,
     "too_many_attempts": 429,
+    "registrations_full": 429,
     "payload_too_large": 413,
     "method_not_allowed": 405,
     "username_taken": 409,
