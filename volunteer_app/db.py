@@ -164,9 +164,19 @@ def commit() -> None:
 
 
 def close_session(_exc=None) -> None:
+    """Roll back and drop the request's session, whatever state the database is in (an aborted
+    transaction, a lost connection): what comes next (the error page's own reads, the next
+    request) starts afresh."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()  # rolls back whatever was not committed
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        try:
+            session.invalidate()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @contextlib.contextmanager
