@@ -211,6 +211,92 @@ def test_register_short_password(app, api):
     assert _count(app, User) == before
 
 
+def _register(api, username="newcomer", password=PW, display_name="小王", ip="10.1.2.3"):
+    return api.post("/api/v1/register", json={"username": username, "password": password,
+                                              "display_name": display_name},
+                    environ_base={"REMOTE_ADDR": ip})
+
+
+def test_thirty_registrations_from_one_address_then_429(app, api):
+    """Every attempt counts (each costs a slow hash), refused ones too; another address is free."""
+    with arrange(app) as session:
+        factories.station(session)
+    for number in range(30):
+        response = _register(api, username=f"many{number}", password="password" if number % 2 else PW)
+        assert response.status_code in (201, 422), response.get_json()
+    _problem(_register(api, username="many-more"), 429, "too_many_attempts")
+    assert _register(api, username="elsewhere", ip="10.9.9.9").status_code == 201
+    with arrange(app) as session:
+        assert session.exec(select(User).where(User.username == "many-more")).first() is None
+
+
+def test_registration_stops_when_the_approval_queue_is_full(app, api):
+    with arrange(app) as session:
+        factories.station(session)
+    app.config["MAX_PENDING_REGISTRATIONS"] = 2
+    assert _register(api, username="first", ip="10.0.0.1").status_code == 201
+    assert _register(api, username="second", ip="10.0.0.2").status_code == 201
+    body = _problem(_register(api, username="third", ip="10.0.0.3"), 429, "registrations_full")
+    assert "approval" in body["detail"] or "审核" in body["detail"] or "批准" in body["detail"]
+    assert _count(app, User) == 2
+
+
+@pytest.mark.parametrize("password", ["        ", "\t\t\t\t\t\t\t\t", "password", "qwertyuiop", "Password123",
+                                      "  iloveyou1 ", "woaini1314", "88888888"])
+def test_weak_passwords_are_422_on_register_and_create_user(app, api, password):
+    with arrange(app) as session:
+        admin = factories.admin(session)
+    body = _problem(_register(api, password=password), 422, "validation_error")
+    assert [error["field"] for error in body["errors"]] == ["password"]
+    created = api.post("/api/v1/users", user=admin, json={"username": "made", "password": password,
+                                                          "display_name": "小张"})
+    assert [error["field"] for error in _problem(created, 422, "validation_error")["errors"]] == ["password"]
+    assert _count(app, User) == 1
+
+
+def test_common_password_list_is_the_ten_thousand_most_common():
+    common = accounts.common_passwords()
+    assert len(common) == 10_000 and "123456" in common and "password" in common
+    assert PW.lower() not in common
+
+
+@pytest.mark.parametrize("username", ["ＡＤＭＩＮ1", "Admin1", "ADMIN1", "admın1", "аdmin1", "admin１", "adminl"])
+def test_usernames_are_compared_normalised_and_look_alikes_are_taken(app, api, username):
+    """NFKC and case folding (fullwidth, capitals), and a look-alike skeleton (a dotless ı, a
+    Cyrillic а, a fullwidth digit, l for 1) are 409 username_taken."""
+    with arrange(app) as session:
+        admin = factories.admin(session, username="admin1")
+    _problem(_register(api, username=username), 409, "username_taken")
+    created = api.post("/api/v1/users", user=admin, json={"username": username, "password": PW,
+                                                          "display_name": "冒名"})
+    _problem(created, 409, "username_taken")
+    assert _count(app, User) == 1
+
+
+def test_a_fullwidth_username_is_stored_as_its_plain_form(app, api):
+    with arrange(app) as session:
+        factories.station(session)
+    response = _register(api, username="ＸＩＡＯ.ＷＡＮＧ")
+    assert response.status_code == 201 and response.get_json()["username"] == "xiao.wang"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("username", "\u3164\u3164\u3164"),  # Hangul fillers: letters that show nothing
+    ("username", "a\u200bb"),
+    ("display_name", "\u200b\u200b"),  # zero-width spaces
+    ("display_name", "\u3164"),
+    ("display_name", "\u2800\u00a0"),
+    ("display_name", "\u0301\u0301"),  # combining marks alone
+])
+def test_a_name_without_a_visible_character_is_422(app, api, field, value):
+    with arrange(app) as session:
+        factories.station(session)
+    fields = {"username": "visible", "display_name": "小王", field: value}
+    body = _problem(_register(api, **fields), 422, "validation_error")
+    assert field in [error["field"] for error in body["errors"]]
+    assert _count(app, User) == 0
+
+
 # -- users -----------------------------------------------------------------------------------------
 
 @pytest.fixture

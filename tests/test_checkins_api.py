@@ -295,3 +295,40 @@ def test_openapi_lists_the_checkin_endpoints(client):
                  "/api/v1/events/{event_id}/code", "/api/v1/users/{user_id}/ledger",
                  "/api/v1/users/{user_id}/adjustments"):
         assert path in paths, path
+
+
+# -- the limit on guessing codes ---------------------------------------------------------------------
+
+def _age_refusals(app, minutes: int) -> None:
+    """Move every recorded refusal ``minutes`` into the past (the window, without waiting)."""
+    from volunteer_app.models import Attempt
+    with arrange(app) as session:
+        for row in session.exec(select(Attempt)).all():
+            row.created_at -= timedelta(minutes=minutes)
+            session.add(row)
+
+
+def test_twenty_refused_codes_stop_every_check_in_of_that_user_for_the_window(app, api, people):
+    with arrange(app) as session:
+        cp = checkpoint(session)
+        good = checkpoints.token(cp)
+        ev = event(session, starts_at=timeutil.utcnow())
+        stale, _ = codes.event_code(ev.id, timeutil.utcnow() - timedelta(minutes=5))
+    guesses = [f"{100000 + n}" for n in range(18)] + ["not-a-token", stale]
+    for guess in guesses:
+        response = api.post("/api/v1/checkins", json={"code": guess}, user=people["volunteer"])
+        assert response.get_json()["code"] in ("invalid_code", "expired_code"), response.get_json()
+    for code in (good, "999999"):  # a right code too: every check-in of theirs
+        blocked = api.post("/api/v1/checkins", json={"code": code}, user=people["volunteer"])
+        assert blocked.status_code == 429 and blocked.get_json()["code"] == "too_many_attempts"
+    assert api.post("/api/v1/checkins", json={"code": good}, user=people["other"]).status_code == 201
+    _age_refusals(app, 11)
+    assert api.post("/api/v1/checkins", json={"code": good}, user=people["volunteer"]).status_code == 201
+
+
+def test_nineteen_refused_codes_leave_check_in_open(app, api, people):
+    with arrange(app) as session:
+        good = checkpoints.token(checkpoint(session))
+    for n in range(19):
+        assert api.post("/api/v1/checkins", json={"code": f"{200000 + n}"}, user=people["volunteer"]).status_code == 400
+    assert api.post("/api/v1/checkins", json={"code": good}, user=people["volunteer"]).status_code == 201

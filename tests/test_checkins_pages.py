@@ -276,3 +276,16 @@ def test_manage_hub_offers_the_checkin_pages(client, world):
     hub = client.get("/manage").get_data(as_text=True)
     for path in ("/manage/checkpoints", "/manage/events", "/manage/leader-checkin", "/manage/points"):
         assert f'href="{path}"' in hub, path
+
+
+def test_guessed_codes_on_the_phone_page_count_toward_the_limit(app, client, world):
+    """Opening /c/<code> tells a right code from a wrong one, so it counts like the check-in;
+    after 20 refusals the page refuses every code, the right one too, with a 429 in words."""
+    login(client, "walker")
+    for n in range(20):
+        assert client.get(f"/c/{300000 + n}").status_code in (400, 410)
+    page = client.get(world["path"])
+    assert page.status_code == 429
+    post = client.post(world["path"], data={"csrf_token": csrf_token(client, "/scan"), "client_ref": "x1"})
+    assert post.status_code == 429 and "10" in post.get_data(as_text=True)
+    assert count(app, Checkin) == 0

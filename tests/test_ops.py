@@ -384,3 +384,89 @@ def _catalog_compiled(lang: str) -> bool:
 def test_api_errors_stay_problem_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_create_user_refuses_a_common_password_and_a_look_alike(tmp_path):
+    url = f"sqlite:///{tmp_path}/cli.db"
+    weak = _cli(tmp_path, url, "create-user", "--username", "boss", "--password", "password1",
+                "--display-name", "站长", "--role", "admin")
+    assert weak.exit_code != 0 and "最常见的密码" in weak.output
+    made = _cli(tmp_path, url, "create-user", "--username", "admin1", "--password", "a long passphrase 7",
+                "--display-name", "站长", "--role", "admin")
+    assert made.exit_code == 0, made.output
+    twin = _cli(tmp_path, url, "create-user", "--username", "admın1", "--password", "a long passphrase 7",
+                "--display-name", "冒名", "--role", "admin")
+    assert twin.exit_code != 0 and "看起来太像" in twin.output
+
+
+# -- uploads in backups and checks; health -----------------------------------------------------------
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _cli_at(instance, url: str, *args):
+    env = {"DATABASE_URL": url, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(instance),
+           "LOG_LEVEL": "WARNING"}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_backup_carries_the_uploads_and_check_notices_a_missing_file(app, tmp_path):
+    from pathlib import Path
+
+    from volunteer_app.services import store, tips
+    if app.extensions["db_engine"].dialect.name == "postgresql" and not shutil.which("pg_dump"):
+        pytest.skip("pg_dump is not on the PATH")
+    with arrange(app) as s:
+        admin = factories.admin(s)
+        reporter = factories.user(s)
+        tip = factories.tip(s, reporter)
+        photo = tips.add_photo(s, reporter, tip.id, _png(), folder=tips.photo_dir(app.instance_path))
+        item = factories.store_item(s)
+        item = store.set_picture(s, admin, item.id, _png(), app.instance_path)
+        photo_name, picture_name = photo.stored_name, item.picture
+    backup_path = tmp_path / "with-uploads.backup"
+    assert _cli_at(app.instance_path, _url(app), "backup", str(backup_path)).exit_code == 0
+
+    target, restored_instance = _empty_target(tmp_path, app), tmp_path / "restored-instance"
+    result = _cli_at(restored_instance, target, "restore", str(backup_path))
+    assert result.exit_code == 0, result.output
+    photo_file = restored_instance / "tip_photos" / photo_name
+    assert photo_file.read_bytes() == (Path(app.instance_path) / "tip_photos" / photo_name).read_bytes()
+    assert (restored_instance / store.PICTURE_DIR / picture_name).is_file()
+    assert _cli_at(restored_instance, target, "check").exit_code == 0
+
+    photo_file.unlink()
+    result = _cli_at(restored_instance, target, "check")
+    assert result.exit_code == 1 and f"photo {photo.id} has no file" in result.output
+    (restored_instance / store.PICTURE_DIR / picture_name).unlink()
+    assert f"store item {item.id}: picture has no file" in _cli_at(restored_instance, target, "check").output
+
+
+def test_healthz_proves_that_writes_work(app, client, monkeypatch):
+    from pathlib import Path
+
+    from sqlalchemy import Column, DateTime, MetaData, String, Table
+
+    from volunteer_app import ops
+    assert client.get("/healthz").status_code == 200
+    blocked = Path(app.instance_path) / ops.HEALTH_PROBE  # a directory where the probe file goes: the write fails
+    blocked.unlink(missing_ok=True)
+    blocked.mkdir()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and "instance folder" in response.get_json()["detail"]
+    blocked.rmdir()
+    assert client.get("/healthz").status_code == 200
+    ghost = Table("no_such_table", MetaData(), Column("kind", String), Column("key", String),
+                  Column("created_at", DateTime))
+    monkeypatch.setattr(ops, "Attempt", ghost)  # the database refuses the probe's insert
+    response = client.get("/healthz")
+    assert response.status_code == 503 and "database" in response.get_json()["detail"]
+    with arrange(app) as s:  # the probe leaves nothing behind
+        from volunteer_app.models import Attempt
+        assert s.exec(select(Attempt)).all() == []

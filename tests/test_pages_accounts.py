@@ -255,6 +255,41 @@ def test_register_makes_a_pending_account(client, session):
     assert user.status == "pending"
 
 
+def _register(client, username: str, password: str = "long enough 1", ip: str = "10.2.3.4"):
+    return client.post("/register", data={
+        "csrf_token": csrf_token(client, "/register"), "username": username, "display_name": "赵大妈",
+        "password": password, "password2": password}, environ_base={"REMOTE_ADDR": ip})
+
+
+def test_register_page_refuses_a_common_password_and_a_look_alike_username(client, session, volunteer):
+    response = _register(client, "zhao.dama", password="iloveyou1")
+    assert response.status_code == 422 and "most common" in response.get_data(as_text=True)
+    response = _register(client, "ＬＡＯ.ＷＡＮＧ")
+    assert response.status_code == 422 and "taken" in response.get_data(as_text=True)
+    response = _register(client, "lao.wаng")  # a Cyrillic а
+    assert response.status_code == 422 and "looks like" in response.get_data(as_text=True)
+    assert session.exec(select(User).where(User.username != "lao.wang")).all() == []
+
+
+def test_register_page_is_limited_per_address(app, client, session):
+    factories.station(session)
+    session.commit()
+    for number in range(30):
+        assert _register(client, f"page{number}", password="short").status_code == 422
+    response = _register(client, "page-more")
+    assert response.status_code == 429 and "10 minutes" in response.get_data(as_text=True)
+    assert _register(client, "page-other", ip="10.7.7.7").status_code == 302
+
+
+def test_password_change_refuses_a_common_password(app, client, session, volunteer):
+    login(client, "lao.wang")
+    response = client.post("/profile", data={
+        "csrf_token": page_token(client), "action": "password", "current_password": factories.PASSWORD,
+        "new_password": "qwertyuiop", "new_password2": "qwertyuiop"})
+    assert response.status_code == 422 and "most common" in response.get_data(as_text=True)
+    assert fresh(session, volunteer).password_hash == volunteer.password_hash
+
+
 # -- redirects after login --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("target", [

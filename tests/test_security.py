@@ -33,9 +33,14 @@ def arrange(app):
         yield s
 
 
+#: The rate limits' counters: a refusal is recorded there by design (a refused check-in code,
+#: a failed login, a registration attempt), nowhere else.
+COUNTERS = ("attempts", "login_attempts")
+
+
 def row_counts(app) -> dict[str, int]:
-    """Rows in every table, in one query."""
-    tables = SQLModel.metadata.sorted_tables
+    """Rows in every table but the counters, in one query."""
+    tables = [table for table in SQLModel.metadata.sorted_tables if table.name not in COUNTERS]
     query = select(*[select(func.count()).select_from(table).scalar_subquery().label(table.name)
                      for table in tables])
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as s:
@@ -673,3 +678,78 @@ def test_without_a_trusted_proxy_forwarded_for_is_ignored(app):
                            headers={"X-Forwarded-For": "10.9.8.7"}, environ_base={"REMOTE_ADDR": "127.0.0.5"})
     assert response.status_code == 401
     assert _attempt_addresses(app) == {"127.0.0.5"}
+
+
+# -- the error page when the database fails ---------------------------------------------------------
+
+def _assert_clean(response, request_id: str, statuses=(500, 503)) -> str:
+    """An answer of ours: a page or problem with the security headers and the request id."""
+    assert response.status_code in statuses, response.status_code
+    assert response.headers["X-Request-ID"] == request_id
+    assert "Content-Security-Policy" in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    return response.get_data(as_text=True)
+
+
+def test_a_statement_that_breaks_the_transaction_gives_the_clean_error_page(tmp_path, pg_url):
+    """A failed statement aborts PostgreSQL's transaction: the error page (which reads the
+    signed-in user and their notices) must not run its queries inside it."""
+    from flask_login import login_required
+    from sqlalchemy import text
+
+    from .conftest import make_test_app
+
+    app = make_test_app(tmp_path, pg_url)
+
+    @login_required
+    def broken():
+        db.get_session().execute(text("SELECT no_such_column FROM users"))
+
+    app.add_url_rule("/broken-statement", view_func=broken)
+    app.add_url_rule("/api/v1/broken-statement", endpoint="api_broken", view_func=broken)
+    with arrange(app) as s:
+        factories.user(s, username="walker")
+    client = app.test_client()
+    assert _login(client, "walker").status_code == 302
+    page = client.get("/broken-statement", headers={"X-Request-ID": "req-broken-1"})
+    body = _assert_clean(page, "req-broken-1")
+    assert page.mimetype == "text/html" and "req-broken-1" in body
+    problem = client.get("/api/v1/broken-statement", headers={"X-Request-ID": "req-broken-2"})
+    _assert_clean(problem, "req-broken-2")
+    assert problem.mimetype == "application/problem+json"
+    assert client.get("/", headers={"X-Request-ID": "after"}).status_code == 200  # the next request is fine
+
+
+@pytest.mark.parametrize("dead", ["closed_port", "unreadable_file"])
+def test_a_dead_database_gives_a_503_page_and_problem(tmp_path, dead):
+    from .conftest import make_test_app
+
+    if dead == "closed_port":
+        url = "postgresql+psycopg://dev:dev@127.0.0.1:1/nothing"
+    else:
+        garbage = tmp_path / "garbage.db"
+        garbage.write_bytes(b"this is not a database file " * 200)
+        url = f"sqlite:///{garbage}"
+    app = create_app_without_schema(tmp_path, url)
+    client = app.test_client()
+    token = csrf_token(client, "/login")  # the login page itself reads nothing
+    page = client.post("/login", data={"username": "walker", "password": factories.PASSWORD, "csrf_token": token},
+                       headers={"X-Request-ID": "req-dead-1"})
+    body = _assert_clean(page, "req-dead-1", statuses=(503,))
+    assert page.mimetype == "text/html" and "req-dead-1" in body and "暂时" in body
+    english = client.post("/login", data={"username": "walker", "password": factories.PASSWORD,
+                                          "csrf_token": token},
+                          headers={"X-Request-ID": "req-dead-2", "Accept-Language": "en"})
+    assert "req-dead-2" in _assert_clean(english, "req-dead-2", statuses=(503,))
+    problem = client.post("/api/v1/auth/token", json={"username": "walker", "password": factories.PASSWORD},
+                          headers={"X-Request-ID": "req-dead-3"})
+    _assert_clean(problem, "req-dead-3", statuses=(503,))
+    assert problem.mimetype == "application/problem+json"
+    assert problem.get_json()["code"] == "service_unavailable"
+    assert client.get("/healthz").status_code == 503
+
+
+def create_app_without_schema(tmp_path, url: str):
+    from volunteer_app import create_app
+    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret-key",
+                       "FAST_PASSWORD_HASH": True, "INSTANCE_PATH": str(tmp_path / "instance")})

@@ -329,7 +329,10 @@ def test_png_and_jpeg_pictures_are_resized_and_served(app, api, shop, kind, name
     (b"x" * (6 * 1024 * 1024), "big.jpg", 413),
     (b"this is not a picture at all", "notes.jpg", 422),
     (_bomb((10_000, 10_000)), "bomb.png", 422),
-    (_bomb((7_000, 7_000)), "wide.png", 422),
+    (_bomb((7_500, 7_500)), "wide.png", 422),
+    (_image("PNG")[:400], "truncated.png", 422),
+    (_image("JPEG")[:1500], "truncated.jpg", 422),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64, "header.jpg", 422),
     (b"GIF89a" + b"\x00" * 64, "anim.gif", 422),
 ])
 def test_bad_pictures_are_refused_cleanly(app, api, shop, data, name, status):

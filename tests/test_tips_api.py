@@ -218,10 +218,11 @@ def test_png_and_jpeg_are_accepted_resized_and_stripped(app, api, people):
 
 
 @pytest.mark.parametrize("name, content", [
-    ("six_mb", b"\xff\xd8\xff\xe0" + b"\x00" * (6 * 1000 * 1000)),
     ("text_renamed", "这不是照片，只是一段文字。\n".encode() * 50),
     ("bomb", None),
     ("truncated_png", png_bytes((1200, 900))[:400]),
+    ("truncated_jpeg", jpeg_with_exif((1200, 900))[:2000]),
+    ("jpeg_header_only", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64),
     ("gif", None),
     ("empty", b""),
 ])
@@ -238,6 +239,71 @@ def test_bad_photos_are_refused_cleanly(app, api, people, name, content):
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"][0]["field"] == "file"
     assert stored_files(app) == [] and photo_rows(app) == 0
+
+
+def test_a_photo_over_five_megabytes_is_413_like_every_upload(app, api, people):
+    tip = file_tip(api, people["reporter"])
+    response = upload(api, people["reporter"], tip["id"], b"\xff\xd8\xff\xe0" + b"\x00" * (6 * 1000 * 1000))
+    assert_problem(response, 413, "payload_too_large")
+    assert stored_files(app) == [] and photo_rows(app) == 0
+
+
+SECRET = "GPS 30.2741 120.1551 home of reporter"
+
+
+def _jpeg_carrying(kind: str) -> bytes:
+    image = Image.new("RGB", (640, 480), (20, 120, 200))
+    exif = Image.Exif()
+    exif[0x010E] = SECRET  # image description
+    options = {"comment": {"comment": SECRET.encode()},
+               "exif": {"exif": exif.tobytes()},
+               "xmp": {"xmp": f"<x:xmpmeta><rdf:Description>{SECRET}</rdf:Description></x:xmpmeta>".encode()},
+               "icc": {"icc_profile": b"\x00" * 128 + SECRET.encode()}}[kind]
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    assert SECRET.encode() in buffer.getvalue()
+    return buffer.getvalue()
+
+
+def _png_carrying(kind: str) -> bytes:
+    from PIL import PngImagePlugin
+    image = Image.new("RGB", (640, 480), (20, 120, 200))
+    info = PngImagePlugin.PngInfo()
+    options = {"pnginfo": info}
+    if kind == "tEXt":
+        info.add_text("Comment", SECRET)
+    elif kind == "zTXt":
+        info.add_text("Comment", SECRET * 4, zip=True)
+    elif kind == "iTXt":
+        info.add_itxt("Comment", SECRET, lang="zh", tkey="注释")
+    elif kind == "png_icc":
+        options["icc_profile"] = b"\x00" * 128 + SECRET.encode()
+    elif kind == "png_exif":
+        exif = Image.Exif()
+        exif[0x010E] = SECRET
+        options["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["comment", "exif", "xmp", "icc", "tEXt", "zTXt", "iTXt", "png_icc", "png_exif"])
+def test_no_metadata_of_any_kind_is_served_back(app, api, people, kind):
+    """The served photo holds the pixels alone: no JPEG comment, EXIF, XMP, ICC profile or PNG
+    text chunk of the upload (a reporter's home written into a comment must not travel on)."""
+    content = _jpeg_carrying(kind) if kind in ("comment", "exif", "xmp", "icc") else _png_carrying(kind)
+    with Image.open(io.BytesIO(content)) as original:  # the upload really carries it
+        assert original.info or original.getexif()
+    tip = file_tip(api, people["reporter"])
+    response = upload(api, people["reporter"], tip["id"], content, filename="evidence.jpg")
+    assert response.status_code == 201, response.get_json()
+    served = api.get(response.get_json()["url"], user=people["coordinator"]).data
+    assert SECRET.encode() not in served and SECRET.encode("utf-16-be") not in served
+    for marker in (b"tEXt", b"zTXt", b"iTXt", b"iCCP", b"eXIf", b"Exif\x00", b"http://ns.adobe.com/xap",
+                   b"ICC_PROFILE", b"\xff\xfe"):
+        assert marker not in served, marker
+    with Image.open(io.BytesIO(served)) as image:
+        assert not image.getexif() and not set(image.info) & {"comment", "exif", "xmp", "icc_profile", "Comment"}
 
 
 def test_not_multipart_or_no_file_is_422(app, api, people):

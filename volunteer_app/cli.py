@@ -185,14 +185,15 @@ def demo_command(host, port, workers, public_url, no_serve, verbose):
 @main.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path):
-    """A consistent copy of the database while the app serves (SQLite backup API, or pg_dump)."""
+    """A consistent copy of the database (SQLite backup API, or pg_dump) and of the uploaded
+    photos and pictures, while the app serves."""
     from . import ops
     app = create_app()
     try:
-        target = ops.backup(app.extensions["db_engine"], path)
+        target = ops.backup(app.extensions["db_engine"], path, app.instance_path)
     except ops.OpsError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"backup written: {target} ({target.stat().st_size} bytes)")
+    click.echo(f"backup written: {target} ({target.stat().st_size} bytes, the database and the uploaded files)")
 
 
 @main.command("restore")
@@ -202,15 +203,15 @@ def restore_command(path):
     from . import ops
     app = create_app()
     try:
-        ops.restore(app.extensions["db_engine"], path)
+        files = ops.restore(app.extensions["db_engine"], path, app.instance_path)
     except ops.OpsError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"restored from {path}; run 'volunteer-app check' to verify")
+    click.echo(f"restored from {path} ({files} uploaded files); run 'volunteer-app check' to verify")
 
 
 @main.command("check")
 def check_command():
-    """Integrity checks: balances equal their ledger, nothing negative."""
+    """Integrity checks: balances equal their ledger, nothing negative, every upload's file present."""
     app = create_app()
     problems = run_checks(app)
     for problem in problems:
@@ -231,9 +232,11 @@ def run_checks(app) -> list[str]:
     from .services import checkins
     checks.append(checkins.check_integrity)
     problems = []
+    from . import ops
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
         for check in checks:
             problems.extend(check(session))
+        problems.extend(ops.missing_uploads(session, app.instance_path))
     return problems
 
 

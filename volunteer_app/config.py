@@ -20,6 +20,11 @@ ENV_SETTINGS: dict[str, type] = {
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_WINDOW_MINUTES": int,
     "LOGIN_MAX_FAILURES_PER_IP": int,
+    "CHECKIN_MAX_REFUSALS": int,
+    "CHECKIN_REFUSAL_WINDOW_MINUTES": int,
+    "REGISTER_MAX_PER_IP": int,
+    "REGISTER_WINDOW_MINUTES": int,
+    "MAX_PENDING_REGISTRATIONS": int,
     "SESSION_COOKIE_SECURE": bool,
     "LEVEL_THRESHOLDS": str,
     "TIP_POINTS": str,
@@ -43,6 +48,14 @@ class Defaults:
     LOGIN_MAX_FAILURES = 10
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_MAX_FAILURES_PER_IP = 300
+    #: Refused check-in codes (invalid or expired) of one user in the window: then every check-in is refused.
+    CHECKIN_MAX_REFUSALS = 20
+    CHECKIN_REFUSAL_WINDOW_MINUTES = 10
+    #: Registrations one address may attempt in the window (more are refused).
+    REGISTER_MAX_PER_IP = 30
+    REGISTER_WINDOW_MINUTES = 10
+    #: Registrations a station keeps waiting for approval; beyond it registration is closed for now.
+    MAX_PENDING_REGISTRATIONS = 200
     SQLITE_BUSY_TIMEOUT_MS = 30_000
     #: How long a cached team ranking may be kept at most (0: no cache).
     LEADERBOARD_CACHE_SECONDS = 60

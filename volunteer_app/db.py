@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from flask import current_app, g
 from sqlalchemy import bindparam, create_engine, event, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 #: True while the current unit of work may write (chooses BEGIN IMMEDIATE on SQLite).
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+#: False while a write would rather fail at once (SQLite: ``OperationalError``) than queue for
+#: the write lock (see :func:`without_waiting`).
+wait_for_lock: ContextVar[bool] = ContextVar("wait_for_lock", default=True)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
@@ -51,7 +55,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            if write_intent.get():
+            if write_intent.get() and not wait_for_lock.get():
+                _begin_immediate(connection.connection.driver_connection, 0)  # one try, no queue
+            elif write_intent.get():
                 begin_immediate(connection.connection.driver_connection, busy_timeout_ms)
             else:
                 connection.exec_driver_sql("BEGIN")
@@ -159,9 +165,19 @@ def commit() -> None:
 
 
 def close_session(_exc=None) -> None:
+    """Roll back and drop the request's session, whatever state the database is in (an aborted
+    transaction, a lost connection): what comes next (the error page's own reads, the next
+    request) starts afresh."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()  # rolls back whatever was not committed
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        try:
+            session.invalidate()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @contextlib.contextmanager
@@ -174,6 +190,23 @@ def unit_of_work(engine: Engine, *, write: bool = True):
             session.commit()
     finally:
         write_intent.reset(token)
+
+
+#: What a write in :func:`without_waiting` raises when SQLite's write lock is taken (raised
+#: from the ``begin`` listener, the driver's own error is not wrapped by SQLAlchemy).
+LOCK_TAKEN = (OperationalError, sqlite3.OperationalError)
+
+
+@contextlib.contextmanager
+def without_waiting():
+    """Transactions begun in the block that write take SQLite's write lock only if it is free at
+    once, else raise one of ``LOCK_TAKEN`` (a refusal's own bookkeeping must not make the refusal
+    wait behind other writers). PostgreSQL's row locks never make a plain insert wait."""
+    token = wait_for_lock.set(False)
+    try:
+        yield
+    finally:
+        wait_for_lock.reset(token)
 
 
 @contextlib.contextmanager

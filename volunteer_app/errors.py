@@ -8,6 +8,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "pending_approval": 403,
     "account_disabled": 403,
     "too_many_attempts": 429,
+    "registrations_full": 429,
     "payload_too_large": 413,
     "method_not_allowed": 405,
     "username_taken": 409,
@@ -48,6 +49,9 @@ class DomainError(Exception):
         self.message = message
         self.status = status or STATUS_BY_CODE.get(code, 400)
         self.details = details
+        #: The unit of work commits what was written before the refusal (a record of the refusal
+        #: itself, e.g. a refused code counted toward the limit on guessing) instead of rolling back.
+        self.keep_writes = False
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"DomainError({self.code!r}, {self.message!r})"

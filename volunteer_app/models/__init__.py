@@ -4,6 +4,7 @@ from .accounts import (  # noqa: F401
     ROLES,
     USER_STATUSES,
     ApiToken,
+    Attempt,
     AuditEntry,
     IdempotencyKey,
     LoginAttempt,

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
+from .. import usernames
 from .base import utc_field
 
 ROLES = ("volunteer", "clerk", "coordinator", "admin")
@@ -27,6 +28,9 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     station_id: int = Field(foreign_key="stations.id", index=True)
     username: str = Field(max_length=64, unique=True)
+    #: What the username looks like (``usernames.skeleton``), kept by the ORM on every write:
+    #: a new username with the skeleton of another is a look-alike and refused.
+    username_skeleton: str | None = Field(default=None, max_length=64, index=True)
     display_name: str = Field(max_length=64)
     phone: str | None = Field(default=None, max_length=32)
     #: Space-separated subset of ROLES.
@@ -78,6 +82,12 @@ class User(SQLModel, table=True):
         return str(self.id)
 
 
+@event.listens_for(User, "before_insert")
+@event.listens_for(User, "before_update")
+def _keep_username_skeleton(_mapper, _connection, user: User) -> None:
+    user.username_skeleton = usernames.skeleton(user.username)
+
+
 class Team(SQLModel, table=True):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("station_id", "name", name="uq_teams_station_name"),)
@@ -123,6 +133,18 @@ class LoginAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64)
     ip: str = Field(default="", max_length=64)
+    created_at: datetime = utc_field(default_now=True)
+
+
+class Attempt(SQLModel, table=True):
+    """Attempts counted for the rate limits other than login's: ``kind`` names the limit
+    (``checkin_refused`` per user id, ``register`` per address), ``key`` whom it counts."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_kind_key_created", "kind", "key", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=64)
     created_at: datetime = utc_field(default_now=True)
 
 

@@ -1,6 +1,8 @@
 """Accounts: registration, approval, passwords, login with its rate limit, sessions and tokens."""
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import re
 import secrets
@@ -12,12 +14,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
+from .. import usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError
 from ..models import ROLES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
 from ..settings import setting
 from ..timeutil import utcnow
-from . import access, audit
+from . import access, attempts, audit
 
 USERNAME_RE = re.compile(r"^[\w.\-@]{3,64}$")
 MIN_PASSWORD = 8
@@ -56,21 +59,45 @@ def _burn_time(password: str) -> None:
 
 
 def normalise_username(username: str) -> str:
-    return username.strip().lower()
+    return usernames.normalise(username)
 
 
 def check_username(username: str) -> str:
+    """The username as stored and compared (NFKC, case folded), or 422."""
     name = normalise_username(username)
-    if not USERNAME_RE.match(name):
+    if not USERNAME_RE.match(name) or not usernames.has_visible(name):
         raise FieldError("username", _l("3 to 64 letters, digits, or . _ - @"))
     return name
 
 
+def check_display_name(display_name: str) -> str:
+    """A name to show: 1 to 64 characters, at least one of them visible (422 otherwise)."""
+    display_name = display_name.strip()
+    if not usernames.has_visible(display_name):
+        raise FieldError("display_name", _l("Please enter your name."))
+    if len(display_name) > 64:
+        raise FieldError("display_name", _l("1 to 64 characters."))
+    return display_name
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common passwords of a breached-password list (``data/README.md``)."""
+    with gzip.open(usernames.DATA_DIR / "common-passwords.txt.gz", "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
 def check_password(password: str) -> None:
+    """At least 8 characters, not only whitespace, not a common password (422 otherwise)."""
     if len(password) < MIN_PASSWORD:
         raise FieldError("password", _l("At least 8 characters."))
     if len(password) > 256:
         raise FieldError("password", _l("At most 256 characters."))
+    if not password.strip():
+        raise FieldError("password", _l("A password cannot be only spaces."))
+    if password.strip().lower() in common_passwords():
+        raise FieldError("password", _l("This password is one of the most common ones and easy to guess. "
+                                        "Please choose another."))
 
 
 def default_station(session: Session) -> Station:
@@ -83,20 +110,41 @@ def default_station(session: Session) -> Station:
 
 
 def _username_free(session: Session, username: str) -> None:
+    """409 ``username_taken`` when the (normalised) username, or one that looks like it, exists."""
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise DomainError("username_taken", _l("This username is taken."))
+    if session.exec(select(User.id).where(User.username_skeleton == usernames.skeleton(username))).first():
+        raise DomainError("username_taken", _l("This username looks like one that is taken. Please choose another."))
 
 
 def register(session: Session, *, username: str, password: str, display_name: str,
-             phone: str | None = None, station_id: int | None = None, language: str = "zh_CN") -> User:
-    """Self-registration: the account waits for a coordinator's approval."""
+             phone: str | None = None, station_id: int | None = None, language: str = "zh_CN",
+             ip: str = "") -> User:
+    """Self-registration: the account waits for a coordinator's approval.
+
+    Limited, since anyone may call it and each costs a slow hash: more than
+    ``REGISTER_MAX_PER_IP`` attempts from one address within ``REGISTER_WINDOW_MINUTES`` are
+    ``too_many_attempts``; every attempt is recorded first, and the face commits it even when
+    the registration is refused. A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
+    for approval; beyond that registration is closed until staff catch up (``registrations_full``)."""
+    if ip:
+        now = utcnow()
+        since = now - timedelta(minutes=setting("REGISTER_WINDOW_MINUTES"))
+        if attempts.count(session, "register", ip, since=since) >= setting("REGISTER_MAX_PER_IP"):
+            raise DomainError("too_many_attempts", _l(
+                "Too many registrations from this network. Please wait 10 minutes and try again."))
+        attempts.record(session, "register", ip, now=now)
     username = check_username(username)
     check_password(password)
-    display_name = display_name.strip()
-    if not display_name:
-        raise FieldError("display_name", _l("Please enter your name."))
+    display_name = check_display_name(display_name)
     _username_free(session, username)
     station_id = station_id or default_station(session).id
+    pending = session.exec(select(func.count()).select_from(User).where(
+        User.station_id == station_id, User.status == "pending")).one()
+    if pending >= setting("MAX_PENDING_REGISTRATIONS"):
+        raise DomainError("registrations_full", _l(
+            "This station has many registrations waiting for approval. Please try again in a few days, "
+            "or ask your coordinator to add you."))
     user = User(station_id=station_id, username=username, display_name=display_name,
                 phone=(phone or "").strip() or None, password_hash=hash_password(password),
                 status="pending", roles="volunteer", language=language)
@@ -130,9 +178,7 @@ def create_user(session: Session, actor: User | None, *, username: str, password
             raise DomainError("not_found", _l("No such team."))
     username = check_username(username)
     check_password(password)
-    display_name = display_name.strip()
-    if not display_name:
-        raise FieldError("display_name", _l("Please enter a name."))
+    display_name = check_display_name(display_name)
     _username_free(session, username)
     station_id = station_id or (team.station_id if team else default_station(session).id)
     user = User(station_id=station_id, username=username, display_name=display_name,
@@ -331,10 +377,7 @@ def update_profile(session: Session, user: User, *, display_name: str | None = N
                    phone: str | None = None, language: str | None = None, large_mode: bool | None = None,
                    leaderboard_anonymous: bool | None = None) -> User:
     if display_name is not None:
-        display_name = display_name.strip()
-        if not display_name or len(display_name) > 64:
-            raise FieldError("display_name", _l("1 to 64 characters."))
-        user.display_name = display_name
+        user.display_name = check_display_name(display_name)
     if phone is not None:
         phone = phone.strip()
         if len(phone) > 32:

@@ -4,6 +4,12 @@
 
 What it does, in order (refusals are ``DomainError`` with the API's codes):
 
+0. Guessing is limited: a refused code (``invalid_code``, ``expired_code``) is recorded as an
+   attempt (``services.attempts``) that the face commits; once ``CHECKIN_MAX_REFUSALS`` lie
+   within ``CHECKIN_REFUSAL_WINDOW_MINUTES``, every check-in of that user is
+   ``too_many_attempts`` (the count is read by the lock-and-load of step 2, or when a code is
+   refused before it).
+
 1. Read the scanned text (the whole poster URL or just its token) without the database:
    a forged or tampered token is ``invalid_code``; an event code is verified against the clock
    (current or previous 30-second step; an older one is ``expired_code``).
@@ -37,6 +43,8 @@ Nothing here commits.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,15 +56,21 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..parsing import is_id
-from ..models import Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
+from ..models import Attempt, Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
 from .. import db, timeutil
+from ..settings import setting
 from ..timeutil import isoformat, local
-from . import access, audit, codes, events, idempotency, ledger, recognition, shifts
+from . import access, attempts, audit, codes, events, idempotency, ledger, recognition, shifts
 from . import checkpoints as checkpoint_service
 
+log = logging.getLogger(__name__)
 EARTH_RADIUS_M = 6_371_008.8
 #: IdempotencyKey.endpoint under which the phone page remembers a ``client_ref``.
 PAGE_ENDPOINT = "page:checkin"
+#: Refusals that count toward the limit on guessing codes; the faces commit them (the attempt
+#: recorded) instead of rolling back.
+COUNTED_REFUSALS = ("invalid_code", "expired_code")
+REFUSAL_KIND = "checkin_refused"
 
 
 @dataclass
@@ -119,6 +133,14 @@ class _Locked:
     extra: tuple
 
 
+_attempts = Attempt.__table__
+#: The volunteer's refused codes since ``refused_since`` (the limit on guessing codes).
+_REFUSALS = (sa_select(func.count()).select_from(_attempts)
+             .where(_attempts.c.kind == REFUSAL_KIND, _attempts.c.key == cast(_users.c.id, String),
+                    _attempts.c.created_at >= bindparam("refused_since", type_=_attempts.c.created_at.type))
+             .scalar_subquery().label("refusals"))
+
+
 def _lock_user_at(place_model, place_columns: tuple[str, ...], *extra):
     """(the volunteer's station, status and balance, the place's ``place_columns``, *extra),
     with the volunteer's row locked until commit, in one statement of table columns (plain rows:
@@ -157,14 +179,15 @@ def _read_locked(session: Session, statement, place_columns: tuple[str, ...], us
 #: which can only put a threshold badge off to the next deed; the unique key keeps a badge from
 #: being given twice.)
 _LOCK_AT_CHECKPOINT = _lock_user_at(
-    Checkpoint, _CHECKPOINT_COLUMNS,
+    Checkpoint, _CHECKPOINT_COLUMNS, _REFUSALS,
     exists().where(ShiftCheckpoint.__table__.c.checkpoint_id == Checkpoint.__table__.c.id).label("on_route"),
     *recognition.CHECKIN_FACT_COLUMNS)
-_LOCK_AT_EVENT = _lock_user_at(Event, _EVENT_COLUMNS, *recognition.CHECKIN_FACT_COLUMNS)
+_LOCK_AT_EVENT = _lock_user_at(Event, _EVENT_COLUMNS, _REFUSALS, *recognition.CHECKIN_FACT_COLUMNS)
 
 
 def _lock_params(user_id: int, place_id: int, now: datetime) -> dict:
-    return {"user_id": user_id, "place_id": place_id, **recognition.checkin_fact_params(now)}
+    return {"user_id": user_id, "place_id": place_id, "refused_since": _refusal_window_start(),
+            **recognition.checkin_fact_params(now)}
 
 
 def _insert_unless(clash):
@@ -232,7 +255,9 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     volunteer = _read_locked(session, _LOCK_AT_CHECKPOINT, _CHECKPOINT_COLUMNS, user_id, checkpoint_id, now)
     if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
-    checkpoint, (on_route, *facts) = volunteer.place, volunteer.extra
+    checkpoint, (refusals, on_route, *facts) = volunteer.place, volunteer.extra
+    if recorded_by is None and refusals >= setting("CHECKIN_MAX_REFUSALS"):
+        raise _too_many_refusals()
     _require_current_poster(checkpoint, volunteer.station_id, version)
     if not checkpoint.active:
         raise DomainError("invalid_code", _l("This checkpoint is no longer in use. Please tell your coordinator."))
@@ -271,7 +296,9 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
     if volunteer is None:
         _require_station_event(None, None)
     _require_station_event(volunteer.place, volunteer.station_id)
-    event, facts = volunteer.place, volunteer.extra
+    event, (refusals, *facts) = volunteer.place, volunteer.extra
+    if recorded_by is None and refusals >= setting("CHECKIN_MAX_REFUSALS"):
+        raise _too_many_refusals()
     if volunteer.status != "active":
         access.forbid(_l("This account is not active."))
     if not events.is_open(event, now):
@@ -303,17 +330,18 @@ def check_in(session: Session, user: User, code: str, *, latitude: float | None 
     if (latitude is None) != (longitude is None):
         raise FieldError("longitude" if longitude is None else "latitude",
                          _l("Give both latitude and longitude, or neither."))
-    kind, obj_id, extra = codes.read_scanned(code)
-    if client_ref:
-        with db.read_before_writing(session, hold=True):  # the lock-and-load's read joins it
-            earlier = earlier_checkin_id(session, user.id, client_ref)
-        if earlier is not None:
-            return _repeated(session, earlier)
-    if kind == "event":
-        codes.verify_event_code(obj_id, extra, now)
-        result = _event_checkin(session, user.id, obj_id, now)
-    else:
-        result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+    with counting_refusals(session, user.id):
+        kind, obj_id, extra = codes.read_scanned(code)
+        if client_ref:
+            with db.read_before_writing(session, hold=True):  # the lock-and-load's read joins it
+                earlier = earlier_checkin_id(session, user.id, client_ref)
+            if earlier is not None:
+                return _repeated(session, earlier)
+        if kind == "event":
+            codes.verify_event_code(obj_id, extra, now)
+            result = _event_checkin(session, user.id, obj_id, now)
+        else:
+            result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
     idempotency.remember(session, user.id, PAGE_ENDPOINT, client_ref, {"checkin_id": result.checkin.id})
     return result
 
@@ -333,18 +361,69 @@ def _repeated(session: Session, checkin_id: int) -> CheckinResult:
 def preview(session: Session, user: User, code: str) -> dict:
     """What the check-in page shows before the tap: the place's kind, name, points and where it
     is, and whether a position is needed. A code the tap would refuse as unreadable, expired,
-    replaced or another station's is refused here the same way; the rest is decided by the tap."""
-    kind, obj_id, extra = codes.read_scanned(code)
-    if kind == "event":
-        codes.verify_event_code(obj_id, extra)
-        event = session.get(Event, obj_id) if is_id(obj_id) else None
-        _require_station_event(event, user.station_id)
-        return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
-                "where": event.location}
-    checkpoint = session.get(Checkpoint, obj_id) if is_id(obj_id) else None
-    _require_current_poster(checkpoint, user.station_id, extra)
-    return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
-            "need_location": checkpoint.require_location, "where": checkpoint.description}
+    replaced or another station's is refused here the same way, and counts toward the limit on
+    guessing codes like the tap's; the rest is decided by the tap."""
+    with counting_refusals(session, user.id):
+        if refusals_of(session, user.id) >= setting("CHECKIN_MAX_REFUSALS"):
+            raise _too_many_refusals()
+        kind, obj_id, extra = codes.read_scanned(code)
+        if kind == "event":
+            codes.verify_event_code(obj_id, extra)
+            event = session.get(Event, obj_id) if is_id(obj_id) else None
+            _require_station_event(event, user.station_id)
+            return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
+                    "where": event.location}
+        checkpoint = session.get(Checkpoint, obj_id) if is_id(obj_id) else None
+        _require_current_poster(checkpoint, user.station_id, extra)
+        return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
+                "need_location": checkpoint.require_location, "where": checkpoint.description}
+
+
+# -- the limit on guessing codes ------------------------------------------------------------------
+
+def _refusal_window_start() -> datetime:
+    """Wall-clock time, not a queued scan's ``scanned_at``: the limit is on guesses as they come."""
+    return timeutil.utcnow() - timedelta(minutes=setting("CHECKIN_REFUSAL_WINDOW_MINUTES"))
+
+
+def _too_many_refusals() -> DomainError:
+    return DomainError("too_many_attempts", _l(
+        "Too many wrong codes. Please wait 10 minutes, then scan the poster or the screen again."))
+
+
+def refusals_of(session: Session, user_id: int) -> int:
+    """The user's refused codes within the window."""
+    return attempts.count(session, REFUSAL_KIND, str(user_id), since=_refusal_window_start())
+
+
+@contextlib.contextmanager
+def counting_refusals(session: Session, user_id: int):
+    """Record a refused code (``COUNTED_REFUSALS``) of the block as an attempt, which the face
+    commits (nothing else was written before a code is refused); at the limit the refusal
+    becomes ``too_many_attempts`` (and is not counted). On SQLite the refusal never waits for
+    the write lock: taken at that moment, it is answered uncounted (the limit is reached a
+    guess or two later, and its check needs no lock)."""
+    try:
+        yield
+    except DomainError as error:
+        if error.code not in COUNTED_REFUSALS:
+            raise
+        db.end_reading(session)
+        if not db.write_intent.get():  # a page that only read (GET): end the read, then write
+            if session.in_transaction():
+                session.commit()
+            db.write_intent.set(True)
+        try:
+            with db.without_waiting():
+                if refusals_of(session, user_id) >= setting("CHECKIN_MAX_REFUSALS"):
+                    raise _too_many_refusals() from None
+                attempts.record(session, REFUSAL_KIND, str(user_id), now=timeutil.utcnow())
+            error.keep_writes = True
+        except db.LOCK_TAKEN:  # SQLite's write lock is taken this moment: answer uncounted
+            session.rollback()
+            db.done_writing()
+            log.info("refused code of user %s not counted: the database was busy", user_id)
+        raise
 
 
 def check_in_for(session: Session, leader: User, *, user_id: int | None = None, member_code: str | None = None,

@@ -26,7 +26,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ..errors import DomainError, FieldError
+from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
 from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, Station, StoreItem, Team,
                       TeamMembership, User)

@@ -15,10 +15,8 @@ Rules that hold whatever the concurrency:
 """
 from __future__ import annotations
 
-import io
 import json
 import secrets
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -34,13 +32,11 @@ from ..models import Redemption, StockMovement, StoreItem, User
 from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import isoformat, local, local_midnight, period_start
-from . import access, audit, codes, idempotency, ledger, notices
+from . import access, audit, codes, idempotency, images, ledger, notices
 from .csv_export import csv_stream
 
 MAX_QUANTITY = 99
 RESERVATION_DAYS = 3
-PICTURE_MAX_BYTES = 5 * 1024 * 1024
-PICTURE_MAX_PIXELS = 40_000_000
 PICTURE_SIZE = 800
 PICTURE_DIR = "store_pictures"
 #: Statuses whose units count toward the monthly limit and hold stock and points.
@@ -623,41 +619,8 @@ def export_csv(session: Session, actor: User, since: date, until: date) -> Itera
 # -- pictures ---------------------------------------------------------------------------------------
 
 def process_picture(data: bytes) -> bytes:
-    """A JPEG of at most PICTURE_SIZE px a side from an uploaded JPEG or PNG, checked by content.
-    Oversized files (413 ``payload_too_large``), other content and decompression bombs (422)
-    are refused."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if len(data) > PICTURE_MAX_BYTES:
-        raise DomainError("payload_too_large", _l("The picture is larger than 5 MB."))
-    refused = FieldError("file", _l("Please choose a JPEG or PNG picture."))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
-                width, height = image.size
-                if width * height > PICTURE_MAX_PIXELS or width < 1 or height < 1:
-                    raise FieldError("file", _l("The picture has too many pixels."))
-                if image.format == "JPEG":
-                    image.draft("RGB", (PICTURE_SIZE, PICTURE_SIZE))
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                if image.mode in ("RGBA", "LA", "P"):
-                    image = image.convert("RGBA")
-                    background = Image.new("RGB", image.size, (255, 255, 255))
-                    background.paste(image, mask=image.getchannel("A"))
-                    image = background
-                else:
-                    image = image.convert("RGB")
-                image.thumbnail((PICTURE_SIZE, PICTURE_SIZE))
-                out = io.BytesIO()
-                image.save(out, "JPEG", quality=82, optimize=True)
-                return out.getvalue()
-    except FieldError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, ValueError, SyntaxError, EOFError):
-        raise refused from None
+    """A JPEG of at most PICTURE_SIZE px a side from an uploaded JPEG or PNG (``services.images``)."""
+    return images.reencode(data, max_side=PICTURE_SIZE, keep_png=False, quality=82).data
 
 
 def set_picture(session: Session, actor: User, item_id: int, data: bytes, folder: str | Path) -> StoreItem:

@@ -29,25 +29,20 @@ Who sees what: a tip and who sent it are seen only by the reporter, the coordina
 the reporter belongs to, and the station's admins; anyone else gets 403 (another station's
 tip: 404). Staff steps are audited in their own transaction.
 
-Photos: JPEG or PNG recognised by content (never by name), at most 5 MB, at most
-``MAX_PIXELS`` pixels (checked from the header before decoding, so a decompression bomb is
-refused without being expanded), turned upright, resized to ``MAX_SIDE`` on the longest side
-and re-encoded without EXIF (no GPS or camera data is kept); at most three per tip, added by
-the reporter until the tip is reviewed.
+Photos: JPEG or PNG, read and re-encoded by ``services.images`` (at most 5 MB, no metadata
+kept), resized to ``MAX_SIDE`` on the longest side; at most three per tip, added by the
+reporter until the tip is reviewed.
 """
 from __future__ import annotations
 
-import io
 import os
 import secrets
-import warnings
 from calendar import monthrange
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps
 from sqlalchemy import case, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -57,13 +52,11 @@ from ..parsing import is_id
 from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
-from . import access, audit, ledger, notices
+from . import access, audit, images, ledger, notices
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_BYTES = images.MAX_UPLOAD_BYTES
 MAX_PHOTOS = 3
 MAX_SIDE = 1600
-#: Larger than any phone camera's picture; a bigger header is a decompression bomb.
-MAX_PIXELS = 50_000_000
 MAX_POINTS = 1000
 #: Days to the due date when triage names none.
 DEFAULT_DUE_DAYS = {"red": 1, "yellow": 7, "blue": 14}
@@ -408,59 +401,16 @@ def photo_dir(instance_path: str | Path) -> Path:
     return Path(instance_path) / "tip_photos"
 
 
-def read_limited(stream, limit: int = MAX_PHOTO_BYTES) -> bytes:
-    """At most ``limit + 1`` bytes of an upload (enough to know it is too large)."""
-    return stream.read(limit + 1) if stream is not None else b""
-
-
-_NOT_A_PHOTO = _l("This file is not a JPEG or PNG photo that can be read.")
+def read_limited(stream) -> bytes:
+    """At most 5 MB and a byte of an upload (enough to know it is too large)."""
+    return images.read_upload(stream)
 
 
 def process_photo(data: bytes) -> tuple[bytes, str, int, int]:
-    """Check an upload by its content and re-encode it: ``(bytes, content_type, width, height)``.
-
-    Refuses (422 on ``file``) anything empty, over 5 MB, not JPEG/PNG, damaged, or whose header
-    claims more than ``MAX_PIXELS`` pixels (decided before any pixel is decoded)."""
-    if not data:
-        raise FieldError("file", _l("Choose a photo."))
-    if len(data) > MAX_PHOTO_BYTES:
-        raise FieldError("file", _l("A photo may be at most 5 MB."))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "MPO")) as image:
-                width, height = image.size
-                if width < 1 or height < 1 or width * height > MAX_PIXELS:
-                    raise FieldError("file", _l("This picture is too large to process."))
-                out_format = "PNG" if image.format == "PNG" else "JPEG"
-                if out_format == "JPEG":  # decode at a reduced scale, no smaller than the result
-                    scale = min(1.0, MAX_SIDE / max(width, height))
-                    image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-                image.load()
-                upright = _normalise(ImageOps.exif_transpose(image), out_format)
-            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BICUBIC)
-            buffer = io.BytesIO()
-            if out_format == "JPEG":  # no exif=, icc_profile= or comment: none of the original's metadata
-                upright.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
-            else:
-                upright.save(buffer, "PNG", optimize=True)
-    except FieldError:
-        raise
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError,
-            ZeroDivisionError):
-        raise FieldError("file", _NOT_A_PHOTO) from None
-    return buffer.getvalue(), ("image/png" if out_format == "PNG" else "image/jpeg"), upright.width, upright.height
-
-
-def _normalise(image: Image.Image, out_format: str) -> Image.Image:
-    """RGB for JPEG; RGB or RGBA for PNG (palettes, grey, 16-bit and CMYK pictures included)."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        image = image.convert("I").point(lambda value: value / 256).convert("L")
-    if out_format == "JPEG":
-        return image if image.mode == "RGB" else image.convert("RGB")
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    return image.convert("RGBA" if has_alpha else "RGB")
+    """Check an upload by its content and re-encode it (``services.images``):
+    ``(bytes, content_type, width, height)``."""
+    picture = images.reencode(data, max_side=MAX_SIDE)
+    return picture.data, picture.content_type, picture.width, picture.height
 
 
 def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder: str | Path,

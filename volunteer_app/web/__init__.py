@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +16,8 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
@@ -65,6 +68,9 @@ def locale_code() -> str:
     holder's language, or the request's Accept-Language."""
     if not has_request_context():
         return "zh_CN"
+    if g.get("database_down"):  # no user lookup: the page's own choice, else the browser's
+        lang = session.get("lang")
+        return lang if lang in ("zh_CN", "en") else request.accept_languages.best_match(["zh_CN", "en"]) or "zh_CN"
     if request.path.startswith("/api/"):
         api_user = g.get("api_user")
         if api_user is not None:
@@ -134,6 +140,18 @@ def _has_nul(values) -> bool:
     # A multipart part without a name has the key None: nothing to look into there.
     return any("\x00" in (key or "") or any("\x00" in (value or "") for value in items)
                for key, items in values.lists())
+
+
+#: Errors that say the database itself cannot be reached or used (connection refused or lost,
+#: a locked or unreadable file, the pool exhausted): answered with the page that needs no database.
+DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError, sqlite3.OperationalError,
+                 sqlite3.DatabaseError)
+
+
+def database_down(error: Exception) -> bool:
+    """Whether ``error`` says the database cannot be used (not a bug's bad statement or a
+    constraint): ``DATABASE_DOWN``, or the driver's bare DatabaseError (an unreadable file)."""
+    return isinstance(error, DATABASE_DOWN) or type(error) is DatabaseError
 
 
 #: URL parts that are secrets (poster and event codes, calendar-feed tokens): never logged.
@@ -226,11 +244,9 @@ def init_app(app: Flask) -> None:
         if htmx and "Vary" not in headers:
             headers["Vary"] = "HX-Request"
         user_id = None
-        api_user = g.get("api_user")
-        if api_user is not None:
-            user_id = api_user.id
-        elif current_user and getattr(current_user, "is_authenticated", False):
-            user_id = current_user.id
+        known = g.get("api_user") or g.get("_login_user")  # never a database lookup for the log line
+        if known is not None and getattr(known, "is_authenticated", False):
+            user_id = known.__dict__.get("id")  # as loaded, without a refresh
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         request_log.info("%s %s %s %s user=%s ip=%s %.1fms", g.get("request_id", "-"), request.method,
                          _loggable_path(), response.status_code, user_id or "-",
@@ -249,19 +265,31 @@ def init_app(app: Flask) -> None:
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.path == "/healthz"
 
+    def error_page(status: int, message) -> tuple:
+        """The error page; should it fail for want of the database, the page that needs none."""
+        try:
+            return render_template("errors/error.html", status=status, message=str(message)), status
+        except DATABASE_DOWN + (SQLAlchemyError,):  # e.g. the signed-in user or the notices
+            app.logger.exception("the error page failed (request %s)", g.get("request_id"))
+            db.close_session()
+            return unavailable_page()
+
+    def unavailable_page() -> tuple:
+        g.database_down = True
+        return render_template("errors/unavailable.html", request_id=g.get("request_id", "")), 503
+
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if wants_json():
             from .api.base import domain_problem
             return domain_problem(error)
-        return render_template("errors/error.html", status=error.status, message=str(error.message)), error.status
+        return error_page(error.status, error.message)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
         if wants_json():
             return problem(400, "forbidden", "CSRF token missing or invalid.")
-        return render_template("errors/error.html", status=400,
-                               message=_("This form has expired. Please go back, reload the page and try again.")), 400
+        return error_page(400, _("This form has expired. Please go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -275,23 +303,39 @@ def init_app(app: Flask) -> None:
             429: _("Too many attempts. Please wait a few minutes and try again."),
         }
         message = messages.get(error.code, _("Something went wrong. Please try again."))
-        response = make_response(render_template("errors/error.html", status=error.code, message=message), error.code)
+        response = make_response(error_page(error.code, message))
         allow_header(error, response)
         return response
 
     @app.errorhandler(Exception)
     def _server_error(error: Exception):
+        """Roll back first (a failed statement leaves PostgreSQL's transaction aborted, and the
+        page's own queries would fail in it); a database that cannot be used is a 503 with a
+        page that needs no database."""
         app.logger.exception("unhandled error on %s %s (request %s)", request.method, _loggable_path(),
                              g.get("request_id"))
+        db.close_session()
+        if database_down(error):
+            if wants_json():
+                return problem(503, "service_unavailable", "The database is not available; please try again shortly.",
+                               request_id=g.get("request_id"))
+            return unavailable_page()
         if wants_json():
-            return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
-        return render_template("errors/error.html", status=500,
-                               message=_("Something went wrong on our side. Please try again in a moment.")), 500
+            return problem(500, "internal_error", "Something went wrong on our side; it has been logged.",
+                           request_id=g.get("request_id"))
+        return error_page(500, _("Something went wrong on our side. Please try again in a moment."))
 
     @app.get("/healthz")
     def healthz():
+        """200 when the database answers and writes work (the disk is not full, nothing is
+        read-only): a small file in the instance folder and a rolled-back insert."""
+        from .. import ops
         try:
             db.get_session().execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any database failure means unhealthy
             return jsonify(status="unavailable"), 503
+        problem_text = ops.write_problem(db.get_engine(), app.instance_path)
+        if problem_text:
+            app.logger.error("health check: %s", problem_text)
+            return jsonify(status="unavailable", detail=problem_text), 503
         return jsonify(status="ok")

@@ -42,7 +42,11 @@ def revoke_token():
        response=UserOut, status=201, auth=False)
 def register(body: RegisterRequest):
     session = db.get_session()
-    user = accounts.register(session, **body.model_dump())
+    try:
+        user = accounts.register(session, **body.model_dump(), ip=request.remote_addr or "")
+    except DomainError:
+        session.commit()  # the attempt counts toward the limit per address
+        raise
     return accounts.user_view(session, user, viewer=user)
 
 

@@ -213,7 +213,10 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                     session.commit()
                 return out
             except (DomainError, IntegrityError) as error:
-                session.rollback()
+                if getattr(error, "keep_writes", False):
+                    session.commit()  # the refusal's own record (e.g. a refused code counted)
+                else:
+                    session.rollback()
                 if client_ref:  # a twin request may have won the race: answer as it did
                     remembered = _remembered(endpoint_name, client_ref)
                     if remembered is not None:

@@ -7,7 +7,7 @@ from ... import db
 from ...errors import FieldError
 from ...schemas.store import (ItemCreate, ItemList, ItemOut, ItemPatch, MemberCodeOut, PictureOut, RedemptionCancel,
                               RedemptionCreate, RedemptionOut, StockChange)
-from ...services import codes, store
+from ...services import codes, images, store
 from ... import timeutil
 from ...timeutil import isoformat
 from .base import current_api_user, route
@@ -52,7 +52,7 @@ def upload_picture(item_id: int):
     upload = request.files.get("file")
     if upload is None:
         raise FieldError("file", "Send the picture as the multipart field 'file'.")
-    data = upload.stream.read(store.PICTURE_MAX_BYTES + 1)
+    data = images.read_upload(upload.stream)
     item = store.set_picture(db.get_session(), current_api_user(), item_id, data, current_app.instance_path)
     return {"id": item.id, "picture_url": picture_url(item)}
 

@@ -77,11 +77,14 @@ def register():
         else:
             try:
                 accounts.register(db.get_session(), password=password, language=session.get("lang", "zh_CN"),
-                                  **values)
+                                  ip=request.remote_addr or "", **values)
                 db.commit()
                 return redirect(url_for("pages.pending", new=1))
             except DomainError as error:
+                db.commit()  # the attempt counts toward the limit per address
                 errors = field_errors(error)
+                if error.status == 429:
+                    return render_template("pages/register.html", errors=errors, values=values), 429
     return render_template("pages/register.html", errors=errors, values=values), (422 if errors else 200)
 
 

@@ -21,7 +21,7 @@ from ...web import htmx
 def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None = None):
     """The page twin of the API's ``route``: what the view writes is committed once, after it
     answered (an answer of 400 or more is rolled back instead). A ``DomainError`` rolls the
-    writes back and becomes the page's message: ``on_error(error, **view_args)`` answers (a
+    writes back (unless it says to keep them: ``keep_writes``) and becomes the page's message: ``on_error(error, **view_args)`` answers (a
     flash and a redirect, or the form again with its errors); without it, the error page. The
     rest of a refused request only reads (on SQLite, without the write lock). A clash on a
     unique key (a twin request won) is rolled back and answered by ``on_conflict(error, **view_args)``.
@@ -41,7 +41,10 @@ def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None 
                 else:
                     session.rollback()
             except DomainError as error:
-                session.rollback()
+                if error.keep_writes:
+                    session.commit()  # the refusal's own record (e.g. a refused code counted)
+                else:
+                    session.rollback()
                 db.done_writing()
                 if on_error is None:
                     raise

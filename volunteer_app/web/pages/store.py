@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from ... import db, timeutil
 from ...errors import DomainError
 from ...models import StoreItem, User
-from ...services import codes, qr, store
+from ...services import codes, images, qr, store
 from ...parsing import BadValue, parse_number
 from ..params import arg_day, to_id
 from . import bp
@@ -374,7 +374,7 @@ def store_item_edit(item_id: int):
                 if upload is None or not upload.filename:
                     raise DomainError("validation_error", _("Choose a picture first."),
                                       errors=[{"field": "file", "message": _("Choose a picture first.")}])
-                store.set_picture(session_db, current_user, item.id, upload.stream.read(store.PICTURE_MAX_BYTES + 1),
+                store.set_picture(session_db, current_user, item.id, images.read_upload(upload.stream),
                                   current_app.instance_path)
                 message = _("Picture saved.")
             else:
