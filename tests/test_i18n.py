@@ -125,7 +125,8 @@ def test_no_translation_call_escapes_the_extraction(source_messages):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for match in CALL.finditer(line):
                 text = match.group(1) or match.group(2)
-                if text not in source_messages:
+                # a literal continued on the next line is the start of its message
+                if text not in source_messages and not any(m.startswith(text) for m in source_messages):
                     escaped.append(f"{path.relative_to(ROOT)}:{number}: {text}")
     assert not escaped, escaped
 
