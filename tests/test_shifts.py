@@ -368,3 +368,15 @@ def test_ical_feed_holds_my_shifts_at_the_right_times_and_revokes(session, crew)
     assert events[0].decoded("dtstart") == at(2, 21) and events[0].decoded("dtend") == at(3, 1)
     new = shifts.revoke_feed(session, me)
     assert new != token and shifts.feed_user(session, token) is None and shifts.feed_user(session, new).id == me.id
+
+
+def test_a_coordinator_confirms_neither_their_own_shift_nor_lifts_their_own_no_shows(session, crew):
+    team, boss, cps = crew
+    other = factories.coordinator(session, team)
+    shift = factories.shift(session, team, starts_at=at(1, 22, month=11), ends_at=at(2, 6, month=11), route=cps)
+    shifts.signup(session, boss, shift.id, now=at(1, 8, month=11))
+    assert _code(lambda: shifts.confirm_attendance(session, boss, shift.id, boss.id, now=NOW)) == "forbidden"
+    assert shifts.signup_of(session, shift.id, boss.id).completed_at is None
+    assert _code(lambda: shifts.clear_no_shows(session, boss, boss.id, "me")) == "forbidden"
+    shifts.confirm_attendance(session, other, shift.id, boss.id, now=NOW)  # another coordinator may
+    assert shifts.signup_of(session, shift.id, boss.id).confirmed_by_id == other.id

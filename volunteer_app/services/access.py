@@ -88,10 +88,11 @@ def require_manage_user(session: Session, actor: User, target: User) -> None:
         forbid(_l("Only this volunteer's coordinators may do this."))
 
 
-def refuse_self_dealing(actor: User, target: User) -> None:
-    """Nobody acts as staff for their own benefit: an award, an adjustment or an on-behalf
-    check-in for oneself is refused, whatever the actor's roles."""
-    if actor.id == target.id:
+def refuse_self_dealing(actor: User, target: User | int) -> None:
+    """Nobody acts as staff for their own benefit: an award, an adjustment, an on-behalf
+    check-in, a hand-confirmed shift or lifted no-shows for oneself are refused, whatever the
+    actor's roles (``target``: the user or their id)."""
+    if actor.id == (target if isinstance(target, int) else target.id):
         forbid(_l("Someone else must do this for you."))
 
 

@@ -99,6 +99,7 @@ def confirm_attendance(session: Session, actor: User, shift_id: int, user_id: in
     as completed, with the same points and hours; audited. Also undoes a no-show."""
     now = now or timeutil.utcnow()
     shift, row = _signup_for_staff(session, actor, shift_id, user_id)
+    access.refuse_self_dealing(actor, row.user_id)
     if shift.starts_at > now:
         raise DomainError("shift_not_started", _l("Attendance can be confirmed once the shift has started."),
                           status=409)
@@ -121,6 +122,7 @@ def clear_no_shows(session: Session, actor: User, user_id: int, comment: str = "
     """Lift a volunteer's no-show block (earlier no-shows stop counting); audited."""
     target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     access.require_manage_user(session, actor, target)
+    access.refuse_self_dealing(actor, target)
     row = NoShowClearance(user_id=target.id, cleared_by_id=actor.id, comment=(comment or "").strip()[:500],
                           cleared_at=now or timeutil.utcnow())
     session.add(row)
