@@ -168,11 +168,10 @@ def demo_command(host, port, workers, public_url, no_serve, verbose):
     for role, username, password in accounts_printed:
         click.echo(f"  {role:<12} {username:<14} {password}")
     if not public_url or is_loopback_url(public_url):
-        click.echo("Warning: the posters' address (PUBLIC_BASE_URL) is "
-                   + (f"{public_url}, which" if public_url else "not set; the demo's")
-                   + " only this computer can open: phones cannot check in with the posters. Use --public-url "
-                     "http://<this computer's address>:%d, or --host 0.0.0.0 to use its network address." % port,
-                   err=True)
+        where = f"is {public_url}," if public_url else "is not set, so the posters carry"
+        click.echo(f"Warning: the posters' address (PUBLIC_BASE_URL) {where} an address of this computer alone: "
+                   f"phones cannot check in with the posters. Use --public-url http://<this computer's address>:{port}, "
+                   "or --host 0.0.0.0 to use its network address.", err=True)
     else:
         click.echo(f"Posters point at {public_url}.")
     if not no_serve:
