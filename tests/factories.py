@@ -109,6 +109,9 @@ class ApiClient:
     def patch(self, path, **kwargs):
         return self.request("PATCH", path, **kwargs)
 
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
@@ -160,3 +163,22 @@ def store_item(session: Session, *, name: str | None = None, cost: int = 10, sto
         session.add(StockMovement(item_id=row.id, delta=stock, reason="initial", stock_after=stock))
         session.flush()
     return row
+
+
+def service_record(session: Session, user_row: User, started_at, minutes: int, *, kind: str = "patrol",
+                   source: str = "route", status: str = "confirmed", shift_row=None, place: str = "巡逻"):
+    """A service record as the services leave it (a confirmed one counts in ``minutes_served``)."""
+    from datetime import timedelta
+
+    from volunteer_app.models import ServiceRecord
+
+    record = ServiceRecord(station_id=user_row.station_id, user_id=user_row.id, kind=kind, place=place,
+                           shift_id=shift_row.id if shift_row is not None else None, started_at=started_at,
+                           ended_at=started_at + timedelta(minutes=minutes), minutes=minutes, weighted_minutes=minutes,
+                           source=source, status=status)
+    session.add(record)
+    if status == "confirmed":
+        user_row.minutes_served += minutes
+        session.add(user_row)
+    session.flush()
+    return record

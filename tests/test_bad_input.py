@@ -60,8 +60,10 @@ def world(app):
         shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[checkpoint])
         tip = factories.tip(session, volunteer)
         item = factories.store_item(session, cost=5, stock=5)
+        record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
+                                          status="pending")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
-               "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id}
+               "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
@@ -98,6 +100,9 @@ SHIFT = {"team_id": "{team}", "title": "夜巡", "starts_at": "2026-12-10T19:00:
 EVENT = {"title": "反诈宣传", "starts_at": "2026-12-10T09:00:00+08:00", "ends_at": "2026-12-10T11:00:00+08:00",
          "team_id": "{team}"}
 ON_BEHALF = {"user_id": "{volunteer}", "checkpoint_id": "{checkpoint}"}
+MAKEUP = {"kind": "patrol", "started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00",
+          "place": "湖滨", "note": "补录"}
+ENTRY = {**MAKEUP, "user_id": "{volunteer}"}
 
 API_ROWS = [
     ApiRow("GET", "/checkpoints", "team_id", "query"),
@@ -129,6 +134,16 @@ API_ROWS = [
     ApiRow("POST", "/store/redemptions", "item_id", "body", body={"user_id": "{volunteer}"}),
     ApiRow("POST", "/tips/<id:tip_id>/triage", "due_at", "body", "/tips/{tip}/triage", {"level": "red"}),
     ApiRow("POST", "/awards", "user_id", "body", body={"title": "好人好事", "points": 5}),
+    ApiRow("GET", "/users/<id:user_id>/service", "since", "query", "/users/{volunteer}/service"),
+    ApiRow("GET", "/users/<id:user_id>/service", "until", "query", "/users/{volunteer}/service"),
+    ApiRow("POST", "/service/makeups", "started_at", "body", body=MAKEUP),
+    ApiRow("POST", "/service/makeups", "ended_at", "body", body=MAKEUP),
+    ApiRow("POST", "/service/makeups", "checkpoint_id", "body", body=MAKEUP),
+    ApiRow("POST", "/service/entries", "user_id", "body", body=ENTRY),
+    ApiRow("POST", "/service/entries", "started_at", "body", body=ENTRY),
+    ApiRow("POST", "/service/entries", "ended_at", "body", body=ENTRY),
+    ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
+    ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
 ]
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from volunteer_app.errors import DomainError
-from volunteer_app.models import (Checkin, Checkpoint, LedgerEntry, Shift, ShiftSignup, StoreItem, TeamMembership,
+from volunteer_app.models import (Checkin, Checkpoint, LedgerEntry, ServiceRecord, Shift, ShiftSignup, StoreItem, TeamMembership,
                                   User)
 from volunteer_app.services import dashboard, ledger, svg
 
@@ -43,6 +43,8 @@ def shift_with_signups(session, team, starts_at, hours, capacity, signups, cance
         session.add(ShiftSignup(shift_id=row.id, user_id=user.id, status=status, seq=seq,
                                 completed_at=(starts_at + timedelta(hours=hours)) if minutes else None,
                                 minutes_credited=minutes or 0))
+        if minutes:
+            factories.service_record(session, user, starts_at, minutes, shift_row=row)
     session.flush()
     return row
 
@@ -116,10 +118,8 @@ def raw_figures(session, team_ids, start, end):
               and (team_ids is None or s.team_id in team_ids)]
     shift_ids = {s.id for s in shifts}
     signups = [u for u in session.exec(select(ShiftSignup)) if u.shift_id in shift_ids]
-    all_shifts = {s.id: s for s in session.exec(select(Shift))}
-    minutes = sum(u.minutes_credited for u in session.exec(select(ShiftSignup))
-                  if u.user_id in members and u.completed_at is not None
-                  and start <= all_shifts[u.shift_id].starts_at < end)
+    minutes = sum(r.minutes for r in session.exec(select(ServiceRecord))
+                  if r.user_id in members and r.status == "confirmed" and start <= r.started_at < end)
     return {
         "checkins": len(checkins),
         "active_volunteers": len({c.user_id for c in checkins}),

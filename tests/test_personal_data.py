@@ -50,8 +50,7 @@ def folks(session):
         session.add(shift)
         session.flush()
         session.add(ShiftSignup(shift_id=shift.id, user_id=user.id, minutes_credited=120, completed_at=shift.ends_at))
-        user.minutes_served += 120
-        session.add(user)
+        factories.service_record(session, user, start, 120, shift_row=shift)
     recognition.award_badge(session, alice.id, "first_checkin")
     recognition.grant_award(session, data["admin"], user_id=alice.id, title="月度之星", points=20)
     item = store.create_item(session, data["admin"], name="水杯", cost=10, stock=5)

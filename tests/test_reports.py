@@ -106,6 +106,8 @@ def test_hours_per_volunteer_and_team_equal_raw_rows(app, client, session, peopl
         session.flush()
         session.add(ShiftSignup(shift_id=shift.id, user_id=user.id, status=status, minutes_credited=minutes,
                                 completed_at=shift.ends_at if minutes else None))
+        if minutes:
+            factories.service_record(session, user, shift.starts_at, minutes, shift_row=shift)
         shifts.append(shift)
     add_checkin(session, alice, people["checkpoint"], day)
     session.commit()
@@ -131,6 +133,7 @@ def test_certificate(app, client, session, people):
     session.add(shift)
     session.flush()
     session.add(ShiftSignup(shift_id=shift.id, user_id=alice.id, minutes_credited=300, completed_at=shift.ends_at))
+    factories.service_record(session, alice, start, 300, shift_row=shift)
     session.commit()
     cert = reports.certificate(session, alice, alice.id, reports.period("2026-01-01", "2026-06-30"))
     assert cert.hours == 5.0 and cert.shifts == 1 and cert.teams == ["西湖红袖章巡逻队"]

@@ -352,6 +352,10 @@ STAFF_ENDPOINTS = {
     ("POST", "/tips/<id:tip_id>/triage"): ("coordinator",),
     ("POST", "/tips/<id:tip_id>/review"): ("coordinator",),
     ("POST", "/tips/<id:tip_id>/close"): ("coordinator",),
+    ("POST", "/service/kinds"): ("admin",),
+    ("POST", "/service/entries"): ("coordinator",),
+    ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
+    ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
 }
 
 

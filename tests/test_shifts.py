@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from volunteer_app import db, timeutil
 from volunteer_app.errors import DomainError
-from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, User, UserBadge
-from volunteer_app.services import shifts
+from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, ServiceRecord, User, UserBadge
+from volunteer_app.services import service, shifts
 
 from . import factories
 
@@ -276,7 +276,50 @@ def test_scans_of_waitlisted_or_outside_the_route_do_not_complete(session, crew)
     assert _scan(session, b, cps[0], at(2, 9, 30))[1] is None  # waitlisted
     assert _scan(session, a, other, at(2, 9, 30))[1] is None  # not on the route
     assert _scan(session, a, cps[0], at(2, 11, 16))[1] is None  # after the grace
-    assert _scan(session, a, cps[0], at(2, 10))[1]["points_awarded"] == 20
+    progress = _scan(session, a, cps[0], at(2, 10))[1]
+    assert progress["completed"] and progress["points_awarded"] == 0  # one scan: no time on the route yet
+    assert _scan(session, a, cps[0], at(2, 10, 45))[1]["points_awarded"] == 7  # extended: 45 minutes
+
+
+def test_credit_is_the_time_on_the_route_never_the_schedule(session, crew):
+    """A route walked in the first half hour of a four-hour shift credits that half hour; a
+    later scan in the window extends it (points paid as the difference, never twice); a route
+    walked wholly before the start is a record of 0 minutes at the start."""
+    team, boss, cps = crew
+    me, early = factories.user(session, team=team), factories.user(session, team=team)
+    shift = factories.shift(session, team, starts_at=at(2, 9), ends_at=at(2, 13), route=cps[:2], capacity=2)
+    for person in (me, early):
+        shifts.signup(session, person, shift.id, now=NOW)
+    _scan(session, me, cps[0], at(2, 9, 5))
+    assert _scan(session, me, cps[1], at(2, 9, 35))[1] == {"shift_id": shift.id, "completed": True,
+                                                           "next_checkpoint_id": None, "points_awarded": 5}
+    record = session.exec(select(ServiceRecord).where(ServiceRecord.user_id == me.id)).one()
+    assert (record.source, record.kind, record.status, record.minutes) == ("route", "patrol", "confirmed", 30)
+    assert _scan(session, me, cps[0], at(2, 13, 10))[1]["points_awarded"] == 34  # to 13:00, not 13:10: 39 in all
+    session.refresh(record)
+    assert (record.minutes, record.ended_at) == (235, at(2, 13))
+    assert session.get(User, me.id).minutes_served == 235
+    paid = session.exec(select(LedgerEntry.amount).where(LedgerEntry.kind == "shift", LedgerEntry.user_id == me.id))
+    assert sorted(paid) == [5, 34]
+    assert shifts.check_integrity(session) == [] and service.check_integrity(session) == []
+    _scan(session, early, cps[0], at(2, 8, 46))
+    assert _scan(session, early, cps[1], at(2, 8, 50))[1]["completed"]
+    record = session.exec(select(ServiceRecord).where(ServiceRecord.user_id == early.id)).one()
+    assert (record.minutes, record.started_at, record.ended_at) == (0, at(2, 9), at(2, 9))
+
+
+def test_route_in_order_setting(app, session, crew):
+    team, boss, cps = crew
+    me = factories.user(session, team=team)
+    shift = factories.shift(session, team, starts_at=at(2, 9), ends_at=at(2, 11), route=cps[:2])
+    shifts.signup(session, me, shift.id, now=NOW)
+    app.config["ROUTE_IN_ORDER"] = True
+    try:
+        assert not _scan(session, me, cps[1], at(2, 9, 5))[1]["completed"]  # the second stop first
+        assert not _scan(session, me, cps[0], at(2, 9, 20))[1]["completed"]
+        assert _scan(session, me, cps[1], at(2, 9, 50))[1]["completed"]  # now in order
+    finally:
+        app.config["ROUTE_IN_ORDER"] = False
 
 
 def test_completion_exactly_once_when_the_last_checkpoint_is_scanned_twice_at_once(app, session, crew):
@@ -305,9 +348,9 @@ def test_completion_exactly_once_when_the_last_checkpoint_is_scanned_twice_at_on
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(r["points_awarded"] for r in results) == [0, 20]
+    assert sorted(r["points_awarded"] for r in results) == [0, 8]  # 09:10 to 10:00
     session.expire_all()
-    assert session.get(User, me.id).minutes_served == 120
+    assert session.get(User, me.id).minutes_served == 50
     assert len(session.exec(select(LedgerEntry).where(LedgerEntry.kind == "shift")).all()) == 1
 
 

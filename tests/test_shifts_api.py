@@ -122,9 +122,9 @@ def test_attendance_output_and_permissions(app, api, crew):
                                 ends_at=_soon(days=-2, hour=11), route=cps)
         for person in members[:2]:
             shifts.signup(session, person, shift.id, now=shift.starts_at - timedelta(days=1))
-        for cp in cps:
+        for number, cp in enumerate(cps):  # the route walked from 09:30 to 10:30: one hour served
             row = Checkin(user_id=members[0].id, kind="checkpoint", checkpoint_id=cp.id,
-                          created_at=shift.starts_at + timedelta(minutes=30))
+                          created_at=shift.starts_at + timedelta(minutes=30 + 60 * number))
             session.add(row)
             session.flush()
             shifts.after_checkin(session, members[0].id, row)
@@ -134,7 +134,7 @@ def test_attendance_output_and_permissions(app, api, crew):
     assert response.status_code == 200
     assert response.get_json() == {"shift_id": shift.id, "checkpoint_ids": [cps[0].id, cps[1].id], "volunteers": [
         {"user_id": members[0].id, "status": "confirmed", "checkpoints_visited": [cps[0].id, cps[1].id],
-         "completed": True, "hours": 2.0, "points_awarded": 20, "confirmed_by_id": None, "no_show_comment": None},
+         "completed": True, "hours": 1.0, "points_awarded": 10, "confirmed_by_id": None, "no_show_comment": None},
         {"user_id": members[1].id, "status": "confirmed", "checkpoints_visited": [cps[1].id],
          "completed": False, "hours": 0.0, "points_awarded": 0, "confirmed_by_id": None, "no_show_comment": None},
     ]}
@@ -182,7 +182,9 @@ def test_parallel_signups_leave_exactly_capacity_confirmed(app, api, crew, capac
 
 def test_route_completed_end_to_end_through_checkins(app, api, crew, monkeypatch):
     """Scanning every poster of the route via POST /api/v1/checkins completes the shift once:
-    checkpoint points as usual, plus the shift's points (a day shift: 2 h x 10) and 2 hours served."""
+    checkpoint points as usual, plus the shift's points for the time on the route (a day shift,
+    09:05 to 09:50: 45 minutes x 10 an hour = 7); a later route scan extends it to 09:05-10:40
+    (95 minutes: 15 points in all, the 8 more as a second entry)."""
     from volunteer_app import timeutil
     from volunteer_app.models import LedgerEntry, User
     from volunteer_app.services import codes
@@ -204,17 +206,17 @@ def test_route_completed_end_to_end_through_checkins(app, api, crew, monkeypatch
     last = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
     assert last.status_code == 201 and last.get_json()["shift_id"] == shift.id
     assert last.get_json()["shift_completed"] is True
-    assert last.get_json()["balance"] == 5 + 5 + 20  # the answer includes the shift's points
+    assert last.get_json()["balance"] == 5 + 5 + 7  # the answer includes the shift's points
     clock["now"] = start + timedelta(minutes=100)
     again = api.post("/api/v1/checkins", json={"code": posters[1]}, user=me)
     assert again.status_code == 201 and again.get_json()["shift_id"] == shift.id
     with arrange(app) as session:
         user = session.get(User, me.id)
-        assert (user.minutes_served, user.balance) == (120, 5 + 5 + 20 + 5)
+        assert (user.minutes_served, user.balance) == (95, 5 + 5 + 7 + 5 + 8)
         refs = session.exec(select(LedgerEntry.ref).where(LedgerEntry.kind == "shift")).all()
-        assert refs == [f"shift:{shift.id}:{me.id}"]
+        assert refs == [f"shift:{shift.id}:{me.id}", f"shift:{shift.id}:{me.id}:95"]
     report = api.get(f"/api/v1/shifts/{shift.id}/attendance", user=boss).get_json()["volunteers"][0]
-    assert (report["completed"], report["hours"], report["points_awarded"]) == (True, 2.0, 20)
+    assert (report["completed"], report["hours"], report["points_awarded"]) == (True, 1.58, 15)
 
 
 def test_create_with_client_ref_is_idempotent(api, crew):

@@ -221,15 +221,10 @@ def check_command():
 
 
 def run_checks(app) -> list[str]:
-    from .services import ledger
-    # Each domain's check takes a session and returns a list of problems.
-    from .services import store
-    from .services import tips
-    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity, tips.check_integrity]
-    from .services import shifts
-    checks.append(shifts.check_integrity)
-    from .services import checkins
-    checks.append(checkins.check_integrity)
+    """Each domain's check takes a session and returns a list of problems."""
+    from .services import checkins, ledger, service, shifts, store, tips
+    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity, tips.check_integrity,
+              shifts.check_integrity, checkins.check_integrity, service.check_integrity]
     problems = []
     from . import ops
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=False) as session:
@@ -247,6 +242,17 @@ def remind_command():
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         made = shifts.remind(session)
     click.echo(f"{made} reminders sent")
+
+
+@main.command("settle-service")
+def settle_service_command():
+    """Close the service records time has decided: duties past their post's limit (pending),
+    events that have ended (run it every few minutes; the pages do it for what they show)."""
+    from .services import service
+    app = create_app()
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        settled = service.settle(session)
+    click.echo(f"{settled} service records settled")
 
 
 @main.command("lapse-reservations")

@@ -30,6 +30,11 @@ ENV_SETTINGS: dict[str, type] = {
     "TIP_POINTS": str,
     "LOG_LEVEL": str,
     "TRUSTED_PROXIES": int,
+    "MAKEUP_MAX_DAYS": int,
+    "OUTING_GAP_MINUTES": int,
+    "OUTING_TAIL_MINUTES": int,
+    "ROUTE_IN_ORDER": bool,
+    "ID_NUMBER_KEY": str,
 }
 
 
@@ -75,6 +80,16 @@ class Defaults:
     LOG_LEVEL = "INFO"
     #: Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed (0: none).
     TRUSTED_PROXIES = 0
+    #: A make-up request (补录) may ask for service at most this many days back.
+    MAKEUP_MAX_DAYS = 60
+    #: Patrol scans off any shift, each within this many minutes of the previous, form one outing...
+    OUTING_GAP_MINUTES = 60
+    #: ...that runs from the first scan to the last plus this (a single scan counts this alone).
+    OUTING_TAIL_MINUTES = 10
+    #: A shift's route counts only when its checkpoints are scanned in the route's order.
+    ROUTE_IN_ORDER = False
+    #: Key for ID document numbers at rest (any text; None: derived from SECRET_KEY).
+    ID_NUMBER_KEY: str | None = None
     TESTING = False
 
 

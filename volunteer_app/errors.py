@@ -31,6 +31,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "validation_error": 422,
     "conflict": 409,
+    "not_open": 409,
+    "service_overlap": 409,
+    "scan_too_old": 410,
+    "callout_closed": 409,
+    "service_unavailable": 503,
 }
 
 

@@ -41,7 +41,15 @@ class User(SQLModel, table=True):
     session_version: int = Field(default=1)
     balance: int = Field(default=0)
     lifetime_points: int = Field(default=0)
+    #: The sum of the minutes of the user's confirmed service records (kept with them, checked by ``check``).
     minutes_served: int = Field(default=0)
+    #: For the official volunteer systems' exports: the name on the ID document, the ID number
+    #: (encrypted at rest, services/identity.py) with when the person consented, the volunteer number.
+    real_name: str | None = Field(default=None, max_length=64)
+    id_number_encrypted: str | None = Field(default=None, max_length=255)
+    id_number_last4: str | None = Field(default=None, max_length=4)
+    id_consent_at: datetime | None = utc_field(nullable=True)
+    volunteer_number: str | None = Field(default=None, max_length=32)
     language: str = Field(default="zh_CN", max_length=8)
     large_mode: bool = Field(default=False)
     #: Whether the 长辈版 offer has been shown (once, on first login).

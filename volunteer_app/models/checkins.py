@@ -25,6 +25,12 @@ class Checkpoint(SQLModel, table=True):
     active: bool = Field(default=True)
     #: Part of the signed poster token; bumping it voids every printed poster.
     code_version: int = Field(default=1)
+    #: A duty post (茶室, 调解室, 警务亭): the first scan signs in, the next signs out (a service record).
+    duty_post: bool = Field(default=False)
+    #: The service kind of a duty post's records.
+    service_kind: str = Field(default="tea_room", max_length=32)
+    #: A duty left open longer closes at sign-in + this, pending a coordinator's look.
+    max_duty_hours: int = Field(default=12)
     created_at: datetime = utc_field(default_now=True)
 
 
@@ -38,6 +44,12 @@ class Event(SQLModel, table=True):
     starts_at: datetime = utc_field()
     ends_at: datetime = utc_field()
     points: int = Field(default=10)
+    #: The service kind of the event's records.
+    service_kind: str = Field(default="publicity", max_length=32)
+    #: "scans": minutes from sign-in to sign-out (a second code); "full": the whole event for all who signed in.
+    credit: str = Field(default="scans", max_length=8)
+    #: The coordinator switched the live screen to the sign-out code before its last 30 minutes.
+    signout_open: bool = Field(default=False)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = utc_field(default_now=True)
 
@@ -45,7 +57,7 @@ class Event(SQLModel, table=True):
 class Checkin(SQLModel, table=True):
     __tablename__ = "checkins"
     __table_args__ = (
-        UniqueConstraint("event_id", "user_id", name="uq_checkins_event_user"),
+        UniqueConstraint("event_id", "user_id", "direction", name="uq_checkins_event_user_direction"),
         Index("ix_checkins_user_checkpoint_created", "user_id", "checkpoint_id", "created_at"),
         Index("ix_checkins_checkpoint_created", "checkpoint_id", "created_at"),
         Index("ix_checkins_created_at", "created_at"),
@@ -53,6 +65,8 @@ class Checkin(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
     kind: str = Field(max_length=16)  # "checkpoint" or "event"
+    #: "in", or "out" for the scan that signs out of a duty post or an event (it earns no points).
+    direction: str = Field(default="in", max_length=4)
     checkpoint_id: int | None = Field(default=None, foreign_key="checkpoints.id")
     event_id: int | None = Field(default=None, foreign_key="events.id")
     shift_id: int | None = Field(default=None)

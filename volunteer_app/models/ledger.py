@@ -8,9 +8,9 @@ from sqlmodel import Field, SQLModel
 
 from .base import utc_field
 
-LEDGER_KINDS = ("checkin", "event", "shift", "award", "tip", "redemption", "refund", "adjustment")
+LEDGER_KINDS = ("checkin", "event", "shift", "service", "award", "tip", "redemption", "refund", "adjustment")
 #: Kinds that count toward lifetime points and leaderboards (positive adjustments too).
-EARNING_KINDS = ("checkin", "event", "shift", "award", "tip")
+EARNING_KINDS = ("checkin", "event", "shift", "service", "award", "tip")
 
 
 class LedgerEntry(SQLModel, table=True):

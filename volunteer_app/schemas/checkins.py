@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from .service import ServiceRecordOut
 from .common import ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, Timestamp
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -13,6 +14,8 @@ Points = Annotated[int, Field(ge=0, le=10_000)]
 Cooldown = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Scanned = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+KindKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+DutyHours = Annotated[int, Field(ge=1, le=24)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -26,6 +29,9 @@ class CheckpointCreate(ApiInput):
     points: Points = 5
     cooldown_minutes: Cooldown = 30
     team_id: Id | None = None
+    duty_post: bool = False
+    service_kind: KindKey | None = None
+    max_duty_hours: DutyHours = 12
 
 
 class CheckpointUpdate(ApiInput):
@@ -39,6 +45,9 @@ class CheckpointUpdate(ApiInput):
     cooldown_minutes: Cooldown | None = None
     team_id: Id | None = None
     active: bool | None = None
+    duty_post: bool | None = None
+    service_kind: KindKey | None = None
+    max_duty_hours: DutyHours | None = None
 
 
 class CheckpointOut(ApiOutput):
@@ -55,6 +64,9 @@ class CheckpointOut(ApiOutput):
     active: bool
     last_scan_at: str | None
     created_at: str
+    duty_post: bool = False
+    service_kind: str = "tea_room"
+    max_duty_hours: int = 12
     #: Only for coordinators and admins: a volunteer must stand at the poster.
     checkin_url: str | None = None
 
@@ -75,6 +87,8 @@ class EventCreate(ApiInput):
     location: ShortText | None = None
     points: Points = 10
     team_id: Id | None = None
+    kind: KindKey | None = None
+    credit: Literal["scans", "full"] = "scans"
 
 
 class EventOut(ApiOutput):
@@ -87,6 +101,8 @@ class EventOut(ApiOutput):
     checkin_opens_at: str
     points: int
     created_at: str
+    kind: str = "publicity"
+    credit: str = "scans"
 
 
 class EventList(ApiOutput):
@@ -98,6 +114,13 @@ class EventCodeOut(ApiOutput):
     code: str
     checkin_url: str
     expires_at: str
+    purpose: Literal["in", "out"] = "in"
+
+
+class EventCodeQuery(ApiInput):
+    """``out``: the sign-out code (events that credit scans)."""
+
+    purpose: Literal["in", "out"] = "in"
 
 
 class CheckinCreate(ApiInput):
@@ -132,6 +155,8 @@ class CheckinOut(ApiOutput):
     next_checkpoint: dict | None = None
     shift_completed: bool = False
     badges: list[str] = []
+    #: The service record the check-in opened, closed or extended (duty posts, events, outings).
+    service: ServiceRecordOut | None = None
 
 
 class CheckinItem(ApiOutput):

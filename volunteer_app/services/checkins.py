@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -60,11 +59,11 @@ from ..models import Attempt, Checkin, Checkpoint, Event, LedgerEntry, ShiftChec
 from .. import db, timeutil
 from ..settings import setting
 from ..timeutil import isoformat, local
-from . import access, attempts, audit, codes, events, idempotency, ledger, recognition, shifts
+from . import access, attempts, audit, codes, events, idempotency, ledger, recognition, service, shifts
 from . import checkpoints as checkpoint_service
+from .geo import check_geofence
 
 log = logging.getLogger(__name__)
-EARTH_RADIUS_M = 6_371_008.8
 #: IdempotencyKey.endpoint under which the phone page remembers a ``client_ref``.
 PAGE_ENDPOINT = "page:checkin"
 #: Refusals that count toward the limit on guessing codes; the faces commit them (the attempt
@@ -83,35 +82,8 @@ class CheckinResult:
     badges: list = field(default_factory=list)
     #: An earlier tap with the same ``client_ref`` made this check-in; nothing new was made.
     repeated: bool = False
-
-
-# -- geometry -------------------------------------------------------------------------------------
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def check_geofence(checkpoint: Checkpoint, latitude: float | None, longitude: float | None) -> None:
-    if latitude is None or longitude is None:
-        if checkpoint.require_location:
-            raise DomainError("outside_geofence", _l(
-                "This checkpoint needs your position. Allow location access for this page and tap "
-                "Check in again, or ask your team leader to check you in."), distance_m=None,
-                radius_m=checkpoint.radius_m)
-        return
-    if checkpoint.latitude is None or checkpoint.longitude is None:
-        return
-    distance = distance_m(latitude, longitude, checkpoint.latitude, checkpoint.longitude)
-    if distance > checkpoint.radius_m:
-        shown = max(round(distance), checkpoint.radius_m + 1)
-        raise DomainError("outside_geofence", _l(
-            "You are %(distance)s m from this checkpoint (limit %(limit)s m). Walk to the poster and "
-            "scan again.", distance=shown, limit=checkpoint.radius_m), distance_m=shown,
-            radius_m=checkpoint.radius_m)
+    #: The service record the scan opened, closed or extended (duty posts, events, outings).
+    service: object | None = None
 
 
 # -- the check-in ---------------------------------------------------------------------------------
@@ -154,8 +126,8 @@ def _lock_user_at(place_model, place_columns: tuple[str, ...], *extra):
 
 #: What a check-in uses of the place.
 _CHECKPOINT_COLUMNS = ("id", "station_id", "name", "latitude", "longitude", "radius_m", "require_location", "points",
-                       "cooldown_minutes", "active", "code_version")
-_EVENT_COLUMNS = ("id", "station_id", "title", "starts_at", "ends_at", "points")
+                       "cooldown_minutes", "active", "code_version", "duty_post", "service_kind", "max_duty_hours")
+_EVENT_COLUMNS = ("id", "station_id", "title", "starts_at", "ends_at", "points", "service_kind", "credit")
 
 
 def _read_locked(session: Session, statement, place_columns: tuple[str, ...], user_id: int, place_id: int,
@@ -194,7 +166,7 @@ def _insert_unless(clash):
     """``INSERT INTO checkins ... SELECT :values WHERE NOT EXISTS (clash)``, built once: the new
     row's id, or no row when a clashing check-in exists (cooldown, one per event)."""
     table = Checkin.__table__
-    columns = ["user_id", "kind", "checkpoint_id", "event_id", "shift_id", "points_awarded", "latitude",
+    columns = ["user_id", "kind", "direction", "checkpoint_id", "event_id", "shift_id", "points_awarded", "latitude",
                "longitude", "recorded_by_id", "created_at"]
     row = sa_select(*[bindparam(name, type_=table.c[name].type).label(name) for name in columns]
                     ).where(~exists().where(clash))
@@ -206,7 +178,7 @@ _INSERT_AT_CHECKPOINT = _insert_unless((_checkins.user_id == bindparam("user_id"
                                        & (_checkins.checkpoint_id == bindparam("checkpoint_id"))
                                        & (_checkins.created_at > bindparam("cutoff", type_=_checkins.created_at.type)))
 _INSERT_AT_EVENT = _insert_unless((_checkins.user_id == bindparam("user_id"))
-                                  & (_checkins.event_id == bindparam("event_id")))
+                                  & (_checkins.event_id == bindparam("event_id")) & (_checkins.direction == "in"))
 
 
 def _insert(session: Session, statement, values: dict, **clash) -> Checkin | None:
@@ -265,9 +237,14 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
         access.forbid(_l("This account is not active."))
     if recorded_by is None:
         check_geofence(checkpoint, latitude, longitude)
-    values = dict(user_id=user_id, kind="checkpoint", checkpoint_id=checkpoint.id, event_id=None, shift_id=None,
-                  points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
+    values = dict(user_id=user_id, kind="checkpoint", direction="in", checkpoint_id=checkpoint.id, event_id=None,
+                  shift_id=None, points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
                   recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+    if checkpoint.duty_post and service.is_sign_out(session, user_id, checkpoint, now):
+        # The signing-out scan: no cooldown, no points; the duty's record pays when it closes.
+        checkin = db.insert_row(session, Checkin, {**values, "direction": "out", "points_awarded": 0})
+        record = service.duty_scan(session, user_id, volunteer.station_id, checkpoint, now, sign_out=True)
+        return CheckinResult(checkin, volunteer.balance + record.points, checkpoint.name, service=record)
     cutoff = now - timedelta(minutes=checkpoint.cooldown_minutes)
     checkin = _insert(session, _INSERT_AT_CHECKPOINT, values, cutoff=cutoff)
     if checkin is None:
@@ -283,6 +260,10 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     if progress and progress.get("points_awarded"):
         balance += progress["points_awarded"]  # the shift's points were posted after this scan's
     result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges)
+    if checkpoint.duty_post:
+        result.service = service.duty_scan(session, user_id, volunteer.station_id, checkpoint, now, sign_out=False)
+    elif checkin.shift_id is None:
+        result.service = service.patrol_scan(session, user_id, volunteer.station_id, checkpoint, now)
     if progress and progress.get("next_checkpoint_id"):
         following = session.get(Checkpoint, progress["next_checkpoint_id"])
         if following is not None:
@@ -291,7 +272,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
 
 
 def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
-                   recorded_by: User | None = None) -> CheckinResult:
+                   recorded_by: User | None = None, *, sign_out: bool = False) -> CheckinResult:
     volunteer = _read_locked(session, _LOCK_AT_EVENT, _EVENT_COLUMNS, user_id, event_id, now)
     if volunteer is None:
         _require_station_event(None, None)
@@ -307,15 +288,20 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
             "Check-in for this event is open from %(opens)s to %(closes)s.",
             opens=local(opens).strftime("%m-%d %H:%M"), closes=local(closes).strftime("%m-%d %H:%M")),
             opens_at=isoformat(opens), closes_at=isoformat(closes))
-    values = dict(user_id=user_id, kind="event", checkpoint_id=None, event_id=event.id, shift_id=None,
-                  points_awarded=event.points, latitude=None, longitude=None,
-                  recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+    values = dict(user_id=user_id, kind="event", direction="out" if sign_out else "in", checkpoint_id=None,
+                  event_id=event.id, shift_id=None, points_awarded=0 if sign_out else event.points, latitude=None,
+                  longitude=None, recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+    if sign_out:
+        record = service.event_sign_out(session, user_id, event, now)  # not_open without a sign-in, or twice
+        checkin = db.insert_row(session, Checkin, values)
+        return CheckinResult(checkin, volunteer.balance, event.title, service=record)
     checkin = _insert(session, _INSERT_AT_EVENT, values)
     if checkin is None:
         raise DomainError("already_checked_in", _l("You have already checked in at this event. Nothing more to do."))
     balance = _award(session, volunteer, checkin, event.title, now, recorded_by.id if recorded_by else None)
     badges = recognition.after_checkin(session, user_id, checkin, now, facts_before=facts)
-    return CheckinResult(checkin, balance, event.title, badges=badges)
+    record = service.event_sign_in(session, user_id, event, now)
+    return CheckinResult(checkin, balance, event.title, badges=badges, service=record)
 
 
 def check_in(session: Session, user: User, code: str, *, latitude: float | None = None,
@@ -337,9 +323,9 @@ def check_in(session: Session, user: User, code: str, *, latitude: float | None 
                 earlier = earlier_checkin_id(session, user.id, client_ref)
             if earlier is not None:
                 return _repeated(session, earlier)
-        if kind == "event":
-            codes.verify_event_code(obj_id, extra, now)
-            result = _event_checkin(session, user.id, obj_id, now)
+        if kind in ("event", "event_out"):
+            codes.verify_event_code(obj_id, extra, now, purpose=kind)
+            result = _event_checkin(session, user.id, obj_id, now, sign_out=kind == "event_out")
         else:
             result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
     idempotency.remember(session, user.id, PAGE_ENDPOINT, client_ref, {"checkin_id": result.checkin.id})
@@ -367,12 +353,12 @@ def preview(session: Session, user: User, code: str) -> dict:
         if refusals_of(session, user.id) >= setting("CHECKIN_MAX_REFUSALS"):
             raise _too_many_refusals()
         kind, obj_id, extra = codes.read_scanned(code)
-        if kind == "event":
-            codes.verify_event_code(obj_id, extra)
+        if kind in ("event", "event_out"):
+            codes.verify_event_code(obj_id, extra, purpose=kind)
             event = session.get(Event, obj_id) if is_id(obj_id) else None
             _require_station_event(event, user.station_id)
-            return {"kind": "event", "name": event.title, "points": event.points, "need_location": False,
-                    "where": event.location}
+            return {"kind": kind, "name": event.title, "points": 0 if kind == "event_out" else event.points,
+                    "need_location": False, "where": event.location}
         checkpoint = session.get(Checkpoint, obj_id) if is_id(obj_id) else None
         _require_current_poster(checkpoint, user.station_id, extra)
         return {"kind": "checkpoint", "name": checkpoint.name, "points": checkpoint.points,
@@ -510,12 +496,18 @@ def view(checkin: Checkin, *, balance: int | None = None, place: str | None = No
     return out
 
 
+def service_view(record) -> dict:
+    from ..schemas.service import ServiceRecordOut
+    return ServiceRecordOut.of(record).model_dump()
+
+
 def result_view(result: CheckinResult) -> dict:
     out = view(result.checkin, balance=result.balance, place=result.place_name)
     out["shift_id"] = result.checkin.shift_id
     out["next_checkpoint"] = result.next_checkpoint
     out["shift_completed"] = bool(result.shift and result.shift.get("completed"))
     out["badges"] = [badge.key for badge in result.badges]
+    out["service"] = service_view(result.service) if result.service is not None else None
     return out
 
 

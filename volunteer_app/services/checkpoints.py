@@ -19,11 +19,12 @@ from sqlmodel import Session, select
 from ..errors import FieldError
 from ..models import Checkin, Checkpoint, Team, User
 from ..timeutil import isoformat
-from . import access, audit, codes
+from . import access, audit, codes, service
 
 EDITABLE = ("name", "description", "latitude", "longitude", "radius_m", "require_location", "points",
-            "cooldown_minutes", "team_id", "active")
-LIMITS = {"radius_m": (10, 100_000), "points": (0, 10_000), "cooldown_minutes": (0, 7 * 24 * 60)}
+            "cooldown_minutes", "team_id", "active", "duty_post", "service_kind", "max_duty_hours")
+LIMITS = {"radius_m": (10, 100_000), "points": (0, 10_000), "cooldown_minutes": (0, 7 * 24 * 60),
+          "max_duty_hours": (1, 24)}
 
 
 def checkin_path(token: str) -> str:
@@ -126,12 +127,16 @@ def _check_team(session: Session, actor: User, team_id: int | None) -> None:
     access.require_team_manager(session, actor, team)
 
 
-def _clean(values: dict) -> dict:
+def _clean(session: Session, actor: User, values: dict) -> dict:
     """Normalise and check the editable fields that are present in ``values``."""
     out = {}
     for key, value in values.items():
         if key not in EDITABLE:
             raise FieldError(key, _l("Unknown field."))
+        if key == "service_kind":
+            if value is None:
+                continue
+            value = service.kind_of(session, actor.station_id, value, field=key).key
         if key in ("name", "description"):
             value = (value or "").strip()
             if key == "name" and not value:
@@ -161,11 +166,16 @@ def _check_position(checkpoint: Checkpoint) -> None:
 def create(session: Session, actor: User, *, name: str, description: str | None = None,
            latitude: float | None = None, longitude: float | None = None, radius_m: int = 150,
            require_location: bool = False, points: int = 5, cooldown_minutes: int = 30,
-           team_id: int | None = None, active: bool = True) -> Checkpoint:
+           team_id: int | None = None, active: bool = True, duty_post: bool = False,
+           service_kind: str | None = None, max_duty_hours: int = 12) -> Checkpoint:
+    """A new checkpoint; a ``duty_post`` (茶室, 调解室) signs people in and out of duty
+    (service records of ``service_kind``, at most ``max_duty_hours`` each)."""
     access.require_role(actor, "coordinator")
-    values = _clean(dict(name=name, description=description, latitude=latitude, longitude=longitude,
-                         radius_m=radius_m, require_location=require_location, points=points,
-                         cooldown_minutes=cooldown_minutes, team_id=team_id, active=active))
+    values = _clean(session, actor, dict(name=name, description=description, latitude=latitude, longitude=longitude,
+                                         radius_m=radius_m, require_location=require_location, points=points,
+                                         cooldown_minutes=cooldown_minutes, team_id=team_id, active=active,
+                                         duty_post=bool(duty_post), service_kind=service_kind,
+                                         max_duty_hours=max_duty_hours))
     _check_team(session, actor, team_id)
     checkpoint = Checkpoint(station_id=actor.station_id, **values)
     _check_position(checkpoint)
@@ -187,7 +197,7 @@ def get_managed(session: Session, actor: User, checkpoint_id: int) -> Checkpoint
 
 def update(session: Session, actor: User, checkpoint_id: int, **changes) -> Checkpoint:
     checkpoint = get_managed(session, actor, checkpoint_id)
-    values = _clean(changes)
+    values = _clean(session, actor, changes)
     if "team_id" in values and values["team_id"] != checkpoint.team_id:
         _check_team(session, actor, values["team_id"])
     for key, value in values.items():
@@ -238,7 +248,8 @@ def view(checkpoint: Checkpoint, *, last_scan_at: datetime | None = None, url: s
         "require_location": checkpoint.require_location, "points": checkpoint.points,
         "cooldown_minutes": checkpoint.cooldown_minutes, "team_id": checkpoint.team_id,
         "active": checkpoint.active, "last_scan_at": isoformat(last_scan_at),
-        "created_at": isoformat(checkpoint.created_at),
+        "created_at": isoformat(checkpoint.created_at), "duty_post": checkpoint.duty_post,
+        "service_kind": checkpoint.service_kind, "max_duty_hours": checkpoint.max_duty_hours,
     }
     if url is not None:
         out["checkin_url"] = url

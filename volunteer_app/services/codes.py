@@ -25,6 +25,8 @@ from ..settings import setting
 from .. import timeutil
 
 EVENT_STEP_SECONDS = 30
+#: An event's two live codes: sign in and sign out (services/service.py).
+EVENT_PREFIXES = {"event": "E", "event_out": "O"}
 MEMBER_STEP_SECONDS = 60
 #: How far back an old step is still recognised (to say "expired" rather than "invalid").
 EXPIRED_LOOKBACK_STEPS = 240
@@ -103,8 +105,9 @@ def verify_time_code(purpose: str, obj_id: int, digits: str, step_seconds: int,
     raise DomainError("invalid_code", _l("This code is not valid."))
 
 
-def event_code(event_id: int, now: datetime | None = None) -> tuple[str, datetime]:
-    return time_code("event", "E", event_id, EVENT_STEP_SECONDS, now)
+def event_code(event_id: int, now: datetime | None = None, *, purpose: str = "event") -> tuple[str, datetime]:
+    """An event's live code: ``purpose`` "event" signs in (``E12-...``), "event_out" signs out (``O12-...``)."""
+    return time_code(purpose, EVENT_PREFIXES[purpose], event_id, EVENT_STEP_SECONDS, now)
 
 
 def member_code(user_id: int, now: datetime | None = None) -> tuple[str, datetime]:
@@ -155,21 +158,23 @@ def token_of(scanned: str) -> str:
 def read_scanned(scanned: str) -> tuple[str, int, str | int]:
     """Classify a scanned code without touching the database.
 
-    ``("event", event_id, digits)`` for a live event code (``E12-123456``), else
+    ``("event", event_id, digits)`` for a live event code (``E12-123456``; ``"event_out"`` for its
+    sign-out code ``O12-123456``), else
     ``("checkpoint", checkpoint_id, code_version)`` for a well-signed poster token; anything else
     is ``invalid_code``. The event code's age is checked by :func:`verify_event_code`.
     """
     token = token_of(scanned)
     if not token or len(token) > 200:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
-    parsed = parse_time_code(token, "E")
-    if parsed is not None:
-        return "event", parsed[0], parsed[1]
+    for kind, prefix in EVENT_PREFIXES.items():
+        parsed = parse_time_code(token, prefix)
+        if parsed is not None:
+            return kind, parsed[0], parsed[1]
     checkpoint_id, version = read_checkpoint_token(token)
     return "checkpoint", checkpoint_id, version
 
 
-def verify_event_code(event_id: int, digits: str, now: datetime | None = None) -> int:
+def verify_event_code(event_id: int, digits: str, now: datetime | None = None, *, purpose: str = "event") -> int:
     """The step of an event code that is current or previous; ``expired_code`` when older."""
-    return verify_time_code("event", event_id, digits, EVENT_STEP_SECONDS, now,
+    return verify_time_code(purpose, event_id, digits, EVENT_STEP_SECONDS, now,
                             expired_message=_l("This code has expired. Please scan the screen again."))

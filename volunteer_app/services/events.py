@@ -15,7 +15,7 @@ from ..errors import FieldError
 from ..models import Event, Team, User
 from .. import timeutil
 from ..timeutil import as_utc, isoformat
-from . import access, audit, codes
+from . import access, audit, codes, service
 
 #: How early before the start volunteers may check in.
 OPEN_BEFORE = timedelta(minutes=30)
@@ -39,7 +39,10 @@ def can_manage(session: Session, actor: User, event: Event) -> bool:
 
 
 def create(session: Session, actor: User, *, title: str, starts_at: datetime, ends_at: datetime,
-           location: str | None = None, points: int = 10, team_id: int | None = None) -> Event:
+           location: str | None = None, points: int = 10, team_id: int | None = None, kind: str | None = None,
+           credit: str = "scans") -> Event:
+    """A new event. Its records are of service ``kind`` (default publicity); ``credit`` "scans"
+    counts from each sign-in to the sign-out code, "full" the whole event for all who signed in."""
     access.require_role(actor, "coordinator")
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -54,11 +57,15 @@ def create(session: Session, actor: User, *, title: str, starts_at: datetime, en
     location = (location or "").strip()
     if len(location) > 200:
         raise FieldError("location", _l("This text is too long."))
+    if credit not in ("scans", "full"):
+        raise FieldError("credit", _l("Choose how the event's hours are counted."))
+    service_kind = service.kind_of(session, actor.station_id, kind or "publicity").key
     if team_id is not None:
         team = access.get_in_station(session, Team, team_id, actor, _l("No such team."))
         access.require_team_manager(session, actor, team)
     event = Event(station_id=actor.station_id, team_id=team_id, title=title, location=location,
-                  starts_at=starts_at, ends_at=ends_at, points=points, created_by_id=actor.id)
+                  starts_at=starts_at, ends_at=ends_at, points=points, created_by_id=actor.id,
+                  service_kind=service_kind, credit=credit)
     session.add(event)
     session.flush()
     audit.record(session, actor, "event.create", "event", event.id, title=title)
@@ -82,15 +89,39 @@ def list_for(session: Session, actor: User, *, limit: int = 50) -> list[Event]:
                              .order_by(Event.starts_at.desc(), Event.id.desc()).limit(limit)))
 
 
-def live_code(session: Session, actor: User, event_id: int, now: datetime | None = None) -> tuple[Event, str, datetime]:
-    """(event, the current code, when it stops being current) for the live-code screen."""
+#: The live screen shows the sign-out code in the event's last half hour (or once the coordinator switches).
+SIGNOUT_BEFORE_END = timedelta(minutes=30)
+
+
+def live_code(session: Session, actor: User, event_id: int, now: datetime | None = None, *,
+              purpose: str = "in") -> tuple[Event, str, datetime]:
+    """(event, the current code, when it stops being current) for the live-code screen:
+    ``purpose`` "in" signs in, "out" signs out."""
     event = get_managed(session, actor, event_id)
-    code, expires_at = codes.event_code(event.id, now or timeutil.utcnow())
+    code, expires_at = codes.event_code(event.id, now or timeutil.utcnow(),
+                                        purpose="event_out" if purpose == "out" else "event")
     return event, code, expires_at
+
+
+def shows_signout(event: Event, now: datetime | None = None) -> bool:
+    """Whether the live screen shows the sign-out code now (events that credit scans)."""
+    now = now or timeutil.utcnow()
+    return event.credit == "scans" and (event.signout_open or now >= event.ends_at - SIGNOUT_BEFORE_END)
+
+
+def switch_signout(session: Session, actor: User, event_id: int, on: bool) -> Event:
+    """The coordinator switches the live screen to the sign-out code (or back)."""
+    event = get_managed(session, actor, event_id)
+    event.signout_open = bool(on)
+    session.add(event)
+    session.flush()
+    audit.record(session, actor, "event.signout", "event", event.id, on=bool(on))
+    return event
 
 
 def view(event: Event) -> dict:
     opens, closes = window(event)
     return {"id": event.id, "title": event.title, "location": event.location, "team_id": event.team_id,
             "starts_at": isoformat(event.starts_at), "ends_at": isoformat(event.ends_at),
-            "checkin_opens_at": isoformat(opens), "points": event.points, "created_at": isoformat(event.created_at)}
+            "checkin_opens_at": isoformat(opens), "points": event.points, "created_at": isoformat(event.created_at),
+            "kind": event.service_kind, "credit": event.credit}

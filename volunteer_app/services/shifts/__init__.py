@@ -18,9 +18,12 @@ Rules in one place, for the pages, the API and the check-in service alike:
 - Cancelling a sign-up promotes the first on the waitlist, who gets a notice.
 - :func:`after_checkin` (called by the check-in service in its transaction) ties a checkpoint
   scan to the user's running confirmed shift and completes the shift at the last checkpoint of
-  the route: once (a conditional UPDATE on the sign-up, and the ledger's unique ref), with
-  ``points_per_hour`` x hours, night hours (22:00-06:00 station time) x ``NIGHT_FACTOR``,
-  rounded down; the unweighted length goes to ``User.minutes_served``.
+  the route (with ``ROUTE_IN_ORDER``, only in the route's order): once (a conditional UPDATE on
+  the sign-up, and the ledger's unique ref). Credit is the time actually on duty, from the first
+  route scan (or the start, if later) to the last (or the end, if earlier); later route scans
+  in the window extend it. Points: ``points_per_hour`` x those hours, night hours (22:00-06:00
+  station time) x ``NIGHT_FACTOR``, rounded down; the minutes become a confirmed service record
+  of kind patrol (services/service.py).
 
 Lock order everywhere: the user row (``ledger.lock_user``) before the shift row.
 """
@@ -30,6 +33,6 @@ from .schedule import (GRACE, MAX_REPEATS, ACTIVE, get_shift, lock_shift, route_
 from .signups import (REMINDER_AHEAD, signup_of, waitlist_position, signup_view, my_signups, my_shifts,
     no_show_count, is_blocked, signup, cancel_signup, remind)  # noqa: F401
 from .attendance import (visited, attendance, mark_no_show, confirm_attendance, clear_no_shows,
-    blocked_volunteers, shift_minutes, shift_points, after_checkin, running_shift, LiveRow, live,
+    blocked_volunteers, shift_minutes, shift_points, points_for, route_scans, covered, after_checkin, running_shift, LiveRow, live,
     check_integrity, my_progress)  # noqa: F401
 from .calendar import (feed_token, revoke_feed, feed_user, ical, week)  # noqa: F401

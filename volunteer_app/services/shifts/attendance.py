@@ -7,15 +7,15 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
 from ...errors import DomainError, FieldError
-from ...models import Checkin, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup, User
+from ...models import Checkin, LedgerEntry, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup, User
 from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, night_minutes
-from .. import access, audit, ledger, recognition
+from .. import access, audit, ledger, recognition, service
 from .schedule import GRACE, checkpoint_names, get_shift, managed_team, route_ids, when_text
 from .signups import no_show_count, signup_of
 
@@ -96,7 +96,8 @@ def mark_no_show(session: Session, actor: User, shift_id: int, user_id: int, com
 def confirm_attendance(session: Session, actor: User, shift_id: int, user_id: int, *,
                        now: datetime | None = None) -> ShiftSignup:
     """A coordinator confirms by hand that someone served (their phone died): the shift counts
-    as completed, with the same points and hours; audited. Also undoes a no-show."""
+    as completed; with no scans to tell the time, the coordinator vouches for the scheduled
+    time (points and hours); audited. Also undoes a no-show."""
     now = now or timeutil.utcnow()
     shift, row = _signup_for_staff(session, actor, shift_id, user_id)
     access.refuse_self_dealing(actor, row.user_id)
@@ -109,7 +110,7 @@ def confirm_attendance(session: Session, actor: User, shift_id: int, user_id: in
     row.confirmed_by_id = actor.id
     session.add(row)
     session.flush()
-    done = _complete(session, shift, row, now)
+    done = _credit(session, shift, row, shift.starts_at, shift.ends_at, now, confirmed_by=actor)
     if done is None:
         raise DomainError("already_completed", _l("This volunteer has already completed the shift."), status=409)
     audit.record(session, actor, "shift.confirm_attendance", "shift", shift.id, user_id=user_id,
@@ -151,36 +152,65 @@ def shift_minutes(shift: Shift) -> int:
     return int((shift.ends_at - shift.starts_at).total_seconds() // 60)
 
 
-def shift_points(shift: Shift, night_factor=None) -> int:
-    """``points_per_hour`` x hours, night hours weighted, rounded down (exact arithmetic)."""
+def points_for(points_per_hour: int, start: datetime, end: datetime, night_factor=None) -> int:
+    """``points_per_hour`` x the hours of ``[start, end)``, night hours weighted, rounded down
+    (exact arithmetic)."""
     factor = Fraction(str(setting("NIGHT_FACTOR") if night_factor is None else night_factor))
-    minutes = shift_minutes(shift)
-    night = night_minutes(shift.starts_at, shift.ends_at)
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    night = min(minutes, night_minutes(start, end)) if minutes else 0
     weighted = Fraction(minutes - night) + Fraction(night) * factor
-    return int(shift.points_per_hour * weighted / 60)
+    return int(points_per_hour * weighted / 60)
 
 
-def _complete(session: Session, shift: Shift, row: ShiftSignup, now: datetime) -> dict | None:
-    """Credit a sign-up once: the conditional UPDATE decides who completes it under races."""
-    minutes, points = shift_minutes(shift), shift_points(shift)
-    result = session.execute(
-        update(ShiftSignup).where(ShiftSignup.id == row.id, ShiftSignup.completed_at.is_(None))
-        .values(completed_at=now, minutes_credited=minutes, points_awarded=points)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return None
-    session.execute(update(User).where(User.id == row.user_id)
-                    .values(minutes_served=User.minutes_served + minutes)
-                    .execution_options(synchronize_session=False))
-    if points:
-        ledger.post(session, row.user_id, points, "shift", f"shift:{shift.id}:{row.user_id}",
-                    reason=f"{shift.title} {when_text(shift)}"[:500], now=now)
+def shift_points(shift: Shift, night_factor=None) -> int:
+    """The points of the whole scheduled shift (what a route walked from start to end earns)."""
+    return points_for(shift.points_per_hour, shift.starts_at, shift.ends_at, night_factor)
+
+
+def _on_duty(shift: Shift, first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The time actually on the route: from the first route scan (or the start, whichever is
+    later) to the last (or the end, whichever is earlier); never inverted (a route walked wholly
+    before the start is 0 minutes at the start)."""
+    start = min(max(first, shift.starts_at), shift.ends_at)
+    return start, max(start, min(last, shift.ends_at))
+
+
+def _credit(session: Session, shift: Shift, row: ShiftSignup, first: datetime, last: datetime, now: datetime, *,
+            confirmed_by: User | None = None) -> dict | None:
+    """Complete a sign-up once, or extend its credit when later route scans lengthen the time on
+    duty: minutes, points (``shift`` entries that together never exceed the points of the time on
+    duty) and the confirmed service record of kind patrol. The conditional UPDATE decides who
+    completes it under races. None when a completed sign-up gains nothing."""
+    start, end = _on_duty(shift, first, last)
+    minutes, points = int((end - start).total_seconds() // 60), points_for(shift.points_per_hour, start, end)
+    if row.completed_at is None:
+        result = session.execute(
+            update(ShiftSignup).where(ShiftSignup.id == row.id, ShiftSignup.completed_at.is_(None))
+            .values(completed_at=now, minutes_credited=minutes, points_awarded=points)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            return None
+        gained, ref = points, f"shift:{shift.id}:{row.user_id}"
+        first_time = True
+    else:
+        if minutes <= row.minutes_credited:
+            return None
+        gained, ref = max(0, points - row.points_awarded), f"shift:{shift.id}:{row.user_id}:{minutes}"
+        session.execute(update(ShiftSignup).where(ShiftSignup.id == row.id)
+                        .values(minutes_credited=minutes, points_awarded=ShiftSignup.points_awarded + gained)
+                        .execution_options(synchronize_session=False))
+        first_time = False
+    service.record_route(session, row.user_id, shift, start, end, confirmed_by=confirmed_by)
+    if gained:
+        ledger.post(session, row.user_id, gained, "shift", ref, reason=f"{shift.title} {when_text(shift)}"[:500],
+                    now=now)
     session.refresh(row)
     user = session.get(User, row.user_id)
     if user is not None:
         session.refresh(user)
-    _recognise(session, row.user_id, shift, row, now)
-    return {"points": points, "minutes": minutes}
+    if first_time:
+        _recognise(session, row.user_id, shift, row, now)
+    return {"points": gained, "minutes": minutes}
 
 
 def _recognise(session: Session, user_id: int, shift: Shift, row: ShiftSignup, now: datetime) -> None:
@@ -188,12 +218,34 @@ def _recognise(session: Session, user_id: int, shift: Shift, row: ShiftSignup, n
     recognition.after_shift_completed(session, user_id, shift, row, now=now)
 
 
+def route_scans(session: Session, shift: Shift, user_id: int, route: list[int]) -> list[tuple[int, datetime]]:
+    """The person's scans of the route's checkpoints within the shift's window, oldest first."""
+    begin, end = _window(shift)
+    return list(session.exec(select(Checkin.checkpoint_id, Checkin.created_at).where(
+        Checkin.user_id == user_id, Checkin.checkpoint_id.in_(route), Checkin.direction == "in",
+        Checkin.created_at >= begin, Checkin.created_at <= end).order_by(Checkin.created_at, Checkin.id)))
+
+
+def covered(route: list[int], scans: list[tuple[int, datetime]]) -> list[int]:
+    """The route's checkpoints the scans count for, in route order: any order, or with the
+    setting ``ROUTE_IN_ORDER`` only the stops reached one after another in the route's order."""
+    if not setting("ROUTE_IN_ORDER"):
+        seen = {checkpoint_id for checkpoint_id, _at in scans}
+        return [checkpoint_id for checkpoint_id in route if checkpoint_id in seen]
+    reached = 0
+    for checkpoint_id, _at in scans:
+        if reached < len(route) and checkpoint_id == route[reached]:
+            reached += 1
+    return route[:reached]
+
+
 def after_checkin(session: Session, user_id: int, checkin, now: datetime | None = None) -> dict | None:
     """Called by the check-in service (same transaction) for every checkpoint scan.
 
-    When the scan belongs to a confirmed shift of the user running now, sets ``checkin.shift_id``
-    and returns progress ``{"shift_id", "completed", "next_checkpoint_id", "points_awarded"}``;
-    completes the shift (points and hours) at the last checkpoint of the route.
+    When the scan belongs to a confirmed shift of the user running at the scan's time, sets
+    ``checkin.shift_id`` and returns progress ``{"shift_id", "completed", "next_checkpoint_id",
+    "points_awarded"}``; the scan that completes the route credits the time on duty (points,
+    hours, the service record), and later route scans within the window extend it.
     """
     checkpoint_id = getattr(checkin, "checkpoint_id", None)
     if checkpoint_id is None:
@@ -213,16 +265,16 @@ def after_checkin(session: Session, user_id: int, checkin, now: datetime | None 
     session.add(checkin)
     session.flush()
     route = route_ids(session, shift.id)
-    done = set(visited(session, shift, [user_id], route)[user_id]) | {checkpoint_id}
+    scans = route_scans(session, shift, user_id, route)
+    done = set(covered(route, scans))
     remaining = [cp for cp in route if cp not in done]
     points = 0
     completed = row.completed_at is not None
-    if not remaining and not completed:
-        result = _complete(session, shift, row, at)
+    if not remaining and scans:
+        result = _credit(session, shift, row, scans[0][1], scans[-1][1], at)
         if result is not None:
-            points, completed = result["points"], True
-        else:
-            completed = True
+            points = result["points"]
+        completed = True
     return {"shift_id": shift.id, "completed": completed,
             "next_checkpoint_id": remaining[0] if remaining else None, "points_awarded": points}
 
@@ -264,8 +316,12 @@ def check_integrity(session: Session) -> list[str]:
     rows = session.exec(select(ShiftSignup).where(ShiftSignup.completed_at.is_not(None),
                                                   ShiftSignup.points_awarded > 0))
     for row in rows:
-        if ledger.find(session, f"shift:{row.shift_id}:{row.user_id}") is None:
-            problems.append(f"shift {row.shift_id}: user {row.user_id} completed without a ledger entry")
+        ref = f"shift:{row.shift_id}:{row.user_id}"
+        paid = session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            or_(LedgerEntry.ref == ref, LedgerEntry.ref.startswith(ref + ":")))).one()
+        if paid != row.points_awarded:
+            problems.append(f"shift {row.shift_id}: user {row.user_id} earned {row.points_awarded} points, "
+                            f"the ledger says {paid}")
     return problems
 
 

@@ -5,4 +5,5 @@ from . import store  # noqa: F401,E402
 from . import tips  # noqa: F401,E402
 from . import checkins  # noqa: F401,E402
 from . import recognition  # noqa: F401,E402
+from . import service  # noqa: F401,E402
 from .base import bp  # noqa: F401

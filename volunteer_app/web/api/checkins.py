@@ -7,7 +7,7 @@ from ... import db
 from ...services import accounts, checkins, checkpoints, events, ledger, qr
 from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, CheckinOnBehalf, CheckinOut,
                                  CheckinQuery, CheckpointCreate, CheckpointList, CheckpointOut, CheckpointQuery,
-                                 CheckpointUpdate, EntryOut, EventCodeOut, EventCreate, EventList, EventOut,
+                                 CheckpointUpdate, EntryOut, EventCodeOut, EventCodeQuery, EventCreate, EventList, EventOut,
                                  LedgerOut, LedgerQuery)
 from ...schemas.common import ListQuery
 from ...timeutil import isoformat
@@ -51,7 +51,8 @@ def get_checkpoint(checkpoint_id: int):
        body=CheckpointUpdate, response=CheckpointOut, roles=("coordinator",))
 def update_checkpoint(checkpoint_id: int, body: CheckpointUpdate):
     changes = body.model_dump(exclude_unset=True)
-    for key in ("name", "radius_m", "require_location", "points", "cooldown_minutes", "active"):
+    for key in ("name", "radius_m", "require_location", "points", "cooldown_minutes", "active", "duty_post",
+                "service_kind", "max_duty_hours"):
         if key in changes and changes[key] is None:
             changes.pop(key)
     return _checkpoint(checkpoints.update(db.get_session(), current_api_user(), checkpoint_id, **changes))
@@ -100,11 +101,12 @@ def get_event(event_id: int):
     return events.view(events.get(db.get_session(), current_api_user(), event_id))
 
 
-@route("/events/<id:event_id>/code", summary="The event's live check-in code (changes every 30 s)", tag="events",
-       response=EventCodeOut, roles=("coordinator",))
-def event_code(event_id: int):
-    event, code, expires_at = events.live_code(db.get_session(), current_api_user(), event_id)
-    return {"event_id": event.id, "code": code, "checkin_url": checkin_url(code), "expires_at": isoformat(expires_at)}
+@route("/events/<id:event_id>/code", summary="The event's live sign-in (or, purpose=out, sign-out) code, changing "
+       "every 30 s", tag="events", query=EventCodeQuery, response=EventCodeOut, roles=("coordinator",))
+def event_code(event_id: int, query: EventCodeQuery):
+    event, code, expires_at = events.live_code(db.get_session(), current_api_user(), event_id, purpose=query.purpose)
+    return {"event_id": event.id, "code": code, "checkin_url": checkin_url(code), "expires_at": isoformat(expires_at),
+            "purpose": query.purpose}
 
 
 @route("/checkins", "POST", summary="Check in with a scanned poster or event code", tag="checkins",

@@ -1,0 +1,71 @@
+"""Service records (服务记录) and hours over JSON."""
+from __future__ import annotations
+
+from ... import db
+from ...schemas.service import (ConfirmBody, EntryCreate, MakeupCreate, RejectBody, ServiceKindList, ServiceKindOut,
+                                ServiceKindSet, ServiceQuery, ServiceRecordOut, SignOutBody, UserServiceOut)
+from ...services import service
+from .. import due
+from .base import current_api_user, route
+
+
+def _record(record) -> dict:
+    return ServiceRecordOut.of(record).model_dump()
+
+
+@route("/service/kinds", summary="The station's kinds of service", tag="service", response=ServiceKindList)
+def list_kinds():
+    actor = current_api_user()
+    return {"kinds": [vars(kind) for kind in service.kinds(db.get_session(), actor.station_id,
+                                                            include_inactive=actor.has_role("admin"))]}
+
+
+@route("/service/kinds", "POST", summary="Set a kind's points per hour, or add the station's own kind",
+       tag="service", body=ServiceKindSet, response=ServiceKindOut, roles=("admin",))
+def set_kind(body: ServiceKindSet):
+    changes = body.model_dump(exclude_unset=True)
+    return vars(service.set_kind(db.get_session(), current_api_user(), changes.pop("key"), **changes))
+
+
+@route("/users/<id:user_id>/service", summary="A person's service records and hours served", tag="service",
+       query=ServiceQuery, response=UserServiceOut)
+def user_service(user_id: int, query: ServiceQuery):
+    session, actor = db.get_session(), current_api_user()
+    target, _records = service.records_of(session, actor, user_id, limit=1)  # may they? (403/404 first)
+    due.settle(service.settle, user_id=target.id)
+    target, records = service.records_of(session, actor, user_id, since=query.since, until=query.until,
+                                         status=query.status, limit=query.limit)
+    return {"user_id": target.id, "hours_served": target.hours_served, "records": [_record(row) for row in records]}
+
+
+@route("/service/makeups", "POST", summary="Ask for hours that were not scanned (补录)", tag="service",
+       body=MakeupCreate, response=ServiceRecordOut, status=201, idempotent=True)
+def create_makeup(body: MakeupCreate):
+    return _record(service.request_makeup(db.get_session(), current_api_user(),
+                                          **body.model_dump(exclude={"client_ref"})))
+
+
+@route("/service/entries", "POST", summary="Record service for a member (no smartphone)", tag="service",
+       body=EntryCreate, response=ServiceRecordOut, status=201, idempotent=True, roles=("coordinator",))
+def create_entry(body: EntryCreate):
+    return _record(service.record_entry(db.get_session(), current_api_user(),
+                                        **body.model_dump(exclude={"client_ref"})))
+
+
+@route("/service/<id:record_id>/confirm", "POST", summary="Confirm a pending record (times may be corrected)",
+       tag="service", body=ConfirmBody, response=ServiceRecordOut, roles=("coordinator",))
+def confirm_record(record_id: int, body: ConfirmBody):
+    return _record(service.confirm(db.get_session(), current_api_user(), record_id, **body.model_dump()))
+
+
+@route("/service/<id:record_id>/reject", "POST", summary="Reject a pending record, with the reason", tag="service",
+       body=RejectBody, response=ServiceRecordOut, roles=("coordinator",))
+def reject_record(record_id: int, body: RejectBody):
+    return _record(service.reject(db.get_session(), current_api_user(), record_id, note=body.note))
+
+
+@route("/service/<id:record_id>/sign-out", "POST", summary="Sign out of one's open duty", tag="service",
+       body=SignOutBody, response=ServiceRecordOut, idempotent=True)
+def sign_out(record_id: int, body: SignOutBody):
+    return _record(service.sign_out(db.get_session(), current_api_user(), record_id, latitude=body.latitude,
+                                    longitude=body.longitude))
