@@ -752,3 +752,14 @@ def check_integrity(session: Session) -> list[str]:
         if entry is None or entry.amount != points:
             problems.append(f"service record {record_id}: {points} points without their ledger entry")
     return problems
+
+
+def members_for_entry(session: Session, actor: User) -> list[User]:
+    """The people the actor may record service for: their teams' active members (an admin's:
+    the station's), never themself, by name."""
+    access.require_role(actor, "coordinator")
+    stmt = select(User).where(User.station_id == actor.station_id, User.status == "active", User.id != actor.id)
+    if not actor.is_admin:
+        teams = access.coordinated_team_ids(session, actor) or {-1}
+        stmt = stmt.where(User.id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))))
+    return list(session.exec(stmt.order_by(User.display_name, User.id)))

@@ -50,6 +50,8 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
     ("pages.teams", _l("Teams and members"), _l("Add, remove, make coordinator"), ("coordinator",)),
     ("pages.users", _l("People"), _l("Find, create and manage accounts"), ("coordinator",)),
     ("pages.shift_week", _l("Shifts and routes"), _l("Week plan, live view, attendance"), ("coordinator",)),
+    ("pages.service_queue", _l("Service records to review"), _l("Make-up hours and duties left open; record for a member"),
+     ("coordinator",)),
     ("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",)),
     ("pages.audit_page", _l("Audit trail"), _l("Who did what, and when"), ("admin",)),
     ("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",)),

@@ -7,12 +7,14 @@ else the page says it with a 422.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from ..errors import FieldError
 from ..parsing import BadValue, parse_day, parse_id, parse_int
+from ..timeutil import station_tz
 
 
 def _read(source, name: str, parse):
@@ -60,3 +62,27 @@ def arg_day(name: str) -> date | None:
 
 def form_day(name: str) -> date | None:
     return _read(request.form, name, parse_day)
+
+
+def form_span(day_field: str, start_field: str, end_field: str) -> tuple[datetime | None, datetime | None]:
+    """A stretch of time from a form's day and two clock times (station time); an end earlier
+    than the start is on the next day (a night duty). Missing values are ``None``; bad ones a
+    ``FieldError`` naming the field."""
+    day = _read(request.form, day_field, parse_day)
+    if day is None:
+        return None, None
+    clocks = []
+    for name in (start_field, end_field):
+        raw = (request.form.get(name) or "").strip()[:8]
+        if not raw:
+            clocks.append(None)
+            continue
+        try:
+            clocks.append(time.fromisoformat(raw[:5]))
+        except ValueError:
+            raise FieldError(name, _l("Enter a time like 08:30.")) from None
+    start = datetime.combine(day, clocks[0], tzinfo=station_tz()) if clocks[0] else None
+    end = datetime.combine(day, clocks[1], tzinfo=station_tz()) if clocks[1] else None
+    if start and end and end <= start:
+        end += timedelta(days=1)
+    return start, end

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required, logout_user
 from ... import db
 from ...errors import DomainError
 from ...models import Team
-from ...services import access, accounts, shifts
+from ...services import access, accounts, service, shifts
+from .. import due
 from . import bp
 from .auth import start_session
 from .common import field_errors, make_reminders
@@ -25,10 +26,12 @@ def home():
     if works_only_at_the_counter(current_user):
         return redirect(url_for("pages.counter"))
     make_reminders()
+    due.settle(service.settle, user_id=current_user.id)
     session_db = db.get_session()
     team_ids = access.team_ids_of(session_db, current_user.id)
     teams = [session_db.get(Team, team_id) for team_id in team_ids]
     return render_template("pages/home.html", teams=teams, duty=_my_duty(session_db),
+                           on_duty=service.running(session_db, current_user),
                            progress=accounts.level_progress(current_user.lifetime_points))
 
 
