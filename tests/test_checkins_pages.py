@@ -235,7 +235,8 @@ def test_events_live_code_refreshes_by_htmx(client, world):
     day = start.date().isoformat()
     created = client.post("/manage/events", data={"csrf_token": token, "title": "防诈讲座", "location": "活动室",
                                                   "day": day, "start": start.strftime("%H:%M"),
-                                                  "end": end.strftime("%H:%M"), "points": "10"})
+                                                  "end": end.strftime("%H:%M"), "points": "10",
+                                                  "credit": "full"})  # no sign-out phase near its end
     assert created.status_code == 302
     listing = client.get("/manage/events").get_data(as_text=True)
     live_path = re.search(r'href="(/manage/events/\d+/live)"', listing).group(1)
@@ -246,6 +247,25 @@ def test_events_live_code_refreshes_by_htmx(client, world):
     bad = client.post("/manage/events", data={"csrf_token": token, "title": "x", "day": day, "start": "10:00",
                                               "end": "09:00"})
     assert bad.status_code == 422
+
+
+def test_live_screen_switches_to_the_sign_out_code(app, client, world):
+    """In an event's last half hour (or when the coordinator switches) the screen shows the
+    sign-out code; the switch goes back too."""
+    with arrange(app) as session:
+        now = timeutil.utcnow()
+        event_id = event(session, starts_at=now - timedelta(hours=1), hours=4).id
+        ending_id = event(session, starts_at=now - timedelta(hours=1), hours=1.25).id
+    login(client, "leader")
+    assert re.search(r"O\d+-\d{6}", client.get(f"/manage/events/{ending_id}/live").get_data(as_text=True))
+    path = f"/manage/events/{event_id}/live"
+    assert re.search(r"E\d+-\d{6}", client.get(path).get_data(as_text=True))
+    token = csrf_token(client, path)
+    assert client.post(f"/manage/events/{event_id}/signout", data={"csrf_token": token, "on": "1"}).status_code == 302
+    shown = client.get(path).get_data(as_text=True)
+    assert re.search(r"O\d+-\d{6}", shown) and "Sign-out" in shown
+    client.post(f"/manage/events/{event_id}/signout", data={"csrf_token": token, "on": "0"})
+    assert re.search(r"E\d+-\d{6}", client.get(path).get_data(as_text=True))
 
 
 def test_leader_checks_in_a_member_and_adjusts_points(app, client, world):

@@ -96,10 +96,13 @@ SIGNOUT_BEFORE_END = timedelta(minutes=30)
 def live_code(session: Session, actor: User, event_id: int, now: datetime | None = None, *,
               purpose: str = "in") -> tuple[Event, str, datetime]:
     """(event, the current code, when it stops being current) for the live-code screen:
-    ``purpose`` "in" signs in, "out" signs out."""
+    ``purpose`` "in" signs in, "out" signs out, "auto" whichever the screen shows now
+    (:func:`shows_signout`)."""
     event = get_managed(session, actor, event_id)
-    code, expires_at = codes.event_code(event.id, now or timeutil.utcnow(),
-                                        purpose="event_out" if purpose == "out" else "event")
+    now = now or timeutil.utcnow()
+    if purpose == "auto":
+        purpose = "out" if shows_signout(event, now) else "in"
+    code, expires_at = codes.event_code(event.id, now, purpose="event_out" if purpose == "out" else "event")
     return event, code, expires_at
 
 

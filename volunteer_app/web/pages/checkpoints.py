@@ -28,7 +28,7 @@ from ...parsing import BadValue, parse_day
 from ..params import arg_id, form_id, to_id
 from . import bp
 from .checkins import kind_labels
-from .common import field_errors, form_int, render, role_required
+from .common import field_errors, flash_error, form_int, render, role_required, unit_of_work
 
 
 # -- coordinators: checkpoints and posters --------------------------------------------------------
@@ -75,6 +75,9 @@ def _checkpoint_form() -> dict:
             value = default
         values[key] = value
     values["team_id"] = form_id("team_id")
+    values["duty_post"] = request.form.get("duty_post") == "1"
+    values["service_kind"] = (request.form.get("service_kind") or "")[:40] or None
+    values["max_duty_hours"] = form_int("max_duty_hours") or 12
     if "active" in request.form or request.form.get("has_active"):
         values["active"] = request.form.get("active") == "1"
     if errors:
@@ -201,12 +204,13 @@ def event_list():
     errors, values = {}, {"points": 10}
     if request.method == "POST":
         values = {key: request.form.get(key, "")[:300] for key in ("title", "location", "day", "start", "end",
-                                                                     "points", "team_id")}
+                                                                     "points", "team_id", "kind", "credit")}
         try:
             starts_at, ends_at = _event_times(values)
             event = events.create(session_db, current_user, title=values["title"], location=values["location"],
                                   starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
-                                  team_id=form_id("team_id"))
+                                  team_id=form_id("team_id"), kind=values["kind"] or None,
+                                  credit=values["credit"] or "scans")
             db.commit()
             flash(_("Event created. Open its live code when it starts."), "success")
             return redirect(url_for("pages.event_list"))
@@ -242,12 +246,22 @@ def _event_times(values: dict):
 def event_live(event_id: int):
     """The live-code screen for a phone, tablet or projector: a fresh QR every 30 seconds."""
     session_db = db.get_session()
-    event, code, expires_at = events.live_code(session_db, current_user, event_id)
+    event, code, expires_at = events.live_code(session_db, current_user, event_id, purpose="auto")
     url = checkin_url(code)
     count = session_db.exec(_count_checkins(event.id)).one()
     context = {"event": event, "code": code, "url": url, "qr": _svg_data_uri(url), "expires_at": expires_at,
-               "count": count, "is_open": events.is_open(event, timeutil.utcnow())}
+               "count": count, "is_open": events.is_open(event, timeutil.utcnow()),
+               "signing_out": code.upper().startswith("O")}
     return render("pages/checkins/live.html", "pages/checkins/_live_code.html", **context)
+
+
+@bp.post("/manage/events/<id:event_id>/signout")
+@role_required("coordinator")
+@unit_of_work(on_error=lambda error, event_id: (flash_error(error), redirect(url_for("pages.event_list")))[1])
+def event_signout_switch(event_id: int):
+    """The coordinator switches the live screen to the sign-out code (or back to check-in)."""
+    events.switch_signout(db.get_session(), current_user, event_id, request.form.get("on") == "1")
+    return redirect(url_for("pages.event_live", event_id=event_id))
 
 
 def _count_checkins(event_id: int):

@@ -18,6 +18,12 @@ from .common import field_errors, flash_error, role_required, unit_of_work
 TEXT_LIMIT = 600
 
 
+@bp.app_template_global()
+def service_kinds() -> list:
+    """The signed-in person's station's kinds of service (for the forms that offer them)."""
+    return service.kinds(db.get_session(), current_user.station_id)
+
+
 def _text(name: str) -> str:
     return (request.form.get(name) or "")[:TEXT_LIMIT]
 
