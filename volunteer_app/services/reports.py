@@ -28,10 +28,10 @@ from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
-from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, Station, StoreItem, Team,
-                      TeamMembership, User)
+from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, ServiceRecord, Station,
+                      StoreItem, Team, TeamMembership, User)
 from ..timeutil import local, local_midnight, utcnow
-from . import access, hours
+from . import access, hours, identity, service
 from .csv_export import csv_stream
 from .dashboard import Scope, scope_for, scoped_user_ids
 
@@ -120,8 +120,49 @@ def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id:
 # -- service hours -----------------------------------------------------------------------------
 
 def hours_available() -> bool:
-    """Hours come from completed shifts: always (the pages still ask)."""
+    """Hours come from service records: always (the pages still ask)."""
     return True
+
+
+def hours_by_kind(session: Session, scope: Scope, p: Period) -> list[tuple[str, float, int]]:
+    """(kind's name, hours, records) of the scope's confirmed service in the period, most first."""
+    names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
+    return [(names.get(kind, kind), round(minutes / 60, 1), count)
+            for kind, minutes, count in hours.minutes_by_kind(session, scoped_user_ids(scope), p.start, p.end)]
+
+
+#: The columns the national volunteer information system's batch import of service hours reads.
+NATIONAL_HEADER = (_l("Real name"), _l("ID document number"), _l("Volunteer number"), _l("Activity"),
+                   _l("Kind of service"), _l("Service date"), _l("Start time"), _l("End time"), _l("Hours of service"))
+
+
+def national_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                    full_id_numbers: bool = False) -> Export:
+    """Confirmed service records of the period, one row each, in the columns of the national
+    volunteer information system's import (real name, ID document number, volunteer number,
+    activity, kind, date, start, end, hours). ID numbers are masked; an admin may ask for them in
+    full, and that reading is audited."""
+    scope = scope_for(session, actor, team_id)
+    names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
+    people = {user.id: user for user in session.exec(select(User).where(User.id.in_(scoped_user_ids(scope))))}
+    revealed = identity.reveal(session, actor, list(people.values()), purpose="national_export") \
+        if full_id_numbers else {}
+    records = list(session.exec(select(ServiceRecord).where(
+        ServiceRecord.status == "confirmed", ServiceRecord.user_id.in_(list(people) or [-1]),
+        ServiceRecord.started_at >= p.start, ServiceRecord.started_at < p.end)
+        .order_by(ServiceRecord.started_at, ServiceRecord.id)))
+
+    def rows():
+        for record in records:
+            person = people[record.user_id]
+            start, end = local(record.started_at), local(record.ended_at)
+            yield (person.real_name or person.display_name,
+                   revealed.get(person.id) or identity.mask(person.id_number_last4),
+                   person.volunteer_number or "", record.place, names.get(record.kind, record.kind),
+                   start.date().isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"),
+                   f"{record.minutes / 60:.2f}")
+
+    return Export(f"national-hours-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(NATIONAL_HEADER, rows()))
 
 
 def _counts_by_user(session: Session, user_ids: list[int], start: datetime, end: datetime) -> tuple[dict, dict]:
@@ -246,6 +287,8 @@ class Certificate:
     checkins: int
     issued_on: date
     teams: list[str]
+    #: (kind's name, hours) of every kind served in the period, most first.
+    by_kind: list[tuple[str, float]] = None
 
 
 def certificate(session: Session, actor: User, user_id: int, p: Period, *, now: datetime | None = None) -> Certificate:
@@ -259,9 +302,12 @@ def certificate(session: Session, actor: User, user_id: int, p: Period, *, now: 
     station = session.get(Station, user.station_id)
     teams = list(session.exec(select(Team.name).join(TeamMembership, TeamMembership.team_id == Team.id)
                               .where(TeamMembership.user_id == user.id).order_by(Team.name)))
+    names = {kind.key: kind.name for kind in service.kinds(session, user.station_id, include_inactive=True)}
+    by_kind = [(names.get(kind, kind), round(kind_minutes / 60, 1))
+               for kind, kind_minutes, _count in hours.minutes_by_kind(session, [user.id], p.start, p.end)]
     return Certificate(user=user, station_name=station.name if station else "", period=p,
                        hours=round(minutes / 60, 1), shifts=shifts, checkins=int(checkins),
-                       issued_on=local(now or utcnow()).date(), teams=teams)
+                       issued_on=local(now or utcnow()).date(), teams=teams, by_kind=by_kind)
 
 
 # -- ledger and check-in exports ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from ...services.dashboard import scope_for, scoped_user_ids
 from ...timeutil import local, utcnow
 from ..params import arg_id, to_id
 from . import bp
-from .common import render, role_required
+from .common import render, role_required, unit_of_work
 
 TABLE_ROWS = 200
 
@@ -78,7 +78,7 @@ def reports_page():
     if team_id:
         query["team"] = team_id
     return render("pages/reports/index.html", "pages/reports/_tables.html", p=p, errors=errors, scope=scope,
-                  teams=teams, people=people[:TABLE_ROWS], more=len(people) > TABLE_ROWS, query=query,
+                  teams=teams, by_kind=reports.hours_by_kind(session, scope, p), people=people[:TABLE_ROWS], more=len(people) > TABLE_ROWS, query=query,
                   hours_available=reports.hours_available(), store_available=reports.store_available())
 
 
@@ -96,6 +96,25 @@ def export_hours_volunteers():
 def export_hours_teams():
     return csv_response(reports.hours_by_team_export(db.get_session(), current_user, current_period(),
                                                      team_id=arg_id("team")))
+
+
+@bp.get("/reports/national-hours.csv")
+@role_required("coordinator")
+def export_national_hours():
+    """The national volunteer information system's import, ID numbers masked."""
+    return csv_response(reports.national_export(db.get_session(), current_user, current_period(),
+                                                team_id=arg_id("team")))
+
+
+@bp.post("/reports/national-hours.csv")
+@role_required("admin")
+@unit_of_work()
+def export_national_hours_in_full():
+    """The same with full ID numbers, for an admin; the reading is audited (committed before
+    the file is sent)."""
+    export = reports.national_export(db.get_session(), current_user, current_period(), team_id=arg_id("team"),
+                                     full_id_numbers=True)
+    return lambda: csv_response(export)
 
 
 @bp.get("/reports/ledger.csv")

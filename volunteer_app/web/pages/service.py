@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ... import db
 from ...errors import FieldError
 from ...settings import setting
-from ...services import accounts, service
+from ...services import accounts, identity, service
 from .. import due
 from ..params import form_id, form_span
 from . import bp
@@ -184,3 +184,31 @@ def service_entry():
     hours = "%.1f" % (record.minutes / 60)
     flash(_("Recorded %(hours)s hours for %(name)s.", hours=hours, name=member.display_name), "success")
     return redirect(url_for("pages.member_service", user_id=record.user_id))
+
+
+# -- my identity for the official systems ---------------------------------------------------------
+
+def _identity_form(errors: dict | None = None, status: int = 200):
+    me = current_user._get_current_object()
+    return render_template("pages/service/identity.html", errors=errors or {}, me=me,
+                           masked=identity.mask(me.id_number_last4), values=request.form), status
+
+
+@bp.route("/me/identity", methods=["GET", "POST"])
+@login_required
+@unit_of_work(on_error=lambda error: _identity_form(field_errors(error), 422))
+def my_identity():
+    """Real name, volunteer number and (with consent) the ID number, for the hours certificate
+    and the national volunteer system."""
+    if request.method == "GET":
+        return _identity_form()
+    me = current_user._get_current_object()
+    if request.form.get("action") == "withdraw":
+        identity.withdraw(db.get_session(), me)
+        flash(_("Your ID number has been erased."), "success")
+    else:
+        identity.set_identity(db.get_session(), me, real_name=_text("real_name"),
+                              volunteer_number=_text("volunteer_number"), id_number=_text("id_number") or None,
+                              consent=request.form.get("consent") == "1")
+        flash(_("Saved."), "success")
+    return redirect(url_for("pages.my_identity"))
