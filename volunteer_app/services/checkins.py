@@ -555,3 +555,14 @@ def seed_demo(session: Session, admin: User, teams: list, volunteers: list[User]
                 _checkpoint_checkin(session, volunteer.id, place.id, None, place.latitude, place.longitude, at)
             else:
                 _checkpoint_checkin(session, volunteer.id, place.id, None, None, None, at)
+    tea_room = checkpoint_service.create(session, admin, name="断桥调解茶室", description="茶室门内右手墙上",
+                                         points=5, team_id=patrol.id, duty_post=True, service_kind="tea_room",
+                                         cooldown_minutes=0)
+    for day, volunteer in zip((5, 3, 2), volunteers[:3]):
+        signed_in = now - timedelta(days=day, hours=3)
+        _checkpoint_checkin(session, volunteer.id, tea_room.id, None, None, None, signed_in)
+        _checkpoint_checkin(session, volunteer.id, tea_room.id, None, None, None, signed_in + timedelta(hours=2))
+    if len(volunteers) > 3:
+        begun = now - timedelta(days=4, hours=6)
+        service.request_makeup(session, volunteers[3], kind="mediation", started_at=begun,
+                               ended_at=begun + timedelta(hours=2), place="湖滨社区调解室", note="手机没电，忘了签退", now=now)

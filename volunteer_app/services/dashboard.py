@@ -17,10 +17,11 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from .. import db
-from ..models import (Checkin, Checkpoint, LedgerEntry, Shift, ShiftSignup, StoreItem, Team, TeamMembership, Tip,
+from ..models import (Checkin, Checkpoint, LedgerEntry, ServiceRecord, Shift, ShiftSignup, StoreItem, Team,
+                      TeamMembership, Tip,
                       User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
-from . import access, hours
+from . import access, hours, service
 
 #: Ledger kinds that move points out through the store (refunds give them back).
 SPENDING_KINDS = ("redemption", "refund")
@@ -308,6 +309,22 @@ class Dashboard:
     heatmap: list[list[int]]
     coverage: list[Coverage]
     flow: list[WeekFlow]
+    #: (kind's name, hours) of the scope's confirmed service this week, most first.
+    week_by_kind: list[tuple[str, float]] = ()
+    #: Service records waiting for review (make-ups, duties left open too long).
+    pending_service: int = 0
+
+
+def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
+    names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
+    return [(names.get(kind, kind), round(minutes / 60, 1))
+            for kind, minutes, _count in hours.minutes_by_kind(session, scoped_user_ids(scope), start, end)]
+
+
+def pending_service(session: Session, scope: Scope) -> int:
+    return int(session.exec(select(func.count(ServiceRecord.id)).where(
+        ServiceRecord.station_id == scope.station_id, ServiceRecord.status == "pending",
+        ServiceRecord.user_id.in_(scoped_user_ids(scope)))).one())
 
 
 def build(session: Session, actor: User, *, team_id: int | None = None, now: datetime | None = None) -> Dashboard:
@@ -325,4 +342,6 @@ def build(session: Session, actor: User, *, team_id: int | None = None, now: dat
         heatmap=checkin_heatmap(session, scope, now),
         coverage=coverage(session, scope, now),
         flow=points_flow(session, scope, now),
+        week_by_kind=hours_by_kind(session, scope, period_start("week", now), end),
+        pending_service=pending_service(session, scope),
     )
