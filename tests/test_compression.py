@@ -1,6 +1,6 @@
-"""Text answers go out gzip-compressed to a browser that accepts it (a weak signal waits for fewer
-bytes); the same answer without compression to one that does not; small answers, pictures and
-answers without a body are left alone."""
+"""The pages' text answers go out gzip-compressed to a browser that accepts it (a weak signal
+waits for fewer bytes); the same answer without compression to one that does not; small
+answers, pictures and answers without a body are left alone, and so is the JSON API."""
 from __future__ import annotations
 
 import gzip
@@ -44,3 +44,9 @@ def test_small_and_empty_answers_are_left_alone(client):
     assert moved.status_code != 500
     head = client.head("/login", headers=GZIP)
     assert "Content-Encoding" not in head.headers
+
+
+def test_the_api_answers_uncompressed(client):
+    spec = client.get("/api/v1/openapi.json", headers=GZIP)
+    assert spec.status_code == 200 and len(spec.data) > 1024
+    assert "Content-Encoding" not in spec.headers and spec.get_json()["openapi"]
