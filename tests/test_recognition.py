@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from volunteer_app import db, timeutil
-from volunteer_app.models import (Award, Checkin, Checkpoint, Event, LedgerEntry, Notice, Shift, ShiftSignup, User,
+from volunteer_app.errors import DomainError
+from volunteer_app.models import (Award, Checkin, Checkpoint, Event, LedgerEntry, Notice, Shift, ShiftSignup, Station, User,
                                   UserBadge)
 from volunteer_app.services import ledger, recognition
 
@@ -290,3 +291,50 @@ def test_api_award_client_ref_is_idempotent(app, api):
     with arrange(app) as s:
         assert len(list(s.exec(select(Award).where(Award.user_id == person.id)))) == 1
         assert s.get(User, person.id).balance == 10
+
+
+def test_award_picker_finds_by_name_username_or_member_number_within_the_coordinators_teams(app):
+    with arrange(app) as s:
+        east, west, elsewhere = factories.team(s, "东巡逻队"), factories.team(s, "西巡逻队"), factories.team(s, "南巡逻队")
+        coord = factories.coordinator(s, east, display_name="罗队长")
+        factories.membership(s, west, coord, "coordinator")
+        one = factories.user(s, team=east, display_name="罗静", username="luojing1")
+        two = factories.user(s, team=west, display_name="罗静", username="luojing_w")
+        factories.membership(s, east, two)
+        factories.user(s, team=elsewhere, display_name="罗静", username="luojing_s")  # not the coordinator's team
+        factories.user(s, team=east, display_name="罗静", status="pending")  # not yet approved
+        factories.user(s, display_name="罗静")  # in no team
+        far = Station(name="远方派出所")
+        s.add(far)
+        s.flush()
+        factories.user(s, display_name="罗静", station_row=far, team=factories.team(s, "远方队", station_row=far))
+        admin = factories.admin(s)
+
+        people, more = recognition.search_candidates(s, coord, "罗静")
+        assert [(p["id"], p["teams"]) for p in people] == [(one.id, ["东巡逻队"]), (two.id, ["东巡逻队", "西巡逻队"])]
+        assert not more
+        assert [p["id"] for p in recognition.search_candidates(s, coord, "LUOJING_W")[0]] == [two.id]
+        assert [p["id"] for p in recognition.search_candidates(s, coord, str(two.id))[0]][0] == two.id
+        assert [p["id"] for p in recognition.search_candidates(s, coord, f"{one.id}-123456")[0]][0] == one.id
+        assert recognition.search_candidates(s, coord, "罗队长") == ([], False)  # never oneself
+        assert recognition.search_candidates(s, coord, "") == ([], False)
+        assert recognition.search_candidates(s, coord, "%") == ([], False)  # a wildcard is a character
+        # An admin: anyone active of the station (not another station's, not the pending one).
+        assert len(recognition.search_candidates(s, admin, "罗静")[0]) == 4
+        assert recognition.candidate(s, coord, two.id)["teams"] == ["东巡逻队", "西巡逻队"]
+        assert recognition.candidate(s, coord, admin.id) is None
+        with pytest.raises(DomainError) as refused:
+            recognition.search_candidates(s, one, "罗")
+        assert refused.value.code == "forbidden"
+
+
+def test_award_picker_lists_a_limited_number(app):
+    with arrange(app) as s:
+        team = factories.team(s)
+        coord = factories.coordinator(s, team)
+        for number in range(5):
+            factories.user(s, team=team, display_name=f"王{number}")
+        people, more = recognition.search_candidates(s, coord, "王", limit=3)
+        assert [p["display_name"] for p in people] == ["王0", "王1", "王2"] and more
+        assert len(recognition.search_candidates(s, coord, "王", limit=5)[0]) == 5
+        assert not recognition.search_candidates(s, coord, "王", limit=5)[1]

@@ -80,7 +80,8 @@ def test_coordinator_grants_from_a_template_and_prints(app):
         person_id, outsider_id = person.id, outsider.id
     client = login(app, "coord")
     page = client.get("/manage/awards").get_data(as_text=True)
-    assert "月度之星" in page and "张桂兰" in page
+    assert "月度之星" in page and "张桂兰" not in page  # the picker lists people as their name is typed
+    assert "张桂兰" in client.get("/manage/awards?q=桂兰").get_data(as_text=True)
     assert "/manage/awards" in client.get("/manage").get_data(as_text=True)
     token = csrf_token(client, "/manage/awards")
     answer = client.post("/manage/awards", data={"csrf_token": token, "user_id": person_id,
@@ -106,3 +107,45 @@ def test_coordinator_grants_from_a_template_and_prints(app):
     assert "护学岗之星" in client.get("/manage/awards").get_data(as_text=True)
     volunteer = login(app, "outsider")
     assert volunteer.get("/manage/awards").status_code == 403
+
+
+def test_award_picker_searches_as_you_type_and_without_javascript(app):
+    with arrange(app) as s:
+        east, west = factories.team(s, "东巡逻队"), factories.team(s, "西巡逻队")
+        coord = factories.coordinator(s, east, username="picker", display_name="罗队长", language="en")
+        factories.membership(s, west, coord, "coordinator")
+        one = factories.user(s, team=east, display_name="罗静", username="luojing1")
+        two = factories.user(s, team=west, display_name="罗静", username="luojing2")
+        stranger = factories.user(s, team=factories.team(s, "南巡逻队"), display_name="罗静", username="luojing3")
+        one_id, two_id, stranger_id, coord_id = one.id, two.id, stranger.id, coord.id
+    client = login(app, "picker")
+    page = client.get("/manage/awards").get_data(as_text=True)
+    assert 'hx-get="/manage/awards/people"' in page and 'hx-trigger="input changed delay:300ms' in page
+    assert 'id="award-people"' in page and 'name="user_id"' not in page  # nobody listed before typing
+
+    partial = client.get("/manage/awards/people?q=罗静", headers={"HX-Request": "true"})
+    body = partial.get_data(as_text=True)
+    assert partial.status_code == 200 and body.lstrip().startswith('<div id="award-people"') and "<html" not in body
+    assert f'value="{one_id}"' in body and f'value="{two_id}"' in body and f'value="{stranger_id}"' not in body
+    assert "东巡逻队" in body and "西巡逻队" in body
+    assert f"Member no. {one_id}" in body and f"Member no. {two_id}" in body
+    assert f'value="{coord_id}"' not in client.get("/manage/awards/people?q=罗").get_data(as_text=True)
+    by_number = client.get(f"/manage/awards/people?q={two_id}").get_data(as_text=True)
+    assert by_number.index(f'value="{two_id}"') < by_number.find(f'value="{one_id}"') or f'value="{one_id}"' not in by_number
+    assert "Nobody found" in client.get("/manage/awards/people?q=nobody-at-all").get_data(as_text=True)
+    assert client.get("/manage/awards/people?q=" + "罗" * 500).status_code == 200
+
+    # Without JavaScript: the search is a GET form; the page lists the people inside the award form.
+    plain = client.get("/manage/awards?q=luojing2").get_data(as_text=True)
+    form = plain[plain.index('method="post" action="/manage/awards"'):]
+    assert f'value="{two_id}"' in form and f'value="{one_id}"' not in form and 'value="luojing2"' in plain
+    # A person chosen from another page stays chosen; an award refused for lack of a title keeps the list.
+    chosen = client.get(f"/manage/awards?user_id={one_id}").get_data(as_text=True)
+    assert f'value="{one_id}" checked' in chosen
+    token = csrf_token(client, "/manage/awards")
+    bad = client.post("/manage/awards", data={"csrf_token": token, "q": "罗静", "user_id": two_id, "template": "",
+                                              "title": "", "points": ""})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and f'value="{two_id}" checked' in body and f'value="{one_id}"' in body
+    volunteer = login(app, "luojing1")
+    assert volunteer.get("/manage/awards/people?q=罗").status_code == 403

@@ -110,13 +110,17 @@ def test_hours_per_volunteer_and_team_equal_raw_rows(app, client, session, peopl
             factories.service_record(session, user, shift.starts_at, minutes, shift_row=shift)
         shifts.append(shift)
     add_checkin(session, alice, people["checkpoint"], day)
+    alice.phone = "13800138000"
+    session.add(alice)
     session.commit()
     login(client, people["admin"])
     rows = read_csv(client.get("/reports/hours-volunteers.csv?from=2026-10-01&to=2026-10-31"))
     by_user = {row[1]: row for row in rows[1:]}
-    assert by_user["alice"][3] == f"{(150 + 90) / 60:.2f}" and by_user["alice"][4] == "1"
-    assert by_user["alice"][5] == "5" and by_user["bob"][3] == "1.00"
+    assert rows[0][3:5] == ["队伍", "手机号"]
+    assert by_user["alice"][5] == f"{(150 + 90) / 60:.2f}" and by_user["alice"][6] == "1"
+    assert by_user["alice"][7] == "5" and by_user["bob"][5] == "1.00"
     assert by_user["alice"][2] == "王秀英"
+    assert by_user["alice"][3:5] == ["西湖红袖章巡逻队", "13800138000"] and by_user["bob"][3:5] == ["老兵调解队", ""]
     teams = read_csv(client.get("/reports/hours-teams.csv?from=2026-10-01&to=2026-10-31"))
     by_team = {row[1]: row for row in teams[1:]}
     assert by_team["西湖红袖章巡逻队"][4] == "4.00" and by_team["老兵调解队"][4] == "1.00"

@@ -552,11 +552,11 @@ def test_staff_cannot_award_adjust_or_check_in_themselves_on_the_pages(app, worl
     assert award.status_code == 403
     adjust = client.post(f"/manage/users/{me.id}/points", data={"csrf_token": token, "amount": "500",
                                                                  "reason": "辛苦费"})
-    assert adjust.status_code in (403, 422) and "此事须由他人为您办理" in adjust.get_data(as_text=True)
+    assert adjust.status_code in (403, 422) and "这件事需要由别人为您办理" in adjust.get_data(as_text=True)
     for place_value in (f"checkpoint:{place.id}", f"event:{open_event.id}"):
         done = client.post("/manage/leader-checkin", data={"csrf_token": token, "place": place_value,
                                                            "user_id": str(me.id)})
-        assert done.status_code in (403, 422) and "此事须由他人为您办理" in done.get_data(as_text=True), place_value
+        assert done.status_code in (403, 422) and "这件事需要由别人为您办理" in done.get_data(as_text=True), place_value
     assert row_counts(app) == before
 
 

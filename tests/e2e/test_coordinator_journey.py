@@ -20,6 +20,7 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
     coordinator = live_server.make_user(roles=("admin", "coordinator", "volunteer"), team="老城巡逻队",
                                         team_role="coordinator", display_name="陈建华")
     member = live_server.make_user(display_name="赵美兰")
+    namesake = live_server.make_user(display_name="赵美兰", team="老城巡逻队")
     with live_server.session() as session:
         actor = session.get(User, coordinator.id)
         for name in ("城南菜场", "南门公园", "老街茶室"):
@@ -48,9 +49,9 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
     with journey.step("volunteer found by name", staff):
         staff.fill("#f-q", "赵美兰")
         staff.locator("form[role=search] button[type=submit]").click()
-        found = staff.locator("#candidates .row-card", has_text="赵美兰")
+        found = staff.locator("#candidates .row-card", has_text=member.username)
         found.wait_for()
-        assert member.username in found.inner_text()
+        assert "赵美兰" in found.inner_text()
 
     with journey.step("volunteer added to the team", staff):
         found.locator("button[type=submit]").click()
@@ -117,13 +118,18 @@ def test_coordinator_builds_a_team_plans_a_shift_and_grants_an_award(new_page, l
         staff.goto("/manage")
         staff.locator(".hub-link[href$='/manage/awards']").click()
         staff.wait_for_url("**/manage/awards")
-        staff.select_option("#f-user_id", label=f"赵美兰 ({member.username})")
+        staff.fill("#f-q", "赵美兰")  # the picker lists people as the name is typed (htmx)
+        found = staff.locator("#award-people label.person-choice", has_text=f"会员编号 {member.id}")
+        found.wait_for()
+        namesake_row = staff.locator("#award-people label.person-choice", has_text=f"会员编号 {namesake.id}")
+        assert "老城巡逻队" in namesake_row.inner_text() and "城南巡逻队" in found.inner_text()
+        found.click()
         staff.locator("label.template-choice", has_text="月度之星").click()
         staff.fill("#f-note", "十一月巡逻二十次，风雨无阻")
         assert _gap_above(staff, "fieldset.award-templates") >= 8  # "Award" is not read as the select's
 
     with journey.step("certificate after granting", staff):
-        staff.locator("main form[action$='/manage/awards'] button[type=submit]").click()
+        staff.locator("main form[method=post][action$='/manage/awards'] button[type=submit]").click()
         staff.wait_for_url("**/awards/*/certificate")
         certificate = staff.locator("article.certificate").inner_text()
         assert "赵美兰" in certificate and "月度之星" in certificate

@@ -186,16 +186,27 @@ class HoursRow:
     minutes: int
     checkins: int
     points_earned: int
+    phone: str | None = None
+    teams: tuple[str, ...] = ()
 
     @property
     def hours(self) -> float:
         return round(self.minutes / 60, 2)
 
 
+def _team_names(session: Session, user_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    rows = session.execute(select(TeamMembership.user_id, Team.name).join(Team, Team.id == TeamMembership.team_id)
+                           .where(TeamMembership.user_id.in_(user_ids)).order_by(Team.name))
+    for user_id, name in rows:
+        names.setdefault(user_id, []).append(name)
+    return names
+
+
 def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> Iterator[HoursRow]:
-    """Per person (id order): minutes served, check-ins and points earned in the period,
-    computed a batch of people at a time."""
-    stmt = select(User.id, User.username, User.display_name).where(User.id.in_(user_ids))
+    """Per person (id order): minutes served, check-ins and points earned in the period, with
+    the person's phone and teams, computed a batch of people at a time."""
+    stmt = select(User.id, User.username, User.display_name, User.phone).where(User.id.in_(user_ids))
     people = keyset(session, stmt, User.id, batch=batch)
     while True:
         chunk = [row for _, row in zip(range(batch), people)]
@@ -204,20 +215,21 @@ def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> 
         ids = [row[0] for row in chunk]
         minutes = dict(hours.minutes_by_user(session, ids, p.start, p.end))
         checkins, earned = _counts_by_user(session, ids, p.start, p.end)
-        for user_id, username, display_name in chunk:
+        teams = _team_names(session, ids)
+        for user_id, username, display_name, phone in chunk:
             yield HoursRow(user_id, username, display_name, minutes.get(user_id, 0), int(checkins.get(user_id, 0)),
-                           int(earned.get(user_id) or 0))
+                           int(earned.get(user_id) or 0), phone, tuple(teams.get(user_id, ())))
 
 
 def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
     scope = scope_for(session, actor, team_id)
-    header = [_l("User id"), _l("Username"), _l("Name"), _l("Hours served"), _l("Check-ins"), _l("Points earned"),
-              _l("From"), _l("To")]
+    header = [_l("User id"), _l("Username"), _l("Name"), _l("Team"), _l("Mobile phone"), _l("Hours served"),
+              _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
     def rows():
         for row in hours_rows(session, scoped_user_ids(scope), p):
-            yield (row.user_id, row.username, row.display_name, f"{row.hours:.2f}", row.checkins, row.points_earned,
-                   p.first.isoformat(), p.last.isoformat())
+            yield (row.user_id, row.username, row.display_name, "、".join(row.teams), row.phone or "",
+                   f"{row.hours:.2f}", row.checkins, row.points_earned, p.first.isoformat(), p.last.isoformat())
 
     return Export(f"hours-volunteers-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows()))
 
@@ -230,6 +242,8 @@ class TeamHours:
     minutes: int
     checkins: int
     points_earned: int
+    phone: str | None = None
+    teams: tuple[str, ...] = ()
 
     @property
     def hours(self) -> float:

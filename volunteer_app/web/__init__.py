@@ -183,6 +183,8 @@ def _loggable_path() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from . import compression
+    compression.init_app(app)  # first: it runs after every other after_request
     app.url_map.converters["id"] = IdConverter
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"

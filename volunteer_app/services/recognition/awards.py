@@ -4,12 +4,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from ...errors import FieldError
-from ...models import Award, AwardTemplate, Station, TeamMembership, User
+from ...models import Award, AwardTemplate, Station, Team, TeamMembership, User
+from ...parsing import BadValue, parse_id
 from ...timeutil import isoformat, utcnow
 from .. import access, audit, ledger, notices
 from . import badges
@@ -176,12 +178,70 @@ def recent_awards(session: Session, actor: User, *, limit: int = 30) -> list[tup
     return list(session.exec(stmt.order_by(Award.id.desc()).limit(limit)))
 
 
-def candidates(session: Session, actor: User) -> list[User]:
-    """People the actor may honour: members of the teams they coordinate (admins: everyone active)."""
+
+#: How many people the award form's picker lists at most.
+PICKER_LIMIT = 20
+
+
+def _awardable(session: Session, actor: User):
+    """The people the actor may award: active, of the actor's station, in a team the actor
+    coordinates (admins: anyone of the station), never the actor."""
     access.require_role(actor, "coordinator")
-    stmt = select(User).where(User.station_id == actor.station_id, User.status == "active")
+    stmt = select(User).where(User.station_id == actor.station_id, User.status == "active", User.id != actor.id)
     if not actor.is_admin:
         teams = access.coordinated_team_ids(session, actor) or {-1}
         stmt = stmt.where(User.id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))))
-    return list(session.exec(stmt.order_by(User.display_name, User.id).limit(1000)))
+    return stmt
 
+
+def _member_number(query: str) -> int | None:
+    """The user id in a typed member number: ``12``, or a member card's ``12-345678``."""
+    head, _sep, tail = query.partition("-")
+    if tail and not (tail.isascii() and tail.isdigit()):
+        return None
+    try:
+        return parse_id(head)
+    except BadValue:
+        return None
+
+
+def _with_teams(session: Session, people: list[User]) -> list[dict]:
+    names: dict[int, list[str]] = {}
+    if people:
+        rows = session.exec(select(TeamMembership.user_id, Team.name).join(Team, Team.id == TeamMembership.team_id)
+                            .where(TeamMembership.user_id.in_([p.id for p in people])).order_by(Team.name))
+        for user_id, name in rows:
+            names.setdefault(user_id, []).append(name)
+    return [{"id": p.id, "display_name": p.display_name, "username": p.username, "teams": names.get(p.id, [])}
+            for p in people]
+
+
+def search_candidates(session: Session, actor: User, query: str, *,
+                      limit: int = PICKER_LIMIT) -> tuple[list[dict], bool]:
+    """The award form's picker: people the actor may award whose name or username contains
+    ``query`` or whose member number (user id) it is, the member number's match first. Each is
+    ``{"id", "display_name", "username", "teams"}`` (team names, so two people of one name are
+    told apart). Returns at most ``limit`` of them and whether there were more; nothing for an
+    empty query."""
+    query = " ".join((query or "").split())[:64]
+    if not query:
+        access.require_role(actor, "coordinator")
+        return [], False
+    needle = query.lower()
+    matches = (func.lower(User.display_name).contains(needle, autoescape=True)
+               | func.lower(User.username).contains(needle, autoescape=True))
+    number = _member_number(query)
+    first = [User.display_name, User.id]
+    if number is not None:
+        matches = matches | (User.id == number)
+        first.insert(0, case((User.id == number, 0), else_=1))
+    people = list(session.exec(_awardable(session, actor).where(matches).order_by(*first).limit(limit + 1)))
+    return _with_teams(session, people[:limit]), len(people) > limit
+
+
+def candidate(session: Session, actor: User, user_id: int | None) -> dict | None:
+    """One person the actor may award (as in :func:`search_candidates`), or ``None``."""
+    if user_id is None:
+        return None
+    person = session.exec(_awardable(session, actor).where(User.id == user_id)).first()
+    return _with_teams(session, [person])[0] if person is not None else None

@@ -75,12 +75,31 @@ def award_certificate(award_id: int):
 
 # -- awards for coordinators ----------------------------------------------------------------------
 
+def _picker(query: str, chosen: int | None) -> dict:
+    """The person picker's results for ``query``, with the chosen person kept among them."""
+    session_db = db.get_session()
+    people, more = recognition.search_candidates(session_db, current_user, query)
+    person = recognition.candidate(session_db, current_user, chosen)
+    if person is not None and all(row["id"] != person["id"] for row in people):
+        people.insert(0, person)
+    return {"q": query, "people": people, "more": more, "chosen": person["id"] if person else None}
+
+
 def _awards_context(**extra) -> dict:
     session_db = db.get_session()
+    values = extra.get("values", {})
     return {"templates": recognition.templates(session_db, current_user.station_id),
-            "people": recognition.candidates(session_db, current_user),
             "recent": recognition.recent_awards(session_db, current_user),
-            "errors": {}, "values": {}, "template_errors": {}, "template_values": {}, **extra}
+            "errors": {}, "values": {}, "template_errors": {}, "template_values": {},
+            **_picker(values.get("q", ""), values.get("user_id")), **extra}
+
+
+@bp.get("/manage/awards/people")
+@role_required("coordinator")
+def award_people():
+    """The picker's results as they are typed (the htmx partial of the award form)."""
+    return render_template("pages/recognition/_award_people.html", errors={},
+                           **_picker(request.args.get("q", "")[:64], None))
 
 
 @bp.route("/manage/awards", methods=["GET", "POST"])
@@ -89,9 +108,10 @@ def awards():
     """Grant an award from a template (or a title of one's own); see the latest ones."""
     if request.method == "GET":
         return render_template("pages/recognition/awards.html", **_awards_context(
-            values={"user_id": to_id(request.args.get("user_id"))}))
+            values={"user_id": to_id(request.args.get("user_id")), "q": request.args.get("q", "")[:64]}))
     session_db = db.get_session()
-    values = {"user_id": to_id(request.form.get("user_id")), "template": request.form.get("template", "")[:40],
+    values = {"user_id": to_id(request.form.get("user_id")), "q": request.form.get("q", "")[:64],
+              "template": request.form.get("template", "")[:40],
               "title": request.form.get("title", "")[:200], "note": request.form.get("note", "")[:2000],
               "points": request.form.get("points", "")[:12]}
     points = form_int("points") if values["points"].strip() else None
