@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from .. import usernames
 from ..config import parse_levels
-from ..errors import DomainError, FieldError
+from ..errors import DomainError, FieldError, keeps_writes
 from ..models import ROLES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
 from ..settings import setting
 from ..timeutil import utcnow
@@ -117,6 +117,7 @@ def _username_free(session: Session, username: str) -> None:
         raise DomainError("username_taken", _l("This username looks like one that is taken. Please choose another."))
 
 
+@keeps_writes
 def register(session: Session, *, username: str, password: str, display_name: str,
              phone: str | None = None, station_id: int | None = None, language: str = "zh_CN",
              ip: str = "") -> User:
@@ -124,8 +125,8 @@ def register(session: Session, *, username: str, password: str, display_name: st
 
     Limited, since anyone may call it and each costs a slow hash: more than
     ``REGISTER_MAX_PER_IP`` attempts from one address within ``REGISTER_WINDOW_MINUTES`` are
-    ``too_many_attempts``; every attempt is recorded first, and the face commits it even when
-    the registration is refused. A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
+    ``too_many_attempts``; every attempt is recorded first, and kept even when the registration
+    is refused (``keeps_writes``). A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
     for approval; beyond that registration is closed until staff catch up (``registrations_full``)."""
     if ip:
         now = utcnow()
@@ -269,14 +270,15 @@ def _failures_since(session: Session, column, value: str, since: datetime) -> in
     ).one()
 
 
+@keeps_writes
 def authenticate(session: Session, username: str, password: str, *, ip: str = "",
                  now: datetime | None = None) -> User:
     """Check a username and password under the rate limit.
 
     After ``LOGIN_MAX_FAILURES`` failures for one username within ``LOGIN_WINDOW_MINUTES``,
     every attempt for it is refused (right password or not) until older failures age out;
-    refused attempts are not counted. The caller commits even on failure, so that the failure
-    is remembered.
+    refused attempts are not counted. A failure is kept even though the login is refused
+    (``keeps_writes``).
     """
     now = now or utcnow()
     name = normalise_username(username)[:64]

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import request
 
 from ... import db
-from ...errors import DomainError
 from ...schemas.accounts import (CreateUserRequest, MemberAdd, MembershipOut, RegisterRequest, TeamCreate,
                                  TeamList, TeamOut, TokenOut, TokenRequest, UserOut)
 from ...services import accounts, teams
@@ -20,11 +19,7 @@ def _user(user) -> dict:
        response=TokenOut, auth=False)
 def token(body: TokenRequest):
     session = db.get_session()
-    try:
-        user = accounts.authenticate(session, body.username, body.password, ip=request.remote_addr or "")
-    except DomainError:
-        session.commit()  # remember the failure for the rate limit
-        raise
+    user = accounts.authenticate(session, body.username, body.password, ip=request.remote_addr or "")
     raw, token_row = accounts.issue_token(session, user, kind="api")
     return {"access_token": raw, "token_type": "bearer", "expires_at": isoformat(token_row.expires_at),
             "user": accounts.user_view(session, user, viewer=user)}
@@ -42,11 +37,7 @@ def revoke_token():
        response=UserOut, status=201, auth=False)
 def register(body: RegisterRequest):
     session = db.get_session()
-    try:
-        user = accounts.register(session, **body.model_dump(), ip=request.remote_addr or "")
-    except DomainError:
-        session.commit()  # the attempt counts toward the limit per address
-        raise
+    user = accounts.register(session, **body.model_dump(), ip=request.remote_addr or "")
     return accounts.user_view(session, user, viewer=user)
 
 
