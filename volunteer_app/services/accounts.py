@@ -201,6 +201,20 @@ def get_user(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
+def person(session: Session, actor: User, user_id: int) -> User:
+    """Someone of the actor's station, to name or show (not_found otherwise)."""
+    return access.get_in_station(session, User, user_id, actor, _l("No such user."))
+
+
+def people(session: Session, actor: User, user_ids) -> dict[int, User]:
+    """``{id: user}`` for those of ``user_ids`` in the actor's station."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    return {user.id: user for user in session.exec(
+        select(User).where(User.id.in_(ids), User.station_id == actor.station_id))}
+
+
 def approve(session: Session, actor: User, user_id: int) -> User:
     """Any coordinator of the station may approve a pending user (they have no team yet)."""
     access.require_role(actor, "coordinator")
