@@ -22,7 +22,6 @@ WEB_MODELS_ALLOWED = {
     "volunteer_app.web.pages.shifts",
     "volunteer_app.web.pages.staff",
     "volunteer_app.web.pages.store",
-    "volunteer_app.web.pages.tips",
 }
 #: What a service must not read: the request and the signed-in user belong to the web layer.
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"), ("flask_login", "current_user")}

@@ -48,8 +48,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..parsing import is_id
-from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, TeamMembership, Tip, TipPhoto, User
+from ..parsing import BadValue, is_id, parse_id
+from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, Notice, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
 from . import access, audit, images, ledger, notices
@@ -396,6 +396,22 @@ def close(session: Session, actor: User, tip_id: int, *, resolution: str, now: d
 
 
 # --- photos ---------------------------------------------------------------------------------
+
+def read_tip_notices(session: Session, reporter: User) -> set[int]:
+    """Mark the reporter's unread tip notices read; the ids of the tips they were about."""
+    unread = list(session.exec(select(Notice).where(
+        Notice.user_id == reporter.id, Notice.kind == "tip", Notice.read_at.is_(None))))
+    fresh = set()
+    for notice in unread:
+        parts = (notice.dedupe_key or "").split(":")
+        if len(parts) == 3:
+            try:
+                fresh.add(parse_id(parts[1]))
+            except BadValue:
+                pass
+        notices.mark_read(session, reporter.id, notice.id)
+    return fresh
+
 
 def photo_dir(instance_path: str | Path) -> Path:
     return Path(instance_path) / "tip_photos"
