@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from .. import usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
-from ..models import ROLES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
+from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
 from ..settings import setting
 from ..timeutil import utcnow
 from . import access, attempts, audit
