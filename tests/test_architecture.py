@@ -19,7 +19,6 @@ WEB_MODELS_ALLOWED = {
     "volunteer_app.web.api.openapi",
     "volunteer_app.web.api.store",
     "volunteer_app.web.pages.checkpoints",
-    "volunteer_app.web.pages.shifts",
     "volunteer_app.web.pages.store",
 }
 #: What a service must not read: the request and the signed-in user belong to the web layer.
