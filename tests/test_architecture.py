@@ -17,9 +17,7 @@ WEB_MODELS_ALLOWED = {
     "volunteer_app.web",
     "volunteer_app.web.api.base",
     "volunteer_app.web.api.openapi",
-    "volunteer_app.web.api.store",
     "volunteer_app.web.pages.checkpoints",
-    "volunteer_app.web.pages.store",
 }
 #: What a service must not read: the request and the signed-in user belong to the web layer.
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"), ("flask_login", "current_user")}

@@ -416,6 +416,20 @@ def visit_customer(session: Session, clerk: User, user_id: int) -> User:
     return _customer(session, clerk, user_id)
 
 
+def visit_customer_or_none(session: Session, clerk: User, user_id: int) -> User | None:
+    """:func:`visit_customer`, or ``None`` when the visit cannot go on (the person is gone or no
+    longer active, the clerk no longer a clerk)."""
+    try:
+        return visit_customer(session, clerk, user_id)
+    except DomainError:
+        return None
+
+
+def balance_and_stock(session: Session, redemption: Redemption) -> tuple[int, int]:
+    """The customer's balance and the item's stock as they stand now."""
+    return session.get(User, redemption.user_id).balance, session.get(StoreItem, redemption.item_id).stock
+
+
 def get_redemption(session: Session, actor: User, redemption_id: int) -> Redemption:
     redemption = access.get_in_station(session, Redemption, redemption_id, actor, _l("No such redemption."))
     if redemption.user_id != actor.id and not actor.has_role("clerk", "coordinator"):

@@ -78,7 +78,5 @@ def redeem(body: RedemptionCreate):
 def cancel(redemption_id: int, body: RedemptionCancel):
     session = db.get_session()
     redemption = store.cancel(session, current_api_user(), redemption_id, body.reason or "")
-    from ...models import StoreItem, User
-    balance = session.get(User, redemption.user_id).balance
-    stock = session.get(StoreItem, redemption.item_id).stock
+    balance, stock = store.balance_and_stock(session, redemption)
     return store.redemption_view(redemption, balance_after=balance, stock_after=stock)
