@@ -262,13 +262,21 @@ def counter_summary():
                            stock_changes=store.day_stock_changes(session_db, current_user, day))
 
 
+def _export_days() -> tuple[date, date]:
+    since = _day_arg("since", _day_arg("day", store.today()))
+    return since, _day_arg("until", since)
+
+
+def _summary_url() -> str:
+    _export_days()  # a day the address cannot name is the error page (refused again here)
+    return url_for("pages.counter_summary")
+
+
 @bp.get("/counter/export.csv")
 @role_required("clerk", "coordinator")
-@unit_of_work(on_error=flash_and_redirect(lambda: url_for("pages.counter_summary")))
+@unit_of_work(on_error=flash_and_redirect(_summary_url))
 def counter_export():
-    today = store.today()
-    since = _day_arg("since", _day_arg("day", today))
-    until = _day_arg("until", since)
+    since, until = _export_days()
     chunks = store.export_csv(db.get_session(), current_user, since, until)
     filename = f"redemptions-{since.isoformat()}" + ("" if until == since else f"-{until.isoformat()}") + ".csv"
     return Response(stream_with_context(chunk.encode("utf-8") for chunk in chunks),
