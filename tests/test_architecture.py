@@ -17,7 +17,6 @@ WEB_MODELS_ALLOWED = {
     "volunteer_app.web",
     "volunteer_app.web.api.base",
     "volunteer_app.web.api.openapi",
-    "volunteer_app.web.pages.checkpoints",
 }
 #: What a service must not read: the request and the signed-in user belong to the web layer.
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"), ("flask_login", "current_user")}

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..errors import FieldError
-from ..models import Event, Team, User
+from ..models import Checkin, Event, Team, User
 from .. import timeutil
 from ..timeutil import as_utc, isoformat
 from . import access, audit, codes
@@ -87,6 +88,11 @@ def live_code(session: Session, actor: User, event_id: int, now: datetime | None
     event = get_managed(session, actor, event_id)
     code, expires_at = codes.event_code(event.id, now or timeutil.utcnow())
     return event, code, expires_at
+
+
+def checkin_count(session: Session, event: Event) -> int:
+    """How many have checked in at the event so far."""
+    return session.exec(select(func.count()).select_from(Checkin).where(Checkin.event_id == event.id)).one()
 
 
 def view(event: Event) -> dict:
