@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
-from .. import usernames
+from .. import db, usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
 from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
@@ -372,6 +372,14 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
             or session_version != user.session_version):
         return None
     return user
+
+
+def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False) -> User | None:
+    """:func:`resolve_token` for a request that may write afterwards: on SQLite in a short read
+    transaction of its own (``db.read_before_writing``; ``hold``: left open for the request's
+    first read), so that the write lock is taken for the writes alone."""
+    with db.read_before_writing(session, hold=hold):
+        return resolve_token(session, raw, kind=kind)
 
 
 def revoke_token(session: Session, raw: str, *, holder: User | None = None) -> None:

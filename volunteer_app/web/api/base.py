@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ... import db
 from ...errors import STATUS_BY_CODE, DomainError, FieldError
-from ...models import User
 from ...services import access, accounts, idempotency
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,19 +115,17 @@ def _read_query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(args)
 
 
-def bearer_user(*, hold_read: bool = False) -> User | None:
-    """The caller a bearer token names, looked up before any write (see ``db.read_before_writing``;
+def bearer_user(*, hold_read: bool = False) -> accounts.User | None:
+    """The caller a bearer token names, looked up before any write (``accounts.token_holder``;
     ``hold_read``: its read transaction stays open for the view's first read)."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    session = db.get_session()
-    with db.read_before_writing(session, hold=hold_read):
-        return accounts.resolve_token(session, raw.strip(), kind="api")
+    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read)
 
 
-def current_api_user() -> User:
+def current_api_user() -> accounts.User:
     return g.api_user
 
 
