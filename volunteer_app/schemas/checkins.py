@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from .common import ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, Timestamp
+from .common import (ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, StationTime,
+                     Timestamp)
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Radius = Annotated[int, Field(ge=10, le=100_000)]
@@ -163,7 +164,7 @@ class EntryOut(ApiOutput):
     reason: str
     ref: str
     balance_after: int
-    created_at: str
+    created_at: StationTime
 
 
 class LedgerOut(ApiOutput):

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from .. import db, usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
-from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
+from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User  # noqa: F401 (USER_STATUSES for the pages)
 from ..settings import setting
 from ..timeutil import utcnow
 from . import access, attempts, audit
@@ -444,23 +444,14 @@ def level_progress(lifetime_points: int) -> dict:
             "percent": int(100 * (lifetime_points - floor) / span)}
 
 
-def user_view(session: Session, user: User, *, viewer: User | None = None) -> dict:
-    """A user as the API shows them; the phone number only to the person and their coordinators."""
-    view = {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "roles": sorted(user.role_set(), key=ROLES.index),
-        "status": user.status,
-        "team_ids": access.team_ids_of(session, user.id),
-        "balance": user.balance,
-        "lifetime_points": user.lifetime_points,
-        "hours_served": user.hours_served,
-        "level": level_for(user.lifetime_points),
-    }
-    if viewer is not None and (viewer.id == user.id or access.coordinates_user(session, viewer, user)):
-        view["phone"] = user.phone
-    return view
+def roles_of(user: User) -> list[str]:
+    """A person's roles, in the order of ``ROLES``."""
+    return sorted(user.role_set(), key=ROLES.index)
+
+
+def sees_phone(session: Session, viewer: User | None, user: User) -> bool:
+    """The phone number is shown to the person and their coordinators only."""
+    return viewer is not None and (viewer.id == user.id or access.coordinates_user(session, viewer, user))
 
 
 def search_users(session: Session, actor: User, *, query: str = "", status: str | None = None,

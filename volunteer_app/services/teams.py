@@ -49,10 +49,6 @@ def teams_of(session: Session, user: User) -> list[Team]:
                              .order_by(Team.id)))
 
 
-def team_view(team: Team, member_count: int) -> dict:
-    return {"id": team.id, "name": team.name, "description": team.description, "member_count": member_count}
-
-
 def members(session: Session, team_id: int) -> list[tuple[User, TeamMembership]]:
     return list(session.exec(
         select(User, TeamMembership).join(TeamMembership, TeamMembership.user_id == User.id)

@@ -515,35 +515,6 @@ def get_photo(session: Session, actor: User, tip_id: int, photo_id: int, *, fold
 
 # --- views and checks -----------------------------------------------------------------------
 
-def tip_view(tip: Tip, photos: list[TipPhoto] | None = None, *, base_url: str = "/api/v1") -> dict:
-    """A tip as the API shows it (only ever to those who may see it)."""
-    return {
-        "id": tip.id,
-        "reporter_id": tip.reporter_id,
-        "category": tip.category,
-        "description": tip.description,
-        "place": tip.place,
-        "latitude": tip.latitude,
-        "longitude": tip.longitude,
-        "status": tip.status,
-        "level": tip.level,
-        "due_at": isoformat(tip.due_at),
-        "follow_up_at": isoformat(tip.follow_up_at),
-        "points_awarded": tip.points_awarded,
-        "valid": tip.valid,
-        "triage_note": tip.triage_note,
-        "review_note": tip.review_note,
-        "resolution": tip.resolution,
-        "created_at": isoformat(tip.created_at),
-        "triaged_at": isoformat(tip.triaged_at),
-        "reviewed_at": isoformat(tip.reviewed_at),
-        "closed_at": isoformat(tip.closed_at),
-        "photos": [{"id": photo.id, "content_type": photo.content_type, "size": photo.size,
-                    "width": photo.width, "height": photo.height,
-                    "url": f"{base_url}/tips/{tip.id}/photos/{photo.id}"} for photo in (photos or [])],
-    }
-
-
 def check_integrity(session: Session) -> list[str]:
     """Every verified tip with points has exactly its one ledger entry of that amount; no other
     tip has one; statuses and their timestamps agree."""

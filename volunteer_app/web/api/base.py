@@ -142,8 +142,8 @@ def _to_response(result, status: int, response_model) -> Response:
         result, status = result
     if result is None:
         return Response(status=204)
-    if current_app.config.get("TESTING") and response_model is not None:
-        response_model.model_validate(result)  # the document must say what we send
+    if response_model is not None:  # what the OpenAPI document says, read from what the service returned
+        result = response_model.model_validate(result).model_dump(exclude_unset=True)
     return Response(json.dumps(result, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 

@@ -140,11 +140,10 @@ def user_ledger(user_id: int, query: LedgerQuery):
     target = accounts.get_user(session, actor, user_id)  # self, their coordinators, admins
     rows = ledger.entries(session, target.id, limit=query.limit, before_id=query.before_id)
     return {"user_id": target.id, "balance": target.balance, "lifetime_points": target.lifetime_points,
-            "entries": [ledger.entry_view(entry) for entry in rows]}
+            "entries": rows}
 
 
 @route("/users/<id:user_id>/adjustments", "POST", summary="Correct a person's points (reason required)",
        tag="ledger", body=AdjustmentCreate, response=EntryOut, status=201, idempotent=True, roles=("coordinator",))
 def create_adjustment(user_id: int, body: AdjustmentCreate):
-    entry = ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)
-    return ledger.entry_view(entry)
+    return ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)

@@ -49,9 +49,12 @@ def _notice_helpers():
 
 
 def _cards(session_db, rows: list) -> list[dict]:
-    """What a shift card shows: the API view plus names, my sign-up and the fill level."""
-    views = shifts.views(session_db, rows)
-    mine = shifts.my_signups(session_db, current_user.id, [row.id for row in rows])
+    """What a shift card shows: the shift, its route and counts, names, my sign-up and the fill level."""
+    ids = [row.id for row in rows]
+    routes, counts = shifts.routes_for(session_db, ids), shifts.counts_for(session_db, ids)
+    views = [{"checkpoint_ids": routes[row.id], "confirmed_count": counts[row.id]["confirmed"],
+              "waitlist_count": counts[row.id]["waitlisted"]} for row in rows]
+    mine = shifts.my_signups(session_db, current_user.id, ids)
     names = shifts.checkpoint_names(session_db, [cp for view in views for cp in view["checkpoint_ids"]])
     team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
     now = timeutil.utcnow()
