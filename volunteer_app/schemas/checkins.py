@@ -54,8 +54,8 @@ class CheckpointOut(ApiOutput):
     cooldown_minutes: int
     team_id: int | None
     active: bool
-    last_scan_at: str | None
-    created_at: str
+    last_scan_at: StationTime | None
+    created_at: StationTime
     #: Only for coordinators and admins: a volunteer must stand at the poster.
     checkin_url: str | None = None
 
@@ -83,11 +83,11 @@ class EventOut(ApiOutput):
     title: str
     location: str
     team_id: int | None
-    starts_at: str
-    ends_at: str
-    checkin_opens_at: str
+    starts_at: StationTime
+    ends_at: StationTime
+    checkin_opens_at: StationTime
     points: int
-    created_at: str
+    created_at: StationTime
 
 
 class EventList(ApiOutput):

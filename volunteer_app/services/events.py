@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from ..errors import FieldError
 from ..models import Checkin, Event, Team, User
 from .. import timeutil
-from ..timeutil import as_utc, isoformat
+from ..timeutil import as_utc
 from . import access, audit, codes
 
 #: How early before the start volunteers may check in.
@@ -93,10 +93,3 @@ def live_code(session: Session, actor: User, event_id: int, now: datetime | None
 def checkin_count(session: Session, event: Event) -> int:
     """How many have checked in at the event so far."""
     return session.exec(select(func.count()).select_from(Checkin).where(Checkin.event_id == event.id)).one()
-
-
-def view(event: Event) -> dict:
-    opens, closes = window(event)
-    return {"id": event.id, "title": event.title, "location": event.location, "team_id": event.team_id,
-            "starts_at": isoformat(event.starts_at), "ends_at": isoformat(event.ends_at),
-            "checkin_opens_at": isoformat(opens), "points": event.points, "created_at": isoformat(event.created_at)}
