@@ -27,7 +27,9 @@ def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None 
     becomes the page's message: ``on_error(error, *view_args, **view_kwargs)`` answers (a flash
     and a redirect, see :func:`flash_and_redirect`; the form again with its errors; an htmx
     partial). Without it, and for the codes in ``error_page`` (e.g. ``forbidden``), the error
-    page answers. The rest of a refused request only reads (on SQLite, without the write lock).
+    page answers; so does a refusal raised in ``on_error`` itself (one that reads the row again,
+    as the view did first, refuses again when that was the reason). The rest of a refused
+    request only reads (on SQLite, without the write lock).
     A clash on a unique key (a twin request won) is rolled back and answered by
     ``on_conflict(error, *view_args, **view_kwargs)``.
 
