@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-from volunteer_app import create_app, db
+from volunteer_app import create_app, db, settings
 from volunteer_app import models  # noqa: F401
 
 from . import factories
@@ -109,8 +109,9 @@ def session(app):
 
     No app context stays pushed: otherwise every request of the test client would share one
     ``g`` (Flask-Login's cached user, the CSRF token, the request's database session) and
-    session tests would prove nothing. Services read settings from the app created last."""
-    with db.unit_of_work(app.extensions["db_engine"]) as session:
+    session tests would prove nothing. Services called here read the app's settings
+    (``settings.configured``)."""
+    with settings.configured(app.config), db.unit_of_work(app.extensions["db_engine"]) as session:
         yield session
 
 

@@ -12,20 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "volunteer_app"
 PACKAGE = "volunteer_app"
 
-#: Pages and API modules that still read the models directly; no other web module may.
-WEB_MODELS_ALLOWED = {
-    "volunteer_app.web",
-    "volunteer_app.web.api.base",
-    "volunteer_app.web.api.openapi",
-    "volunteer_app.web.api.store",
-    "volunteer_app.web.pages.checkpoints",
-    "volunteer_app.web.pages.home",
-    "volunteer_app.web.pages.recognition",
-    "volunteer_app.web.pages.shifts",
-    "volunteer_app.web.pages.staff",
-    "volunteer_app.web.pages.store",
-    "volunteer_app.web.pages.tips",
-}
+#: Web modules that may import the models: none (pages and API read through the services).
+WEB_MODELS_ALLOWED: set[str] = set()
 #: What a service must not read: the request and the signed-in user belong to the web layer.
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"), ("flask_login", "current_user")}
 #: The bottom of the services: these call no other service but each other and ``access``/``audit``.
@@ -116,6 +104,51 @@ def test_web_reads_models_only_where_allowed():
     offences = sorted(name for name, targets in GRAPH.items() if _in("web", name) and name not in WEB_MODELS_ALLOWED
                       and any(_in("models", target) for target in targets))
     assert offences == []
+
+
+#: The two units of work: the API's ``route`` and the pages' ``unit_of_work``.
+UNITS_OF_WORK = {f"{PACKAGE}.web.api.base", f"{PACKAGE}.web.pages.common"}
+#: Calls that end or shape a transaction: only a unit of work makes them.
+TRANSACTION_CALLS = {"commit", "rollback", "read_before_writing", "done_writing", "end_reading", "without_waiting"}
+#: Refusals a view must leave to its unit of work.
+REFUSALS = {"DomainError", "FieldError"}
+
+
+def _handled_names(handler: ast.ExceptHandler) -> set[str]:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return {node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "") for node in types if node}
+
+
+def _transaction_handling(source: str) -> list[str]:
+    """``commit``/``rollback``/SQLite lock calls and ``except DomainError`` in ``source``, by line."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in TRANSACTION_CALLS:
+                found.append(f"{node.lineno}: {name}()")
+        elif isinstance(node, ast.ExceptHandler) and node.type is not None and _handled_names(node) & REFUSALS:
+            found.append(f"{node.lineno}: except {', '.join(sorted(_handled_names(node) & REFUSALS))}")
+    return found
+
+
+def test_only_the_units_of_work_commit_roll_back_or_catch_refusals():
+    offences = [f"{name}:{where}" for name, path in MODULES.items() if _in("web", name) and name not in UNITS_OF_WORK
+                for where in _transaction_handling(path.read_text(encoding="utf-8"))]
+    assert offences == []
+
+
+@pytest.mark.parametrize("source, found", [
+    ("db.commit()", ["1: commit()"]),
+    ("session_db.rollback()", ["1: rollback()"]),
+    ("with db.read_before_writing(s):\n    pass", ["1: read_before_writing()"]),
+    ("try:\n    x()\nexcept DomainError as error:\n    pass", ["3: except DomainError"]),
+    ("try:\n    x()\nexcept (ValueError, errors.FieldError):\n    pass", ["3: except FieldError"]),
+    ("try:\n    x()\nexcept ValueError:\n    pass", []),
+    ("flash(message)", []),
+])
+def test_transaction_handling_is_found(source, found):
+    assert _transaction_handling(source) == found
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

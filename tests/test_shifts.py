@@ -45,10 +45,11 @@ def test_create_one_shift_crossing_midnight(session, crew):
     team, boss, cps = crew
     [shift] = shifts.create_shifts(session, boss, team_id=team.id, title="夜巡", starts_at=at(2, 21),
                                    ends_at=at(3, 1), capacity=2, checkpoint_ids=[cps[2].id, cps[0].id], now=NOW)
-    view = shifts.views(session, [shift])[0]
-    assert view["checkpoint_ids"] == [cps[2].id, cps[0].id]
-    assert view["starts_at"] == "2026-12-02T21:00:00+08:00" and view["ends_at"] == "2026-12-03T01:00:00+08:00"
-    assert view["points_per_hour"] == 10 and view["confirmed_count"] == 0 and view["series_id"] is None
+    assert shifts.route_ids(session, shift.id) == [cps[2].id, cps[0].id]
+    assert timeutil.isoformat(shift.starts_at) == "2026-12-02T21:00:00+08:00"
+    assert timeutil.isoformat(shift.ends_at) == "2026-12-03T01:00:00+08:00"
+    assert shift.points_per_hour == 10 and shifts.counts_for(session, [shift.id])[shift.id]["confirmed"] == 0
+    assert shift.series_id is None
 
 
 def test_weekly_repeat_until_is_a_station_date_inclusive(session, crew):
@@ -104,8 +105,8 @@ def test_confirmed_until_capacity_then_waitlisted_in_order(session, crew):
     people = [factories.user(session, team=team) for _ in range(4)]
     rows = [shifts.signup(session, person, shift.id, now=NOW) for person in people]
     assert [r.status for r in rows] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
-    assert [shifts.signup_view(session, r)["position"] for r in rows] == [None, None, 1, 2]
-    assert shifts.views(session, [shift])[0]["waitlist_count"] == 2
+    assert [shifts.waitlist_position(session, r) for r in rows] == [None, None, 1, 2]
+    assert shifts.counts_for(session, [shift.id])[shift.id]["waitlisted"] == 2
 
 
 def test_cancel_promotes_first_waitlisted_with_notice(session, crew):

@@ -1,6 +1,8 @@
 """DomainError: the one way services refuse. ``code`` is the API's stable error code."""
 from __future__ import annotations
 
+import functools
+
 #: Error code -> HTTP status, as API.md fixes them.
 STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
@@ -60,6 +62,21 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"DomainError({self.code!r}, {self.message!r})"
+
+
+def keeps_writes(operation):
+    """A service operation whose refusals keep what it wrote before refusing (an attempt
+    counted toward a rate limit): both units of work commit it (``keep_writes``)."""
+
+    @functools.wraps(operation)
+    def wrapper(*args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except DomainError as error:
+            error.keep_writes = True
+            raise
+
+    return wrapper
 
 
 class FieldError(DomainError):

@@ -1,24 +1,30 @@
-"""Read a setting from the running app; outside a request or app context (scripts, tests that
-call services directly) from the app created last in this process, else the defaults."""
+"""Read a setting of the app at work: ``current_app.config`` inside an app context (requests,
+commands). Outside one, the config a :func:`configured` block names (a script or a test calling
+services directly), else the defaults of ``config.Defaults``."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+import contextlib
+from contextvars import ContextVar
+from typing import Any, Iterator, Mapping
 
 from flask import current_app, has_app_context
 
 from .config import Defaults
 
-_last_config: Mapping[str, Any] | None = None
+#: The config a :func:`configured` block names, for work outside an app context.
+_outside_app: ContextVar[Mapping[str, Any] | None] = ContextVar("settings_outside_app", default=None)
 
 
-def remember(config: Mapping[str, Any]) -> None:
-    global _last_config
-    _last_config = config
+@contextlib.contextmanager
+def configured(config: Mapping[str, Any]) -> Iterator[None]:
+    """Inside the block, outside an app context, settings come from ``config`` (an app's config)."""
+    token = _outside_app.set(config)
+    try:
+        yield
+    finally:
+        _outside_app.reset(token)
 
 
 def setting(name: str):
-    if has_app_context() and name in current_app.config:
-        return current_app.config[name]
-    if _last_config is not None and name in _last_config:
-        return _last_config[name]
-    return getattr(Defaults, name)
+    config = current_app.config if has_app_context() else (_outside_app.get() or {})
+    return config[name] if name in config else getattr(Defaults, name)

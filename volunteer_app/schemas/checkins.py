@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AliasChoices, Field, StringConstraints, field_validator
 
+from .common import (ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, StationTime,
+                     Timestamp)
 from .service import ServiceRecordOut
-from .common import ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, Timestamp
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Radius = Annotated[int, Field(ge=10, le=100_000)]
@@ -62,8 +63,8 @@ class CheckpointOut(ApiOutput):
     cooldown_minutes: int
     team_id: int | None
     active: bool
-    last_scan_at: str | None
-    created_at: str
+    last_scan_at: StationTime | None
+    created_at: StationTime
     duty_post: bool = False
     service_kind: str = "tea_room"
     max_duty_hours: int = 12
@@ -96,12 +97,13 @@ class EventOut(ApiOutput):
     title: str
     location: str
     team_id: int | None
-    starts_at: str
-    ends_at: str
-    checkin_opens_at: str
+    starts_at: StationTime
+    ends_at: StationTime
+    checkin_opens_at: StationTime
     points: int
-    created_at: str
-    kind: str = "publicity"
+    created_at: StationTime
+    #: The service kind of the event's records (the event's ``service_kind``).
+    kind: str = Field("publicity", validation_alias=AliasChoices("kind", "service_kind"))
     credit: str = "scans"
 
 
@@ -188,7 +190,7 @@ class EntryOut(ApiOutput):
     reason: str
     ref: str
     balance_after: int
-    created_at: str
+    created_at: StationTime
 
 
 class LedgerOut(ApiOutput):

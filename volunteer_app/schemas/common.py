@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints,
+                      ValidationInfo)
 from pydantic_core import PydanticCustomError
 
 from ..models.base import MAX_ID
 from ..parsing import BadValue, check_year, parse_day, parse_id, parse_time
+from ..timeutil import isoformat
 
 
 def _refusing(parse):
@@ -65,8 +67,32 @@ class ApiInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A stored time as the API sends it: ISO 8601 with the station's offset (``timeutil.isoformat``).
+StationTime = Annotated[datetime, PlainSerializer(isoformat, return_type=str)]
+
+
 class ApiOutput(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """What the API sends: read from what a service returned, a dict or an object's attributes
+    (:class:`Attrs`); a field the input leaves out is not sent."""
+
+    model_config = ConfigDict(extra="allow", from_attributes=True)
+
+
+class Attrs:
+    """``obj``'s attributes for an output schema to read, with ``extra`` ones added (or put in
+    place of the object's) and ``hidden`` ones left out (the field is then not sent)."""
+
+    __slots__ = ("_obj", "_extra", "_hidden")
+
+    def __init__(self, obj, *, hidden: tuple[str, ...] = (), **extra):
+        self._obj, self._extra, self._hidden = obj, extra, hidden
+
+    def __getattr__(self, name: str):
+        if name in self._hidden:
+            raise AttributeError(name)
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._obj, name)
 
 
 class FieldProblem(BaseModel):

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .common import ApiInput, ApiOutput, ClientRef, Id
+from .common import ApiInput, ApiOutput, ClientRef, Id, StationTime
 
 AwardTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 AwardNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -28,7 +28,7 @@ class AwardOut(ApiOutput):
     note: str
     template_id: int | None
     granted_by_id: int | None
-    granted_at: str
+    granted_at: StationTime
     certificate_url: str
 
 

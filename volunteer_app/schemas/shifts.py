@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .common import ApiInput, ApiOutput, ClientRef, Day, Id, Timestamp
+from .common import ApiInput, ApiOutput, ClientRef, Day, Id, StationTime, Timestamp
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -35,8 +35,8 @@ class ShiftOut(ApiOutput):
     id: int
     team_id: int
     title: str
-    starts_at: str
-    ends_at: str
+    starts_at: StationTime
+    ends_at: StationTime
     capacity: int
     confirmed_count: int
     waitlist_count: int

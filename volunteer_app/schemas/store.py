@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .common import ApiInput, ApiOutput, ClientRef, Id, Name
+from .common import ApiInput, ApiOutput, ClientRef, Id, Name, StationTime
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Points = Annotated[int, Field(ge=1, le=1_000_000)]
@@ -102,7 +102,12 @@ class RedemptionOut(ApiOutput):
     balance_after: int | None
     stock_after: int | None
     status: Literal["fulfilled", "cancelled", "reserved", "lapsed"]
-    created_at: str
+    clerk_id: int | None
+    cancel_reason: str | None
+    created_at: StationTime
+    cancelled_at: StationTime | None
+    #: When a reservation lapses; null for a redemption at the counter.
+    expires_at: StationTime | None
 
 
 class PictureOut(ApiOutput):

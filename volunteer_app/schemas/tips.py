@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from .common import ApiInput, ApiOutput, ClientRef, Latitude, LongText, Longitude, ShortText, Timestamp
+from .common import ApiInput, ApiOutput, ClientRef, Latitude, LongText, Longitude, ShortText, StationTime, Timestamp
 
 Category = Literal["dispute", "fraud", "hazard", "ecology", "other"]
 Status = Literal["submitted", "triaged", "verified", "rejected", "closed"]
@@ -71,18 +71,18 @@ class TipOut(ApiOutput):
     longitude: float | None
     status: Status
     level: Level | None
-    due_at: str | None
-    follow_up_at: str | None = None
+    due_at: StationTime | None
+    follow_up_at: StationTime | None = None
     points_awarded: int
-    created_at: str
+    created_at: StationTime
     #: The review's decision: null until reviewed.
     valid: bool | None = None
     triage_note: str = ""
     review_note: str = ""
     resolution: str = ""
-    triaged_at: str | None = None
-    reviewed_at: str | None = None
-    closed_at: str | None = None
+    triaged_at: StationTime | None = None
+    reviewed_at: StationTime | None = None
+    closed_at: StationTime | None = None
     photos: list[TipPhotoOut] = []
 
 

@@ -14,10 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
-from .. import usernames
+from .. import db, usernames
 from ..config import parse_levels
-from ..errors import DomainError, FieldError
-from ..models import ROLES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User
+from ..errors import DomainError, FieldError, keeps_writes
+from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User  # noqa: F401 (USER_STATUSES for the pages)
 from ..settings import setting
 from ..timeutil import utcnow
 from . import access, attempts, audit
@@ -117,6 +117,7 @@ def _username_free(session: Session, username: str) -> None:
         raise DomainError("username_taken", _l("This username looks like one that is taken. Please choose another."))
 
 
+@keeps_writes
 def register(session: Session, *, username: str, password: str, display_name: str,
              phone: str | None = None, station_id: int | None = None, language: str = "zh_CN",
              ip: str = "") -> User:
@@ -124,8 +125,8 @@ def register(session: Session, *, username: str, password: str, display_name: st
 
     Limited, since anyone may call it and each costs a slow hash: more than
     ``REGISTER_MAX_PER_IP`` attempts from one address within ``REGISTER_WINDOW_MINUTES`` are
-    ``too_many_attempts``; every attempt is recorded first, and the face commits it even when
-    the registration is refused. A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
+    ``too_many_attempts``; every attempt is recorded first, and kept even when the registration
+    is refused (``keeps_writes``). A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
     for approval; beyond that registration is closed until staff catch up (``registrations_full``)."""
     if ip:
         now = utcnow()
@@ -200,6 +201,20 @@ def get_user(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
+def person(session: Session, actor: User, user_id: int) -> User:
+    """Someone of the actor's station, to name or show (not_found otherwise)."""
+    return access.get_in_station(session, User, user_id, actor, _l("No such user."))
+
+
+def people(session: Session, actor: User, user_ids) -> dict[int, User]:
+    """``{id: user}`` for those of ``user_ids`` in the actor's station."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    return {user.id: user for user in session.exec(
+        select(User).where(User.id.in_(ids), User.station_id == actor.station_id))}
+
+
 def approve(session: Session, actor: User, user_id: int) -> User:
     """Any coordinator of the station may approve a pending user (they have no team yet)."""
     access.require_role(actor, "coordinator")
@@ -269,14 +284,15 @@ def _failures_since(session: Session, column, value: str, since: datetime) -> in
     ).one()
 
 
+@keeps_writes
 def authenticate(session: Session, username: str, password: str, *, ip: str = "",
                  now: datetime | None = None) -> User:
     """Check a username and password under the rate limit.
 
     After ``LOGIN_MAX_FAILURES`` failures for one username within ``LOGIN_WINDOW_MINUTES``,
     every attempt for it is refused (right password or not) until older failures age out;
-    refused attempts are not counted. The caller commits even on failure, so that the failure
-    is remembered.
+    refused attempts are not counted. A failure is kept even though the login is refused
+    (``keeps_writes``).
     """
     now = now or utcnow()
     name = normalise_username(username)[:64]
@@ -358,6 +374,14 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
     return user
 
 
+def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False) -> User | None:
+    """:func:`resolve_token` for a request that may write afterwards: on SQLite in a short read
+    transaction of its own (``db.read_before_writing``; ``hold``: left open for the request's
+    first read), so that the write lock is taken for the writes alone."""
+    with db.read_before_writing(session, hold=hold):
+        return resolve_token(session, raw, kind=kind)
+
+
 def revoke_token(session: Session, raw: str, *, holder: User | None = None) -> None:
     """End one token: a browser session at logout, or an API token given back by its ``holder``
     (their other tokens stay valid)."""
@@ -420,23 +444,14 @@ def level_progress(lifetime_points: int) -> dict:
             "percent": int(100 * (lifetime_points - floor) / span)}
 
 
-def user_view(session: Session, user: User, *, viewer: User | None = None) -> dict:
-    """A user as the API shows them; the phone number only to the person and their coordinators."""
-    view = {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "roles": sorted(user.role_set(), key=ROLES.index),
-        "status": user.status,
-        "team_ids": access.team_ids_of(session, user.id),
-        "balance": user.balance,
-        "lifetime_points": user.lifetime_points,
-        "hours_served": user.hours_served,
-        "level": level_for(user.lifetime_points),
-    }
-    if viewer is not None and (viewer.id == user.id or access.coordinates_user(session, viewer, user)):
-        view["phone"] = user.phone
-    return view
+def roles_of(user: User) -> list[str]:
+    """A person's roles, in the order of ``ROLES``."""
+    return sorted(user.role_set(), key=ROLES.index)
+
+
+def sees_phone(session: Session, viewer: User | None, user: User) -> bool:
+    """The phone number is shown to the person and their coordinators only."""
+    return viewer is not None and (viewer.id == user.id or access.coordinates_user(session, viewer, user))
 
 
 def search_users(session: Session, actor: User, *, query: str = "", status: str | None = None,

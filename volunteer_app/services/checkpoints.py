@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..models import Checkin, Checkpoint, Team, User
-from ..timeutil import isoformat
 from . import access, audit, codes, service
 
 EDITABLE = ("name", "description", "latitude", "longitude", "radius_m", "require_location", "points",
@@ -239,18 +238,3 @@ def list_for(session: Session, actor: User, *, team_id: int | None = None, activ
     if active_only:
         stmt = stmt.where(Checkpoint.active == True)  # noqa: E712
     return list(session.exec(stmt.order_by(Checkpoint.active.desc(), Checkpoint.name, Checkpoint.id).limit(limit)))
-
-
-def view(checkpoint: Checkpoint, *, last_scan_at: datetime | None = None, url: str | None = None) -> dict:
-    out = {
-        "id": checkpoint.id, "name": checkpoint.name, "description": checkpoint.description,
-        "latitude": checkpoint.latitude, "longitude": checkpoint.longitude, "radius_m": checkpoint.radius_m,
-        "require_location": checkpoint.require_location, "points": checkpoint.points,
-        "cooldown_minutes": checkpoint.cooldown_minutes, "team_id": checkpoint.team_id,
-        "active": checkpoint.active, "last_scan_at": isoformat(last_scan_at),
-        "created_at": isoformat(checkpoint.created_at), "duty_post": checkpoint.duty_post,
-        "service_kind": checkpoint.service_kind, "max_duty_hours": checkpoint.max_duty_hours,
-    }
-    if url is not None:
-        out["checkin_url"] = url
-    return out

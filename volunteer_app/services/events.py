@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..errors import FieldError
-from ..models import Event, Team, User
+from ..models import Checkin, Event, Team, User
 from .. import timeutil
-from ..timeutil import as_utc, isoformat
+from ..timeutil import as_utc
 from . import access, audit, codes, service
 
 #: How early before the start volunteers may check in.
@@ -122,9 +123,7 @@ def switch_signout(session: Session, actor: User, event_id: int, on: bool) -> Ev
     return event
 
 
-def view(event: Event) -> dict:
-    opens, closes = window(event)
-    return {"id": event.id, "title": event.title, "location": event.location, "team_id": event.team_id,
-            "starts_at": isoformat(event.starts_at), "ends_at": isoformat(event.ends_at),
-            "checkin_opens_at": isoformat(opens), "points": event.points, "created_at": isoformat(event.created_at),
-            "kind": event.service_kind, "credit": event.credit}
+def checkin_count(session: Session, event: Event) -> int:
+    """How many have checked in at the event so far."""
+    return session.exec(select(func.count()).select_from(Checkin).where(Checkin.event_id == event.id,
+                                                                      Checkin.direction == "in")).one()

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from .. import db
 from ..errors import DomainError, FieldError
 from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, PointsTotal, User
-from ..timeutil import PERIODS, isoformat, local_midnight, period_starts, utcnow
+from ..timeutil import PERIODS, local_midnight, period_starts, utcnow
 from . import access, audit
 
 
@@ -173,11 +173,6 @@ def entries(session: Session, user_id: int, *, limit: int = 50, before_id: int |
     if before_id:
         stmt = stmt.where(LedgerEntry.id < before_id)
     return list(session.exec(stmt.order_by(LedgerEntry.id.desc()).limit(limit)))
-
-
-def entry_view(entry: LedgerEntry) -> dict:
-    return {"id": entry.id, "amount": entry.amount, "kind": entry.kind, "reason": entry.reason,
-            "ref": entry.ref, "balance_after": entry.balance_after, "created_at": isoformat(entry.created_at)}
 
 
 def check_integrity(session: Session) -> list[str]:

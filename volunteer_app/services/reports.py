@@ -78,6 +78,14 @@ def period(first: date | str | None, last: date | str | None, *, now: datetime |
     return Period(first_day, last_day)
 
 
+def period_or_default(first: date | str | None, last: date | str | None) -> tuple[Period, dict[str, str]]:
+    """The period asked for, or the default one with ``{field: message}`` saying what was wrong."""
+    try:
+        return period(first, last), {}
+    except FieldError as error:
+        return period(None, None), {item["field"]: str(item["message"]) for item in error.details["errors"]}
+
+
 def keyset(session: Session, stmt, id_column, *, batch: int = BATCH) -> Iterator[tuple]:
     """Rows of ``stmt`` (a column select whose first column is ``id_column``) in id order,
     fetched ``batch`` at a time."""

@@ -31,7 +31,7 @@ from ..errors import DomainError, FieldError
 from ..models import Redemption, StockMovement, StoreItem, User
 from ..models.base import MAX_ID
 from .. import timeutil
-from ..timeutil import isoformat, local, local_midnight, period_start
+from ..timeutil import local, local_midnight, period_start
 from . import access, audit, codes, idempotency, images, ledger, notices
 from .csv_export import csv_stream
 
@@ -155,12 +155,6 @@ def list_items(session: Session, actor: User, *, include_inactive: bool = False)
 
 def is_low_stock(item: StoreItem) -> bool:
     return item.active and item.stock <= item.low_stock_threshold
-
-
-def item_view(item: StoreItem, picture_url: str | None = None) -> dict:
-    return {"id": item.id, "name": item.name, "description": item.description, "cost": item.cost,
-            "stock": item.stock, "monthly_limit_per_user": item.monthly_limit_per_user, "active": item.active,
-            "low_stock": is_low_stock(item), "picture_url": picture_url}
 
 
 # -- stock ------------------------------------------------------------------------------------------
@@ -416,6 +410,20 @@ def visit_customer(session: Session, clerk: User, user_id: int) -> User:
     return _customer(session, clerk, user_id)
 
 
+def visit_customer_or_none(session: Session, clerk: User, user_id: int) -> User | None:
+    """:func:`visit_customer`, or ``None`` when the visit cannot go on (the person is gone or no
+    longer active, the clerk no longer a clerk)."""
+    try:
+        return visit_customer(session, clerk, user_id)
+    except DomainError:
+        return None
+
+
+def balance_and_stock(session: Session, redemption: Redemption) -> tuple[int, int]:
+    """The customer's balance and the item's stock as they stand now."""
+    return session.get(User, redemption.user_id).balance, session.get(StoreItem, redemption.item_id).stock
+
+
 def get_redemption(session: Session, actor: User, redemption_id: int) -> Redemption:
     redemption = access.get_in_station(session, Redemption, redemption_id, actor, _l("No such redemption."))
     if redemption.user_id != actor.id and not actor.has_role("clerk", "coordinator"):
@@ -454,16 +462,6 @@ def _give_back(session: Session, actor: User | None, redemption: Redemption, sta
                  quantity=redemption.quantity, points=redemption.points_spent, reason=reason)
     session.flush()
     return redemption
-
-
-def redemption_view(redemption: Redemption, *, balance_after: int | None = None,
-                    stock_after: int | None = None) -> dict:
-    return {"id": redemption.id, "user_id": redemption.user_id, "item_id": redemption.item_id,
-            "quantity": redemption.quantity, "points_spent": redemption.points_spent,
-            "balance_after": balance_after, "stock_after": stock_after, "status": redemption.status,
-            "clerk_id": redemption.clerk_id, "cancel_reason": redemption.cancel_reason or None,
-            "created_at": isoformat(redemption.created_at), "cancelled_at": isoformat(redemption.cancelled_at),
-            "expires_at": isoformat(redemption.expires_at)}
 
 
 def user_redemptions(session: Session, actor: User, user_id: int, *, limit: int = 50) -> list[tuple[Redemption, StoreItem]]:

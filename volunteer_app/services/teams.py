@@ -42,8 +42,11 @@ def list_teams(session: Session, actor: User) -> list[Team]:
     return list(session.exec(select(Team).where(Team.station_id == actor.station_id).order_by(Team.name)))
 
 
-def team_view(team: Team, member_count: int) -> dict:
-    return {"id": team.id, "name": team.name, "description": team.description, "member_count": member_count}
+def teams_of(session: Session, user: User) -> list[Team]:
+    """The teams ``user`` belongs to (any role), in the order they were made."""
+    return list(session.exec(select(Team).join(TeamMembership, TeamMembership.team_id == Team.id)
+                             .where(TeamMembership.user_id == user.id, Team.station_id == user.station_id)
+                             .order_by(Team.id)))
 
 
 def members(session: Session, team_id: int) -> list[tuple[User, TeamMembership]]:

@@ -48,8 +48,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..parsing import is_id
-from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, TeamMembership, Tip, TipPhoto, User
+from ..parsing import BadValue, is_id, parse_id
+from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, Notice, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
 from . import access, audit, images, ledger, notices
@@ -397,6 +397,22 @@ def close(session: Session, actor: User, tip_id: int, *, resolution: str, now: d
 
 # --- photos ---------------------------------------------------------------------------------
 
+def read_tip_notices(session: Session, reporter: User) -> set[int]:
+    """Mark the reporter's unread tip notices read; the ids of the tips they were about."""
+    unread = list(session.exec(select(Notice).where(
+        Notice.user_id == reporter.id, Notice.kind == "tip", Notice.read_at.is_(None))))
+    fresh = set()
+    for notice in unread:
+        parts = (notice.dedupe_key or "").split(":")
+        if len(parts) == 3:
+            try:
+                fresh.add(parse_id(parts[1]))
+            except BadValue:
+                pass
+        notices.mark_read(session, reporter.id, notice.id)
+    return fresh
+
+
 def photo_dir(instance_path: str | Path) -> Path:
     return Path(instance_path) / "tip_photos"
 
@@ -498,35 +514,6 @@ def get_photo(session: Session, actor: User, tip_id: int, photo_id: int, *, fold
 
 
 # --- views and checks -----------------------------------------------------------------------
-
-def tip_view(tip: Tip, photos: list[TipPhoto] | None = None, *, base_url: str = "/api/v1") -> dict:
-    """A tip as the API shows it (only ever to those who may see it)."""
-    return {
-        "id": tip.id,
-        "reporter_id": tip.reporter_id,
-        "category": tip.category,
-        "description": tip.description,
-        "place": tip.place,
-        "latitude": tip.latitude,
-        "longitude": tip.longitude,
-        "status": tip.status,
-        "level": tip.level,
-        "due_at": isoformat(tip.due_at),
-        "follow_up_at": isoformat(tip.follow_up_at),
-        "points_awarded": tip.points_awarded,
-        "valid": tip.valid,
-        "triage_note": tip.triage_note,
-        "review_note": tip.review_note,
-        "resolution": tip.resolution,
-        "created_at": isoformat(tip.created_at),
-        "triaged_at": isoformat(tip.triaged_at),
-        "reviewed_at": isoformat(tip.reviewed_at),
-        "closed_at": isoformat(tip.closed_at),
-        "photos": [{"id": photo.id, "content_type": photo.content_type, "size": photo.size,
-                    "width": photo.width, "height": photo.height,
-                    "url": f"{base_url}/tips/{tip.id}/photos/{photo.id}"} for photo in (photos or [])],
-    }
-
 
 def check_integrity(session: Session) -> list[str]:
     """Every verified tip with points has exactly its one ledger entry of that amount; no other

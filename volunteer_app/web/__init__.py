@@ -23,7 +23,7 @@ from werkzeug.routing import BaseConverter
 
 from .. import db, locales, timeutil
 from ..errors import DomainError
-from ..models.base import MAX_ID
+from ..parsing import MAX_ID
 from ..services import accounts
 
 login_manager = LoginManager()
@@ -89,9 +89,7 @@ def _load_user(user_id: str):
     sid = session.get("sid")
     if not sid:
         return None
-    database = db.get_session()
-    with db.read_before_writing(database):
-        user = accounts.resolve_token(database, sid, kind="web")
+    user = accounts.token_holder(db.get_session(), sid, kind="web")
     return user if user is not None and str(user.id) == user_id else None
 
 

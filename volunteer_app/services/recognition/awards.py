@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from ...errors import FieldError
 from ...models import Award, AwardTemplate, Station, Team, TeamMembership, User
 from ...parsing import BadValue, parse_id
-from ...timeutil import isoformat, utcnow
+from ...timeutil import utcnow
 from .. import access, audit, ledger, notices
 from . import badges
 
@@ -149,12 +149,6 @@ def session_station_name(person: User) -> str:
     owner = object_session(person)
     station = owner.get(Station, person.station_id) if owner is not None else None
     return station.name if station is not None else ""
-
-
-def award_view(award: Award) -> dict:
-    return {"id": award.id, "user_id": award.user_id, "title": award.title, "points": award.points,
-            "note": award.note, "template_id": award.template_id, "granted_by_id": award.granted_by_id,
-            "granted_at": isoformat(award.granted_at), "certificate_url": f"/awards/{award.id}/certificate"}
 
 
 def get_award(session: Session, actor: User, award_id: int) -> Award:

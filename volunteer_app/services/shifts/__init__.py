@@ -28,9 +28,9 @@ Rules in one place, for the pages, the API and the check-in service alike:
 Lock order everywhere: the user row (``ledger.lock_user``) before the shift row.
 """
 from .schedule import (GRACE, MAX_REPEATS, ACTIVE, get_shift, lock_shift, route_ids, routes_for, counts_for,
-    shift_view, views, list_shifts, managed_team, create_shifts, copy_week, when_text, edit_shift,
+    list_shifts, managed_team, create_shifts, copy_week, when_text, edit_shift,
     cancel_shift, fill_from_waitlist, checkpoint_names, fill_level, open_shifts)  # noqa: F401
-from .signups import (REMINDER_AHEAD, signup_of, waitlist_position, signup_view, my_signups, my_shifts,
+from .signups import (REMINDER_AHEAD, signup_of, waitlist_position, my_signups, my_shifts,
     no_show_count, is_blocked, signup, cancel_signup, remind)  # noqa: F401
 from .attendance import (visited, attendance, mark_no_show, confirm_attendance, clear_no_shows,
     blocked_volunteers, shift_minutes, shift_points, points_for, route_scans, covered, after_checkin, running_shift, LiveRow, live,

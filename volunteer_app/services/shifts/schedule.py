@@ -67,23 +67,6 @@ def counts_for(session: Session, shift_ids: list[int]) -> dict[int, dict[str, in
     return out
 
 
-def shift_view(shift: Shift, route: list[int], counts: dict[str, int]) -> dict:
-    """A shift as the API shows it."""
-    return {
-        "id": shift.id, "team_id": shift.team_id, "title": shift.title,
-        "starts_at": isoformat(shift.starts_at), "ends_at": isoformat(shift.ends_at),
-        "capacity": shift.capacity, "confirmed_count": counts.get("confirmed", 0),
-        "waitlist_count": counts.get("waitlisted", 0), "checkpoint_ids": list(route),
-        "points_per_hour": shift.points_per_hour, "cancelled": shift.cancelled, "series_id": shift.series_id,
-    }
-
-
-def views(session: Session, shifts: list[Shift]) -> list[dict]:
-    ids = [shift.id for shift in shifts]
-    routes, counts = routes_for(session, ids), counts_for(session, ids)
-    return [shift_view(shift, routes[shift.id], counts[shift.id]) for shift in shifts]
-
-
 def list_shifts(session: Session, actor: User, *, since: datetime | None = None, until: datetime | None = None,
                 team_id: int | None = None, team_ids: list[int] | None = None, include_cancelled: bool = False,
                 limit: int = 500, now: datetime | None = None) -> list[Shift]:

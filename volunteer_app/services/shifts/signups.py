@@ -33,11 +33,6 @@ def waitlist_position(session: Session, signup: ShiftSignup) -> int | None:
     return ahead + 1
 
 
-def signup_view(session: Session, signup: ShiftSignup) -> dict:
-    return {"shift_id": signup.shift_id, "user_id": signup.user_id, "status": signup.status,
-            "position": waitlist_position(session, signup)}
-
-
 def my_signups(session: Session, user_id: int, shift_ids: list[int]) -> dict[int, dict]:
     """``{shift_id: {"status", "position"}}`` for the user's active sign-ups among ``shift_ids``."""
     out = {}

@@ -4,30 +4,31 @@ from __future__ import annotations
 from flask import request
 
 from ... import db
-from ...errors import DomainError
+from ...schemas.common import Attrs
 from ...schemas.accounts import (CreateUserRequest, MemberAdd, MembershipOut, RegisterRequest, TeamCreate,
                                  TeamList, TeamOut, TokenOut, TokenRequest, UserOut)
-from ...services import accounts, teams
+from ...services import access, accounts, teams
 from ...timeutil import isoformat
 from .base import current_api_user, route
 
 
-def _user(user) -> dict:
-    return accounts.user_view(db.get_session(), user, viewer=current_api_user())
+def _user(user, viewer=None) -> Attrs:
+    """A user for ``UserOut``; the phone number only where ``accounts.sees_phone`` says so."""
+    session = db.get_session()
+    viewer = viewer or current_api_user()
+    return Attrs(user, hidden=() if accounts.sees_phone(session, viewer, user) else ("phone",),
+                 roles=accounts.roles_of(user), team_ids=access.team_ids_of(session, user.id),
+                 level=accounts.level_for(user.lifetime_points))
 
 
 @route("/auth/token", "POST", summary="Get a bearer token", tag="accounts", body=TokenRequest,
        response=TokenOut, auth=False)
 def token(body: TokenRequest):
     session = db.get_session()
-    try:
-        user = accounts.authenticate(session, body.username, body.password, ip=request.remote_addr or "")
-    except DomainError:
-        session.commit()  # remember the failure for the rate limit
-        raise
+    user = accounts.authenticate(session, body.username, body.password, ip=request.remote_addr or "")
     raw, token_row = accounts.issue_token(session, user, kind="api")
     return {"access_token": raw, "token_type": "bearer", "expires_at": isoformat(token_row.expires_at),
-            "user": accounts.user_view(session, user, viewer=user)}
+            "user": _user(user, viewer=user)}
 
 
 @route("/auth/token", "DELETE", summary="Give back the bearer token of this call (it is refused from then on)",
@@ -42,12 +43,8 @@ def revoke_token():
        response=UserOut, status=201, auth=False)
 def register(body: RegisterRequest):
     session = db.get_session()
-    try:
-        user = accounts.register(session, **body.model_dump(), ip=request.remote_addr or "")
-    except DomainError:
-        session.commit()  # the attempt counts toward the limit per address
-        raise
-    return accounts.user_view(session, user, viewer=user)
+    user = accounts.register(session, **body.model_dump(), ip=request.remote_addr or "")
+    return _user(user, viewer=user)
 
 
 @route("/users", "POST", summary="Create an active user", tag="accounts", body=CreateUserRequest,
@@ -83,7 +80,7 @@ def disable(user_id: int):
        roles=("admin",))
 def create_team(body: TeamCreate):
     team = teams.create_team(db.get_session(), current_api_user(), **body.model_dump())
-    return teams.team_view(team, 0)
+    return Attrs(team, member_count=0)
 
 
 @route("/teams", summary="List the station's teams", tag="teams", response=TeamList)
@@ -91,7 +88,7 @@ def list_teams():
     session = db.get_session()
     rows = teams.list_teams(session, current_api_user())
     counts = teams.member_counts(session, [team.id for team in rows])
-    return {"teams": [teams.team_view(team, counts.get(team.id, 0)) for team in rows]}
+    return {"teams": [Attrs(team, member_count=counts.get(team.id, 0)) for team in rows]}
 
 
 @route("/teams/<id:team_id>/members", "POST", summary="Add a member or change their role", tag="teams",

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ... import db
 from ...errors import STATUS_BY_CODE, DomainError, FieldError
-from ...models import User
 from ...services import access, accounts, idempotency
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,19 +115,17 @@ def _read_query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(args)
 
 
-def bearer_user(*, hold_read: bool = False) -> User | None:
-    """The caller a bearer token names, looked up before any write (see ``db.read_before_writing``;
+def bearer_user(*, hold_read: bool = False) -> accounts.User | None:
+    """The caller a bearer token names, looked up before any write (``accounts.token_holder``;
     ``hold_read``: its read transaction stays open for the view's first read)."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    session = db.get_session()
-    with db.read_before_writing(session, hold=hold_read):
-        return accounts.resolve_token(session, raw.strip(), kind="api")
+    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read)
 
 
-def current_api_user() -> User:
+def current_api_user() -> accounts.User:
     return g.api_user
 
 
@@ -145,8 +142,8 @@ def _to_response(result, status: int, response_model) -> Response:
         result, status = result
     if result is None:
         return Response(status=204)
-    if current_app.config.get("TESTING") and response_model is not None:
-        response_model.model_validate(result)  # the document must say what we send
+    if response_model is not None:  # what the OpenAPI document says, read from what the service returned
+        result = response_model.model_validate(result).model_dump(exclude_unset=True)
     return Response(json.dumps(result, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 
@@ -232,6 +229,18 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
         return wrapper
 
     return decorate
+
+
+def settle_first(work, *args, **kwargs) -> None:
+    """Work time has made due (``service.settle``) before a GET shows its result: done and
+    committed on its own, and never in the way of the answer (a failure is rolled back)."""
+    session = db.get_session()
+    try:
+        work(session, *args, **kwargs)
+        db.end_reading(session)
+        session.commit()
+    except Exception:  # noqa: BLE001 - the next request, or volunteer-app settle-service, tries again
+        session.rollback()
 
 
 @bp.errorhandler(DomainError)

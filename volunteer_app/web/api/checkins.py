@@ -9,17 +9,23 @@ from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, C
                                  CheckinQuery, CheckpointCreate, CheckpointList, CheckpointOut, CheckpointQuery,
                                  CheckpointUpdate, EntryOut, EventCodeOut, EventCodeQuery, EventCreate, EventList, EventOut,
                                  LedgerOut, LedgerQuery)
-from ...schemas.common import ListQuery
+from ...schemas.common import Attrs, ListQuery
 from ...timeutil import isoformat
 from ..links import checkin_url
 from .base import current_api_user, route
 
 
-def _checkpoint(checkpoint, *, with_url: bool = True) -> dict:
-    session = db.get_session()
-    last = checkpoints.last_scans(session, [checkpoint.id]).get(checkpoint.id)
-    url = checkin_url(checkpoints.token(checkpoint)) if with_url else None
-    return checkpoints.view(checkpoint, last_scan_at=last, url=url)
+def _checkpoint(checkpoint, *, with_url: bool = True, last: dict | None = None) -> Attrs:
+    """A checkpoint for ``CheckpointOut`` with its last scan (from ``last``, else looked up); its
+    check-in URL only for staff (``with_url``)."""
+    if last is None:
+        last = checkpoints.last_scans(db.get_session(), [checkpoint.id])
+    url = {"checkin_url": checkin_url(checkpoints.token(checkpoint))} if with_url else {}
+    return Attrs(checkpoint, last_scan_at=last.get(checkpoint.id), **url)
+
+
+def _event(event) -> Attrs:
+    return Attrs(event, checkin_opens_at=events.window(event)[0])
 
 
 @route("/checkpoints", "POST", summary="Place a checkpoint", tag="checkpoints", body=CheckpointCreate,
@@ -35,9 +41,7 @@ def list_checkpoints(query: CheckpointQuery):
     rows = checkpoints.list_for(session, actor, team_id=query.team_id, limit=query.limit)
     last = checkpoints.last_scans(session, [row.id for row in rows])
     staff = actor.has_role("coordinator")
-    return {"checkpoints": [checkpoints.view(row, last_scan_at=last.get(row.id),
-                                             url=checkin_url(checkpoints.token(row)) if staff else None)
-                            for row in rows]}
+    return {"checkpoints": [_checkpoint(row, with_url=staff, last=last) for row in rows]}
 
 
 @route("/checkpoints/<id:checkpoint_id>", summary="A checkpoint", tag="checkpoints", response=CheckpointOut)
@@ -87,18 +91,18 @@ def rotate_checkpoint_code(checkpoint_id: int):
 @route("/events", "POST", summary="Create an event", tag="events", body=EventCreate, response=EventOut, status=201,
        roles=("coordinator",))
 def create_event(body: EventCreate):
-    return events.view(events.create(db.get_session(), current_api_user(), **body.model_dump()))
+    return _event(events.create(db.get_session(), current_api_user(), **body.model_dump()))
 
 
 @route("/events", summary="The station's events, latest first", tag="events", query=ListQuery, response=EventList)
 def list_events(query: ListQuery):
-    return {"events": [events.view(row) for row in events.list_for(db.get_session(), current_api_user(),
+    return {"events": [_event(row) for row in events.list_for(db.get_session(), current_api_user(),
                                                                   limit=query.limit)]}
 
 
 @route("/events/<id:event_id>", summary="An event", tag="events", response=EventOut)
 def get_event(event_id: int):
-    return events.view(events.get(db.get_session(), current_api_user(), event_id))
+    return _event(events.get(db.get_session(), current_api_user(), event_id))
 
 
 @route("/events/<id:event_id>/code", summary="The event's live sign-in (or, purpose=out, sign-out) code, changing "
@@ -142,11 +146,10 @@ def user_ledger(user_id: int, query: LedgerQuery):
     target = accounts.get_user(session, actor, user_id)  # self, their coordinators, admins
     rows = ledger.entries(session, target.id, limit=query.limit, before_id=query.before_id)
     return {"user_id": target.id, "balance": target.balance, "lifetime_points": target.lifetime_points,
-            "entries": [ledger.entry_view(entry) for entry in rows]}
+            "entries": rows}
 
 
 @route("/users/<id:user_id>/adjustments", "POST", summary="Correct a person's points (reason required)",
        tag="ledger", body=AdjustmentCreate, response=EntryOut, status=201, idempotent=True, roles=("coordinator",))
 def create_adjustment(user_id: int, body: AdjustmentCreate):
-    entry = ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)
-    return ledger.entry_view(entry)
+    return ledger.adjust(db.get_session(), current_api_user(), user_id, body.amount, body.reason)

@@ -5,7 +5,7 @@ import re
 
 from flask import jsonify
 
-from ...models.base import MAX_ID
+from ...parsing import MAX_ID
 from ...schemas import Problem
 from .base import ENDPOINTS, bp
 

@@ -1,8 +1,11 @@
 """Recognition over JSON: awards, badges and leaderboards."""
 from __future__ import annotations
 
+from flask import url_for
+
 from ... import db
 from ...schemas.recognition import AwardCreate, AwardOut, BadgeList, LeaderboardOut, LeaderboardQuery
+from ...schemas.common import Attrs
 from ...services import recognition
 from .base import current_api_user, route
 
@@ -12,7 +15,7 @@ from .base import current_api_user, route
 def grant_award(body: AwardCreate):
     award = recognition.grant_award(db.get_session(), current_api_user(), user_id=body.user_id, title=body.title,
                                     points=body.points, note=body.note)
-    return recognition.award_view(award)
+    return Attrs(award, certificate_url=url_for("pages.award_certificate", award_id=award.id))
 
 
 @route("/users/<id:user_id>/badges", summary="A person's badges", tag="recognition", response=BadgeList)

@@ -5,8 +5,7 @@ from ... import db
 from ...schemas.service import (ConfirmBody, EntryCreate, MakeupCreate, RejectBody, ServiceKindList, ServiceKindOut,
                                 ServiceKindSet, ServiceQuery, ServiceRecordOut, SignOutBody, UserServiceOut)
 from ...services import service
-from .. import due
-from .base import current_api_user, route
+from .base import current_api_user, route, settle_first
 
 
 def _record(record) -> dict:
@@ -32,7 +31,7 @@ def set_kind(body: ServiceKindSet):
 def user_service(user_id: int, query: ServiceQuery):
     session, actor = db.get_session(), current_api_user()
     target, _records = service.records_of(session, actor, user_id, limit=1)  # may they? (403/404 first)
-    due.settle(service.settle, user_id=target.id)
+    settle_first(service.settle, user_id=target.id)
     target, records = service.records_of(session, actor, user_id, since=query.since, until=query.until,
                                          status=query.status, limit=query.limit)
     return {"user_id": target.id, "hours_served": target.hours_served, "records": [_record(row) for row in records]}

@@ -5,6 +5,7 @@ from flask import current_app, request, url_for
 
 from ... import db
 from ...errors import FieldError
+from ...schemas.common import Attrs
 from ...schemas.store import (ItemCreate, ItemList, ItemOut, ItemPatch, MemberCodeOut, PictureOut, RedemptionCancel,
                               RedemptionCreate, RedemptionOut, StockChange)
 from ...services import codes, images, store
@@ -17,8 +18,13 @@ def picture_url(item) -> str | None:
     return url_for("pages.store_picture", name=item.picture) if item.picture else None
 
 
-def _item(item) -> dict:
-    return store.item_view(item, picture_url(item))
+def _item(item) -> Attrs:
+    return Attrs(item, low_stock=store.is_low_stock(item), picture_url=picture_url(item))
+
+
+def _redemption(redemption, balance_after: int | None, stock_after: int | None) -> Attrs:
+    return Attrs(redemption, balance_after=balance_after, stock_after=stock_after,
+                 cancel_reason=redemption.cancel_reason or None)
 
 
 @route("/store/items", "POST", summary="Add an item to the store", tag="store", body=ItemCreate, response=ItemOut,
@@ -69,8 +75,7 @@ def member_code():
 def redeem(body: RedemptionCreate):
     result = store.redeem(db.get_session(), current_api_user(), item_id=body.item_id, user_id=body.user_id,
                           member_code=body.member_code, quantity=body.quantity)
-    return store.redemption_view(result.redemption, balance_after=result.balance_after,
-                                 stock_after=result.stock_after)
+    return _redemption(result.redemption, result.balance_after, result.stock_after)
 
 
 @route("/store/redemptions/<id:redemption_id>/cancel", "POST", summary="Cancel a redemption (refund, restock)",
@@ -78,7 +83,5 @@ def redeem(body: RedemptionCreate):
 def cancel(redemption_id: int, body: RedemptionCancel):
     session = db.get_session()
     redemption = store.cancel(session, current_api_user(), redemption_id, body.reason or "")
-    from ...models import StoreItem, User
-    balance = session.get(User, redemption.user_id).balance
-    stock = session.get(StoreItem, redemption.item_id).stock
-    return store.redemption_view(redemption, balance_after=balance, stock_after=stock)
+    balance, stock = store.balance_and_stock(session, redemption)
+    return _redemption(redemption, balance, stock)

@@ -1,9 +1,10 @@
 """Tips and hazards over JSON."""
 from __future__ import annotations
 
-from flask import current_app, request, send_file
+from flask import current_app, request, send_file, url_for
 
 from ... import db
+from ...schemas.common import Attrs
 from ...schemas.tips import (PHOTO_UPLOAD, CloseRequest, ReviewRequest, TipCreate, TipList, TipOut, TipPhotoOut,
                              TipQuery, TriageRequest)
 from ...services import tips
@@ -14,8 +15,16 @@ def _folder():
     return tips.photo_dir(current_app.instance_path)
 
 
-def _view(tip) -> dict:
-    return tips.tip_view(tip, tips.photos_of(db.get_session(), [tip.id])[tip.id])
+def _photo(tip_id: int, photo) -> Attrs:
+    return Attrs(photo, url=url_for("api.tips_get_photo", tip_id=tip_id, photo_id=photo.id))
+
+
+def _tip(tip, photos) -> Attrs:
+    return Attrs(tip, photos=[_photo(tip.id, photo) for photo in photos])
+
+
+def _view(tip) -> Attrs:
+    return _tip(tip, tips.photos_of(db.get_session(), [tip.id])[tip.id])
 
 
 @route("/tips", "POST", summary="Report a tip or hazard", tag="tips", body=TipCreate, response=TipOut,
@@ -31,7 +40,7 @@ def list_tips(query: TipQuery):
     session = db.get_session()
     rows = tips.list_tips(session, current_api_user(), status=query.status, level=query.level, limit=query.limit)
     photos = tips.photos_of(session, [tip.id for tip in rows])
-    return {"tips": [tips.tip_view(tip, photos[tip.id]) for tip in rows]}
+    return {"tips": [_tip(tip, photos[tip.id]) for tip in rows]}
 
 
 @route("/tips/<id:tip_id>", summary="A tip", tag="tips", response=TipOut)
@@ -44,9 +53,7 @@ def get_tip(tip_id: int):
 def add_photo(tip_id: int):
     upload = request.files.get("file")
     data = tips.read_limited(upload.stream if upload else None)
-    photo = tips.add_photo(db.get_session(), current_api_user(), tip_id, data, folder=_folder())
-    return {"id": photo.id, "content_type": photo.content_type, "size": photo.size, "width": photo.width,
-            "height": photo.height, "url": f"/api/v1/tips/{tip_id}/photos/{photo.id}"}
+    return _photo(tip_id, tips.add_photo(db.get_session(), current_api_user(), tip_id, data, folder=_folder()))
 
 
 @route("/tips/<id:tip_id>/photos/<id:photo_id>", summary="A photo of a tip", tag="tips", produces="image/jpeg")

@@ -11,7 +11,7 @@ from ... import db
 from ...errors import DomainError
 from ...services import accounts
 from . import bp
-from .common import field_errors, safe_next
+from .common import field_errors, safe_next, unit_of_work
 
 
 def start_session(user) -> None:
@@ -26,7 +26,17 @@ def start_session(user) -> None:
     login_user(user)
 
 
+def _login_refused(error: DomainError):
+    if error.code == "pending_approval":
+        return redirect(url_for("pages.pending"))
+    status = 429 if error.code == "too_many_attempts" else 200
+    return render_template("pages/login.html", errors={"_form": str(error.message)},
+                           username=request.form.get("username", "")[:64],
+                           next=safe_next(request.values.get("next"))), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@unit_of_work(on_error=_login_refused)
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -35,18 +45,8 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:256]
-        session_db = db.get_session()
-        try:
-            user = accounts.authenticate(session_db, username, password, ip=request.remote_addr or "")
-        except DomainError as error:
-            session_db.commit()  # keep the failure for the rate limit
-            if error.code == "pending_approval":
-                return redirect(url_for("pages.pending"))
-            status = 429 if error.code == "too_many_attempts" else 200
-            return render_template("pages/login.html", errors={"_form": str(error.message)},
-                                   username=username, next=next_url), status
+        user = accounts.authenticate(db.get_session(), username, password, ip=request.remote_addr or "")
         start_session(user)
-        session_db.commit()
         if not user.large_mode_offered:
             return redirect(url_for("pages.welcome", next=next_url))
         return redirect(next_url)
@@ -54,17 +54,24 @@ def login():
 
 
 @bp.post("/logout")
+@unit_of_work()
 def logout():
     sid = session.get("sid")
     if sid:
         accounts.revoke_token(db.get_session(), sid)
-        db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("pages.login"))
 
 
+def _register_refused(error: DomainError):
+    values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone")}
+    return render_template("pages/register.html", errors=field_errors(error), values=values), \
+        (429 if error.status == 429 else 422)
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@unit_of_work(on_error=_register_refused)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
@@ -75,16 +82,9 @@ def register():
         if password != request.form.get("password2", "")[:300]:
             errors = {"password2": _("The two passwords differ.")}
         else:
-            try:
-                accounts.register(db.get_session(), password=password, language=session.get("lang", "zh_CN"),
-                                  ip=request.remote_addr or "", **values)
-                db.commit()
-                return redirect(url_for("pages.pending", new=1))
-            except DomainError as error:
-                db.commit()  # the attempt counts toward the limit per address
-                errors = field_errors(error)
-                if error.status == 429:
-                    return render_template("pages/register.html", errors=errors, values=values), 429
+            accounts.register(db.get_session(), password=password, language=session.get("lang", "zh_CN"),
+                              ip=request.remote_addr or "", **values)
+            return redirect(url_for("pages.pending", new=1))
     return render_template("pages/register.html", errors=errors, values=values), (422 if errors else 200)
 
 
@@ -95,24 +95,24 @@ def pending():
 
 @bp.route("/welcome", methods=["GET", "POST"])
 @login_required
+@unit_of_work()
 def welcome():
     """Offered once at first login: the large (长辈版) layout."""
     next_url = safe_next(request.values.get("next"))
     if request.method == "POST":
         accounts.update_profile(db.get_session(), current_user, large_mode=request.form.get("large") == "1")
-        db.commit()
         return redirect(next_url)
     return render_template("pages/welcome.html", next=next_url)
 
 
 @bp.post("/language")
+@unit_of_work()
 def set_language():
     lang = request.form.get("lang")
     if lang in ("zh_CN", "en"):
         session["lang"] = lang
         if current_user.is_authenticated:
             accounts.update_profile(db.get_session(), current_user, language=lang)
-            db.commit()
     return redirect(safe_next(request.form.get("next") or request.referrer and urlpath(request.referrer)))
 
 

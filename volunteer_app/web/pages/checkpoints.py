@@ -12,14 +12,10 @@ from datetime import datetime
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func
-from sqlmodel import select
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...models import Checkin, Checkpoint, Team, User
 from ...services import access, accounts, checkins, checkpoints, events, ledger, qr, teams
 from ...settings import setting
 from .. import links
@@ -33,7 +29,7 @@ from .common import field_errors, flash_error, form_int, render, role_required, 
 
 # -- coordinators: checkpoints and posters --------------------------------------------------------
 
-def _managed_teams() -> list[Team]:
+def _managed_teams() -> list:
     return teams.managed_teams(db.get_session(), current_user)
 
 
@@ -86,54 +82,52 @@ def _checkpoint_form() -> dict:
     return values
 
 
+def _checkpoint_page(row=None, *, errors: dict | None = None, values: dict | None = None):
+    last = checkpoints.last_scans(db.get_session(), [row.id]).get(row.id) if row is not None else None
+    if errors:
+        values = {key: request.form.get(key, "") for key in request.form}
+    return render_template("pages/checkins/checkpoint_form.html", values=values, errors=errors or {}, row=row,
+                           last=last, managed=_managed_teams()), (422 if errors else 200)
+
+
 @bp.route("/manage/checkpoints/new", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=lambda error: _checkpoint_page(errors=field_errors(error)))
 def checkpoint_new():
-    errors, values = {}, {"radius_m": 150, "points": 5, "cooldown_minutes": 30, "active": True}
     if request.method == "POST":
-        try:
-            values = _checkpoint_form()
-            values.pop("active", None)
-            row = checkpoints.create(db.get_session(), current_user, **values)
-            db.commit()
-            flash(_("Checkpoint saved. Print its poster and put it up."), "success")
-            return redirect(url_for("pages.checkpoint_poster", checkpoint_id=row.id))
-        except DomainError as error:
-            db.get_session().rollback()
-            errors = field_errors(error)
-            values = {key: request.form.get(key, "") for key in request.form}
-    return render_template("pages/checkins/checkpoint_form.html", values=values, errors=errors, row=None,
-                           managed=_managed_teams()), (422 if errors else 200)
+        values = _checkpoint_form()
+        values.pop("active", None)
+        row = checkpoints.create(db.get_session(), current_user, **values)
+        flash(_("Checkpoint saved. Print its poster and put it up."), "success")
+        return redirect(url_for("pages.checkpoint_poster", checkpoint_id=row.id))
+    return _checkpoint_page(values={"radius_m": 150, "points": 5, "cooldown_minutes": 30, "active": True})
+
+
+def _checkpoint_refused(error: DomainError, checkpoint_id: int):
+    row = checkpoints.get_managed(db.get_session(), current_user, checkpoint_id)  # refused again if that was why
+    return _checkpoint_page(row, errors=field_errors(error))
 
 
 @bp.route("/manage/checkpoints/<id:checkpoint_id>", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=_checkpoint_refused)
 def checkpoint_edit(checkpoint_id: int):
     session_db = db.get_session()
     row = checkpoints.get_managed(session_db, current_user, checkpoint_id)
-    errors, values = {}, row.model_dump()
     if request.method == "POST":
-        try:
-            changes = _checkpoint_form()
-            changes["description"] = changes.get("description") or ""
-            checkpoints.update(session_db, current_user, checkpoint_id, **changes)
-            db.commit()
-            flash(_("Checkpoint saved."), "success")
-            return redirect(url_for("pages.checkpoint_list"))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-            values = {key: request.form.get(key, "") for key in request.form}
-    last = checkpoints.last_scans(session_db, [row.id]).get(row.id)
-    return render_template("pages/checkins/checkpoint_form.html", values=values, errors=errors, row=row, last=last,
-                           managed=_managed_teams()), (422 if errors else 200)
+        changes = _checkpoint_form()
+        changes["description"] = changes.get("description") or ""
+        checkpoints.update(session_db, current_user, checkpoint_id, **changes)
+        flash(_("Checkpoint saved."), "success")
+        return redirect(url_for("pages.checkpoint_list"))
+    return _checkpoint_page(row, values=row.model_dump())
 
 
 @bp.post("/manage/checkpoints/<id:checkpoint_id>/rotate")
 @role_required("coordinator")
+@unit_of_work()
 def checkpoint_rotate(checkpoint_id: int):
     checkpoints.rotate_code(db.get_session(), current_user, checkpoint_id)
-    db.commit()
     flash(_("New code made. The old poster no longer works: print this one and replace it."), "success")
     return redirect(url_for("pages.checkpoint_poster", checkpoint_id=checkpoint_id))
 
@@ -150,7 +144,7 @@ def checkpoint_qr(checkpoint_id: int, fmt: str):
     return Response(qr.svg(url), mimetype="image/svg+xml")
 
 
-def _poster(row: Checkpoint) -> dict:
+def _poster(row) -> dict:
     url = checkin_url(checkpoints.token(row))
     return {"row": row, "url": url, "qr": _svg_data_uri(url)}
 
@@ -182,7 +176,7 @@ def checkpoint_posters():
     team_id = arg_id("team_id")
     rows = [row for row in checkpoints.list_for(session_db, current_user, team_id=team_id, active_only=True)
             if checkpoints.can_manage(session_db, current_user, row)]
-    team = session_db.get(Team, team_id) if team_id else None
+    team = next((row for row in teams.list_teams(session_db, current_user) if row.id == team_id), None)
     return render_template("pages/checkins/posters.html", posters=[_poster(row) for row in rows], single=None,
                            team=team, station=setting("STATION_NAME"), words=_poster_words(), address=_poster_address())
 
@@ -197,31 +191,34 @@ def _poster_address() -> dict:
 
 # -- coordinators: events and live codes ----------------------------------------------------------
 
-@bp.route("/manage/events", methods=["GET", "POST"])
-@role_required("coordinator")
-def event_list():
+def _events_page(errors: dict | None = None, values: dict | None = None):
     session_db = db.get_session()
-    errors, values = {}, {"points": 10}
-    if request.method == "POST":
-        values = {key: request.form.get(key, "")[:300] for key in ("title", "location", "day", "start", "end",
-                                                                     "points", "team_id", "kind", "credit")}
-        try:
-            starts_at, ends_at = _event_times(values)
-            event = events.create(session_db, current_user, title=values["title"], location=values["location"],
-                                  starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
-                                  team_id=form_id("team_id"), kind=values["kind"] or None,
-                                  credit=values["credit"] or "scans")
-            db.commit()
-            flash(_("Event created. Open its live code when it starts."), "success")
-            return redirect(url_for("pages.event_list"))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
     rows = events.list_for(session_db, current_user)
     now = timeutil.utcnow()
-    return render_template("pages/checkins/events.html", rows=rows, errors=errors, values=values,
-                           managed=_managed_teams(), now=now, is_open=events.is_open,
-                           today=timeutil.local(now).date().isoformat()), (422 if errors else 200)
+    return render_template("pages/checkins/events.html", rows=rows, errors=errors or {},
+                           values=values or {"points": 10}, managed=_managed_teams(), now=now,
+                           is_open=events.is_open, today=timeutil.local(now).date().isoformat()), \
+        (422 if errors else 200)
+
+
+def _event_values() -> dict:
+    return {key: request.form.get(key, "")[:300] for key in ("title", "location", "day", "start", "end", "points",
+                                                               "team_id", "kind", "credit")}
+
+
+@bp.route("/manage/events", methods=["GET", "POST"])
+@role_required("coordinator")
+@unit_of_work(on_error=lambda error: _events_page(field_errors(error), _event_values()))
+def event_list():
+    if request.method == "POST":
+        values = _event_values()
+        starts_at, ends_at = _event_times(values)
+        events.create(db.get_session(), current_user, title=values["title"], location=values["location"],
+                      starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
+                      team_id=form_id("team_id"), kind=values["kind"] or None, credit=values["credit"] or "scans")
+        flash(_("Event created. Open its live code when it starts."), "success")
+        return redirect(url_for("pages.event_list"))
+    return _events_page()
 
 
 def _event_times(values: dict):
@@ -248,7 +245,7 @@ def event_live(event_id: int):
     session_db = db.get_session()
     event, code, expires_at = events.live_code(session_db, current_user, event_id, purpose="auto")
     url = checkin_url(code)
-    count = session_db.exec(_count_checkins(event.id)).one()
+    count = events.checkin_count(session_db, event)
     context = {"event": event, "code": code, "url": url, "qr": _svg_data_uri(url), "expires_at": expires_at,
                "count": count, "is_open": events.is_open(event, timeutil.utcnow()),
                "signing_out": code.upper().startswith("O")}
@@ -264,36 +261,10 @@ def event_signout_switch(event_id: int):
     return redirect(url_for("pages.event_live", event_id=event_id))
 
 
-def _count_checkins(event_id: int):
-    return select(func.count()).select_from(Checkin).where(Checkin.event_id == event_id)
-
-
 # -- leaders: check in people without a smartphone ------------------------------------------------
 
-@bp.route("/manage/leader-checkin", methods=["GET", "POST"])
-@role_required("coordinator")
-def leader_checkin():
+def _leader_page(errors: dict | None = None):
     session_db = db.get_session()
-    place = request.values.get("place", "")[:40]
-    errors = {}
-    if request.method == "POST":
-        kind, _sep, raw_id = place.partition(":")
-        place_id = to_id(raw_id)
-        member_code = (request.form.get("member_code") or "").strip()[:64] or None
-        try:
-            result = checkins.check_in_for(session_db, current_user, user_id=form_id("user_id"),
-                                           member_code=member_code,
-                                           checkpoint_id=place_id if kind == "checkpoint" else None,
-                                           event_id=place_id if kind == "event" else None)
-            target = session_db.get(User, result.checkin.user_id)
-            db.commit()
-            flash(_("%(name)s is checked in at %(place)s: %(points)s points, balance %(balance)s.",
-                    name=target.display_name, place=result.place_name, points=result.checkin.points_awarded,
-                    balance=result.balance), "success")
-            return redirect(url_for("pages.leader_checkin", place=place))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
     managed = _managed_teams()
     members = []
     seen = set()
@@ -308,7 +279,29 @@ def leader_checkin():
     places = [row for row in checkpoints.list_for(session_db, current_user, active_only=True)
               if checkpoints.can_manage(session_db, current_user, row)]
     return render_template("pages/checkins/leader.html", members=members, open_events=open_events, places=places,
-                           place=place, errors=errors), (422 if errors else 200)
+                           place=request.values.get("place", "")[:40], errors=errors or {}), (422 if errors else 200)
+
+
+@bp.route("/manage/leader-checkin", methods=["GET", "POST"])
+@role_required("coordinator")
+@unit_of_work(on_error=lambda error: _leader_page(field_errors(error)))
+def leader_checkin():
+    session_db = db.get_session()
+    place = request.values.get("place", "")[:40]
+    if request.method == "POST":
+        kind, _sep, raw_id = place.partition(":")
+        place_id = to_id(raw_id)
+        member_code = (request.form.get("member_code") or "").strip()[:64] or None
+        result = checkins.check_in_for(session_db, current_user, user_id=form_id("user_id"),
+                                       member_code=member_code,
+                                       checkpoint_id=place_id if kind == "checkpoint" else None,
+                                       event_id=place_id if kind == "event" else None)
+        target = accounts.person(session_db, current_user, result.checkin.user_id)
+        flash(_("%(name)s is checked in at %(place)s: %(points)s points, balance %(balance)s.",
+                name=target.display_name, place=result.place_name, points=result.checkin.points_awarded,
+                balance=result.balance), "success")
+        return redirect(url_for("pages.leader_checkin", place=place))
+    return _leader_page()
 
 
 # -- coordinators: adjust points ------------------------------------------------------------------
@@ -321,29 +314,38 @@ def points_people():
     return render("pages/checkins/points_people.html", "pages/checkins/_points_people.html", people=people, q=query)
 
 
+def _points_target(user_id: int):
+    session_db = db.get_session()
+    target = accounts.person(session_db, current_user, user_id)
+    access.require_manage_user(session_db, current_user, target)
+    return target
+
+
+def _points_page(target, errors: dict | None = None, values: dict | None = None):
+    entries = ledger.entries(db.get_session(), target.id, limit=20)
+    return render_template("pages/checkins/adjust.html", target=target, entries=entries, errors=errors or {},
+                           values=values or {}, kind_labels=kind_labels()), (422 if errors else 200)
+
+
+def _points_refused(error: DomainError, user_id: int):
+    target = _points_target(user_id)  # refused again if that was why
+    values = {"amount": request.form.get("amount", "")[:12], "reason": request.form.get("reason", "")[:500]}
+    return _points_page(target, field_errors(error), values)
+
+
 @bp.route("/manage/users/<id:user_id>/points", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=_points_refused)
 def adjust_points(user_id: int):
-    session_db = db.get_session()
-    target = access.get_in_station(session_db, User, user_id, current_user, _l("No such user."))
-    access.require_manage_user(session_db, current_user, target)
-    errors, values = {}, {}
+    target = _points_target(user_id)
     if request.method == "POST":
-        values = {"amount": request.form.get("amount", "")[:12], "reason": request.form.get("reason", "")[:500]}
         amount = form_int("amount")
-        try:
-            if amount is None:
-                raise DomainError("validation_error", _("Enter a whole number, such as 10 or -5."),
-                                  errors=[{"field": "amount", "message": _("Enter a whole number, such as 10 or -5.")}])
-            entry = ledger.adjust(session_db, current_user, target.id, amount, values["reason"])
-            db.commit()
-            flash(_("Saved: %(amount)s points. New balance %(balance)s.", amount=entry.amount,
-                    balance=entry.balance_after), "success")
-            return redirect(url_for("pages.adjust_points", user_id=target.id))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-        session_db.refresh(target)
-    entries = ledger.entries(session_db, target.id, limit=20)
-    return render_template("pages/checkins/adjust.html", target=target, entries=entries, errors=errors,
-                           values=values, kind_labels=kind_labels()), (422 if errors else 200)
+        if amount is None:
+            raise DomainError("validation_error", _("Enter a whole number, such as 10 or -5."),
+                              errors=[{"field": "amount", "message": _("Enter a whole number, such as 10 or -5.")}])
+        entry = ledger.adjust(db.get_session(), current_user, target.id, amount,
+                              request.form.get("reason", "")[:500])
+        flash(_("Saved: %(amount)s points. New balance %(balance)s.", amount=entry.amount,
+                balance=entry.balance_after), "success")
+        return redirect(url_for("pages.adjust_points", user_id=target.id))
+    return _points_page(target)

@@ -6,25 +6,32 @@ import functools
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import shifts
+from ...services import service, shifts
 from ...parsing import BadValue, parse_number
 from ...web import htmx
 
 
-def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None = None):
+def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None = None, *,
+                 error_page: tuple[str, ...] = ()):
     """The page twin of the API's ``route``: what the view writes is committed once, after it
-    answered (an answer of 400 or more is rolled back instead). A ``DomainError`` rolls the
-    writes back (unless it says to keep them: ``keep_writes``) and becomes the page's message: ``on_error(error, **view_args)`` answers (a
-    flash and a redirect, or the form again with its errors); without it, the error page. The
-    rest of a refused request only reads (on SQLite, without the write lock). A clash on a
-    unique key (a twin request won) is rolled back and answered by ``on_conflict(error, **view_args)``.
+    answered (an answer of 400 or more is rolled back instead, and so is any failure).
+
+    A ``DomainError`` rolls the writes back (unless it says to keep them: ``keep_writes``) and
+    becomes the page's message: ``on_error(error, *view_args, **view_kwargs)`` answers (a flash
+    and a redirect, see :func:`flash_and_redirect`; the form again with its errors; an htmx
+    partial). Without it, and for the codes in ``error_page`` (e.g. ``forbidden``), the error
+    page answers; so does a refusal raised in ``on_error`` itself (one that reads the row again,
+    as the view did first, refuses again when that was the reason). The rest of a refused
+    request only reads (on SQLite, without the write lock).
+    A clash on a unique key (a twin request won) is rolled back and answered by
+    ``on_conflict(error, *view_args, **view_kwargs)``.
 
     A view may answer with a function instead of a response: it is called after the commit,
     so that reading for the answer does not hold the write lock."""
@@ -46,7 +53,7 @@ def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None 
                 else:
                     session.rollback()
                 db.done_writing()
-                if on_error is None:
+                if on_error is None or error.code in error_page:
                     raise
                 return on_error(error, *args, **kwargs)
             except IntegrityError as error:
@@ -55,11 +62,25 @@ def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None 
                 if on_conflict is None:
                     raise
                 return on_conflict(error, *args, **kwargs)
+            except BaseException:
+                session.rollback()
+                raise
             return answer() if callable(answer) and not isinstance(answer, Response) else answer
 
         return wrapper
 
     return decorate
+
+
+def flash_and_redirect(target: Callable[..., str]) -> Callable:
+    """An ``on_error`` for an action: the refusal as a flashed message, then a redirect to
+    ``target(*view_args, **view_kwargs)``."""
+
+    def answer(error: DomainError, *args, **kwargs):
+        flash_error(error)
+        return redirect(target(*args, **kwargs))
+
+    return answer
 
 
 def _status(answer) -> int:
@@ -97,12 +118,19 @@ def role_required(*roles: str):
 def make_reminders() -> None:
     """Reminders for my shifts starting within 12 hours, made by the pages that show them (home,
     my shifts, notices) when I open them."""
-    session_db = db.get_session()
     try:
-        if shifts.remind(session_db, user_id=current_user.id):
-            db.commit()
-    except Exception:  # a reminder must never stop a page from opening
-        session_db.rollback()
+        unit_of_work()(shifts.remind)(db.get_session(), user_id=current_user.id)
+    except Exception:  # a reminder must never stop a page from opening (rolled back)
+        pass
+
+
+def settle_service(user_id: int | None = None) -> None:
+    """Close the service records time has decided (duties past their limit, events that ended),
+    for one person or everyone, before a page shows records; never stops the page."""
+    try:
+        unit_of_work()(service.settle)(db.get_session(), user_id=user_id)
+    except Exception:  # rolled back; the next page (or volunteer-app settle-service) tries again
+        pass
 
 
 def flash_error(error: DomainError) -> None:

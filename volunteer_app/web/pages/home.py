@@ -7,12 +7,10 @@ from flask_login import current_user, login_required, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...models import Team
-from ...services import access, accounts, service, shifts
-from .. import due
+from ...services import accounts, service, shifts, teams
 from . import bp
 from .auth import start_session
-from .common import field_errors, make_reminders
+from .common import field_errors, make_reminders, settle_service, unit_of_work
 
 
 def works_only_at_the_counter(user) -> bool:
@@ -26,11 +24,9 @@ def home():
     if works_only_at_the_counter(current_user):
         return redirect(url_for("pages.counter"))
     make_reminders()
-    due.settle(service.settle, user_id=current_user.id)
+    settle_service(current_user.id)
     session_db = db.get_session()
-    team_ids = access.team_ids_of(session_db, current_user.id)
-    teams = [session_db.get(Team, team_id) for team_id in team_ids]
-    return render_template("pages/home.html", teams=teams, duty=_my_duty(session_db),
+    return render_template("pages/home.html", teams=teams.teams_of(session_db, current_user), duty=_my_duty(session_db),
                            on_duty=service.running(session_db, current_user),
                            progress=accounts.level_progress(current_user.lifetime_points))
 
@@ -47,51 +43,53 @@ def _my_duty(session_db) -> dict | None:
     return {"shift": shift, "running": running is not None, "progress": progress}
 
 
+def _profile_page(errors: dict | None = None):
+    action = request.form.get("action") if request.method == "POST" else None
+    form = request.form if errors and action == "details" else None
+    return render_template("pages/profile.html", errors=errors or {}, action=action, form=form,
+                           languages=(("zh_CN", "中文"), ("en", "English"))), (422 if errors else 200)
+
+
+def _profile_refused(error: DomainError):
+    errors = field_errors(error)
+    if request.form.get("action") == "password" and "password" in errors:
+        errors["new_password"] = errors.pop("password")
+    return _profile_page(errors)
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
+@unit_of_work(on_error=_profile_refused)
 def profile():
     """My details, 长辈版, leaderboard privacy, language, password, and signing out."""
-    errors, action = {}, None
     me = current_user._get_current_object()  # the User itself, never the proxy, into the session
-    if request.method == "POST":
-        action = request.form.get("action")
-        session_db = db.get_session()
-        try:
-            if action == "details":
-                language = request.form.get("language") or None
-                accounts.update_profile(session_db, me,
-                                        display_name=request.form.get("display_name", "")[:300],
-                                        phone=request.form.get("phone", "")[:300],
-                                        language=language,
-                                        large_mode=request.form.get("large_mode") == "1",
-                                        leaderboard_anonymous=request.form.get("leaderboard_anonymous") == "1")
-                db.commit()
-                if language:
-                    session["lang"] = language
-                flash(_("Saved."), "ok")
-                return redirect(url_for("pages.profile"))
-            if action == "password":
-                new = request.form.get("new_password", "")[:300]
-                if new != request.form.get("new_password2", "")[:300]:
-                    raise DomainError("validation_error", _("The two passwords differ."),
-                                      errors=[{"field": "new_password2", "message": _("The two passwords differ.")}])
-                accounts.change_password(session_db, me, request.form.get("current_password", "")[:300], new)
-                start_session(me)  # every other session has ended; this one goes on
-                db.commit()
-                flash(_("Your password has been changed. You have been signed out everywhere else."), "ok")
-                return redirect(url_for("pages.profile"))
-            if action == "logout_all":
-                accounts.end_all_sessions(session_db, me)
-                db.commit()
-                logout_user()
-                session.clear()
-                flash(_("You have been signed out on all your devices."), "ok")
-                return redirect(url_for("pages.login"))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-            if action == "password" and "password" in errors:
-                errors["new_password"] = errors.pop("password")
-    form = request.form if errors and action == "details" else None
-    return render_template("pages/profile.html", errors=errors, action=action, form=form,
-                           languages=(("zh_CN", "中文"), ("en", "English"))), (422 if errors else 200)
+    action = request.form.get("action") if request.method == "POST" else None
+    session_db = db.get_session()
+    if action == "details":
+        language = request.form.get("language") or None
+        accounts.update_profile(session_db, me,
+                                display_name=request.form.get("display_name", "")[:300],
+                                phone=request.form.get("phone", "")[:300],
+                                language=language,
+                                large_mode=request.form.get("large_mode") == "1",
+                                leaderboard_anonymous=request.form.get("leaderboard_anonymous") == "1")
+        if language:
+            session["lang"] = language
+        flash(_("Saved."), "ok")
+        return redirect(url_for("pages.profile"))
+    if action == "password":
+        new = request.form.get("new_password", "")[:300]
+        if new != request.form.get("new_password2", "")[:300]:
+            raise DomainError("validation_error", _("The two passwords differ."),
+                              errors=[{"field": "new_password2", "message": _("The two passwords differ.")}])
+        accounts.change_password(session_db, me, request.form.get("current_password", "")[:300], new)
+        start_session(me)  # every other session has ended; this one goes on
+        flash(_("Your password has been changed. You have been signed out everywhere else."), "ok")
+        return redirect(url_for("pages.profile"))
+    if action == "logout_all":
+        accounts.end_all_sessions(session_db, me)
+        logout_user()
+        session.clear()
+        flash(_("You have been signed out on all your devices."), "ok")
+        return redirect(url_for("pages.login"))
+    return _profile_page()

@@ -8,12 +8,11 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...models import User
 from ...services import access, accounts, recognition
 from ...timeutil import local
 from . import bp
 from ..params import arg_id, to_id
-from .common import field_errors, form_int, render, role_required
+from .common import field_errors, form_int, render, role_required, unit_of_work
 
 PERIOD_LABELS = {"week": _l("This week"), "month": _l("This month"), "year": _l("This year"), "all": _l("All time")}
 
@@ -66,7 +65,7 @@ def award_certificate(award_id: int):
     """A printable A4 certificate, in Chinese whatever the interface language."""
     session_db = db.get_session()
     award = recognition.get_award(session_db, current_user, award_id)
-    person = session_db.get(User, award.user_id)
+    person = accounts.person(session_db, current_user, award.user_id)
     granted = local(award.granted_at).date()
     return render_template("pages/recognition/certificate.html", award=award, person=person,
                            wording=recognition.certificate_wording(award, person, granted),
@@ -102,60 +101,64 @@ def award_people():
                            **_picker(request.args.get("q", "")[:64], None))
 
 
+def _award_values() -> dict:
+    return {"user_id": to_id(request.form.get("user_id")), "q": request.form.get("q", "")[:64],
+            "template": request.form.get("template", "")[:40],
+            "title": request.form.get("title", "")[:200], "note": request.form.get("note", "")[:2000],
+            "points": request.form.get("points", "")[:12]}
+
+
+def _award_refused(error: DomainError):
+    return render_template("pages/recognition/awards.html",
+                           **_awards_context(errors=field_errors(error), values=_award_values())), 422
+
+
 @bp.route("/manage/awards", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=_award_refused, error_page=("forbidden",))
 def awards():
     """Grant an award from a template (or a title of one's own); see the latest ones."""
     if request.method == "GET":
         return render_template("pages/recognition/awards.html", **_awards_context(
             values={"user_id": to_id(request.args.get("user_id")), "q": request.args.get("q", "")[:64]}))
     session_db = db.get_session()
-    values = {"user_id": to_id(request.form.get("user_id")), "q": request.form.get("q", "")[:64],
-              "template": request.form.get("template", "")[:40],
-              "title": request.form.get("title", "")[:200], "note": request.form.get("note", "")[:2000],
-              "points": request.form.get("points", "")[:12]}
+    values = _award_values()
     points = form_int("points") if values["points"].strip() else None
-    try:
-        if values["points"].strip() and points is None:
-            raise DomainError("validation_error", _("Enter a whole number."),
-                              errors=[{"field": "points", "message": _("Enter a whole number.")}])
-        if values["user_id"] is None:
-            raise DomainError("validation_error", _("Choose a volunteer."),
-                              errors=[{"field": "user_id", "message": _("Choose a volunteer.")}])
-        award = recognition.grant_award(session_db, current_user, user_id=values["user_id"], title=values["title"],
-                                        points=points, note=values["note"], template_key=values["template"] or None)
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        if error.code == "forbidden":
-            raise
-        return render_template("pages/recognition/awards.html",
-                               **_awards_context(errors=field_errors(error), values=values)), 422
+    if values["points"].strip() and points is None:
+        raise DomainError("validation_error", _("Enter a whole number."),
+                          errors=[{"field": "points", "message": _("Enter a whole number.")}])
+    if values["user_id"] is None:
+        raise DomainError("validation_error", _("Choose a volunteer."),
+                          errors=[{"field": "user_id", "message": _("Choose a volunteer.")}])
+    award = recognition.grant_award(session_db, current_user, user_id=values["user_id"], title=values["title"],
+                                    points=points, note=values["note"], template_key=values["template"] or None)
     flash(_("The award was granted. Print the certificate below."), "ok")
     return redirect(url_for("pages.award_certificate", award_id=award.id))
 
 
+def _template_values() -> dict:
+    return {"new_title": request.form.get("new_title", "")[:200],
+            "new_description": request.form.get("new_description", "")[:600],
+            "new_points": request.form.get("new_points", "0")[:12]}
+
+
+def _template_refused(error: DomainError):
+    errors = {("new_" + key.replace("default_", "") if key != "_form" else key): message
+              for key, message in field_errors(error).items()}
+    return render_template("pages/recognition/awards.html", **_awards_context(
+        template_errors=errors, template_values=_template_values())), 422
+
+
 @bp.post("/manage/awards/templates")
 @role_required("coordinator")
+@unit_of_work(on_error=_template_refused, error_page=("forbidden",))
 def award_template_new():
     """A station's own award, to pick from the list next time."""
     session_db = db.get_session()
-    values = {"new_title": request.form.get("new_title", "")[:200],
-              "new_description": request.form.get("new_description", "")[:600],
-              "new_points": request.form.get("new_points", "0")[:12]}
+    values = _template_values()
     points = form_int("new_points", 0)
-    try:
-        row = recognition.create_template(session_db, current_user, title=values["new_title"],
-                                          default_points=points if points is not None else -1,
-                                          description=values["new_description"])
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        if error.code == "forbidden":
-            raise
-        errors = {("new_" + key.replace("default_", "") if key != "_form" else key): message
-                  for key, message in field_errors(error).items()}
-        return render_template("pages/recognition/awards.html", **_awards_context(
-            template_errors=errors, template_values=values)), 422
+    row = recognition.create_template(session_db, current_user, title=values["new_title"],
+                                      default_points=points if points is not None else -1,
+                                      description=values["new_description"])
     flash(_("The award %(title)s can now be granted.", title=row.title), "ok")
     return redirect(url_for("pages.awards"))

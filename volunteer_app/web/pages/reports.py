@@ -10,13 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import db
-from ...errors import DomainError
 from ...services import reports
 from ...services.dashboard import scope_for, scoped_user_ids
 from ...timeutil import local, utcnow
 from ..params import arg_id, to_id
 from . import bp
-from .common import render, role_required, unit_of_work
+from .common import flash_and_redirect, render, role_required, unit_of_work
 
 TABLE_ROWS = 200
 
@@ -53,12 +52,8 @@ def csv_response(export: reports.Export) -> Response:
 
 
 def _period_or_error():
-    """The period asked for, or (None, errors) for the page to show."""
-    try:
-        return current_period(), {}
-    except DomainError as error:
-        return reports.period(None, None), {item["field"]: str(item["message"])
-                                            for item in error.details.get("errors", [])}
+    """The period asked for, or the default one and the errors for the page to show."""
+    return reports.period_or_default(request.args.get("from"), request.args.get("to"))
 
 
 @bp.get("/reports")
@@ -176,6 +171,7 @@ def my_exports():
 
 @bp.route("/manage/personal-data", methods=["GET", "POST"])
 @role_required("admin")
+@unit_of_work(on_error=flash_and_redirect(lambda: url_for("pages.personal_data_page")))
 def personal_data_page():
     from ...services import accounts, personal_data
 
@@ -188,13 +184,8 @@ def personal_data_page():
         if request.form.get("confirm") != "yes":
             flash(_("Tick the box to confirm."), "error")
             return redirect(url_for("pages.personal_data_page", q=request.form.get("q", "")))
-        try:
-            user = personal_data.anonymise(session, current_user, user_id)
-            db.commit()
-            flash(_("The account has been anonymised: it is now %(name)s.", name=user.username), "ok")
-        except DomainError as error:
-            session.rollback()
-            flash(str(error.message), "error")
+        user = personal_data.anonymise(session, current_user, user_id)
+        flash(_("The account has been anonymised: it is now %(name)s.", name=user.username), "ok")
         return redirect(url_for("pages.personal_data_page"))
     query = (request.args.get("q") or "").strip()[:64]
     people = accounts.search_users(session, current_user, query=query, limit=20) if query else []

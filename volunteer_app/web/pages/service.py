@@ -10,10 +10,9 @@ from ... import db
 from ...errors import FieldError
 from ...settings import setting
 from ...services import accounts, identity, service
-from .. import due
 from ..params import form_id, form_span
 from . import bp
-from .common import field_errors, flash_error, role_required, unit_of_work
+from .common import field_errors, flash_error, role_required, settle_service, unit_of_work
 
 TEXT_LIMIT = 600
 
@@ -32,7 +31,7 @@ def _text(name: str) -> str:
 @login_required
 def my_service():
     """My records, month by month, with hours and points, and the duty I am on."""
-    due.settle(service.settle, user_id=current_user.id)
+    settle_service(current_user.id)
     session_db = db.get_session()
     me, records = service.records_of(session_db, current_user, current_user.id)
     return render_template("pages/service/mine.html", me=me, months=service.by_month(records),
@@ -112,7 +111,7 @@ def _position() -> tuple[float | None, float | None]:
 @role_required("coordinator")
 def service_queue():
     """Records waiting for my review: make-ups and duties left open too long."""
-    due.settle(service.settle)
+    settle_service()
     session_db = db.get_session()
     return render_template("pages/service/queue.html", rows=service.pending_for(session_db, current_user),
                            kind_names=_kind_names(session_db), labels=_labels())

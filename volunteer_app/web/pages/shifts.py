@@ -15,15 +15,15 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...models import Checkpoint, Shift, Team, User
-from ...services import access, notices, shifts, teams
+from ...services import access, accounts, checkpoints, notices, shifts, teams
 from ... import timeutil
 from ...timeutil import local, station_tz
 from ...web import htmx, links
 from ...parsing import BadValue, parse_day
 from ..params import arg_day, form_day, form_id, value_id
 from . import bp
-from .common import field_errors, form_int, make_reminders, render, role_required, safe_next
+from .common import (field_errors, flash_and_redirect, form_int, make_reminders, render, role_required, safe_next,
+                     unit_of_work)
 
 FILL_WORDS = {"empty": _l("No one yet"), "open": _l("Places free"), "nearly_full": _l("Nearly full"),
               "full": _l("Full")}
@@ -48,13 +48,15 @@ def _notice_helpers():
             "scan_url": scan_url}
 
 
-def _cards(session_db, rows: list[Shift]) -> list[dict]:
-    """What a shift card shows: the API view plus names, my sign-up and the fill level."""
-    views = shifts.views(session_db, rows)
-    mine = shifts.my_signups(session_db, current_user.id, [row.id for row in rows])
+def _cards(session_db, rows: list) -> list[dict]:
+    """What a shift card shows: the shift, its route and counts, names, my sign-up and the fill level."""
+    ids = [row.id for row in rows]
+    routes, counts = shifts.routes_for(session_db, ids), shifts.counts_for(session_db, ids)
+    views = [{"checkpoint_ids": routes[row.id], "confirmed_count": counts[row.id]["confirmed"],
+              "waitlist_count": counts[row.id]["waitlisted"]} for row in rows]
+    mine = shifts.my_signups(session_db, current_user.id, ids)
     names = shifts.checkpoint_names(session_db, [cp for view in views for cp in view["checkpoint_ids"]])
-    team_names = {team.id: team.name for team in (session_db.get(Team, tid) for tid in {r.team_id for r in rows})
-                  if team}
+    team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
     now = timeutil.utcnow()
     cards = []
     for row, view in zip(rows, views):
@@ -97,13 +99,29 @@ def shift_detail(shift_id: int):
                   progress=progress)
 
 
+def _signup_answer(shift_id: int, action: str, message: str, error: bool):
+    if not _partial():
+        flash(message, "error" if error else "success")
+        return redirect(safe_next(request.form.get("next"), url_for("pages.my_shifts")))
+    session_db = db.get_session()
+    shift = shifts.get_shift(session_db, current_user, shift_id)
+    return render("pages/shifts/_card.html", card=_cards(session_db, [shift])[0], message=message,
+                  error=error, withdrawn=action == "withdraw" and not error)
+
+
+def _signup_refused(failure: DomainError, shift_id: int, action: str):
+    if failure.code == "not_found" and action == "signup":
+        raise failure
+    return _signup_answer(shift_id, action, str(failure.message), True)
+
+
 @bp.post("/shifts/<id:shift_id>/<any(signup, withdraw):action>")
 @login_required
+@unit_of_work(on_error=_signup_refused)
 def shift_signup(shift_id: int, action: str):
     """Sign up at one tap; withdrawing asks first (``confirm=1`` goes ahead), with htmx (the
     card asks in place) and without (a page asks)."""
     session_db = db.get_session()
-    error = None
     if action == "withdraw" and request.form.get("confirm") != "1":
         shift = shifts.get_shift(session_db, current_user, shift_id)
         card = _cards(session_db, [shift])[0]
@@ -111,43 +129,31 @@ def shift_signup(shift_id: int, action: str):
             return render("pages/shifts/_card.html", card=card, confirm_withdraw=True)
         return render_template("pages/shifts/withdraw.html", card=card, shift=shift, confirm_withdraw=True,
                                next=safe_next(request.form.get("next"), url_for("pages.my_shifts")))
-    try:
-        if action == "signup":
-            row = shifts.signup(session_db, current_user, shift_id)
-            message = (_("You are signed up.") if row.status == "confirmed" else
-                       _("The shift is full: you are number %(n)s on the waitlist.",
-                         n=shifts.waitlist_position(session_db, row)))
-        else:
-            shifts.cancel_signup(session_db, current_user, shift_id)
-            message = _("You have withdrawn from this shift.")
-        db.commit()
-    except DomainError as failure:
-        session_db.rollback()
-        if failure.code == "not_found" and action == "signup":
-            raise
-        error, message = failure, str(failure.message)
-    if not _partial():
-        flash(message, "error" if error else "success")
-        return redirect(safe_next(request.form.get("next"), url_for("pages.my_shifts")))
-    shift = shifts.get_shift(session_db, current_user, shift_id)
-    return render("pages/shifts/_card.html", card=_cards(session_db, [shift])[0], message=message,
-                  error=error is not None, withdrawn=action == "withdraw" and error is None)
+    if action == "signup":
+        row = shifts.signup(session_db, current_user, shift_id)
+        message = (_("You are signed up.") if row.status == "confirmed" else
+                   _("The shift is full: you are number %(n)s on the waitlist.",
+                     n=shifts.waitlist_position(session_db, row)))
+    else:
+        shifts.cancel_signup(session_db, current_user, shift_id)
+        message = _("You have withdrawn from this shift.")
+    return lambda: _signup_answer(shift_id, action, message, False)
 
 
 @bp.get("/shifts/calendar")
 @login_required
+@unit_of_work()
 def shift_calendar():
     session_db = db.get_session()
     token = shifts.feed_token(session_db, current_user)
-    db.commit()
     return render("pages/shifts/calendar.html", feed_url=links.base_url() + url_for("pages.shift_feed", token=token))
 
 
 @bp.post("/shifts/calendar/revoke")
 @login_required
+@unit_of_work()
 def shift_calendar_revoke():
     shifts.revoke_feed(db.get_session(), current_user)
-    db.commit()
     flash(_("The old calendar link no longer works. Subscribe again with the new one."), "success")
     return redirect(url_for("pages.shift_calendar"))
 
@@ -177,19 +183,19 @@ def notice_list():
 
 @bp.post("/notices/read")
 @login_required
+@unit_of_work()
 def notices_read():
     notices.mark_all_read(db.get_session(), current_user.id)
-    db.commit()
     return redirect(url_for("pages.notice_list"))
 
 
 # -- coordinators ---------------------------------------------------------------------------------
 
-def _teams_i_manage(session_db) -> list[Team]:
+def _teams_i_manage(session_db) -> list:
     return teams.managed_teams(session_db, current_user)
 
 
-def _pick_team(session_db) -> tuple[list[Team], Team | None]:
+def _pick_team(session_db) -> tuple[list, object | None]:
     choices = _teams_i_manage(session_db)
     wanted = value_id("team")
     team = next((t for t in choices if t.id == wanted), None)
@@ -217,21 +223,23 @@ def shift_week():
                   today=today, timedelta=timedelta)
 
 
+def _copy_week_day():
+    return form_day("week") or local(timeutil.utcnow()).date()
+
+
+def _next_week_url() -> str:
+    return url_for("pages.shift_week", team=form_id("team_id") or 0,
+                   week=(_copy_week_day() + timedelta(days=7)).isoformat())
+
+
 @bp.post("/manage/shifts/copy-week")
 @role_required("coordinator")
+@unit_of_work(on_error=flash_and_redirect(_next_week_url))
 def shift_copy_week():
-    session_db = db.get_session()
-    team_id = form_id("team_id") or 0
-    day = form_day("week") or local(timeutil.utcnow()).date()
-    try:
-        made = shifts.copy_week(session_db, current_user, team_id, day)
-        db.commit()
-        flash(_("%(n)s shifts copied to the next week.", n=len(made)) if made else
-              _("Nothing to copy: the next week already has these shifts."), "success")
-    except DomainError as failure:
-        session_db.rollback()
-        flash(str(failure.message), "error")
-    return redirect(url_for("pages.shift_week", team=team_id, week=(day + timedelta(days=7)).isoformat()))
+    made = shifts.copy_week(db.get_session(), current_user, form_id("team_id") or 0, _copy_week_day())
+    flash(_("%(n)s shifts copied to the next week.", n=len(made)) if made else
+          _("Nothing to copy: the next week already has these shifts."), "success")
+    return redirect(_next_week_url())
 
 
 def _form_datetime(day_field: str, time_field: str) -> datetime | None:
@@ -248,7 +256,7 @@ def _form_route() -> list[int]:
     return [stop for stop in stops if stop]
 
 
-def _shift_form_values(shift: Shift | None, session_db) -> dict:
+def _shift_form_values(shift, session_db) -> dict:
     if request.method == "POST":
         values = {key: request.form.get(key, "")[:200] for key in
                   ("title", "day", "start", "end", "capacity", "points_per_hour", "repeat_until", "team_id")}
@@ -279,14 +287,33 @@ def _int_or_error(name: str, errors: dict) -> int | None:
     return value
 
 
+def _shift_form(shift, choices: list, errors: dict | None = None):
+    session_db = db.get_session()
+    return render("pages/shifts/form.html", teams=choices, values=_shift_form_values(shift, session_db),
+                  errors=errors or {}, shift=shift, checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), \
+        (422 if errors else 200)
+
+
+def _shift_errors(failure: DomainError) -> dict:
+    errors = field_errors(failure)
+    if "starts_at" in errors or "ends_at" in errors:
+        errors["start"] = errors.pop("starts_at", None) or errors.pop("ends_at")
+    return errors
+
+
+def _new_shift_refused(failure: DomainError):
+    return _shift_form(None, _teams_i_manage(db.get_session()), _shift_errors(failure))
+
+
 @bp.route("/manage/shifts/new", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=_new_shift_refused)
 def shift_new():
     session_db = db.get_session()
     choices = _teams_i_manage(session_db)
     errors: dict = {}
-    values = _shift_form_values(None, session_db)
     if request.method == "POST":
+        values = _shift_form_values(None, session_db)
         start, end = _times_from_form()
         if start is None or end is None:
             errors["start"] = _("Enter the date and both times.")
@@ -299,79 +326,64 @@ def shift_new():
             except BadValue:
                 errors["repeat_until"] = _("Enter a date.")
         if not errors:
-            try:
-                made = shifts.create_shifts(session_db, current_user, team_id=form_id("team_id") or 0,
-                                            title=values["title"], starts_at=start, ends_at=end, capacity=capacity,
-                                            checkpoint_ids=values["route"], points_per_hour=pph,
-                                            repeat_weekly_until=repeat)
-                db.commit()
-                flash(_("%(n)s shifts created.", n=len(made)) if len(made) > 1 else _("Shift created."), "success")
-                return redirect(url_for("pages.shift_week", team=made[0].team_id,
-                                        week=local(made[0].starts_at).date().isoformat()))
-            except DomainError as failure:
-                session_db.rollback()
-                errors = field_errors(failure)
-                if "starts_at" in errors or "ends_at" in errors:
-                    errors["start"] = errors.pop("starts_at", None) or errors.pop("ends_at")
-    return render("pages/shifts/form.html", teams=choices, values=values, errors=errors, shift=None,
-                  checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), (422 if errors else 200)
+            made = shifts.create_shifts(session_db, current_user, team_id=form_id("team_id") or 0,
+                                        title=values["title"], starts_at=start, ends_at=end, capacity=capacity,
+                                        checkpoint_ids=values["route"], points_per_hour=pph,
+                                        repeat_weekly_until=repeat)
+            flash(_("%(n)s shifts created.", n=len(made)) if len(made) > 1 else _("Shift created."), "success")
+            return redirect(url_for("pages.shift_week", team=made[0].team_id,
+                                    week=local(made[0].starts_at).date().isoformat()))
+    return _shift_form(None, choices, errors)
+
+
+def _shift_to_edit(shift_id: int):
+    """The shift and its team, which the coordinator must manage."""
+    session_db = db.get_session()
+    shift = shifts.get_shift(session_db, current_user, shift_id)
+    return shift, teams.team_for_manager(session_db, current_user, shift.team_id)
+
+
+def _edit_refused(failure: DomainError, shift_id: int):
+    shift, team = _shift_to_edit(shift_id)  # refused again if that was why
+    return _shift_form(shift, [team], _shift_errors(failure))
 
 
 @bp.route("/manage/shifts/<id:shift_id>/edit", methods=["GET", "POST"])
 @role_required("coordinator")
+@unit_of_work(on_error=_edit_refused)
 def shift_edit(shift_id: int):
     session_db = db.get_session()
-    shift = shifts.get_shift(session_db, current_user, shift_id)
-    team = session_db.get(Team, shift.team_id)
-    access.require_team_manager(session_db, current_user, team)
+    shift, team = _shift_to_edit(shift_id)
     errors: dict = {}
-    values = _shift_form_values(shift, session_db)
     if request.method == "POST":
+        values = _shift_form_values(shift, session_db)
         start, end = _times_from_form()
         if start is None or end is None:
             errors["start"] = _("Enter the date and both times.")
         capacity = _int_or_error("capacity", errors)
         pph = _int_or_error("points_per_hour", errors)
         if not errors:
-            try:
-                shifts.edit_shift(session_db, current_user, shift.id, title=values["title"], starts_at=start,
-                                  ends_at=end, capacity=capacity, points_per_hour=pph,
-                                  checkpoint_ids=values["route"])
-                db.commit()
-                flash(_("Shift saved. Everyone signed up has been told of a new time or route."), "success")
-                return redirect(url_for("pages.shift_week", team=shift.team_id,
-                                        week=local(shift.starts_at).date().isoformat()))
-            except DomainError as failure:
-                session_db.rollback()
-                errors = field_errors(failure)
-                if "starts_at" in errors or "ends_at" in errors:
-                    errors["start"] = errors.pop("starts_at", None) or errors.pop("ends_at")
-    return render("pages/shifts/form.html", teams=[team], values=values, errors=errors, shift=shift,
-                  checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), (422 if errors else 200)
+            shifts.edit_shift(session_db, current_user, shift.id, title=values["title"], starts_at=start,
+                              ends_at=end, capacity=capacity, points_per_hour=pph,
+                              checkpoint_ids=values["route"])
+            flash(_("Shift saved. Everyone signed up has been told of a new time or route."), "success")
+            return redirect(url_for("pages.shift_week", team=shift.team_id,
+                                    week=local(shift.starts_at).date().isoformat()))
+    return _shift_form(shift, [team], errors)
 
 
-def _checkpoints(session_db) -> list[Checkpoint]:
-    from sqlmodel import select
-    return list(session_db.exec(select(Checkpoint).where(Checkpoint.station_id == current_user.station_id,
-                                                         Checkpoint.active.is_(True)).order_by(Checkpoint.name)))
+def _checkpoints(session_db) -> list:
+    return checkpoints.list_for(session_db, current_user, active_only=True)
 
 
 @bp.post("/manage/shifts/<id:shift_id>/cancel")
 @role_required("coordinator")
+@unit_of_work(on_error=flash_and_redirect(lambda shift_id: url_for("pages.shift_edit", shift_id=shift_id)),
+              error_page=("not_found", "forbidden"))
 def shift_cancel(shift_id: int):
-    session_db = db.get_session()
-    try:
-        shift = shifts.cancel_shift(session_db, current_user, shift_id, reason=request.form.get("reason", "")[:300])
-        db.commit()
-        flash(_("The shift is cancelled and everyone signed up has been told."), "success")
-        return redirect(url_for("pages.shift_week", team=shift.team_id,
-                                week=local(shift.starts_at).date().isoformat()))
-    except DomainError as failure:
-        session_db.rollback()
-        if failure.code in ("not_found", "forbidden"):
-            raise
-        flash(str(failure.message), "error")
-        return redirect(url_for("pages.shift_edit", shift_id=shift_id))
+    shift = shifts.cancel_shift(db.get_session(), current_user, shift_id, reason=request.form.get("reason", "")[:300])
+    flash(_("The shift is cancelled and everyone signed up has been told."), "success")
+    return redirect(url_for("pages.shift_week", team=shift.team_id, week=local(shift.starts_at).date().isoformat()))
 
 
 def _roster(session_db, shift_id: int) -> dict:
@@ -381,7 +393,7 @@ def _roster(session_db, shift_id: int) -> dict:
     return {"shift": shift, "route": [{"id": cp, "name": names.get(cp, "?")} for cp in route], "rows": rows,
             "running": shift.starts_at - shifts.GRACE <= now <= shift.ends_at + shifts.GRACE,
             "started": shift.starts_at <= now, "over": shift.ends_at < now,
-            "team": session_db.get(Team, shift.team_id),
+            "team": teams.get_team(session_db, current_user, shift.team_id),
             "counts": shifts.counts_for(session_db, [shift.id])[shift.id]}
 
 
@@ -392,25 +404,23 @@ def shift_live(shift_id: int):
     return render("pages/shifts/live.html", "pages/shifts/_roster.html", **_roster(session_db, shift_id))
 
 
+def _roster_url(shift_id: int, user_id: int, action: str = "") -> str:
+    return url_for("pages.shift_live", shift_id=shift_id) + f"#u{user_id}"
+
+
 @bp.post("/manage/shifts/<id:shift_id>/attendance/<id:user_id>/<any(no_show, confirm):action>")
 @role_required("coordinator")
+@unit_of_work(on_error=flash_and_redirect(_roster_url), error_page=("not_found", "forbidden"))
 def shift_attendance(shift_id: int, user_id: int, action: str):
     session_db = db.get_session()
-    try:
-        if action == "no_show":
-            shifts.mark_no_show(session_db, current_user, shift_id, user_id, request.form.get("comment", "")[:500])
-            message = _("Marked as no-show.")
-        else:
-            shifts.confirm_attendance(session_db, current_user, shift_id, user_id)
-            message = _("Attendance confirmed: points and hours are credited.")
-        db.commit()
-        flash(message, "success")
-    except DomainError as failure:
-        session_db.rollback()
-        if failure.code in ("not_found", "forbidden"):
-            raise
-        flash(str(failure.message), "error")
-    return redirect(url_for("pages.shift_live", shift_id=shift_id) + f"#u{user_id}")
+    if action == "no_show":
+        shifts.mark_no_show(session_db, current_user, shift_id, user_id, request.form.get("comment", "")[:500])
+        message = _("Marked as no-show.")
+    else:
+        shifts.confirm_attendance(session_db, current_user, shift_id, user_id)
+        message = _("Attendance confirmed: points and hours are credited.")
+    flash(message, "success")
+    return redirect(_roster_url(shift_id, user_id))
 
 
 @bp.get("/manage/no-shows")
@@ -422,10 +432,10 @@ def no_shows():
 
 @bp.post("/manage/no-shows/<id:user_id>/clear")
 @role_required("coordinator")
+@unit_of_work()
 def no_shows_clear(user_id: int):
     session_db = db.get_session()
     shifts.clear_no_shows(session_db, current_user, user_id, request.form.get("comment", "")[:500])
-    db.commit()
-    user = session_db.get(User, user_id)
+    user = accounts.person(session_db, current_user, user_id)
     flash(_("%(name)s can sign up for shifts again.", name=user.display_name), "success")
     return redirect(url_for("pages.no_shows"))

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ... import db
 from ...errors import DomainError
-from ...models import ROLES, USER_STATUSES, Team, User
 from ...services import access, accounts, teams
 from ...web import htmx
 from ..nav import manage_links
 from ..params import arg_page
 from . import bp
-from .common import field_errors, form_int, render, role_required
+from .common import field_errors, form_int, render, role_required, unit_of_work
+
+ROLES, USER_STATUSES = accounts.ROLES, accounts.USER_STATUSES
 
 # -- the Manage hub -------------------------------------------------------------------------------
 
@@ -65,63 +65,71 @@ def approvals():
                            teams=teams.managed_teams(session_db, current_user))
 
 
-@bp.post("/manage/approvals/<id:user_id>/<any(approve, reject):decision>")
-@role_required("coordinator")
-def decide_registration(user_id: int, decision: str):
-    session_db = db.get_session()
-    team_id = form_int("team_id")
-    team, error = None, None
-    try:
-        if decision == "approve":
-            user = accounts.approve(session_db, current_user, user_id)
-            if team_id:
-                team = teams.get_team(session_db, current_user, team_id)
-                teams.add_member(session_db, current_user, team.id, user.id, "member")
-            message = (_("%(name)s is approved and joined %(team)s.", name=user.display_name, team=team.name)
-                       if team else _("%(name)s is approved.", name=user.display_name))
-        else:
-            user = accounts.reject(session_db, current_user, user_id)
-            message = _("%(name)s's registration was turned down.", name=user.display_name)
-        db.commit()
-    except DomainError as failure:  # shown in place: e.g. a team the coordinator does not lead
-        session_db.rollback()
-        user = access.get_in_station(session_db, User, user_id, current_user, _l("No such user."))
-        error, message = str(failure.message), None
+def _decision_answer(user, message: str | None, error: str | None = None):
     if _is_partial():
         return render_template("pages/staff/_approval_row.html", user=user, message=message, error=error,
-                               teams=teams.managed_teams(session_db, current_user))
+                               teams=teams.managed_teams(db.get_session(), current_user))
     flash(error or message, "error" if error else "ok")
     return redirect(url_for("pages.approvals"))
 
 
+def _decision_refused(failure: DomainError, user_id: int, decision: str):
+    """Shown in place: e.g. a team the coordinator does not lead."""
+    user = accounts.person(db.get_session(), current_user, user_id)
+    return _decision_answer(user, None, str(failure.message))
+
+
+@bp.post("/manage/approvals/<id:user_id>/<any(approve, reject):decision>")
+@role_required("coordinator")
+@unit_of_work(on_error=_decision_refused)
+def decide_registration(user_id: int, decision: str):
+    session_db = db.get_session()
+    team_id = form_int("team_id")
+    team = None
+    if decision == "approve":
+        user = accounts.approve(session_db, current_user, user_id)
+        if team_id:
+            team = teams.get_team(session_db, current_user, team_id)
+            teams.add_member(session_db, current_user, team.id, user.id, "member")
+        message = (_("%(name)s is approved and joined %(team)s.", name=user.display_name, team=team.name)
+                   if team else _("%(name)s is approved.", name=user.display_name))
+    else:
+        user = accounts.reject(session_db, current_user, user_id)
+        message = _("%(name)s's registration was turned down.", name=user.display_name)
+    return lambda: _decision_answer(user, message)
+
+
 # -- teams ----------------------------------------------------------------------------------------
+
+def _teams_page(errors: dict | None = None, values: dict | None = None):
+    session_db = db.get_session()
+    rows = teams.managed_teams(session_db, current_user)
+    counts = teams.member_counts(session_db, [team.id for team in rows])
+    return render_template("pages/staff/teams.html", teams=rows, counts=counts, errors=errors or {},
+                           values=values or {}), (422 if errors else 200)
+
+
+def _team_values() -> dict:
+    return {"name": request.form.get("name", "")[:200], "description": request.form.get("description", "")[:2000]}
+
+
+def _team_refused(error: DomainError):
+    errors = {"name": str(error.message)} if error.code == "name_taken" else field_errors(error)
+    return _teams_page(errors, _team_values())
+
 
 @bp.route("/manage/teams", methods=["GET", "POST"], endpoint="teams")
 @role_required("coordinator")
+@unit_of_work(on_error=_team_refused, error_page=("forbidden",))
 def teams_list():
-    session_db = db.get_session()
-    errors, values = {}, {}
     if request.method == "POST":
-        values = {"name": request.form.get("name", "")[:200], "description": request.form.get("description", "")[:2000]}
-        try:
-            team = teams.create_team(session_db, current_user, **values)
-            db.commit()
-            flash(_("Team %(name)s was created.", name=team.name), "ok")
-            return redirect(url_for("pages.team", team_id=team.id))
-        except DomainError as error:
-            session_db.rollback()
-            if error.code == "forbidden":
-                raise
-            errors = field_errors(error)
-            if error.code == "name_taken":
-                errors = {"name": str(error.message)}
-    rows = teams.managed_teams(session_db, current_user)
-    counts = teams.member_counts(session_db, [team.id for team in rows])
-    return render_template("pages/staff/teams.html", teams=rows, counts=counts, errors=errors,
-                           values=values), (422 if errors else 200)
+        team = teams.create_team(db.get_session(), current_user, **_team_values())
+        flash(_("Team %(name)s was created.", name=team.name), "ok")
+        return redirect(url_for("pages.team", team_id=team.id))
+    return _teams_page()
 
 
-def _team_context(team: Team, *, q: str = "", errors=None, message=None, values=None) -> dict:
+def _team_context(team, *, q: str = "", errors=None, message=None, values=None) -> dict:
     session_db = db.get_session()
     rows = sorted(teams.members(session_db, team.id), key=lambda pair: pair[1].role != "coordinator")
     return {
@@ -146,33 +154,12 @@ def team(team_id: int):
     return render("pages/staff/team.html", partial, **context)
 
 
-@bp.post("/manage/teams/<id:team_id>/members")
-@role_required("coordinator")
-def team_add_member(team_id: int):
-    """Add by username (typed) or by user id (from the search), as member or coordinator."""
-    session_db = db.get_session()
-    row = teams.team_for_manager(session_db, current_user, team_id)
-    role = request.form.get("role", "member")
+def _member_values() -> dict:
+    return {"username": request.form.get("username", "")[:64], "role": request.form.get("role", "member")}
+
+
+def _members_answer(row, *, errors=None, message=None, values=None):
     q = request.form.get("q", "").strip()[:64]
-    user_id = form_int("user_id")
-    values = {"username": request.form.get("username", "")[:64], "role": role}
-    errors, message = {}, None
-    try:
-        if user_id is not None:
-            membership = teams.add_member(session_db, current_user, row.id, user_id, role)
-        else:
-            membership = teams.add_member_by_username(session_db, current_user, row.id, values["username"], role)
-        added = session_db.get(User, membership.user_id)
-        db.commit()
-        message = _("%(name)s is now in the team.", name=added.display_name)
-        values = {"role": "member"}
-    except DomainError as error:
-        session_db.rollback()
-        if error.code == "forbidden":
-            raise
-        errors = field_errors(error)
-        if "user_id" in errors:
-            errors["username"] = errors.pop("user_id")
     if _is_partial():
         return render_template("pages/staff/_team_members.html",
                                **_team_context(row, q=q, errors=errors, message=message, values=values))
@@ -183,34 +170,65 @@ def team_add_member(team_id: int):
     return redirect(url_for("pages.team", team_id=row.id, q=q or None))
 
 
-@bp.post("/manage/teams/<id:team_id>/members/<id:user_id>/<any(coordinator, member, remove):action>")
+def _member_refused(error: DomainError, team_id: int):
+    row = teams.team_for_manager(db.get_session(), current_user, team_id)  # refused again if that was why
+    errors = field_errors(error)
+    if "user_id" in errors:
+        errors["username"] = errors.pop("user_id")
+    return _members_answer(row, errors=errors, values=_member_values())
+
+
+@bp.post("/manage/teams/<id:team_id>/members")
 @role_required("coordinator")
-def team_member_action(team_id: int, user_id: int, action: str):
+@unit_of_work(on_error=_member_refused, error_page=("forbidden",))
+def team_add_member(team_id: int):
+    """Add by username (typed) or by user id (from the search), as member or coordinator."""
     session_db = db.get_session()
     row = teams.team_for_manager(session_db, current_user, team_id)
-    person = access.get_in_station(session_db, User, user_id, current_user, _l("No such user."))
-    membership, error, message = None, None, None
-    try:
-        if action == "remove":
-            teams.remove_member(session_db, current_user, row.id, person.id)
-            message = _("%(name)s was removed from the team.", name=person.display_name)
-        else:
-            membership = teams.add_member(session_db, current_user, row.id, person.id, action)
-            message = (_("%(name)s is now a coordinator of this team.", name=person.display_name)
-                       if action == "coordinator" else
-                       _("%(name)s is now a member of this team.", name=person.display_name))
-        db.commit()
-    except DomainError as failure:
-        session_db.rollback()
-        if failure.code == "forbidden":
-            raise
-        error = str(failure.message)
-        membership = teams.membership_of(session_db, row.id, person.id)
+    values = _member_values()
+    user_id = form_int("user_id")
+    if user_id is not None:
+        membership = teams.add_member(session_db, current_user, row.id, user_id, values["role"])
+    else:
+        membership = teams.add_member_by_username(session_db, current_user, row.id, values["username"],
+                                                  values["role"])
+    added = accounts.person(session_db, current_user, membership.user_id)
+    message = _("%(name)s is now in the team.", name=added.display_name)
+    return lambda: _members_answer(row, message=message, values={"role": "member"})
+
+
+def _member_row_answer(row, person, *, message=None, error=None):
     if _is_partial():
-        return render_template("pages/staff/_member_row.html", team=row, user=person, membership=membership,
+        return render_template("pages/staff/_member_row.html", team=row, user=person,
+                               membership=teams.membership_of(db.get_session(), row.id, person.id),
                                message=message, error=error)
     flash(error or message, "error" if error else "ok")
     return redirect(url_for("pages.team", team_id=row.id))
+
+
+def _member_action_refused(failure: DomainError, team_id: int, user_id: int, action: str):
+    session_db = db.get_session()
+    row = teams.team_for_manager(session_db, current_user, team_id)  # refused again if that was why
+    person = accounts.person(session_db, current_user, user_id)
+    return _member_row_answer(row, person, error=str(failure.message))
+
+
+@bp.post("/manage/teams/<id:team_id>/members/<id:user_id>/<any(coordinator, member, remove):action>")
+@role_required("coordinator")
+@unit_of_work(on_error=_member_action_refused, error_page=("forbidden",))
+def team_member_action(team_id: int, user_id: int, action: str):
+    session_db = db.get_session()
+    row = teams.team_for_manager(session_db, current_user, team_id)
+    person = accounts.person(session_db, current_user, user_id)
+    if action == "remove":
+        teams.remove_member(session_db, current_user, row.id, person.id)
+        message = _("%(name)s was removed from the team.", name=person.display_name)
+    else:
+        teams.add_member(session_db, current_user, row.id, person.id, action)
+        message = (_("%(name)s is now a coordinator of this team.", name=person.display_name)
+                   if action == "coordinator" else
+                   _("%(name)s is now a member of this team.", name=person.display_name))
+    return lambda: _member_row_answer(row, person, message=message)
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -238,36 +256,41 @@ def users():
     return render("pages/staff/users.html", "pages/staff/_user_results.html", **context)
 
 
-@bp.route("/manage/users/new", methods=["GET", "POST"])
-@role_required("coordinator")
-def user_new():
-    session_db = db.get_session()
-    my_teams = teams.managed_teams(session_db, current_user)
-    errors, values = {}, {"team_id": my_teams[0].id if len(my_teams) == 1 else None, "roles": ["volunteer"]}
-    if request.method == "POST":
-        values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone")}
-        values["team_id"] = form_int("team_id")
-        values["roles"] = [role for role in request.form.getlist("roles") if role in ROLES] or ["volunteer"]
-        password = request.form.get("password", "")[:300]
-        try:
-            user = accounts.create_user(session_db, current_user, password=password,
-                                        roles=values["roles"],
-                                        **{key: values[key] for key in ("username", "display_name", "phone",
-                                                                        "team_id")})
-            db.commit()
-            flash(_("The account %(username)s was created. Give them the password in person.",
-                    username=user.username), "ok")
-            return redirect(url_for("pages.user_detail", user_id=user.id))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-            if error.code == "username_taken":
-                errors = {"username": str(error.message)}
-    return render_template("pages/staff/user_new.html", errors=errors, values=values, teams=my_teams,
+def _new_user_page(errors: dict | None = None, values: dict | None = None):
+    my_teams = teams.managed_teams(db.get_session(), current_user)
+    values = values or {"team_id": my_teams[0].id if len(my_teams) == 1 else None, "roles": ["volunteer"]}
+    return render_template("pages/staff/user_new.html", errors=errors or {}, values=values, teams=my_teams,
                            roles=ROLES), (422 if errors else 200)
 
 
-def _user_context(person: User, **extra) -> dict:
+def _new_user_values() -> dict:
+    values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone")}
+    values["team_id"] = form_int("team_id")
+    values["roles"] = [role for role in request.form.getlist("roles") if role in ROLES] or ["volunteer"]
+    return values
+
+
+def _new_user_refused(error: DomainError):
+    errors = {"username": str(error.message)} if error.code == "username_taken" else field_errors(error)
+    return _new_user_page(errors, _new_user_values())
+
+
+@bp.route("/manage/users/new", methods=["GET", "POST"])
+@role_required("coordinator")
+@unit_of_work(on_error=_new_user_refused)
+def user_new():
+    if request.method == "POST":
+        values = _new_user_values()
+        user = accounts.create_user(db.get_session(), current_user, password=request.form.get("password", "")[:300],
+                                    roles=values["roles"],
+                                    **{key: values[key] for key in ("username", "display_name", "phone", "team_id")})
+        flash(_("The account %(username)s was created. Give them the password in person.",
+                username=user.username), "ok")
+        return redirect(url_for("pages.user_detail", user_id=user.id))
+    return _new_user_page()
+
+
+def _user_context(person, **extra) -> dict:
     session_db = db.get_session()
     team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
     return {"person": person, "roles": ROLES,
@@ -284,28 +307,25 @@ def user_detail(user_id: int):
     return render_template("pages/staff/user.html", **_user_context(person))
 
 
+def _user_action_refused(error: DomainError, user_id: int, action: str):
+    person = accounts.person(db.get_session(), current_user, user_id)
+    return render_template("pages/staff/user.html", **_user_context(person, errors=field_errors(error))), 422
+
+
 @bp.post("/manage/users/<id:user_id>/<any(roles, disable, enable):action>")
 @role_required("admin")
+@unit_of_work(on_error=_user_action_refused, error_page=("forbidden", "not_found"))
 def user_admin_action(user_id: int, action: str):
     session_db = db.get_session()
-    try:
-        if action == "roles":
-            roles = [role for role in request.form.getlist("roles") if role in ROLES]
-            person = accounts.set_roles(session_db, current_user, user_id, roles)
-            message = _("Roles saved.")
-        elif action == "disable":
-            person = accounts.disable(session_db, current_user, user_id)
-            message = _("The account is disabled. Its sessions have ended.")
-        else:
-            person = accounts.enable(session_db, current_user, user_id)
-            message = _("The account can sign in again.")
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        if error.code in ("forbidden", "not_found"):
-            raise
-        person = access.get_in_station(session_db, User, user_id, current_user, _l("No such user."))
-        return render_template("pages/staff/user.html",
-                               **_user_context(person, errors=field_errors(error))), 422
+    if action == "roles":
+        roles = [role for role in request.form.getlist("roles") if role in ROLES]
+        person = accounts.set_roles(session_db, current_user, user_id, roles)
+        message = _("Roles saved.")
+    elif action == "disable":
+        person = accounts.disable(session_db, current_user, user_id)
+        message = _("The account is disabled. Its sessions have ended.")
+    else:
+        person = accounts.enable(session_db, current_user, user_id)
+        message = _("The account can sign in again.")
     flash(message, "ok")
     return redirect(url_for("pages.user_detail", user_id=person.id))

@@ -15,23 +15,22 @@ from flask_login import current_user, login_required
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...models import StoreItem, User
-from ...services import codes, images, qr, store
+from ...services import accounts, codes, images, qr, store
 from ...parsing import BadValue, parse_number
 from ..params import arg_day, to_id
 from . import bp
-from .common import field_errors, form_int, render, role_required, unit_of_work
+from .common import field_errors, flash_and_redirect, form_int, render, role_required, unit_of_work
 
 VISIT_KEY = "counter_visit"
 
 
-def _picture_url(item: StoreItem) -> str | None:
+def _picture_url(item) -> str | None:
     return url_for("pages.store_picture", name=item.picture) if item.picture else None
 
 
 # -- volunteers -------------------------------------------------------------------------------------
 
-def _offers(session_db, user: User, items: list[StoreItem], now) -> list[dict]:
+def _offers(session_db, user, items: list, now) -> list[dict]:
     """Each item with what this person can do about it now (in words, not only colour)."""
     offers = []
     for item in items:
@@ -88,16 +87,11 @@ def my_redemptions():
 
 @bp.post("/store/items/<id:item_id>/reserve")
 @login_required
+@unit_of_work(on_error=flash_and_redirect(lambda item_id: url_for("pages.store")))
 def reserve_item(item_id: int):
     session_db = db.get_session()
-    try:
-        result = store.reserve(session_db, current_user, item_id, 1)
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("pages.store"))
-    item = session_db.get(StoreItem, result.redemption.item_id)
+    result = store.reserve(session_db, current_user, item_id, 1)
+    item = store.get_item(session_db, current_user, result.redemption.item_id)
     flash(_("Reserved: %(name)s. Show your member card at the counter within %(days)s days.",
             name=item.name, days=store.RESERVATION_DAYS), "success")
     return redirect(url_for("pages.my_redemptions"))
@@ -116,15 +110,13 @@ def store_picture(name: str):
 
 # -- the counter ------------------------------------------------------------------------------------
 
-def _visit_user(session_db) -> User | None:
-    user_id = web_session.get(VISIT_KEY)
-    if not user_id:
-        return None
-    try:
-        return store.visit_customer(session_db, current_user, int(user_id))
-    except (DomainError, ValueError, TypeError):
+def _visit_user(session_db):
+    """The customer of the visit under way at the counter, if any (a visit that cannot go on ends)."""
+    user_id = to_id(str(web_session.get(VISIT_KEY) or ""))
+    customer = store.visit_customer_or_none(session_db, current_user, user_id) if user_id else None
+    if customer is None:
         web_session.pop(VISIT_KEY, None)
-        return None
+    return customer
 
 
 def _counter_page(errors: dict | None = None, status: int = 200, code: str = ""):
@@ -144,18 +136,16 @@ def counter():
     return _counter_page()
 
 
+def _identify_refused(error: DomainError):
+    status = 410 if error.code == "expired_code" else 422
+    return _counter_page({"member_code": str(error.message)}, status, (request.form.get("member_code") or "")[:60])
+
+
 @bp.post("/counter/identify")
 @role_required("clerk")
+@unit_of_work(on_error=_identify_refused)
 def counter_identify():
-    session_db = db.get_session()
-    code = (request.form.get("member_code") or "")[:60]
-    try:
-        customer = store.identify(session_db, current_user, code)
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        status = 410 if error.code == "expired_code" else 422
-        return _counter_page({"member_code": str(error.message)}, status, code)
+    customer = store.identify(db.get_session(), current_user, (request.form.get("member_code") or "")[:60])
     web_session[VISIT_KEY] = customer.id
     return redirect(url_for("pages.counter"))
 
@@ -216,50 +206,45 @@ def counter_receipt(ref: str):
     if found is None:
         abort(404)
     data, created_at = found
-    rows = [(redemption, session_db.get(StoreItem, redemption.item_id))
+    rows = [(redemption, store.get_item(session_db, current_user, redemption.item_id))
             for redemption in (store.get_redemption(session_db, current_user, rid) for rid in data["ids"])]
-    customer = session_db.get(User, data["user_id"])
+    customer = accounts.person(session_db, current_user, data["user_id"])
     return render_template("pages/store/receipt.html", rows=rows, customer=customer, ref=ref,
                            total=sum(r.points_spent for r, _item in rows if r.status == "fulfilled"),
                            created_at=created_at)
 
 
+def _cancel_target() -> str:
+    back = request.form.get("back") or ""
+    return url_for("pages.counter_receipt", ref=back[:64]) if back else url_for("pages.counter_summary")
+
+
 @bp.post("/counter/redemptions/<id:redemption_id>/cancel")
 @role_required("clerk")
+@unit_of_work(on_error=flash_and_redirect(lambda redemption_id: _cancel_target()))
 def counter_cancel(redemption_id: int):
     session_db = db.get_session()
     reason = (request.form.get("reason") or "").strip()[:500]
-    back = request.form.get("back") or ""
-    target = url_for("pages.counter_receipt", ref=back[:64]) if back else url_for("pages.counter_summary")
     if not reason:
         flash(_("Please give a reason for the cancellation."), "error")
-        return redirect(target)
-    try:
-        redemption = store.cancel(session_db, current_user, redemption_id, reason)
-        item = session_db.get(StoreItem, redemption.item_id)
-        db.commit()
-        flash(_("Cancelled: %(name)s × %(n)s. %(points)s points given back.", name=item.name, n=redemption.quantity,
-                points=redemption.points_spent), "success")
-    except DomainError as error:
-        session_db.rollback()
-        flash(str(error.message), "error")
-    return redirect(target)
+        return redirect(_cancel_target())
+    redemption = store.cancel(session_db, current_user, redemption_id, reason)
+    item = store.get_item(session_db, current_user, redemption.item_id)
+    flash(_("Cancelled: %(name)s × %(n)s. %(points)s points given back.", name=item.name, n=redemption.quantity,
+            points=redemption.points_spent), "success")
+    return redirect(_cancel_target())
 
 
 @bp.post("/counter/reservations/<id:redemption_id>/fulfil")
 @role_required("clerk")
+@unit_of_work(on_error=flash_and_redirect(lambda redemption_id: url_for("pages.counter")))
 def counter_fulfil(redemption_id: int):
     session_db = db.get_session()
     customer = _visit_user(session_db)
-    try:
-        redemption = store.fulfil_reservation(session_db, current_user, redemption_id,
-                                              user_id=customer.id if customer else None)
-        item = session_db.get(StoreItem, redemption.item_id)
-        db.commit()
-        flash(_("Handed over: %(name)s × %(n)s.", name=item.name, n=redemption.quantity), "success")
-    except DomainError as error:
-        session_db.rollback()
-        flash(str(error.message), "error")
+    redemption = store.fulfil_reservation(session_db, current_user, redemption_id,
+                                          user_id=customer.id if customer else None)
+    item = store.get_item(session_db, current_user, redemption.item_id)
+    flash(_("Handed over: %(name)s × %(n)s.", name=item.name, n=redemption.quantity), "success")
     return redirect(url_for("pages.counter"))
 
 
@@ -277,17 +262,22 @@ def counter_summary():
                            stock_changes=store.day_stock_changes(session_db, current_user, day))
 
 
+def _export_days() -> tuple[date, date]:
+    since = _day_arg("since", _day_arg("day", store.today()))
+    return since, _day_arg("until", since)
+
+
+def _summary_url() -> str:
+    _export_days()  # a day the address cannot name is the error page (refused again here)
+    return url_for("pages.counter_summary")
+
+
 @bp.get("/counter/export.csv")
 @role_required("clerk", "coordinator")
+@unit_of_work(on_error=flash_and_redirect(_summary_url))
 def counter_export():
-    today = store.today()
-    since = _day_arg("since", _day_arg("day", today))
-    until = _day_arg("until", since)
-    try:
-        chunks = store.export_csv(db.get_session(), current_user, since, until)
-    except DomainError as error:
-        flash(str(error.message), "error")
-        return redirect(url_for("pages.counter_summary"))
+    since, until = _export_days()
+    chunks = store.export_csv(db.get_session(), current_user, since, until)
     filename = f"redemptions-{since.isoformat()}" + ("" if until == since else f"-{until.isoformat()}") + ".csv"
     return Response(stream_with_context(chunk.encode("utf-8") for chunk in chunks),
                     mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"',
@@ -320,111 +310,113 @@ def _item_fields(form: dict, *, with_stock: bool) -> dict:
     return fields
 
 
-@bp.route("/store/manage", methods=["GET", "POST"])
-@role_required("coordinator", "clerk")
-def store_manage():
-    """The catalog: coordinators add and edit items; clerks see it to keep stock."""
+def _catalog_page(errors: dict | None = None, form: dict | None = None):
     session_db = db.get_session()
-    errors, form = {}, {}
     can_edit = current_user.has_role("coordinator")
-    if request.method == "POST":
-        if not can_edit:
-            abort(403)
-        form = _item_form()
-        try:
-            item = store.create_item(session_db, current_user, **_item_fields(form, with_stock=True))
-            db.commit()
-            flash(_("Added: %(name)s.", name=item.name), "success")
-            return redirect(url_for("pages.store_item_edit", item_id=item.id))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
     items = store.list_items(session_db, current_user, include_inactive=can_edit)
     low = [item for item in items if store.is_low_stock(item)]
-    return render_template("pages/store/manage.html", items=items, low=low, errors=errors, form=form,
+    return render_template("pages/store/manage.html", items=items, low=low, errors=errors or {}, form=form or {},
                            picture_url=_picture_url, is_low=store.is_low_stock, can_edit=can_edit), \
         (422 if errors else 200)
 
 
+@bp.route("/store/manage", methods=["GET", "POST"])
+@role_required("coordinator", "clerk")
+@unit_of_work(on_error=lambda error: _catalog_page(field_errors(error), _item_form()))
+def store_manage():
+    """The catalog: coordinators add and edit items; clerks see it to keep stock."""
+    if request.method == "POST":
+        if not current_user.has_role("coordinator"):
+            abort(403)
+        item = store.create_item(db.get_session(), current_user, **_item_fields(_item_form(), with_stock=True))
+        flash(_("Added: %(name)s.", name=item.name), "success")
+        return redirect(url_for("pages.store_item_edit", item_id=item.id))
+    return _catalog_page()
+
+
+def _item_page(item_id: int, errors: dict | None = None):
+    session_db = db.get_session()
+    item = store.get_item(session_db, current_user, item_id)
+    return render_template("pages/store/edit.html", item=item, errors=errors or {},
+                           action=request.form.get("action", ""), movements=store.movements(session_db, current_user, item.id),
+                           picture=_picture_url(item), can_edit=current_user.has_role("coordinator"),
+                           low=store.is_low_stock(item)), (422 if errors else 200)
+
+
+def _item_refused(error: DomainError, item_id: int):
+    errors = {"file": str(error.message)} if error.code == "payload_too_large" else field_errors(error)
+    return _item_page(item_id, errors)
+
+
 @bp.route("/store/manage/<id:item_id>", methods=["GET", "POST"])
 @role_required("coordinator", "clerk")
+@unit_of_work(on_error=_item_refused)
 def store_item_edit(item_id: int):
     """An item's stock (clerks and coordinators), details and picture (coordinators)."""
     session_db = db.get_session()
     item = store.get_item(session_db, current_user, item_id)
-    errors, action = {}, request.form.get("action", "")
-    can_edit = current_user.has_role("coordinator")
-    if request.method == "POST":
-        if action != "stock" and not can_edit:
-            abort(403)
+    action = request.form.get("action", "")
+    if request.method == "GET":
+        return _item_page(item.id)
+    if action != "stock" and not current_user.has_role("coordinator"):
+        abort(403)
+    if action == "details":
+        fields = _item_fields(_item_form(), with_stock=False)
+        fields["active"] = request.form.get("active") == "1"
+        store.update_item(session_db, current_user, item.id, **fields)
+        message = _("Saved.")
+    elif action == "stock":
+        store.adjust_stock(session_db, current_user, item.id, form_int("delta", 0) or 0, request.form.get("reason", ""),
+                           request.form.get("note", "")[:500])
+        message = _("Stock changed.")
+    elif action == "picture":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise DomainError("validation_error", _("Choose a picture first."),
+                              errors=[{"field": "file", "message": _("Choose a picture first.")}])
+        store.set_picture(session_db, current_user, item.id, images.read_upload(upload.stream),
+                          current_app.instance_path)
+        message = _("Picture saved.")
+    else:
+        abort(400)
+    flash(message, "success")
+    return redirect(url_for("pages.store_item_edit", item_id=item.id))
+
+
+def _count_form() -> tuple[dict, dict]:
+    """What was counted (``{item id: number}``, -1 for what is not a number) and the form as typed."""
+    counted, form = {}, {}
+    for item in store.list_items(db.get_session(), current_user):
+        raw = (request.form.get(f"count_{item.id}") or "").strip()[:20]
+        form[item.id] = raw
+        if raw == "":
+            continue  # not counted: left as it is
         try:
-            if action == "details":
-                form = _item_form()
-                fields = _item_fields(form, with_stock=False)
-                fields["active"] = request.form.get("active") == "1"
-                store.update_item(session_db, current_user, item.id, **fields)
-                message = _("Saved.")
-            elif action == "stock":
-                reason = request.form.get("reason", "")
-                store.adjust_stock(session_db, current_user, item.id, form_int("delta", 0) or 0, reason,
-                                   request.form.get("note", "")[:500])
-                message = _("Stock changed.")
-            elif action == "picture":
-                upload = request.files.get("file")
-                if upload is None or not upload.filename:
-                    raise DomainError("validation_error", _("Choose a picture first."),
-                                      errors=[{"field": "file", "message": _("Choose a picture first.")}])
-                store.set_picture(session_db, current_user, item.id, images.read_upload(upload.stream),
-                                  current_app.instance_path)
-                message = _("Picture saved.")
-            else:
-                abort(400)
-            db.commit()
-            flash(message, "success")
-            return redirect(url_for("pages.store_item_edit", item_id=item.id))
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-            if error.code == "payload_too_large":
-                errors = {"file": str(error.message)}
-            item = store.get_item(session_db, current_user, item_id)
-    movements = store.movements(session_db, current_user, item.id)
-    return render_template("pages/store/edit.html", item=item, errors=errors, action=action,
-                           movements=movements, picture=_picture_url(item), can_edit=can_edit,
-                           low=store.is_low_stock(item)), (422 if errors else 200)
+            counted[item.id] = int(raw)
+        except ValueError:
+            counted[item.id] = -1  # refused by the service with the field's message
+    return counted, form
+
+
+def _count_page(errors: dict | None = None, form: dict | None = None):
+    items = store.list_items(db.get_session(), current_user)
+    return render_template("pages/store/count.html", items=items, errors=errors or {}, form=form or {}), \
+        (422 if errors else 200)
 
 
 @bp.route("/counter/count", methods=["GET", "POST"])
 @role_required("clerk", "coordinator")
+@unit_of_work(on_error=lambda error: _count_page(field_errors(error), _count_form()[1]))
 def stock_count():
     """Close the day: what is on the shelf against what the system expects; the differences
     are recorded and shown in the day summary."""
-    session_db = db.get_session()
-    items = store.list_items(session_db, current_user)
-    errors, form = {}, {}
-    if request.method == "POST":
-        counted = {}
-        for item in items:
-            raw = (request.form.get(f"count_{item.id}") or "").strip()[:20]
-            form[item.id] = raw
-            if raw == "":
-                continue  # not counted: left as it is
-            try:
-                counted[item.id] = int(raw)
-            except ValueError:
-                counted[item.id] = -1  # refused by the service with the field's message
-        try:
-            differences = store.count_stock(session_db, current_user, counted)
-            db.commit()
-        except DomainError as error:
-            session_db.rollback()
-            errors = field_errors(error)
-            items = store.list_items(session_db, current_user)
-        else:
-            if differences:
-                flash(ngettext("Count saved: %(num)s difference recorded.", "Count saved: %(num)s differences recorded.",
-                               len(differences)), "success")
-            else:
-                flash(_("Count saved: everything is as expected."), "success")
-            return redirect(url_for("pages.counter_summary"))
-    return render_template("pages/store/count.html", items=items, errors=errors, form=form), (422 if errors else 200)
+    if request.method == "GET":
+        return _count_page()
+    counted, _form = _count_form()
+    differences = store.count_stock(db.get_session(), current_user, counted)
+    if differences:
+        flash(ngettext("Count saved: %(num)s difference recorded.", "Count saved: %(num)s differences recorded.",
+                       len(differences)), "success")
+    else:
+        flash(_("Count saved: everything is as expected."), "success")
+    return redirect(url_for("pages.counter_summary"))

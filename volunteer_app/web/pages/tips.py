@@ -13,18 +13,16 @@ from flask import current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlmodel import select
 
 from ... import db
 from ...errors import DomainError
-from ...models import TIP_CATEGORIES, TIP_LEVELS, Notice, User
-from ...services import notices, tips
+from ...services import accounts, tips
 from ...timeutil import local, station_tz, utcnow
 from ...web import htmx
 from ...parsing import BadValue, parse_day
 from ..params import to_id
 from . import bp
-from .common import field_errors, form_int, render, role_required, safe_next
+from .common import field_errors, form_int, render, role_required, safe_next, unit_of_work
 
 CATEGORY_ICONS = {"dispute": "⚖", "fraud": "☎", "hazard": "⚠", "ecology": "❀", "other": "…"}
 CATEGORY_HINTS = {
@@ -54,7 +52,7 @@ def _partial() -> bool:
 def _report_form(values=None, errors=None, status: int = 200):
     values = values or {}
     values.setdefault("client_ref", uuid.uuid4().hex)
-    return render("pages/tips/new.html", values=values, errors=errors or {}, categories=TIP_CATEGORIES,
+    return render("pages/tips/new.html", values=values, errors=errors or {}, categories=tips.TIP_CATEGORIES,
                   hints=CATEGORY_HINTS, max_photos=tips.MAX_PHOTOS), status
 
 
@@ -67,34 +65,33 @@ def _float(name: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-@bp.route("/tips/new", methods=["GET", "POST"])
-@login_required
-def tip_new():
-    if request.method == "GET":
-        return _report_form({"category": request.args.get("category", "")})
+def _report_values() -> tuple[dict, float | None, float | None]:
     values = {key: (request.form.get(key) or "")[:2100] for key in ("category", "description", "place", "client_ref")}
     latitude, longitude = _float("latitude"), _float("longitude")
     if latitude is None or longitude is None:
         latitude = longitude = None
+    return values, latitude, longitude
+
+
+def _report_refused(error: DomainError):
+    values, latitude, longitude = _report_values()
+    values.update(latitude=latitude or "", longitude=longitude or "")
+    return _report_form(values, field_errors(error), 422)
+
+
+@bp.route("/tips/new", methods=["GET", "POST"])
+@login_required
+@unit_of_work(on_error=_report_refused)
+def tip_new():
+    if request.method == "GET":
+        return _report_form({"category": request.args.get("category", "")})
+    values, latitude, longitude = _report_values()
     uploads = [item for item in request.files.getlist("photos") if item and item.filename]
     photos = [tips.read_limited(item.stream) for item in uploads]
-    session_db = db.get_session()
-    stored = []
-    try:
-        tip, created, stored = tips.report(
-            session_db, current_user, photos=photos, folder=_folder(), category=values["category"],
-            description=values["description"], place=values["place"][:200], latitude=latitude, longitude=longitude,
-            client_ref=values["client_ref"][:64] or None)
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        tips.discard_files(_folder(), stored)
-        values.update(latitude=latitude or "", longitude=longitude or "")
-        return _report_form(values, field_errors(error), 422)
-    except Exception:
-        session_db.rollback()
-        tips.discard_files(_folder(), stored)
-        raise
+    tip, created, _stored = tips.report(
+        db.get_session(), current_user, photos=photos, folder=_folder(), category=values["category"],
+        description=values["description"], place=values["place"][:200], latitude=latitude, longitude=longitude,
+        client_ref=values["client_ref"][:64] or None)
     if created:
         flash(_("Thank you! Your tip #%(id)s has been sent to the station.", id=tip.id), "success")
     else:
@@ -104,20 +101,13 @@ def tip_new():
 
 @bp.get("/tips/mine")
 @login_required
+@unit_of_work()
 def my_tips():
+    """My tips; those with news since I last looked are marked (and their notices read)."""
     session_db = db.get_session()
     rows = tips.list_tips(session_db, current_user, mine=True, limit=200)
     photos = tips.photos_of(session_db, [tip.id for tip in rows])
-    unread = list(session_db.exec(select(Notice).where(
-        Notice.user_id == current_user.id, Notice.kind == "tip", Notice.read_at.is_(None))))
-    fresh = set()
-    for notice in unread:
-        parts = (notice.dedupe_key or "").split(":")
-        if len(parts) == 3 and to_id(parts[1]) is not None:
-            fresh.add(to_id(parts[1]))
-        notices.mark_read(session_db, current_user.id, notice.id)
-    if unread:
-        db.commit()
+    fresh = tips.read_tip_notices(session_db, current_user)
     earned = sum(tip.points_awarded for tip in rows)
     return render("pages/tips/mine.html", tips=rows, photos=photos, fresh=fresh, earned=earned,
                   filed=to_id(request.args.get("filed")))
@@ -125,16 +115,16 @@ def my_tips():
 
 def _detail_context(tip, **extra) -> dict:
     session_db = db.get_session()
-    reporter = session_db.get(User, tip.reporter_id)
+    people = accounts.people(session_db, current_user, {tip.reporter_id, tip.triaged_by, tip.reviewed_by,
+                                                        tip.closed_by})
+    reporter = people.get(tip.reporter_id)
     manage = tips.can_manage(session_db, current_user, tip)
-    names = {}
-    for user_id in {tip.triaged_by, tip.reviewed_by, tip.closed_by} - {None}:
-        person = session_db.get(User, user_id)
-        names[user_id] = person.display_name if person else "?"
+    names = {user_id: people[user_id].display_name if user_id in people else "?"
+             for user_id in {tip.triaged_by, tip.reviewed_by, tip.closed_by} - {None}}
     return {"tip": tip, "reporter": reporter, "manage": manage, "names": names,
             "photos": tips.photos_of(session_db, [tip.id])[tip.id],
             "is_reporter": tip.reporter_id == current_user.id, "max_photos": tips.MAX_PHOTOS,
-            "default_points": tips.default_points(tip.category), "levels": TIP_LEVELS,
+            "default_points": tips.default_points(tip.category), "levels": tips.TIP_LEVELS,
             "default_due": _default_due_dates(), "errors": {}, "form": {}, "step": "", **extra}
 
 
@@ -150,24 +140,18 @@ def tip_detail(tip_id: int):
     return render("pages/tips/detail.html", **_detail_context(tip, next=request.args.get("next", "")))
 
 
+def _photo_refused(error: DomainError, tip_id: int):
+    tip = tips.get_tip(db.get_session(), current_user, tip_id)
+    return render("pages/tips/detail.html", **_detail_context(tip, errors=field_errors(error))), 422
+
+
 @bp.post("/tips/<id:tip_id>/photos")
 @login_required
+@unit_of_work(on_error=_photo_refused, error_page=("forbidden", "not_found"))
 def tip_add_photo(tip_id: int):
-    session_db = db.get_session()
     upload = request.files.get("file")
     data = tips.read_limited(upload.stream if upload and upload.filename else None)
-    photo = None
-    try:
-        photo = tips.add_photo(session_db, current_user, tip_id, data, folder=_folder())
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
-        if photo is not None:
-            tips.discard_files(_folder(), [photo])
-        if error.code in ("forbidden", "not_found"):
-            raise
-        tip = tips.get_tip(session_db, current_user, tip_id)
-        return render("pages/tips/detail.html", **_detail_context(tip, errors=field_errors(error))), 422
+    tips.add_photo(db.get_session(), current_user, tip_id, data, folder=_folder())
     flash(_("Photo added."), "success")
     return redirect(url_for("pages.tip_detail", tip_id=tip_id), code=303)
 
@@ -205,10 +189,9 @@ def tips_follow_up():
 
 def _list_context(rows, **extra) -> dict:
     session_db = db.get_session()
-    reporter_ids = {tip.reporter_id for tip in rows}
-    reporters = {user.id: user for user in session_db.exec(select(User).where(User.id.in_(reporter_ids or {-1})))}
+    reporters = accounts.people(session_db, current_user, {tip.reporter_id for tip in rows})
     photos = tips.photos_of(session_db, [tip.id for tip in rows])
-    return {"tips": rows, "reporters": reporters, "photos": photos, "levels": TIP_LEVELS,
+    return {"tips": rows, "reporters": reporters, "photos": photos, "levels": tips.TIP_LEVELS,
             "default_due": _default_due_dates(), "counts": tips.counts_for_staff(session_db, current_user),
             "now": utcnow(), **extra}
 
@@ -242,57 +225,53 @@ def _after_step(tip_id: int, message: str, error: DomainError | None, row_templa
     return redirect(safe_next(request.form.get("next"), url_for("pages.tip_detail", tip_id=tip_id)), code=303)
 
 
-def _run(step, tip_id: int, message: str, row_template: str | None = None):
-    session_db = db.get_session()
-    try:
-        step(session_db)
-        db.commit()
-    except DomainError as error:
-        session_db.rollback()
+def _step_refused(row_template: str | None = None):
+    """A refused step: the form again (a bad field), else as :func:`_after_step` says."""
+
+    def answer(error: DomainError, tip_id: int):
         if error.code == "not_found" or (error.code == "forbidden" and not _partial()):
-            raise
+            raise error
         if error.code == "validation_error" and not (_partial() and row_template):
-            tip = tips.get_tip(session_db, current_user, tip_id)  # the form again, with what was typed
+            tip = tips.get_tip(db.get_session(), current_user, tip_id)  # the form again, with what was typed
             return render("pages/tips/detail.html", **_detail_context(
                 tip, errors=field_errors(error), form=request.form, step=request.endpoint)), 422
-        return _after_step(tip_id, message, error, row_template)
-    return _after_step(tip_id, message, None, row_template)
+        return _after_step(tip_id, "", error, row_template)
+
+    return answer
+
+
+INBOX_ROW = "pages/tips/_inbox_row.html"
 
 
 @bp.post("/manage/tips/<id:tip_id>/triage")
 @role_required("coordinator")
+@unit_of_work(on_error=_step_refused(INBOX_ROW))
 def tip_triage(tip_id: int):
     level = request.form.get("level", "")
-
-    def step(session_db):
-        tips.triage(session_db, current_user, tip_id, level=level, note=request.form.get("note", "")[:2100],
-                    due_at=_due_at(request.form.get("due_date")))
-
-    label = tips.label("level", level)
-    return _run(step, tip_id, _("Triaged: %(level)s.", level=label), "pages/tips/_inbox_row.html")
+    tips.triage(db.get_session(), current_user, tip_id, level=level, note=request.form.get("note", "")[:2100],
+                due_at=_due_at(request.form.get("due_date")))
+    message = _("Triaged: %(level)s.", level=tips.label("level", level))
+    return lambda: _after_step(tip_id, message, None, INBOX_ROW)
 
 
 @bp.post("/manage/tips/<id:tip_id>/review")
 @role_required("coordinator")
+@unit_of_work(on_error=_step_refused())
 def tip_review(tip_id: int):
     valid = request.form.get("valid") == "1"
-
-    def step(session_db):
-        points = form_int("points") if valid else None
-        if valid and (request.form.get("points") or "").strip() and points is None:
-            raise DomainError("validation_error", _("Enter a whole number of points."),
-                              errors=[{"field": "points", "message": _("Enter a whole number of points.")}])
-        tips.review(session_db, current_user, tip_id, valid=valid, points=points,
-                    note=request.form.get("note", "")[:2100])
-
+    points = form_int("points") if valid else None
+    if valid and (request.form.get("points") or "").strip() and points is None:
+        raise DomainError("validation_error", _("Enter a whole number of points."),
+                          errors=[{"field": "points", "message": _("Enter a whole number of points.")}])
+    tips.review(db.get_session(), current_user, tip_id, valid=valid, points=points,
+                note=request.form.get("note", "")[:2100])
     message = _("Marked as valid; the points have been credited.") if valid else _("Marked as not confirmed.")
-    return _run(step, tip_id, message)
+    return lambda: _after_step(tip_id, message, None)
 
 
 @bp.post("/manage/tips/<id:tip_id>/close")
 @role_required("coordinator")
+@unit_of_work(on_error=_step_refused())
 def tip_close(tip_id: int):
-    def step(session_db):
-        tips.close(session_db, current_user, tip_id, resolution=request.form.get("resolution", "")[:2100])
-
-    return _run(step, tip_id, _("The tip is closed."))
+    tips.close(db.get_session(), current_user, tip_id, resolution=request.form.get("resolution", "")[:2100])
+    return lambda: _after_step(tip_id, _("The tip is closed."), None)
