@@ -368,8 +368,10 @@ def running(session: Session, user: User, now: datetime | None = None) -> dict |
         return None
     now = now or timeutil.utcnow()
     minutes = minutes_between(record.started_at, now)
+    post = session.get(Checkpoint, record.checkpoint_id) if record.checkpoint_id else None
     return {"record": record, "place": record.place, "kind": kind_name(session, record.station_id, record.kind),
-            "hours": minutes // 60, "minutes": minutes % 60, "is_duty": record.source == "duty_post"}
+            "hours": minutes // 60, "minutes": minutes % 60, "is_duty": record.source == "duty_post",
+            "needs_position": bool(post and (post.require_location or post.latitude is not None))}
 
 
 # -- patrol outings -------------------------------------------------------------------------------
