@@ -7,12 +7,12 @@ else the page says it with a 422.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import request
 
 from ..errors import FieldError
-from ..parsing import BadValue, parse_day, parse_id, parse_int
+from ..parsing import BadValue, parse_day, parse_id, parse_int, parse_time
 
 
 def _read(source, name: str, parse):
@@ -60,3 +60,8 @@ def arg_day(name: str) -> date | None:
 
 def form_day(name: str) -> date | None:
     return _read(request.form, name, parse_day)
+
+
+def form_time(name: str) -> datetime | None:
+    """A time with its offset (ISO 8601) from the form."""
+    return _read(request.form, name, parse_time)

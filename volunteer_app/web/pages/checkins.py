@@ -18,7 +18,7 @@ from ... import db
 from ...errors import DomainError
 from ...services import checkins, codes, ledger, recognition
 from .. import htmx
-from ..params import arg_id
+from ..params import arg_id, form_time
 from . import bp
 from .common import render, unit_of_work
 
@@ -31,6 +31,7 @@ NEXT_STEP = {
     "cooldown": _l("Your earlier check-in here is recorded. Carry on with your patrol."),
     "outside_geofence": _l("Go to the checkpoint, allow location access when the phone asks, then tap Check in again."),
     "forbidden": _l("Ask your coordinator for help."),
+    "scan_too_old": _l("Ask your coordinator to record the patrol as a make-up."),
 }
 HISTORY_PAGE = 20
 PROGRESS_KEY = "checkin_progress"
@@ -77,7 +78,8 @@ def checkin(token: str):
     session_db = db.get_session()
     if request.method == "POST":
         result = checkins.check_in(session_db, current_user, token, latitude=_coordinate("latitude", 90),
-                                   longitude=_coordinate("longitude", 180), client_ref=_client_ref())
+                                   longitude=_coordinate("longitude", 180), client_ref=_client_ref(),
+                                   scanned_at=form_time("scanned_at"))
         if result.repeated:
             return lambda: _show_result(result.checkin.id, 302)
         session[PROGRESS_KEY] = {"id": result.checkin.id, "next": result.next_checkpoint,
