@@ -213,3 +213,57 @@ def test_the_phone_page_takes_scanned_at(app, client, people):
     assert too_old.status_code == 410
     bad = client.post(path, data={**data, "client_ref": "c" * 32, "scanned_at": "soon"})
     assert bad.status_code == 422
+
+
+# -- a checkpoint picked by hand (待补交): held for the coordinators, never a check-in -------------
+
+def login_walker(client):
+    client.post("/login", data={"csrf_token": csrf_token(client), "username": "walker",
+                                "password": factories.PASSWORD})
+
+
+def test_a_hand_picked_checkpoint_is_told_to_the_coordinator_and_is_no_check_in(app, client, people):
+    with arrange(app) as session:
+        cp = checkpoint(session, team=people["team"], name="湖滨亭", points=5)
+        elsewhere = checkpoint(session, team=factories.team(session), name="别队的点")
+        cp_id, other_id = cp.id, elsewhere.id
+    login_walker(client)
+    page = client.get("/queued").get_data(as_text=True)
+    assert "湖滨亭" in page and "别队的点" not in page
+    at = NOW - timedelta(hours=1)
+    data = {"csrf_token": csrf_token(client, "/queued"), "checkpoint_id": str(cp_id), "client_ref": "h1",
+            "scanned_at": iso(at)}
+    answer = client.post("/queued/unscanned", data=data, headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and "data-queue-said" in answer.get_data(as_text=True)
+    assert client.post("/queued/unscanned", data=data, headers={"HX-Request": "true"}).status_code == 200
+    assert checkins_of(app, people["volunteer"].id) == []
+    with arrange(app) as session:
+        from volunteer_app.models import AuditEntry, Notice, User
+        told = session.exec(select(Notice).where(Notice.user_id == people["coordinator"].id)).all()
+        assert len(told) == 1 and "湖滨亭" in told[0].body  # sent twice, told once
+        assert session.get(User, people["volunteer"].id).balance == 0
+        assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "checkin.unscanned")).all()) == 1
+    other = client.post("/queued/unscanned", data={**data, "checkpoint_id": str(other_id), "client_ref": "h2"},
+                        headers={"HX-Request": "true"})
+    assert other.status_code == 422 and "result-why" in other.get_data(as_text=True)
+    too_old = client.post("/queued/unscanned", data={**data, "client_ref": "h3",
+                                                      "scanned_at": iso(NOW - timedelta(days=2))})
+    assert too_old.status_code == 302  # without htmx: a flash on the 待补交 page
+    assert "超过 24 小时" in client.get("/queued").get_data(as_text=True)
+
+
+def test_the_poster_says_what_to_do_without_signal(app, client, people):
+    with arrange(app) as session:
+        checkpoint(session, team=people["team"])
+    client.post("/login", data={"csrf_token": csrf_token(client), "username": people["coordinator"].username,
+                                "password": factories.PASSWORD})
+    page = client.get("/manage/checkpoints/posters").get_data(as_text=True)
+    assert "没有信号？有信号后再扫一次，或打开 义警 首页 → 待补交" in page
+
+
+def test_pages_carry_the_queue_and_home_leads_to_it(client, people):
+    login_walker(client)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="queue-box"' in home and "js/queue.js" in home and 'href="/queued"' in home
+    assert "信号不好，签到已保存在手机上，有信号时会自动补交" in home
+    assert '"timeout": 15000' in home
