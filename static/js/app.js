@@ -25,6 +25,24 @@
     notice.hidden = false;
     if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
   }
+  // An ordinary form post (not htmx) that has had no answer in the time htmx waits (15 s): say so,
+  // and what to do.
+  var slowTimer = null;
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented || !event.target.closest("form")) return;
+    window.clearTimeout(slowTimer);
+    slowTimer = window.setTimeout(function () {
+      var notice = document.querySelector(".net-slow");
+      if (!notice) return;
+      notice.hidden = false;
+      if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
+    }, (window.htmx && window.htmx.config.timeout) || 15000);
+  });
+  window.addEventListener("pageshow", function () {
+    window.clearTimeout(slowTimer);
+    var notice = document.querySelector(".net-slow");
+    if (notice) notice.hidden = true;
+  });
   document.addEventListener("htmx:sendError", lost);
   document.addEventListener("htmx:timeout", lost);
   document.addEventListener("htmx:afterRequest", function (event) {

@@ -119,3 +119,48 @@ def test_a_checkpoint_picked_by_hand_is_held_for_the_coordinator(new_page, live_
     assert _checkins(live_server, walker.id) == []
     with live_server.session() as session:
         assert session.exec(select(Notice).where(Notice.user_id == coordinator.id)).first() is not None
+
+
+def test_the_member_card_shows_an_expired_code_when_the_connection_is_lost(new_page, live_server, journey):
+    walker = live_server.make_user(display_name="钱大伯")
+    page = new_page(walker)
+    with journey.step("the member card", page):
+        page.clock.install()
+        page.goto("/store/card")
+        assert page.locator(".member-expired").is_hidden()
+        assert page.locator(".member-balance").is_visible()
+    with journey.step("no connection for three minutes: expired, a large refresh button", page):
+        page.context.set_offline(True)
+        page.clock.run_for("03:00")
+        page.locator(".member-expired").wait_for()
+        assert page.locator("#member-card.is-expired").count() == 1
+        assert "刷新" in page.locator("[data-card-refresh]").inner_text()
+        assert page.locator(".member-balance").is_visible()
+    with journey.step("signal again: refresh brings a live code", page):
+        page.context.set_offline(False)
+        page.locator("[data-card-refresh]").click()
+        page.locator("#member-card:not(.is-expired)").wait_for()
+        assert page.locator(".member-expired").is_hidden()
+
+
+def test_a_form_post_with_no_answer_says_so(new_page, live_server, journey):
+    walker = live_server.make_user(display_name="孙阿姨")
+    page = new_page(walker)
+    held = []
+    with journey.step("a form", page):
+        page.goto("/profile")
+        page.evaluate("() => { htmx.config.timeout = 1000; }")  # the page's 15 s, shortened for the test
+        page.route("**/profile", lambda route: held.append(route) if route.request.method == "POST"
+                   else route.continue_())
+    # No journey step and no evaluation while the post is pending (both wait for the page to load, and
+    # this one never does): the page tells the console when the notice shows.
+    with page.expect_console_message(lambda message: message.text.startswith("net-slow"), timeout=10_000) as said:
+        page.evaluate("""() => {
+          const notice = document.querySelector('.net-slow');
+          new MutationObserver(() => { if (!notice.hidden) console.log('net-slow: ' + notice.textContent.trim()); })
+            .observe(notice, {attributes: true});
+          document.querySelector('main form').requestSubmit();
+        }""")
+    assert "15" in said.value.text and "信号不好" in said.value.text
+    assert len(held) == 1
+    held[0].abort()
