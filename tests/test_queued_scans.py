@@ -267,3 +267,41 @@ def test_pages_carry_the_queue_and_home_leads_to_it(client, people):
     assert 'id="queue-box"' in home and "js/queue.js" in home and 'href="/queued"' in home
     assert "信号不好，签到已保存在手机上，有信号时会自动补交" in home
     assert '"timeout": 15000' in home
+
+
+# -- the six digits of an event's live code, typed ----------------------------------------------
+
+def test_six_typed_digits_find_the_running_event(app, client, people):
+    with arrange(app) as session:
+        ev_id = event(session, starts_at=NOW - timedelta(hours=1), hours=3).id
+        event(session, starts_at=NOW - timedelta(hours=1), hours=3)  # another, whose code differs
+    login_walker(client)
+    full, _ = codes.event_code(ev_id, NOW)
+    digits = full.rsplit("-", 1)[1]
+    answer = client.post("/scan", data={"csrf_token": csrf_token(client, "/scan"), "code": f" {digits} "})
+    assert answer.status_code == 302 and answer.location.endswith(f"/c/{full}")
+    old, _ = codes.event_code(ev_id, NOW - timedelta(minutes=5))
+    stale = client.post("/scan", data={"csrf_token": csrf_token(client, "/scan"), "code": old.rsplit("-", 1)[1]})
+    assert stale.status_code == 410
+    wrong = "000000" if digits != "000000" else "111111"
+    refused = client.post("/scan", data={"csrf_token": csrf_token(client, "/scan"), "code": wrong})
+    assert refused.status_code == 400
+    with arrange(app) as session:
+        from volunteer_app.models import Attempt
+        assert len(session.exec(select(Attempt).where(Attempt.kind == "checkin_refused")).all()) == 2
+
+
+def test_six_digits_of_an_event_of_another_station_find_nothing(app, client, people):
+    from volunteer_app.models import Station
+    with arrange(app) as session:
+        other = Station(name="别的派出所")
+        session.add(other)
+        session.flush()
+        ev = event(session, starts_at=NOW - timedelta(hours=1), hours=3)
+        ev.station_id = other.id
+        session.add(ev)
+        ev_id = ev.id
+    login_walker(client)
+    full, _ = codes.event_code(ev_id, NOW)
+    answer = client.post("/scan", data={"csrf_token": csrf_token(client, "/scan"), "code": full.rsplit("-", 1)[1]})
+    assert answer.status_code == 400

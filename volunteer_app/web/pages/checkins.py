@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import checkins, codes, ledger, recognition
+from ...services import checkins, codes, ledger, recognition, short_codes
 from .. import htmx
 from ..params import arg_id, form_time
 from . import bp
@@ -46,6 +46,15 @@ def scan():
     error = None
     if request.method == "POST":
         token = codes.token_of(request.form.get("code", "")[:2000])
+        if short_codes.is_short(token):  # the six digits under an event's live QR code
+            try:
+                token = short_codes.event_code_for(db.get_session(), current_user, token)
+            except DomainError as refused:
+                if refused.keep_writes:  # a wrong guess is counted toward the limit
+                    db.get_session().commit()
+                else:
+                    db.get_session().rollback()
+                return render_template("pages/checkins/scan.html", error=str(refused.message)), refused.status
         if token:
             return redirect(url_for("pages.checkin", token=token))
         error = _("Paste the link or code you received, then tap Go.")
