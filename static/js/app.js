@@ -18,6 +18,19 @@
     return elt && elt.closest ? elt : null;
   }
   window.volunteerApp = { requestElement: requestElement };
+  // WeChat's browser neither downloads files (CSV, calendar feeds) nor prints: say where they work.
+  if (/MicroMessenger/i.test(navigator.userAgent)) {
+    var unable = "a[download], a[href*='.csv'], a[href*='.ics'], a[href^='webcal:'], [data-print]";
+    var wechat = function () { return document.querySelector(".wechat-open"); };
+    if (document.querySelector(unable) && wechat()) wechat().hidden = false;
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest(unable) || !wechat()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      wechat().hidden = false;
+      if (wechat().scrollIntoView) wechat().scrollIntoView({ block: "nearest" });
+    }, true);
+  }
   function lost(event) {
     var notice = lostNotice();
     var elt = requestElement(event);

@@ -164,3 +164,25 @@ def test_a_form_post_with_no_answer_says_so(new_page, live_server, journey):
     assert "15" in said.value.text and "信号不好" in said.value.text
     assert len(held) == 1
     held[0].abort()
+
+
+def test_inside_wechat_downloads_and_printing_say_to_open_the_browser(browser, live_server, journey):
+    from .conftest import PASSWORD, VIEWPORT, _watch, login, serve_axe
+    coordinator = live_server.make_user(roles=("coordinator", "volunteer"), team="微信队", team_role="coordinator",
+                                        password=PASSWORD)
+    _place(live_server, "苏堤亭")
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", is_mobile=True, base_url=live_server.url,
+                                  user_agent="Mozilla/5.0 (Linux; Android 12) AppleWebKit/537.36 Chrome/116.0 "
+                                             "Mobile Safari/537.36 MicroMessenger/8.0.44")
+    serve_axe(context)
+    page = context.new_page()
+    _watch(page)
+    login(page, coordinator.username)
+    with journey.step("the posters page says where printing works", page):
+        page.goto("/manage/checkpoints/posters")
+        assert "请点右上角 ··· 在浏览器打开" in page.locator(".wechat-open").inner_text()
+        assert page.locator(".wechat-open").is_visible()
+    with journey.step("home has nothing to download: nothing said", page):
+        page.goto("/")
+        assert page.locator(".wechat-open").is_hidden()
+    context.close()
