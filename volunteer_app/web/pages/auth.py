@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import accounts
+from ...services import accounts, checkpoints
 from . import bp
 from .common import field_errors, safe_next
 
@@ -44,13 +44,15 @@ def login():
                 return redirect(url_for("pages.pending"))
             status = 429 if error.code == "too_many_attempts" else 200
             return render_template("pages/login.html", errors={"_form": str(error.message)},
-                                   username=username, next=next_url), status
+                                   username=username, next=next_url,
+                                   waiting=checkpoints.waiting_at(session_db, next_url)), status
         start_session(user)
         session_db.commit()
-        if not user.large_mode_offered:
+        if not user.large_mode_offered and not next_url.startswith("/c/"):  # a poster: the offer comes after
             return redirect(url_for("pages.welcome", next=next_url))
         return redirect(next_url)
-    return render_template("pages/login.html", errors=errors, username=username, next=next_url)
+    return render_template("pages/login.html", errors=errors, username=username, next=next_url,
+                           waiting=checkpoints.waiting_at(db.get_session(), next_url))
 
 
 @bp.post("/logout")
