@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
+from volunteer_app.services import checkpoints
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -63,7 +64,8 @@ def world(app):
         record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
                                           status="pending")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
-               "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id}
+               "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
+               "poster": checkpoints.token(checkpoint)}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
@@ -127,6 +129,7 @@ API_ROWS = [
     ApiRow("POST", "/events", "starts_at", "body", body=EVENT),
     ApiRow("POST", "/events", "ends_at", "body", body=EVENT),
     ApiRow("POST", "/events", "team_id", "body", body=EVENT),
+    ApiRow("POST", "/checkins", "scanned_at", "body", body={"code": "E1-123456"}),
     ApiRow("POST", "/checkins/on-behalf", "user_id", "body", body=ON_BEHALF),
     ApiRow("POST", "/checkins/on-behalf", "checkpoint_id", "body", body=ON_BEHALF),
     ApiRow("POST", "/checkins/on-behalf", "event_id", "body", body={"user_id": "{volunteer}"}),
@@ -343,6 +346,7 @@ PAGE_ROWS = [
     PageRow("POST", "/manage/checkpoints/new", "team_id", {"name": "新巡逻点"}, fine=NONE),
     PageRow("POST", "/manage/checkpoints/{checkpoint}", "team_id", {"name": "改名", "has_active": "1", "active": "1"},
             fine=NONE),
+    PageRow("POST", "/c/{poster}", "scanned_at", {"client_ref": "bad-input"}, fine=NONE),
     PageRow("POST", "/manage/leader-checkin", "user_id", {"place": "checkpoint:{checkpoint}"}),
     PageRow("POST", "/manage/leader-checkin", "place", {"user_id": "{volunteer}"}),
     PageRow("POST", "/manage/awards", "user_id", {"title": "好人好事", "points": "5"}),

@@ -22,6 +22,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LOGIN_MAX_FAILURES_PER_IP": int,
     "CHECKIN_MAX_REFUSALS": int,
     "CHECKIN_REFUSAL_WINDOW_MINUTES": int,
+    "OFFLINE_MAX_HOURS": int,
     "REGISTER_MAX_PER_IP": int,
     "REGISTER_WINDOW_MINUTES": int,
     "MAX_PENDING_REGISTRATIONS": int,
@@ -56,6 +57,8 @@ class Defaults:
     #: Refused check-in codes (invalid or expired) of one user in the window: then every check-in is refused.
     CHECKIN_MAX_REFUSALS = 20
     CHECKIN_REFUSAL_WINDOW_MINUTES = 10
+    #: A scan kept on a phone without signal counts when it arrives within this many hours.
+    OFFLINE_MAX_HOURS = 24
     #: Registrations one address may attempt in the window (more are refused).
     REGISTER_MAX_PER_IP = 30
     REGISTER_WINDOW_MINUTES = 10

@@ -17,6 +17,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "name_taken": 409,
     "invalid_code": 400,
     "expired_code": 410,
+    "scan_too_old": 410,
     "event_closed": 409,
     "already_checked_in": 409,
     "cooldown": 409,

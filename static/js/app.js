@@ -18,6 +18,19 @@
     return elt && elt.closest ? elt : null;
   }
   window.volunteerApp = { requestElement: requestElement };
+  // WeChat's browser neither downloads files (CSV, calendar feeds) nor prints: say where they work.
+  if (/MicroMessenger/i.test(navigator.userAgent)) {
+    var unable = "a[download], a[href*='.csv'], a[href*='.ics'], a[href^='webcal:'], [data-print]";
+    var wechat = function () { return document.querySelector(".wechat-open"); };
+    if (document.querySelector(unable) && wechat()) wechat().hidden = false;
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest(unable) || !wechat()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      wechat().hidden = false;
+      if (wechat().scrollIntoView) wechat().scrollIntoView({ block: "nearest" });
+    }, true);
+  }
   function lost(event) {
     var notice = lostNotice();
     var elt = requestElement(event);
@@ -25,6 +38,24 @@
     notice.hidden = false;
     if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
   }
+  // An ordinary form post (not htmx) that has had no answer in the time htmx waits (15 s): say so,
+  // and what to do.
+  var slowTimer = null;
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented || !event.target.closest("form")) return;
+    window.clearTimeout(slowTimer);
+    slowTimer = window.setTimeout(function () {
+      var notice = document.querySelector(".net-slow");
+      if (!notice) return;
+      notice.hidden = false;
+      if (notice.scrollIntoView) notice.scrollIntoView({ block: "nearest" });
+    }, (window.htmx && window.htmx.config.timeout) || 15000);
+  });
+  window.addEventListener("pageshow", function () {
+    window.clearTimeout(slowTimer);
+    var notice = document.querySelector(".net-slow");
+    if (notice) notice.hidden = true;
+  });
   document.addEventListener("htmx:sendError", lost);
   document.addEventListener("htmx:timeout", lost);
   document.addEventListener("htmx:afterRequest", function (event) {

@@ -39,6 +39,7 @@
       return;
     }
     form.setAttribute("data-sent", "1");
+    if (!form.getAttribute("data-scanned-at")) form.setAttribute("data-scanned-at", new Date().toISOString());
     if (button) window.setTimeout(function () { button.disabled = true; }, 0);
   }, true);
   // The check-in form an htmx event is about, if any (app.js finds the request's element).
@@ -59,17 +60,34 @@
       lost(event);
     }
   });
-  // Lost on the way (no signal, a timeout, the server down): tap again, the same client_ref
-  // makes sure it counts once.
+  // Lost on the way (no signal, a timeout, the server down): the scan is kept on the phone with
+  // the moment of the tap and sent when there is signal (static/js/queue.js); the same client_ref
+  // makes sure it counts once, also if the lost request did get through. Where the phone cannot
+  // keep it: tap again.
   function lost(event) {
     var form = checkinFormOf(event);
     if (!form) return;
     form.removeAttribute("data-sent");
     var button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = false;
+    var field = function (name) { return form.querySelector("input[name=" + name + "]").value || null; };
+    var kept = window.volunteerQueue && window.volunteerQueue.add({
+      token: form.getAttribute("data-token"), place: form.getAttribute("data-place"),
+      scanned_at: form.getAttribute("data-scanned-at") || new Date().toISOString(), client_ref: field("client_ref"),
+      latitude: field("latitude"), longitude: field("longitude")});
+    if (button) button.disabled = false;  // a tap again is fine: the same client_ref counts once
+    if (kept) {
+      var saved = form.querySelector(".send-saved");
+      if (saved) { saved.hidden = false; if (saved.scrollIntoView) saved.scrollIntoView({ block: "nearest" }); }
+      return;
+    }
     var failed = form.querySelector(".send-failed");
     if (failed) failed.hidden = false;
   }
+  // Sent from the queue: the note about it goes.
+  document.addEventListener("queue:changed", function (event) {
+    if (event.detail.entries.length) return;
+    document.querySelectorAll(".checkin-form .send-saved").forEach(function (note) { note.hidden = true; });
+  });
   document.addEventListener("htmx:sendError", lost);
   document.addEventListener("htmx:timeout", lost);
   document.addEventListener("click", function (event) {

@@ -1,53 +1,41 @@
-// The store counter: camera scanning of member cards (BarcodeDetector where the browser has it),
+// The store counter: member cards read by the camera (scanner.js) or by a scanner gun,
 // quantity steppers with a running total, and one submit per basket. Everything works without it.
 (function () {
   "use strict";
 
-  function setupScanner(root) {
-    var box = root.querySelector("[data-scanner]");
-    var form = root.querySelector("[data-scan-form]");
-    if (!box || !form || box.dataset.ready) return;
-    box.dataset.ready = "1";
-    if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
-    box.hidden = false;
-    var video = box.querySelector("[data-scan-video]");
-    var status = box.querySelector("[data-scan-status]");
-    var stopButton = box.querySelector("[data-scan-stop]");
-    var input = form.querySelector("input[name=member_code]");
-    var stream = null, timer = null, detector = null;
-
-    function stop() {
-      if (timer) { clearTimeout(timer); timer = null; }
-      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
-      video.hidden = true; stopButton.hidden = true;
-    }
-    function tick() {
-      detector.detect(video).then(function (codes) {
-        var value = codes.length ? (codes[0].rawValue || "").trim() : "";
-        if (/^\d{1,18}-?\d{6}$/.test(value)) {
-          stop();
-          input.value = value;
-          if (form.requestSubmit) form.requestSubmit(); else form.submit();
-          return;
-        }
-        timer = setTimeout(tick, 200);
-      }).catch(function () { timer = setTimeout(tick, 400); });
-    }
-    box.querySelector("[data-scan-start]").addEventListener("click", function () {
-      try { detector = new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { box.hidden = true; return; }
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (s) {
-        stream = s; video.srcObject = s; video.hidden = false; stopButton.hidden = false;
-        status.textContent = status.dataset.scanning || "";
-        return video.play();
-      }).then(tick).catch(function () {
-        stop();
-        status.textContent = form.dataset.noCamera || "";
-        input.focus();
-      });
-    });
-    stopButton.addEventListener("click", stop);
-    window.addEventListener("pagehide", stop);
+  var MEMBER_CODE = /^\d{1,18}-?\d{6}$/;
+  function identify(value) {
+    var form = document.querySelector("[data-scan-form]");
+    if (!form) return false;
+    value = (value || "").trim();
+    if (!MEMBER_CODE.test(value)) return false;
+    form.querySelector("input[name=member_code]").value = value;
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    return true;
   }
+  // The camera in the page (scanner.js): a member card's code finds the volunteer.
+  document.addEventListener("scanner:code", function (event) {
+    if (identify(event.detail.code)) return;
+    var status = event.target.querySelector("[data-scan-status]");
+    if (status) status.textContent = event.target.getAttribute("data-not-member") || "";
+  });
+  // A hardware scanner gun types the code fast and ends with Enter. Into the number field it
+  // simply submits the form; typed anywhere else on the counter page it is caught here.
+  var typed = "", last = 0;
+  document.addEventListener("keydown", function (event) {
+    if (!document.querySelector("[data-scan-form]")) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var now = Date.now();
+    if (now - last > 100) typed = "";  // people type slower than a gun
+    last = now;
+    if (event.key === "Enter") {
+      if (identify(typed)) event.preventDefault();
+      typed = "";
+    } else if (event.key && event.key.length === 1) {
+      typed += event.key;
+    }
+  });
 
   function updateTotal(form) {
     var total = 0, any = false;
@@ -83,8 +71,4 @@
     if (form.dataset.sent) { event.preventDefault(); return; }
     form.dataset.sent = "1";
   });
-
-  function init() { setupScanner(document); }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
-  document.addEventListener("htmx:afterSwap", init);
 })();

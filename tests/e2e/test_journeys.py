@@ -206,7 +206,7 @@ def test_check_in_with_position_over_a_weak_signal(new_page, live_server, journe
         assert "半山凉亭" in volunteer.locator("main").inner_text()
         assert volunteer.locator("form.checkin-form[data-need-location]").count() == 1
 
-    with journey.step("the signal drops: told in words, the button works again", volunteer):
+    with journey.step("the signal drops: the scan is kept on the phone, told in words", volunteer):
         sent = []
 
         def drop(route):
@@ -217,17 +217,17 @@ def test_check_in_with_position_over_a_weak_signal(new_page, live_server, journe
         volunteer.route(f"**/c/{token}", lambda route: drop(route) if route.request.method == "POST"
                         else route.continue_())
         volunteer.locator("form.checkin-form button[type=submit]").click()
-        volunteer.locator(".send-failed").wait_for()
-        assert "信号不好" in volunteer.locator(".send-failed").inner_text()
-        assert volunteer.locator("form.checkin-form button[type=submit]").is_enabled()
+        volunteer.locator(".send-saved").wait_for()
+        assert "信号不好" in volunteer.locator(".send-saved").inner_text()
+        assert "待补交：1" in volunteer.locator("#queue-box").inner_text()
         assert len(sent) == 1 and "latitude=30.247100" in sent[0], sent  # the position went with it
 
-    with journey.step("the second tap shows the check-in, counted once", volunteer):
+    with journey.step("sent again, it shows the check-in the first try made, counted once", volunteer):
         volunteer.unroute(f"**/c/{token}")
-        volunteer.locator("form.checkin-form button[type=submit]").click()
-        volunteer.locator(".result-ok").wait_for()
-        assert "8" in volunteer.locator(".result-points").inner_text()
-        volunteer.wait_for_url("**/checkins/*")
+        volunteer.locator("#queue-box [data-queue-flush]").click()
+        volunteer.locator("#queue-box .queue-done").wait_for()
+        assert "半山凉亭" in volunteer.locator("#queue-box .queue-done").inner_text()
+        assert volunteer.evaluate("() => window.volunteerQueue.read().length") == 0
     with live_server.session() as session:
         assert session.exec(select(func.count()).select_from(Checkin).where(Checkin.user_id == walker.id)).one() == 1
 

@@ -75,7 +75,10 @@ class Checkin(SQLModel, table=True):
     longitude: float | None = None
     #: A leader who checked in someone without a smartphone.
     recorded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    #: When the scan was made (a queued scan's ``scanned_at``); every rule is judged at it.
     created_at: datetime = utc_field(default_now=True)
+    #: When the server had it: later than ``created_at`` for a scan kept on a phone without signal.
+    received_at: datetime = utc_field(default_now=True)
 
 
 class UsedCode(SQLModel, table=True):

@@ -130,6 +130,8 @@ class CheckinCreate(ApiInput):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     client_ref: ClientRef | None = None
+    #: A scan kept on a phone without signal: when it was made.
+    scanned_at: Timestamp | None = None
 
 
 class CheckinOnBehalf(ApiInput):
@@ -152,6 +154,7 @@ class CheckinOut(ApiOutput):
     balance: int
     shift_id: int | None
     created_at: str
+    received_at: str | None = None
     recorded_by_id: int | None = None
     place_name: str | None = None
     next_checkpoint: dict | None = None

@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "award.grant": _l("Award granted"),
     "award_template.create": _l("Award template created"),
     "checkin.on_behalf": _l("Checked in on someone's behalf"),
+    "checkin.unscanned": _l("Reported a patrol without a scan"),
     "checkpoint.create": _l("Checkpoint created"),
     "checkpoint.rotate_code": _l("Poster code replaced"),
     "checkpoint.update": _l("Checkpoint changed"),

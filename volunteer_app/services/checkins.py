@@ -167,22 +167,26 @@ def _insert_unless(clash):
     row's id, or no row when a clashing check-in exists (cooldown, one per event)."""
     table = Checkin.__table__
     columns = ["user_id", "kind", "direction", "checkpoint_id", "event_id", "shift_id", "points_awarded", "latitude",
-               "longitude", "recorded_by_id", "created_at"]
+               "longitude", "recorded_by_id", "created_at", "received_at"]
     row = sa_select(*[bindparam(name, type_=table.c[name].type).label(name) for name in columns]
                     ).where(~exists().where(clash))
     return db.Prepared(insert(table).from_select(columns, row).returning(table.c.id))
 
 
 _checkins = Checkin.__table__.c
+#: The cooldown holds both ways: a queued scan may arrive after a later one was made.
 _INSERT_AT_CHECKPOINT = _insert_unless((_checkins.user_id == bindparam("user_id"))
                                        & (_checkins.checkpoint_id == bindparam("checkpoint_id"))
-                                       & (_checkins.created_at > bindparam("cutoff", type_=_checkins.created_at.type)))
+                                       & (_checkins.created_at > bindparam("cutoff", type_=_checkins.created_at.type))
+                                       & (_checkins.created_at < bindparam("until", type_=_checkins.created_at.type)))
 _INSERT_AT_EVENT = _insert_unless((_checkins.user_id == bindparam("user_id"))
                                   & (_checkins.event_id == bindparam("event_id")) & (_checkins.direction == "in"))
 
 
 def _insert(session: Session, statement, values: dict, **clash) -> Checkin | None:
-    """Run one of the inserts above; the new check-in (persistent, no second round trip) or None."""
+    """Run one of the inserts above; the new check-in (persistent, no second round trip) or None.
+    It is received when it is made (a queued scan's ``received_at`` is set by :func:`check_in`)."""
+    values = {"received_at": values["created_at"], **values}
     new_id = statement.scalar(session, {**values, **clash})
     if new_id is None:
         return None
@@ -239,14 +243,15 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
         check_geofence(checkpoint, latitude, longitude)
     values = dict(user_id=user_id, kind="checkpoint", direction="in", checkpoint_id=checkpoint.id, event_id=None,
                   shift_id=None, points_awarded=checkpoint.points, latitude=latitude, longitude=longitude,
-                  recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+                  recorded_by_id=recorded_by.id if recorded_by else None, created_at=now, received_at=now)
     if checkpoint.duty_post and service.is_sign_out(session, user_id, checkpoint, now):
         # The signing-out scan: no cooldown, no points; the duty's record pays when it closes.
         checkin = db.insert_row(session, Checkin, {**values, "direction": "out", "points_awarded": 0})
         record = service.duty_scan(session, user_id, volunteer.station_id, checkpoint, now, sign_out=True)
         return CheckinResult(checkin, volunteer.balance + record.points, checkpoint.name, service=record)
     cutoff = now - timedelta(minutes=checkpoint.cooldown_minutes)
-    checkin = _insert(session, _INSERT_AT_CHECKPOINT, values, cutoff=cutoff)
+    checkin = _insert(session, _INSERT_AT_CHECKPOINT, values, cutoff=cutoff,
+                      until=now + timedelta(minutes=checkpoint.cooldown_minutes))
     if checkin is None:
         last = session.exec(select(func.max(Checkin.created_at)).where(
             Checkin.user_id == user_id, Checkin.checkpoint_id == checkpoint.id)).one()
@@ -290,7 +295,8 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
             opens_at=isoformat(opens), closes_at=isoformat(closes))
     values = dict(user_id=user_id, kind="event", direction="out" if sign_out else "in", checkpoint_id=None,
                   event_id=event.id, shift_id=None, points_awarded=0 if sign_out else event.points, latitude=None,
-                  longitude=None, recorded_by_id=recorded_by.id if recorded_by else None, created_at=now)
+                  longitude=None, recorded_by_id=recorded_by.id if recorded_by else None, created_at=now,
+                  received_at=now)
     if sign_out:
         record = service.event_sign_out(session, user_id, event, now)  # not_open without a sign-in, or twice
         checkin = db.insert_row(session, Checkin, values)
@@ -306,13 +312,19 @@ def _event_checkin(session: Session, user_id: int, event_id: int, now: datetime,
 
 def check_in(session: Session, user: User, code: str, *, latitude: float | None = None,
              longitude: float | None = None, now: datetime | None = None,
-             client_ref: str | None = None) -> CheckinResult:
+             client_ref: str | None = None, scanned_at: datetime | None = None) -> CheckinResult:
     """Check ``user`` in with a scanned ``code`` (poster URL or token, or live event code).
 
     ``client_ref`` (the phone page's, made when the page was shown): a repeat of a tap that
     already checked in answers with that check-in (``repeated``) and checks in nothing. (The
-    API's ``client_ref`` is its decorator's.)"""
-    now = now or timeutil.utcnow()
+    API's ``client_ref`` is its decorator's.)
+
+    ``scanned_at``: a scan a phone kept while it had no signal, sent later (``now`` is when it
+    arrives). Every rule is judged at ``scanned_at``, which becomes the check-in's
+    ``created_at``; older than ``OFFLINE_MAX_HOURS`` is ``scan_too_old``, more than
+    ``FUTURE_SKEW`` ahead a field error."""
+    received = now or timeutil.utcnow()
+    now = check_scanned_at(scanned_at, received) if scanned_at is not None else received
     if (latitude is None) != (longitude is None):
         raise FieldError("longitude" if longitude is None else "latitude",
                          _l("Give both latitude and longitude, or neither."))
@@ -328,8 +340,29 @@ def check_in(session: Session, user: User, code: str, *, latitude: float | None 
             result = _event_checkin(session, user.id, obj_id, now, sign_out=kind == "event_out")
         else:
             result = _checkpoint_checkin(session, user.id, obj_id, extra, latitude, longitude, now)
+    if received != now:
+        result.checkin.received_at = received
+        session.flush()
     idempotency.remember(session, user.id, PAGE_ENDPOINT, client_ref, {"checkin_id": result.checkin.id})
     return result
+
+
+#: How far ahead of the server's clock a phone's ``scanned_at`` may be (its clock may run fast).
+FUTURE_SKEW = timedelta(minutes=2)
+
+
+def check_scanned_at(scanned_at: datetime, received: datetime) -> datetime:
+    """The moment a queued scan is judged at, if it may be: not older than ``OFFLINE_MAX_HOURS``
+    (``scan_too_old``), not more than ``FUTURE_SKEW`` ahead of ``received`` (a field error)."""
+    if scanned_at.tzinfo is None:
+        raise FieldError("scanned_at", _l("Give the time with its offset, like +08:00."))
+    if scanned_at > received + FUTURE_SKEW:
+        raise FieldError("scanned_at", _l("The scan time lies in the future. Check the phone's clock."))
+    if scanned_at < received - timedelta(hours=setting("OFFLINE_MAX_HOURS")):
+        raise DomainError("scan_too_old", _l(
+            "This scan was kept on the phone for more than %(hours)s hours and can no longer count. "
+            "Ask your coordinator for a make-up record.", hours=setting("OFFLINE_MAX_HOURS")))
+    return timeutil.as_utc(scanned_at)
 
 
 def earlier_checkin_id(session: Session, user_id: int, client_ref: str | None) -> int | None:

@@ -16,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..errors import FieldError
-from ..models import Checkin, Checkpoint, Team, User
+from ..errors import DomainError, FieldError
+from ..models import Checkin, Checkpoint, Event, Team, User
+from ..models.base import MAX_ID
 from . import access, audit, codes, service
 
 EDITABLE = ("name", "description", "latitude", "longitude", "radius_m", "require_location", "points",
@@ -238,3 +239,22 @@ def list_for(session: Session, actor: User, *, team_id: int | None = None, activ
     if active_only:
         stmt = stmt.where(Checkpoint.active == True)  # noqa: E712
     return list(session.exec(stmt.order_by(Checkpoint.active.desc(), Checkpoint.name, Checkpoint.id).limit(limit)))
+
+
+def waiting_at(session: Session, path: str | None) -> str | None:
+    """The name of the checkpoint (or event) whose check-in page ``path`` is (``/c/<token>``), for
+    the login page to say what waits; None for any other path or a code no longer valid. Shown
+    to someone not yet signed in who stands at the poster: the name only."""
+    if not path or not path.startswith("/c/"):
+        return None
+    try:
+        kind, obj_id, extra = codes.read_scanned(path)
+    except DomainError:
+        return None
+    if kind == "event":
+        event = session.get(Event, obj_id) if 0 < obj_id <= MAX_ID else None
+        return event.title if event else None
+    checkpoint = session.get(Checkpoint, obj_id) if 0 < obj_id <= MAX_ID else None
+    if checkpoint is None or not checkpoint.active or checkpoint.code_version != extra:
+        return None
+    return checkpoint.name

@@ -13,7 +13,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from ..errors import FieldError
-from ..parsing import BadValue, parse_day, parse_id, parse_int
+from ..parsing import BadValue, parse_day, parse_id, parse_int, parse_time
 from ..timeutil import station_tz
 
 
@@ -86,3 +86,8 @@ def form_span(day_field: str, start_field: str, end_field: str) -> tuple[datetim
     if start and end and end <= start:
         end += timedelta(days=1)
     return start, end
+
+
+def form_time(name: str) -> datetime | None:
+    """A time with its offset (ISO 8601) from the form."""
+    return _read(request.form, name, parse_time)

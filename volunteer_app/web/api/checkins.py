@@ -117,8 +117,8 @@ def event_code(event_id: int, query: EventCodeQuery):
        body=CheckinCreate, response=CheckinOut, status=201, idempotent=True, reads_first=True)
 def create_checkin(body: CheckinCreate):
     result = checkins.check_in(db.get_session(), current_api_user(), body.code, latitude=body.latitude,
-                               longitude=body.longitude)
-    return checkins.result_view(result)
+                               longitude=body.longitude, scanned_at=body.scanned_at)
+    return {**checkins.result_view(result), "received_at": isoformat(result.checkin.received_at)}
 
 
 @route("/checkins/on-behalf", "POST", summary="A leader checks in a volunteer without a smartphone",

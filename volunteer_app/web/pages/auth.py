@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import accounts
+from ...services import accounts, checkpoints
 from . import bp
 from .common import field_errors, safe_next, unit_of_work
 
@@ -30,9 +30,10 @@ def _login_refused(error: DomainError):
     if error.code == "pending_approval":
         return redirect(url_for("pages.pending"))
     status = 429 if error.code == "too_many_attempts" else 200
+    next_url = safe_next(request.values.get("next"))
     return render_template("pages/login.html", errors={"_form": str(error.message)},
-                           username=request.form.get("username", "")[:64],
-                           next=safe_next(request.values.get("next"))), status
+                           username=request.form.get("username", "")[:64], next=next_url,
+                           waiting=checkpoints.waiting_at(db.get_session(), next_url)), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,10 +48,11 @@ def login():
         password = request.form.get("password", "")[:256]
         user = accounts.authenticate(db.get_session(), username, password, ip=request.remote_addr or "")
         start_session(user)
-        if not user.large_mode_offered:
+        if not user.large_mode_offered and not next_url.startswith("/c/"):  # a poster: the offer comes after
             return redirect(url_for("pages.welcome", next=next_url))
         return redirect(next_url)
-    return render_template("pages/login.html", errors=errors, username=username, next=next_url)
+    return render_template("pages/login.html", errors=errors, username=username, next=next_url,
+                           waiting=checkpoints.waiting_at(db.get_session(), next_url))
 
 
 @bp.post("/logout")

@@ -16,9 +16,9 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import checkins, codes, ledger, recognition
+from ...services import checkins, codes, ledger, recognition, short_codes
 from .. import htmx
-from ..params import arg_id
+from ..params import arg_id, form_time
 from . import bp
 from .common import render, unit_of_work
 
@@ -31,6 +31,7 @@ NEXT_STEP = {
     "cooldown": _l("Your earlier check-in here is recorded. Carry on with your patrol."),
     "outside_geofence": _l("Go to the checkpoint, allow location access when the phone asks, then tap Check in again."),
     "forbidden": _l("Ask your coordinator for help."),
+    "scan_too_old": _l("Ask your coordinator to record the patrol as a make-up."),
 }
 HISTORY_PAGE = 20
 PROGRESS_KEY = "checkin_progress"
@@ -38,13 +39,22 @@ PROGRESS_KEY = "checkin_progress"
 
 # -- the volunteer's side -------------------------------------------------------------------------
 
+def _scan_refused(error: DomainError):
+    return render_template("pages/checkins/scan.html", error=str(error.message)), error.status
+
+
 @bp.route("/scan", methods=["GET", "POST"])
 @login_required
+@unit_of_work(on_error=_scan_refused)
 def scan():
-    """Tell the volunteer to use the phone camera; accept a pasted code or link."""
+    """Tell the volunteer to use the phone camera; accept a pasted code or link, or the six
+    digits under an event's live QR code (a wrong guess counts toward the limit: the unit of
+    work keeps that record)."""
     error = None
     if request.method == "POST":
         token = codes.token_of(request.form.get("code", "")[:2000])
+        if short_codes.is_short(token):
+            token = short_codes.event_code_for(db.get_session(), current_user, token)
         if token:
             return redirect(url_for("pages.checkin", token=token))
         error = _("Paste the link or code you received, then tap Go.")
@@ -77,7 +87,8 @@ def checkin(token: str):
     session_db = db.get_session()
     if request.method == "POST":
         result = checkins.check_in(session_db, current_user, token, latitude=_coordinate("latitude", 90),
-                                   longitude=_coordinate("longitude", 180), client_ref=_client_ref())
+                                   longitude=_coordinate("longitude", 180), client_ref=_client_ref(),
+                                   scanned_at=form_time("scanned_at"))
         if result.repeated:
             return lambda: _show_result(result.checkin.id, 302)
         session[PROGRESS_KEY] = {"id": result.checkin.id, "next": result.next_checkpoint,

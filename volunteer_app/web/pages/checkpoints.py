@@ -153,7 +153,8 @@ def _poster_words() -> dict:
     """The poster speaks the station's language (Chinese), whatever the coordinator reads."""
     with force_locale(setting("BABEL_DEFAULT_LOCALE")):
         return {"top": _("Volunteer patrol checkpoint"), "call": _("Scan to check in"),
-                "how": _("Open the phone camera or WeChat Scan, open the link, then tap Check in")}
+                "how": _("Open the phone camera or WeChat Scan, open the link, then tap Check in"),
+                "offline": _("No signal? Scan again when you have signal, or open Volunteer Police home → Waiting to be sent")}
 
 
 def _svg_data_uri(data: str) -> str:

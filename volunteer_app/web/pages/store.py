@@ -69,7 +69,9 @@ def _card_context(user_id: int) -> dict:
     image = base64.b64encode(qr.png(code, box_size=8)).decode()
     user_part, digits = code.split("-")
     return {"code": code, "digits": digits, "user_part": user_part, "expires_at": expires_at,
-            "qr_data": f"data:image/png;base64,{image}"}
+            "qr_data": f"data:image/png;base64,{image}",
+            # the counter takes the previous step too: how long this code is good from now
+            "valid_seconds": int((expires_at - now).total_seconds()) + codes.MEMBER_STEP_SECONDS}
 
 
 @bp.get("/store/card")
