@@ -262,22 +262,30 @@ def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
     """Per team of the scope: members, members who checked in, hours, check-ins and points in the
     period (a person in two teams counts in both)."""
     teams = [team for team in scope.choices if scope.whole_station or team.id in scope.team_ids]
-    result = []
-    for team in teams:
-        member_ids = select(TeamMembership.user_id).where(TeamMembership.team_id == team.id)
-        members = session.exec(select(func.count()).select_from(TeamMembership)
-                               .where(TeamMembership.team_id == team.id)).one()
-        checkins, active = session.execute(
-            select(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))
-            .where(Checkin.user_id.in_(member_ids), Checkin.created_at >= p.start, Checkin.created_at < p.end)
-        ).one()
-        earned = session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-            .where(LedgerEntry.user_id.in_(member_ids), LedgerEntry.earned == True,  # noqa: E712
-                   LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)).scalar_one()
-        minutes = sum(m for _uid, m in hours.minutes_by_user(session, member_ids, p.start, p.end))
-        result.append(TeamHours(team, int(members), int(active or 0), minutes, int(checkins or 0), int(earned or 0)))
-    return result
+    team_ids = [team.id for team in teams] or [-1]
+    member = TeamMembership.team_id.label("team_id")
+
+    def by_team(*figures, join_on, where) -> dict[int, tuple]:
+        """One grouped query for all the teams: ``{team_id: figures}``."""
+        stmt = (select(member, *figures).select_from(TeamMembership).join(join_on[0], join_on[1])
+                .where(TeamMembership.team_id.in_(team_ids), *where).group_by(TeamMembership.team_id))
+        return {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
+
+    members = dict(session.execute(select(member, func.count()).where(TeamMembership.team_id.in_(team_ids))
+                                   .group_by(TeamMembership.team_id)).all())
+    checkins = by_team(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)),
+                       join_on=(Checkin, Checkin.user_id == TeamMembership.user_id),
+                       where=(Checkin.created_at >= p.start, Checkin.created_at < p.end, Checkin.direction == "in"))
+    earned = by_team(func.sum(LedgerEntry.amount), join_on=(LedgerEntry, LedgerEntry.user_id == TeamMembership.user_id),
+                     where=(LedgerEntry.earned == True, LedgerEntry.created_at >= p.start,  # noqa: E712
+                            LedgerEntry.created_at < p.end))
+    minutes = by_team(func.sum(ServiceRecord.minutes),
+                      join_on=(ServiceRecord, ServiceRecord.user_id == TeamMembership.user_id),
+                      where=(ServiceRecord.status == "confirmed", ServiceRecord.started_at >= p.start,
+                             ServiceRecord.started_at < p.end))
+    return [TeamHours(team, int(members.get(team.id, 0)), int(checkins.get(team.id, (0, 0))[1] or 0),
+                      int(minutes.get(team.id, (0,))[0] or 0), int(checkins.get(team.id, (0, 0))[0] or 0),
+                      int(earned.get(team.id, (0,))[0] or 0)) for team in teams]
 
 
 def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
