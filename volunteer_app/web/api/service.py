@@ -34,7 +34,8 @@ def user_service(user_id: int, query: ServiceQuery):
     settle_first(service.settle, user_id=target.id)
     target, records = service.records_of(session, actor, user_id, since=query.since, until=query.until,
                                          status=query.status, limit=query.limit)
-    return {"user_id": target.id, "hours_served": target.hours_served, "records": [_record(row) for row in records]}
+    return {"user_id": target.id, "hours_served": target.hours_served,
+            "records": [ServiceRecordOut.of(row) for row in records]}
 
 
 @route("/service/makeups", "POST", summary="Ask for hours that were not scanned (补录)", tag="service",
