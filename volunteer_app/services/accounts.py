@@ -340,10 +340,11 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, *, kind: str = "api", now: datetime | None = None) -> tuple[str, ApiToken]:
+def issue_token(session: Session, user: User, *, kind: str = "api", now: datetime | None = None,
+                lifetime: timedelta | None = None) -> tuple[str, ApiToken]:
     now = now or utcnow()
-    lifetime = (timedelta(hours=setting("API_TOKEN_HOURS")) if kind == "api"
-                else timedelta(days=setting("WEB_SESSION_DAYS")))
+    lifetime = lifetime or (timedelta(hours=setting("API_TOKEN_HOURS")) if kind == "api"
+                            else timedelta(days=setting("WEB_SESSION_DAYS")))
     raw = secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, kind=kind, token_hash=_digest(raw), session_version=user.session_version,
                      created_at=now, expires_at=now + lifetime)

@@ -73,6 +73,9 @@ ACTION_LABELS = {
     "user.enable": _l("Account enabled"),
     "user.reject": _l("Registration rejected"),
     "user.roles": _l("Roles changed"),
+    "user.signin_link": _l("One-time sign-in code issued"),
+    "user.signin_link_used": _l("Signed in with a one-time code"),
+    "user.password_set": _l("Password set after a one-time code"),
 }
 
 

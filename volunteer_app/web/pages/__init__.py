@@ -15,3 +15,4 @@ from . import checkpoints  # noqa: E402,F401  (checkpoints, posters, events, lea
 from . import recognition  # noqa: E402,F401  (leaderboards, badges, awards, certificates)
 from . import service  # noqa: E402,F401  (service records, make-ups, the review queue)
 from . import queued  # noqa: E402,F401  (check-ins waiting on the phone, patrols without a scan)
+from . import signin_links  # noqa: E402,F401  (one-time sign-in codes)

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import access, accounts, teams
+from ...services import access, accounts, signin_links, teams
 from ...web import htmx
 from ..nav import manage_links
 from ..params import arg_page
@@ -296,6 +296,7 @@ def _user_context(person, **extra) -> dict:
     return {"person": person, "roles": ROLES,
             "person_teams": [team_names[tid] for tid in access.team_ids_of(session_db, person.id)
                              if tid in team_names],
+            "may_issue_code": person.status == "active" and signin_links.may_issue(session_db, current_user, person),
             "errors": {}, **extra}
 
 
