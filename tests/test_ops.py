@@ -168,6 +168,14 @@ def test_backup_on_postgresql_without_pg_dump_explains(tmp_path, monkeypatch):
     assert "secret" not in str(caught.value)
 
 
+def test_check_on_a_database_never_initialised_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
+                                                     "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path / "i"),
+                                                     "LOG_LEVEL": "WARNING"})
+    assert result.exit_code == 1 and "init-db" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 # -- logs ----------------------------------------------------------------------------------------
 
 LINE = re.compile(r"^(?P<rid>\S+) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) user=(?P<user>\S+) "

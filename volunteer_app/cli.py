@@ -211,8 +211,14 @@ def restore_command(path):
 @main.command("check")
 def check_command():
     """Integrity checks: balances equal their ledger, nothing negative, every upload's file present."""
+    from sqlalchemy.exc import DBAPIError
+
     app = create_app()
-    problems = run_checks(app)
+    try:
+        problems = run_checks(app)
+    except DBAPIError as error:  # no tables yet, or no database at all
+        raise click.ClickException("the database cannot be checked (has 'volunteer-app init-db' been run?): "
+                                   f"{str(error.orig).splitlines()[0]}") from None
     for problem in problems:
         click.echo(f"FAIL {problem}")
     if problems:

@@ -105,7 +105,8 @@ class Figures:
 def _checkin_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
     row = session.exec(
         select(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))
-        .where(in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at < end)
+        .where(in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at < end,
+               Checkin.direction == "in")
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
 
@@ -225,7 +226,8 @@ def checkin_heatmap(session: Session, scope: Scope, now: datetime | None = None,
     now = now or utcnow()
     start = local_midnight(local(now).date() - timedelta(days=days - 1))
     grid = [[0] * 7 for _ in range(24)]
-    where = (in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now)
+    where = (in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now,
+             Checkin.direction == "in")
     if _whole_hour_zone(now):
         bucket = _hour_bucket(session, Checkin.created_at)
         for hour_start, count in session.execute(select(bucket, func.count(Checkin.id)).where(*where).group_by(bucket)):
