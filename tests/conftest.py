@@ -2,6 +2,7 @@
 ``TEST_DATABASE_URL`` is set (each pytest-xdist worker then gets a database of its own)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -127,6 +128,23 @@ def api(app):
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@contextlib.contextmanager
+def arrange(app):
+    """A short unit of work of its own inside the app's context, for arranging or inspecting
+    data between requests (it commits at the end)."""
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        yield session
+
+
+def signed_in(app, user, password: str = factories.PASSWORD):
+    """A test client signed in as ``user`` through the login form."""
+    client = app.test_client()
+    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
+                                           "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
 
 
 def csrf_token(client, path: str = "/login") -> str:

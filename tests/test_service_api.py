@@ -1,7 +1,6 @@
 """Service records and hours over the JSON API (API.md, "Service records")."""
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 import pytest
@@ -10,13 +9,8 @@ from volunteer_app import db, timeutil
 from volunteer_app.services import checkpoints
 
 from . import factories
+from .conftest import arrange
 from .checkin_factories import checkpoint, event
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
 
 
 @pytest.fixture

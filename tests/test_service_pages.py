@@ -2,7 +2,6 @@
 form, the coordinators' review queue and entries."""
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 import pytest
@@ -14,21 +13,7 @@ from volunteer_app.services import checkins, checkpoints
 
 from . import factories
 from .checkin_factories import checkpoint
-from .conftest import csrf_token
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
-
-
-def login(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
+from .conftest import arrange, csrf_token, signed_in
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def test_home_shows_the_running_duty_and_signs_out(app, crew):
         post = checkpoint(s, name="断桥茶室", duty_post=True)
         me = s.get(User, member.id)
         checkins.check_in(s, me, checkpoints.token(post), now=timeutil.utcnow() - timedelta(minutes=130))
-    client = login(app, member)
+    client = signed_in(app, member)
     home = client.get("/").get_data(as_text=True)
     assert "值守中 · 断桥茶室" in home and "已 2 小时 10 分" in home and "签退" in home
     record = _records(app, member.id)[0]
@@ -68,7 +53,7 @@ def test_home_shows_the_running_duty_and_signs_out(app, crew):
 
 def test_makeup_form_sends_refuses_and_the_coordinator_reviews(app, crew):
     member, boss = crew["member"], crew["boss"]
-    client = login(app, member)
+    client = signed_in(app, member)
     day = (timeutil.local(timeutil.utcnow()) - timedelta(days=2)).date().isoformat()
     form = {"csrf_token": csrf_token(client, "/me/service/makeup"), "kind": "tea_room", "place": "断桥茶室",
             "day": day, "start": "09:00", "end": "11:30", "note": "手机没电了"}
@@ -81,7 +66,7 @@ def test_makeup_form_sends_refuses_and_the_coordinator_reviews(app, crew):
     record = _records(app, member.id)[0]
     assert (record.status, record.minutes, record.kind) == ("pending", 150, "tea_room")
     assert client.get("/staff/service").status_code == 403
-    staff = login(app, boss)
+    staff = signed_in(app, boss)
     queue = staff.get("/staff/service").get_data(as_text=True)
     assert "断桥茶室" in queue and "待审核" in queue
     token = csrf_token(staff, "/staff/service")
@@ -100,7 +85,7 @@ def test_coordinator_corrects_or_rejects(app, crew):
         first = factories.service_record(s, s.get(User, member.id), start, 240, source="makeup", status="pending")
         second = factories.service_record(s, s.get(User, member.id), start + timedelta(hours=6), 60,
                                           source="makeup", status="pending")
-    staff = login(app, boss)
+    staff = signed_in(app, boss)
     token = csrf_token(staff, "/staff/service")
     local_start = timeutil.local(start)
     corrected = staff.post(f"/staff/service/{first.id}/confirm", data={
@@ -116,7 +101,7 @@ def test_coordinator_corrects_or_rejects(app, crew):
 
 def test_entry_for_a_member(app, crew):
     member, boss, outsider = crew["member"], crew["boss"], crew["outsider"]
-    staff = login(app, boss)
+    staff = signed_in(app, boss)
     page = staff.get("/staff/service/entry").get_data(as_text=True)
     assert member.display_name in page and outsider.display_name not in page and boss.display_name not in page
     day = (timeutil.local(timeutil.utcnow()) - timedelta(days=1)).date().isoformat()
@@ -129,4 +114,4 @@ def test_entry_for_a_member(app, crew):
     record = _records(app, member.id)[0]
     assert (record.source, record.status, record.points) == ("entry", "confirmed", 20)
     assert "张奶奶家" in staff.get(f"/staff/users/{member.id}/service").get_data(as_text=True)
-    assert login(app, outsider).get(f"/staff/users/{member.id}/service").status_code == 403
+    assert signed_in(app, outsider).get(f"/staff/users/{member.id}/service").status_code == 403

@@ -1,7 +1,6 @@
 """Hours by kind, the certificate counting every kind, real-name details and the national export."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 from datetime import timedelta
@@ -15,23 +14,9 @@ from volunteer_app.models import AuditEntry, User
 from volunteer_app.services import identity, reports
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token, signed_in
 
 GOOD_ID = "11010519491231002X"  # a well-formed resident ID (check character X)
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
-
-
-def login(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return client
 
 
 def read_csv(response) -> list[list[str]]:
@@ -80,7 +65,7 @@ def test_certificate_and_report_count_every_kind(app, session, world):
     scope = reports.scope_for(session, world["boss"])
     assert [(hours, count) for _name, hours, count in reports.hours_by_kind(session, scope, p)] == [(2.0, 1), (1.5, 1)]
     session.commit()
-    page = login(app, world["member"]).get(f"/reports/certificate/{world['member'].id}").get_data(as_text=True)
+    page = signed_in(app, world["member"]).get(f"/reports/certificate/{world['member'].id}").get_data(as_text=True)
     assert "其中茶室值守" in page and "其中巡逻" in page
 
 
@@ -89,7 +74,7 @@ def test_national_export_masked_for_coordinators_in_full_for_admins_audited(app,
     identity.set_identity(session, member, real_name="王秀英", id_number=GOOD_ID, consent=True,
                           volunteer_number="ZJ-0001")
     session.commit()
-    boss = login(app, world["boss"])
+    boss = signed_in(app, world["boss"])
     rows = read_csv(boss.get("/reports/national-hours.csv"))
     assert rows[0] == ["姓名", "证件号码", "志愿者编号", "活动名称", "服务类别", "服务日期", "开始时间", "结束时间",
                        "服务时长（小时）"]
@@ -97,7 +82,7 @@ def test_national_export_masked_for_coordinators_in_full_for_admins_audited(app,
     assert rows[1][8] == "2.00" and rows[2][8] == "1.50"
     assert boss.post("/reports/national-hours.csv", data={"csrf_token": csrf_token(boss, "/reports")}
                      ).status_code == 403
-    admin = login(app, world["admin"])
+    admin = signed_in(app, world["admin"])
     full = admin.post("/reports/national-hours.csv", data={"csrf_token": csrf_token(admin, "/reports")})
     assert full.status_code == 200 and read_csv(full)[1][1] == GOOD_ID
     with arrange(app) as s:
@@ -106,7 +91,7 @@ def test_national_export_masked_for_coordinators_in_full_for_admins_audited(app,
 
 
 def test_identity_page_needs_consent_for_the_id_number(app, world):
-    client = login(app, world["member"])
+    client = signed_in(app, world["member"])
     token = csrf_token(client, "/me/identity")
     refused = client.post("/me/identity", data={"csrf_token": token, "real_name": "王秀英", "id_number": GOOD_ID})
     assert refused.status_code == 422 and "同意" in refused.get_data(as_text=True)
