@@ -62,7 +62,6 @@ DEFAULT_POINTS_PER_HOUR = 10
 #: Statuses whose records take up time (no other record of the person may overlap them).
 HOLDING = ("open", "confirmed")
 MAX_RECORD = timedelta(hours=24)
-EVENT_SOURCES = {"scans", "full"}
 SOURCE_LABELS = {
     "route": _l("Shift route"), "duty_post": _l("Duty post"), "outing": _l("Patrol outing"),
     "event": _l("Event"), "makeup": _l("Make-up request"), "entry": _l("Entered by a coordinator"),
@@ -105,11 +104,17 @@ def kind_of(session: Session, station_id: int, key: str | None, *, field: str = 
     raise FieldError(field, _l("Choose one of the station's kinds of service."))
 
 
-def kind_name(session: Session, station_id: int, key: str) -> str:
+def any_kind(session: Session, station_id: int, key: str) -> Kind:
+    """The station's kind ``key``, retired ones too; a kind no longer known keeps its key as its
+    name and the default points per hour."""
     for kind in kinds(session, station_id, include_inactive=True):
         if kind.key == key:
-            return kind.name
-    return key
+            return kind
+    return Kind(key, key, DEFAULT_POINTS_PER_HOUR, False)
+
+
+def kind_name(session: Session, station_id: int, key: str) -> str:
+    return any_kind(session, station_id, key).name
 
 
 def set_kind(session: Session, actor: User, key: str, *, name: str | None = None,
@@ -213,14 +218,7 @@ def _confirm(session: Session, record: ServiceRecord, actor: User | None, now: d
     session.add(record)
     session.flush()
     _add_minutes(session, record.user_id, record.minutes)
-    _pay(session, record, kind_of_record(session, record), actor.id if actor else None, now)
-
-
-def kind_of_record(session: Session, record: ServiceRecord) -> Kind:
-    for kind in kinds(session, record.station_id, include_inactive=True):
-        if kind.key == record.kind:
-            return kind
-    return Kind(record.kind, record.kind, DEFAULT_POINTS_PER_HOUR, False)
+    _pay(session, record, any_kind(session, record.station_id, record.kind), actor.id if actor else None, now)
 
 
 # -- overlaps -------------------------------------------------------------------------------------
@@ -734,10 +732,6 @@ def pending_for(session: Session, actor: User, *, limit: int = 200) -> list[tupl
         members = select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))
         stmt = stmt.where(ServiceRecord.user_id.in_(members))
     return list(session.exec(stmt.order_by(ServiceRecord.started_at, ServiceRecord.id).limit(limit)))
-
-
-def pending_count(session: Session, actor: User) -> int:
-    return len(pending_for(session, actor))
 
 
 def check_integrity(session: Session) -> list[str]:
