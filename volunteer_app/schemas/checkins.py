@@ -153,8 +153,8 @@ class CheckinOut(ApiOutput):
     points_awarded: int
     balance: int
     shift_id: int | None
-    created_at: str
-    received_at: str | None = None
+    created_at: StationTime
+    received_at: StationTime | None = None
     recorded_by_id: int | None = None
     place_name: str | None = None
     next_checkpoint: dict | None = None
@@ -171,7 +171,7 @@ class CheckinItem(ApiOutput):
     event_id: int | None
     points_awarded: int
     shift_id: int | None
-    created_at: str
+    created_at: StationTime
     recorded_by_id: int | None = None
     place_name: str | None = None
 

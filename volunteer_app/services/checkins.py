@@ -518,32 +518,6 @@ def list_for(session: Session, actor: User, *, user_id: int | None = None, since
     return list(session.exec(stmt.order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)).all())
 
 
-def view(checkin: Checkin, *, balance: int | None = None, place: str | None = None) -> dict:
-    out = {"id": checkin.id, "kind": checkin.kind, "checkpoint_id": checkin.checkpoint_id,
-           "event_id": checkin.event_id, "points_awarded": checkin.points_awarded, "shift_id": checkin.shift_id,
-           "recorded_by_id": checkin.recorded_by_id, "created_at": isoformat(checkin.created_at)}
-    if balance is not None:
-        out["balance"] = balance
-    if place is not None:
-        out["place_name"] = place
-    return out
-
-
-def service_view(record) -> dict:
-    from ..schemas.service import ServiceRecordOut
-    return ServiceRecordOut.of(record).model_dump()
-
-
-def result_view(result: CheckinResult) -> dict:
-    out = view(result.checkin, balance=result.balance, place=result.place_name)
-    out["shift_id"] = result.checkin.shift_id
-    out["next_checkpoint"] = result.next_checkpoint
-    out["shift_completed"] = bool(result.shift and result.shift.get("completed"))
-    out["badges"] = [badge.key for badge in result.badges]
-    out["service"] = service_view(result.service) if result.service is not None else None
-    return out
-
-
 def check_integrity(session: Session) -> list[str]:
     """Every check-in that carries points has exactly its ledger entry."""
     rows = session.exec(

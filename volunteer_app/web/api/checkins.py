@@ -10,6 +10,7 @@ from ...schemas.checkins import (AdjustmentCreate, CheckinCreate, CheckinList, C
                                  CheckpointUpdate, EntryOut, EventCodeOut, EventCodeQuery, EventCreate, EventList, EventOut,
                                  LedgerOut, LedgerQuery)
 from ...schemas.common import Attrs, ListQuery
+from ...schemas.service import ServiceRecordOut
 from ...timeutil import isoformat
 from ..links import checkin_url
 from .base import current_api_user, route
@@ -113,12 +114,22 @@ def event_code(event_id: int, query: EventCodeQuery):
             "purpose": query.purpose}
 
 
+def _result(result, *, hidden: tuple[str, ...] = ()) -> Attrs:
+    """A check-in's answer: the row, with the balance, the place, what comes next on the route,
+    the badges it earned and the service record it touched."""
+    return Attrs(result.checkin, hidden=hidden, balance=result.balance, place_name=result.place_name,
+                 next_checkpoint=result.next_checkpoint,
+                 shift_completed=bool(result.shift and result.shift.get("completed")),
+                 badges=[badge.key for badge in result.badges],
+                 service=ServiceRecordOut.of(result.service) if result.service is not None else None)
+
+
 @route("/checkins", "POST", summary="Check in with a scanned poster or event code", tag="checkins",
        body=CheckinCreate, response=CheckinOut, status=201, idempotent=True, reads_first=True)
 def create_checkin(body: CheckinCreate):
     result = checkins.check_in(db.get_session(), current_api_user(), body.code, latitude=body.latitude,
                                longitude=body.longitude, scanned_at=body.scanned_at)
-    return {**checkins.result_view(result), "received_at": isoformat(result.checkin.received_at)}
+    return _result(result)
 
 
 @route("/checkins/on-behalf", "POST", summary="A leader checks in a volunteer without a smartphone",
@@ -128,7 +139,7 @@ def create_checkin_on_behalf(body: CheckinOnBehalf):
     result = checkins.check_in_for(db.get_session(), current_api_user(), user_id=body.user_id,
                                    member_code=body.member_code, checkpoint_id=body.checkpoint_id,
                                    event_id=body.event_id)
-    return checkins.result_view(result)
+    return _result(result, hidden=("received_at",))
 
 
 @route("/checkins", summary="Check-ins of a person (yourself unless you coordinate them)", tag="checkins",
@@ -136,7 +147,7 @@ def create_checkin_on_behalf(body: CheckinOnBehalf):
 def list_checkins(query: CheckinQuery):
     rows = checkins.list_for(db.get_session(), current_api_user(), user_id=query.user_id, since=query.since,
                              until=query.until, limit=query.limit)
-    return {"checkins": [checkins.view(checkin, place=name) for checkin, name in rows]}
+    return {"checkins": [Attrs(checkin, place_name=name) for checkin, name in rows]}
 
 
 @route("/users/<id:user_id>/ledger", summary="A person's balance and ledger entries, newest first", tag="ledger",
