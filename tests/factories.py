@@ -167,10 +167,12 @@ def store_item(session: Session, *, name: str | None = None, cost: int = 10, sto
 
 def service_record(session: Session, user_row: User, started_at, minutes: int, *, kind: str = "patrol",
                    source: str = "route", status: str = "confirmed", shift_row=None, place: str = "巡逻"):
-    """A service record as the services leave it (a confirmed one counts in ``minutes_served``)."""
+    """A service record as the services leave it (a confirmed one counts in ``minutes_served``
+    and in the day totals)."""
     from datetime import timedelta
 
     from volunteer_app.models import ServiceRecord
+    from volunteer_app.services import hours
 
     record = ServiceRecord(station_id=user_row.station_id, user_id=user_row.id, kind=kind, place=place,
                            shift_id=shift_row.id if shift_row is not None else None, started_at=started_at,
@@ -181,4 +183,6 @@ def service_record(session: Session, user_row: User, started_at, minutes: int, *
         user_row.minutes_served += minutes
         session.add(user_row)
     session.flush()
+    if status == "confirmed":
+        hours.count(session, record)
     return record

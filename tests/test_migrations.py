@@ -75,3 +75,34 @@ def test_completed_shifts_become_confirmed_route_records(empty_engine):
                                  "FROM service_records")).all()
         assert [tuple(row) for row in rows] == [(1, "patrol", "route", "confirmed", 120, 1, "route:1:1")]
         assert conn.execute(text("SELECT direction FROM checkins")).all() == []
+
+
+def test_confirmed_records_fill_the_day_totals(empty_engine):
+    """Upgrading a database with service records sums the confirmed ones by person, station,
+    kind and station-local day (16:30 UTC is the next day in Hangzhou); others are left out."""
+    migrate.upgrade(empty_engine, "0005")
+    now = "2026-11-01 08:00:00"
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": now})
+        conn.execute(text(
+            "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
+            "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
+            "large_mode_offered, leaderboard_anonymous, created_at) VALUES (1, 1, 'user1', 'user1', 'volunteer', "
+            "'active', 'x', 1, 0, 0, 150, 'zh_CN', false, false, false, :now)"), {"now": now})
+        for started, minutes, status in (("2026-11-01 02:00:00", 60, "confirmed"),
+                                         ("2026-11-01 16:30:00", 90, "confirmed"),
+                                         ("2026-11-01 05:00:00", 45, "pending")):
+            conn.execute(text(
+                "INSERT INTO service_records (station_id, user_id, kind, place, started_at, ended_at, minutes, "
+                "weighted_minutes, points, source, status, note, review_note, created_at) VALUES "
+                "(1, 1, 'patrol', '湖滨', :start, :start, :minutes, :minutes, 0, 'entry', :status, '', '', :now)"),
+                {"start": started, "minutes": minutes, "status": status, "now": now})
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        people = conn.execute(text("SELECT user_id, CAST(day AS VARCHAR(10)), kind, station_id, minutes, records "
+                                   "FROM service_day_totals ORDER BY day")).all()
+        assert [tuple(row) for row in people] == [(1, "2026-11-01", "patrol", 1, 60, 1),
+                                                 (1, "2026-11-02", "patrol", 1, 90, 1)]
+        stations = conn.execute(text("SELECT station_id, CAST(day AS VARCHAR(10)), minutes, records "
+                                     "FROM service_station_days ORDER BY day")).all()
+        assert [tuple(row) for row in stations] == [(1, "2026-11-01", 60, 1), (1, "2026-11-02", 90, 1)]

@@ -6,8 +6,9 @@
 
 The volunteers, teams and a ledger come from bench_leaderboard's generator (BENCH_ENTRIES ledger
 entries, default one per volunteer); then exactly BENCH_RECORDS confirmed service records are
-bulk-loaded (kinds mixed, spread over the last 13 months, a few very active people) and every
-``minutes_served`` is set to the sum of its records (``service.check_integrity`` agrees). It
+bulk-loaded (kinds mixed, spread over the last 13 months, a few very active people), every
+``minutes_served`` is set to the sum of its records and the day totals are summed from them
+(``service.check_integrity`` agrees). It
 measures, in the same run and through the Flask test client:
 
 * ``GET /api/v1/me`` (the bare endpoint) and ``GET /api/v1/leaderboard?period=month`` (today's
@@ -82,6 +83,13 @@ def load_records(app, now: datetime) -> float:
                          for row in rows()))
     cur.execute("UPDATE users SET minutes_served = COALESCE((SELECT SUM(minutes) FROM service_records r "
                 "WHERE r.user_id = users.id AND r.status = 'confirmed'), 0)")
+    day = "(started_at AT TIME ZONE 'Asia/Shanghai')::date" if on_pg else "date(started_at, '+8 hours')"
+    cur.execute(f"INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
+                f"SELECT user_id, {day}, kind, station_id, SUM(minutes), COUNT(*) FROM service_records "
+                f"WHERE status = 'confirmed' GROUP BY user_id, {day}, kind, station_id")
+    cur.execute("INSERT INTO service_station_days (station_id, day, kind, minutes, records) "
+                "SELECT station_id, day, kind, SUM(minutes), SUM(records) FROM service_day_totals "
+                "GROUP BY station_id, day, kind")
     raw.commit()
     cur.execute("ANALYZE")
     if not on_pg:

@@ -20,4 +20,5 @@ from .notices import Notice  # noqa: F401
 from .shifts import SIGNUP_STATUSES, CalendarFeed, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup  # noqa: F401
 from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, TipPhoto  # noqa: F401
 from .store import REDEMPTION_STATUSES, Redemption, StockMovement, StoreItem  # noqa: F401
-from .service import SERVICE_SOURCES, SERVICE_STATUSES, ServiceKind, ServiceRecord  # noqa: F401
+from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, ServiceKind, ServiceRecord,  # noqa: F401
+                      ServiceStationDay)

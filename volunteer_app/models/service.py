@@ -2,7 +2,7 @@
 service. Hours anywhere are the sum of the ``confirmed`` records' minutes."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -67,3 +67,30 @@ class ServiceRecord(SQLModel, table=True):
     confirmed_by_id: int | None = Field(default=None, foreign_key="users.id")
     reviewed_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
+
+
+class ServiceDayTotal(SQLModel, table=True):
+    """One person's confirmed minutes and records of one kind on one station-local day (the day
+    the service started): what the hours reports sum instead of the records. Kept with every
+    confirmation by ``services/service.py``; ``check`` proves it equals the records."""
+
+    __tablename__ = "service_day_totals"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    station_id: int = Field(foreign_key="stations.id")
+    minutes: int = Field(default=0)
+    records: int = Field(default=0)
+
+
+class ServiceStationDay(SQLModel, table=True):
+    """A station's confirmed minutes and records of one kind on one day: the sum of its people's
+    :class:`ServiceDayTotal` rows, for the station-wide figures (written at the end of each
+    transaction, in key order, so that it never waits on a person's row while holding its own)."""
+
+    __tablename__ = "service_station_days"
+    station_id: int = Field(foreign_key="stations.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    minutes: int = Field(default=0)
+    records: int = Field(default=0)

@@ -146,7 +146,8 @@ def _scope_shifts(stmt, scope: Scope):
 
 
 def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime) -> float:
-    return round(hours.total_minutes(session, scoped_user_ids(scope), start, end) / 60, 1)
+    return round(hours.total_minutes(session, scoped_user_ids(scope), start, end,
+                                     station_id=scope.station_id if scope.whole_station else None) / 60, 1)
 
 
 def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
@@ -320,7 +321,8 @@ class Dashboard:
 def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
     names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
     return [(names.get(kind, kind), round(minutes / 60, 1))
-            for kind, minutes, _count in hours.minutes_by_kind(session, scoped_user_ids(scope), start, end)]
+            for kind, minutes, _count in hours.minutes_by_kind(
+                session, scoped_user_ids(scope), start, end, station_id=scope.station_id if scope.whole_station else None)]
 
 
 def pending_service(session: Session, scope: Scope) -> int:

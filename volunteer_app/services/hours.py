@@ -1,51 +1,198 @@
 """Hours served: the sum of confirmed service records, and nothing else.
 
 The one rule every sum of hours follows (home, the dashboard, the reports, the certificates, the
-county); a record counts in the period its service started in.
+county); a record counts on the station-local day its service started. The sums are read from
+day totals that ``service`` keeps with every confirmation (:func:`count`): per person
+(``service_day_totals``) and per station (``service_station_days``); ``check`` proves they equal
+the records.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import event, func, or_, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from ..models import ServiceRecord, Shift, ShiftSignup
+from ..models import ServiceDayTotal, ServiceRecord, ServiceStationDay, Shift, ShiftSignup
+from ..timeutil import local, station_tz
+
+#: ``session.info`` key of the station totals still to write in this transaction.
+_PENDING = "service_station_days_pending"
+
+_ADD_TO_PERSON = text(
+    "INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
+    "VALUES (:user_id, :day, :kind, :station_id, :minutes, :records) ON CONFLICT (user_id, day, kind) DO UPDATE "
+    "SET minutes = service_day_totals.minutes + excluded.minutes, "
+    "records = service_day_totals.records + excluded.records")
+_ADD_TO_STATION = text(
+    "INSERT INTO service_station_days (station_id, day, kind, minutes, records) "
+    "VALUES (:station_id, :day, :kind, :minutes, :records) ON CONFLICT (station_id, day, kind) DO UPDATE "
+    "SET minutes = service_station_days.minutes + excluded.minutes, "
+    "records = service_station_days.records + excluded.records")
 
 
-def _confirmed(stmt, user_ids, start: datetime | None, end: datetime | None):
-    stmt = stmt.select_from(ServiceRecord).where(ServiceRecord.status == "confirmed",
-                                                 ServiceRecord.user_id.in_(user_ids))
-    if start is not None:
-        stmt = stmt.where(ServiceRecord.started_at >= start)
+def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] | None = None) -> None:
+    """Count a confirmed ``record`` in the day totals: for the first time (``was`` None), or
+    again after its start or minutes changed from ``was`` (its ``started_at`` and ``minutes``
+    before). The person's row is written now; the station's at the end of the transaction
+    (:func:`write_pending`), so that a transaction never holds the station's row while it waits
+    for a person's."""
+    changes = [(local(record.started_at).date(), record.minutes, 1)]
+    if was is not None:
+        changes.append((local(was[0]).date(), -was[1], -1))
+    pending = session.info.setdefault(_PENDING, defaultdict(lambda: [0, 0]))
+    merged: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for day, minutes, records in changes:
+        merged[day][0] += minutes
+        merged[day][1] += records
+    for day, (minutes, records) in merged.items():
+        if not minutes and not records:
+            continue
+        session.execute(_ADD_TO_PERSON, {"user_id": record.user_id, "day": day, "kind": record.kind,
+                                         "station_id": record.station_id, "minutes": minutes, "records": records})
+        totals = pending[(record.station_id, day, record.kind)]
+        totals[0] += minutes
+        totals[1] += records
+
+
+def write_pending(session: Session) -> None:
+    """Write the station totals this transaction still owes, in key order."""
+    pending = session.info.pop(_PENDING, None)
+    rows = [{"station_id": station_id, "day": day, "kind": kind, "minutes": minutes, "records": records}
+            for (station_id, day, kind), (minutes, records) in sorted(pending.items()) if minutes or records] \
+        if pending else []
+    if rows:
+        session.execute(_ADD_TO_STATION, rows)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _before_commit(session) -> None:
+    if session.info.get(_PENDING):
+        write_pending(session)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _after_rollback(session, _transaction) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
+    """The station-local days ``[first, stop)`` that hold ``[start, end)``: a report's period is
+    whole days; the dashboard's "up to now" takes the whole of today (no confirmed service
+    starts later than now)."""
+    first = local(start).date() if start is not None else None
+    stop = None
     if end is not None:
-        stmt = stmt.where(ServiceRecord.started_at < end)
+        end_local = local(end)
+        stop = end_local.date() + (timedelta(days=1) if end_local.time() != time(0) else timedelta(0))
+    return first, stop
+
+
+def _days(stmt, model, start: datetime | None, end: datetime | None):
+    first, stop = days(start, end)
+    if first is not None:
+        stmt = stmt.where(model.day >= first)
+    if stop is not None:
+        stmt = stmt.where(model.day < stop)
     return stmt
+
+
+def _summed(session: Session, columns, user_ids, start, end, *, station_id: int | None = None):
+    """``columns`` over the day totals of the people (``user_ids``, a list or a subquery) or, with
+    ``station_id``, of the whole station."""
+    if station_id is not None:
+        write_pending(session)
+        return _days(select(*columns(ServiceStationDay)).where(ServiceStationDay.station_id == station_id),
+                     ServiceStationDay, start, end)
+    return _days(select(*columns(ServiceDayTotal)).where(ServiceDayTotal.user_id.in_(user_ids)),
+                 ServiceDayTotal, start, end)
 
 
 def minutes_by_user(session: Session, user_ids, start: datetime | None, end: datetime | None
                     ) -> list[tuple[int, int]]:
     """``(user_id, minutes)`` of confirmed service that started in ``[start, end)`` (either bound
     may be None), for the given user ids (a list or a subquery)."""
-    rows = session.execute(_confirmed(select(ServiceRecord.user_id, func.sum(ServiceRecord.minutes)),
-                                      user_ids, start, end).group_by(ServiceRecord.user_id)).all()
+    rows = session.execute(_summed(session, lambda t: (t.user_id, func.sum(t.minutes)), user_ids, start, end)
+                           .group_by(ServiceDayTotal.user_id)).all()
     return [(user_id, int(total or 0)) for user_id, total in rows]
 
 
-def total_minutes(session: Session, user_ids, start: datetime | None, end: datetime | None) -> int:
-    """Minutes served by all of ``user_ids`` together (see :func:`minutes_by_user`)."""
-    return int(session.execute(_confirmed(select(func.coalesce(func.sum(ServiceRecord.minutes), 0)),
-                                          user_ids, start, end)).scalar_one())
+def total_minutes(session: Session, user_ids, start: datetime | None, end: datetime | None, *,
+                  station_id: int | None = None) -> int:
+    """Minutes served by all of ``user_ids`` together, or by the whole station ``station_id``
+    (see :func:`minutes_by_user`)."""
+    return int(session.execute(_summed(session, lambda t: (func.coalesce(func.sum(t.minutes), 0),), user_ids,
+                                       start, end, station_id=station_id)).scalar_one())
 
 
-def minutes_by_kind(session: Session, user_ids, start: datetime | None, end: datetime | None
-                    ) -> list[tuple[str, int, int]]:
-    """``(kind, minutes, records)`` of confirmed service, most minutes first."""
-    rows = session.execute(_confirmed(select(ServiceRecord.kind, func.sum(ServiceRecord.minutes),
-                                             func.count(ServiceRecord.id)), user_ids, start, end)
-                           .group_by(ServiceRecord.kind)).all()
-    return sorted(((kind, int(minutes or 0), int(count)) for kind, minutes, count in rows),
+def minutes_by_kind(session: Session, user_ids, start: datetime | None, end: datetime | None, *,
+                    station_id: int | None = None) -> list[tuple[str, int, int]]:
+    """``(kind, minutes, records)`` of confirmed service, most minutes first (of ``user_ids``, or
+    of the whole station ``station_id``)."""
+    def columns(t):
+        return t.kind, func.sum(t.minutes), func.sum(t.records)
+    stmt = _summed(session, columns, user_ids, start, end, station_id=station_id)
+    rows = session.execute(stmt.group_by(stmt.selected_columns[0])).all()
+    return sorted(((kind, int(minutes or 0), int(count or 0)) for kind, minutes, count in rows if count),
                   key=lambda row: (-row[1], row[0]))
+
+
+def _local_day(session: Session, column):
+    """SQL for the station-local day of a UTC ``column``, or None where the database cannot say
+    it (SQLite, in a zone whose offset changes over the year)."""
+    tz = station_tz()
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(tz.key, column))
+    offsets = {tz.utcoffset(datetime(year, month, 1)) for year in (2000, 2026) for month in (1, 7)}
+    if len(offsets) == 1:
+        return func.date(column, f"{int(offsets.pop().total_seconds() // 60):+d} minutes")
+    return None
+
+
+def _records_by_day(session: Session) -> dict[tuple, list[int]]:
+    """``{(user_id, station_id, day, kind): [minutes, records]}`` of the confirmed records."""
+    day = _local_day(session, ServiceRecord.started_at)
+    confirmed = ServiceRecord.status == "confirmed"
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    if day is not None:
+        for user_id, station_id, on, kind, minutes, records in session.execute(
+                select(ServiceRecord.user_id, ServiceRecord.station_id, day, ServiceRecord.kind,
+                       func.sum(ServiceRecord.minutes), func.count()).where(confirmed)
+                .group_by(ServiceRecord.user_id, ServiceRecord.station_id, day, ServiceRecord.kind)):
+            on = on if isinstance(on, date) else date.fromisoformat(on)
+            sums[(user_id, station_id, on, kind)] = [int(minutes or 0), int(records)]
+        return sums
+    for user_id, station_id, kind, started_at, minutes in session.execute(
+            select(ServiceRecord.user_id, ServiceRecord.station_id, ServiceRecord.kind, ServiceRecord.started_at,
+                   ServiceRecord.minutes).where(confirmed)):
+        totals = sums[(user_id, station_id, local(started_at).date(), kind)]
+        totals[0] += minutes
+        totals[1] += 1
+    return sums
+
+
+def check(session: Session) -> list[str]:
+    """The day totals equal the confirmed records they sum (per person, and per station)."""
+    write_pending(session)
+    people: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    stations: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for (user_id, station_id, day, kind), (minutes, records) in _records_by_day(session).items():
+        people[(user_id, day, kind)] = [minutes, records]
+        stations[(station_id, day, kind)][0] += minutes
+        stations[(station_id, day, kind)][1] += records
+    problems = []
+    for name, table, key_columns, expected in (
+            ("person", ServiceDayTotal, ("user_id", "day", "kind"), people),
+            ("station", ServiceStationDay, ("station_id", "day", "kind"), stations)):
+        columns = [getattr(table, column) for column in key_columns]
+        kept = {tuple(row[:3]): [row[3], row[4]] for row in session.execute(
+            select(*columns, table.minutes, table.records).where(or_(table.minutes != 0, table.records != 0)))}
+        for key in sorted(set(kept) ^ set(expected) | {k for k in kept if kept[k] != expected.get(k)}, key=str):
+            problems.append(f"service day totals ({name} {key}): kept {kept.get(key, [0, 0])}, "
+                            f"records say {expected.get(key, [0, 0])}")
+    return problems
 
 
 def completed_shifts(session: Session, user_ids, start: datetime, end: datetime) -> int:

@@ -28,7 +28,7 @@ from . import access, accounts, audit, recognition
 
 #: Tables never part of a download: secrets and bookkeeping.
 EXCLUDED_TABLES = {"users", "team_memberships", "api_tokens", "login_attempts", "idempotency_keys", "used_codes",
-                   "calendar_feeds", "audit_entries", "points_totals", "leaderboard_cache"}
+                   "calendar_feeds", "audit_entries", "points_totals", "leaderboard_cache", "service_day_totals"}
 #: Columns never part of a download.
 EXCLUDED_COLUMNS = {"password_hash", "token_hash", "session_version", "secret", "client_ref"}
 OWNER_COLUMNS = ("user_id", "reporter_id")

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
-from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, ServiceRecord, Station,
+from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, ServiceDayTotal, ServiceRecord, Station,
                       StoreItem, Team, TeamMembership, User)
 from ..timeutil import local, local_midnight, utcnow
 from . import access, hours, identity, service
@@ -136,7 +136,8 @@ def hours_by_kind(session: Session, scope: Scope, p: Period) -> list[tuple[str, 
     """(kind's name, hours, records) of the scope's confirmed service in the period, most first."""
     names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
     return [(names.get(kind, kind), round(minutes / 60, 1), count)
-            for kind, minutes, count in hours.minutes_by_kind(session, scoped_user_ids(scope), p.start, p.end)]
+            for kind, minutes, count in hours.minutes_by_kind(
+                session, scoped_user_ids(scope), p.start, p.end, station_id=scope.station_id if scope.whole_station else None)]
 
 
 #: The columns the national volunteer information system's batch import of service hours reads.
@@ -279,10 +280,9 @@ def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
     earned = by_team(func.sum(LedgerEntry.amount), join_on=(LedgerEntry, LedgerEntry.user_id == TeamMembership.user_id),
                      where=(LedgerEntry.earned == True, LedgerEntry.created_at >= p.start,  # noqa: E712
                             LedgerEntry.created_at < p.end))
-    minutes = by_team(func.sum(ServiceRecord.minutes),
-                      join_on=(ServiceRecord, ServiceRecord.user_id == TeamMembership.user_id),
-                      where=(ServiceRecord.status == "confirmed", ServiceRecord.started_at >= p.start,
-                             ServiceRecord.started_at < p.end))
+    minutes = by_team(func.sum(ServiceDayTotal.minutes),
+                      join_on=(ServiceDayTotal, ServiceDayTotal.user_id == TeamMembership.user_id),
+                      where=(ServiceDayTotal.day >= p.first, ServiceDayTotal.day <= p.last))
     return [TeamHours(team, int(members.get(team.id, 0)), int(checkins.get(team.id, (0, 0))[1] or 0),
                       int(minutes.get(team.id, (0,))[0] or 0), int(checkins.get(team.id, (0, 0))[0] or 0),
                       int(earned.get(team.id, (0,))[0] or 0)) for team in teams]

@@ -42,7 +42,7 @@ from ..parsing import is_id
 from ..settings import setting
 from .. import db, timeutil
 from ..timeutil import as_utc, isoformat, local, night_minutes
-from . import access, audit, ledger, notices
+from . import access, audit, hours, ledger, notices
 from .geo import check_geofence
 
 #: The kinds every station has, in the order they are offered (``ServiceKind`` rows change their
@@ -192,6 +192,13 @@ def _add_minutes(session: Session, user_id: int, delta: int) -> None:
             set_committed_value(user, "minutes_served", minutes)
 
 
+def _counted(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] | None = None) -> None:
+    """Count a confirmed ``record`` (or its change from ``was``: its start and minutes before)
+    in the person's ``minutes_served`` and in the day totals the reports read."""
+    _add_minutes(session, record.user_id, record.minutes - (was[1] if was else 0))
+    hours.count(session, record, was=was)
+
+
 def earns_points(record: ServiceRecord) -> bool:
     return record.source in ("duty_post", "entry", "makeup")
 
@@ -217,7 +224,7 @@ def _confirm(session: Session, record: ServiceRecord, actor: User | None, now: d
         record.reviewed_at = now
     session.add(record)
     session.flush()
-    _add_minutes(session, record.user_id, record.minutes)
+    _counted(session, record)
     _pay(session, record, any_kind(session, record.station_id, record.kind), actor.id if actor else None, now)
 
 
@@ -397,12 +404,12 @@ def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at:
         others = [record for record in near if record.id != outing.id
                   and record.started_at < last + tail and (record.ended_at or last) > first]
         if not others:
-            before = outing.minutes
+            was = (outing.started_at, outing.minutes)
             outing.last_scan_at = last
             _set_times(outing, first, last + tail)
             session.add(outing)
             session.flush()
-            _add_minutes(session, user_id, outing.minutes - before)
+            _counted(session, outing, was=was)
             return outing
     first = at
     if outing is None and not tail:  # with no tail a lone scan made no record: find the scan before
@@ -419,7 +426,7 @@ def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at:
     _set_times(record, start, end)
     session.add(record)
     session.flush()
-    _add_minutes(session, user_id, record.minutes)
+    _counted(session, record)
     return record
 
 
@@ -440,15 +447,15 @@ def record_route(session: Session, user_id: int, shift, start: datetime, end: da
         _set_times(record, start, end)
         session.add(record)
         session.flush()
-        _add_minutes(session, user_id, record.minutes)
+        _counted(session, record)
         return record
     if end > (record.ended_at or record.started_at):
-        before = record.minutes
+        was = (record.started_at, record.minutes)
         _set_times(record, record.started_at, end)
         record.last_scan_at = end
         session.add(record)
         session.flush()
-        _add_minutes(session, user_id, record.minutes - before)
+        _counted(session, record, was=was)
     return record
 
 
@@ -747,7 +754,7 @@ def check_integrity(session: Session) -> list[str]:
         entry = ledger.find(session, f"service:{record_id}")
         if entry is None or entry.amount != points:
             problems.append(f"service record {record_id}: {points} points without their ledger entry")
-    return problems
+    return problems + hours.check(session)
 
 
 def members_for_entry(session: Session, actor: User) -> list[User]:

@@ -1,0 +1,159 @@
+"""The day totals the hours reports read: per person and per station, equal to the confirmed
+records at every commit, moved with a record whose start moves, dropped with a rollback."""
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from volunteer_app import db
+from volunteer_app.models import ServiceDayTotal, ServiceRecord, ServiceStationDay, User
+from volunteer_app.services import hours, service
+from volunteer_app.services.dashboard import scope_for
+from volunteer_app.services.reports import hours_by_kind, period
+
+from . import factories
+from .checkin_factories import T0
+
+DAY = date(2026, 11, 23)  # T0 is 16:00 in Hangzhou on this day
+
+
+def person_days(session, user_id):
+    return {(row.day, row.kind): (row.minutes, row.records)
+            for row in session.exec(select(ServiceDayTotal).where(ServiceDayTotal.user_id == user_id))
+            if row.minutes or row.records}
+
+
+def station_days(session, station_id):
+    hours.write_pending(session)
+    return {(row.day, row.kind): (row.minutes, row.records)
+            for row in session.exec(select(ServiceStationDay).where(ServiceStationDay.station_id == station_id))
+            if row.minutes or row.records}
+
+
+def test_a_record_counts_on_its_local_day_and_moves_with_its_start(session):
+    member = factories.user(session)
+    late = factories.service_record(session, member, T0 + timedelta(hours=8, minutes=30), 60)  # 00:30 the next day
+    factories.service_record(session, member, T0, 45, kind="tea_room")
+    assert person_days(session, member.id) == {(DAY + timedelta(days=1), "patrol"): (60, 1),
+                                                (DAY, "tea_room"): (45, 1)}
+    # an outing extended back over midnight by a scan held on a phone: its minutes move a day back
+    was = (late.started_at, late.minutes)
+    late.started_at, late.minutes = late.started_at - timedelta(hours=1), 120
+    session.add(late)
+    member.minutes_served += 60
+    session.add(member)
+    hours.count(session, late, was=was)
+    assert person_days(session, member.id) == {(DAY, "patrol"): (120, 1), (DAY, "tea_room"): (45, 1)}
+    assert station_days(session, member.station_id) == person_days(session, member.id)
+    assert service.check_integrity(session) == []
+
+
+def test_station_totals_are_written_with_the_commit_and_dropped_with_a_rollback(app, session):
+    member = factories.user(session)
+    session.commit()
+    factories.service_record(session, member, T0, 30)
+    session.rollback()
+    assert session.exec(select(ServiceStationDay)).all() == []
+    factories.service_record(session, member, T0, 50)
+    session.commit()
+    with db.unit_of_work(app.extensions["db_engine"], write=False) as other:
+        rows = other.exec(select(ServiceStationDay)).all()
+        assert [(row.day, row.kind, row.minutes, row.records) for row in rows] == [(DAY, "patrol", 50, 1)]
+
+
+def test_check_finds_totals_that_disagree_with_the_records(session):
+    member = factories.user(session)
+    factories.service_record(session, member, T0, 30)
+    assert service.check_integrity(session) == []
+    row = session.exec(select(ServiceDayTotal)).one()
+    row.minutes += 1
+    session.add(row)
+    session.flush()
+    problems = service.check_integrity(session)
+    assert len(problems) == 1 and "person" in problems[0]
+    row.minutes -= 1
+    station = session.exec(select(ServiceStationDay)).one()
+    station.records += 1
+    session.add_all([row, station])
+    session.flush()
+    problems = service.check_integrity(session)
+    assert len(problems) == 1 and "station" in problems[0]
+
+
+def test_station_and_team_reports_read_the_totals(session):
+    team, other_team = factories.team(session), factories.team(session)
+    boss = factories.coordinator(session, team)
+    admin = factories.admin(session)
+    ours, theirs = factories.user(session, team=team), factories.user(session, team=other_team)
+    factories.service_record(session, ours, T0, 90, kind="tea_room")
+    factories.service_record(session, theirs, T0, 30, kind="tea_room")
+    factories.service_record(session, theirs, T0 - timedelta(days=40), 600)  # another month
+    factories.service_record(session, ours, T0 + timedelta(hours=1), 60, status="pending")
+    month = period(DAY.replace(day=1), DAY)
+    kinds = dict((key, (hours_, count)) for key, hours_, count in hours_by_kind(session, scope_for(session, admin),
+                                                                                  month))
+    assert list(kinds.values()) == [(2.0, 2)]
+    assert [row[1:] for row in hours_by_kind(session, scope_for(session, boss), month)] == [(1.5, 1)]
+
+
+def test_parallel_confirmations_in_one_station_keep_the_totals(app, session):
+    """Coordinator entries for many people at once (one station, one day, one kind), beside a
+    settling of open duties: every total holds and no transaction waits on another forever."""
+    team = factories.team(session)
+    boss = factories.coordinator(session, team)
+    members = [factories.user(session, team=team) for _ in range(6)]
+    session.commit()
+    barrier, outcomes = threading.Barrier(len(members) + 1), []
+    engine = app.extensions["db_engine"]
+
+    def enter(member_id, offset):
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context(), db.unit_of_work(engine) as s:
+                service.record_entry(s, s.get(User, boss.id), user_id=member_id, kind="tea_room",
+                                     started_at=T0 + timedelta(minutes=offset), place="茶室",
+                                     ended_at=T0 + timedelta(minutes=offset + 60), now=T0 + timedelta(days=1))
+            outcomes.append("ok")
+        except Exception as error:  # pragma: no cover - reported below
+            outcomes.append(repr(error))
+
+    def settle():
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context(), db.unit_of_work(engine) as s:
+                service.settle(s, now=T0 + timedelta(days=1))
+            outcomes.append("ok")
+        except Exception as error:  # pragma: no cover - reported below
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=enter, args=(member.id, i)) for i, member in enumerate(members)]
+    threads.append(threading.Thread(target=settle))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok"] * len(threads)
+    session.expire_all()
+    assert station_days(session, team.station_id) == {(DAY, "tea_room"): (60 * len(members), len(members))}
+    assert service.check_integrity(session) == []
+    assert len(session.exec(select(ServiceRecord).where(ServiceRecord.status == "confirmed")).all()) == len(members)
+
+
+def test_check_reads_days_in_a_zone_with_summer_time(app, session):
+    """Where the station's zone changes its offset (no fixed shift of the UTC day), ``check``
+    still finds each record's local day (and a total on the wrong day)."""
+    zone, app.config["STATION_TZ"] = app.config["STATION_TZ"], "Europe/Berlin"
+    try:
+        member = factories.user(session)
+        factories.service_record(session, member, T0.replace(month=7, hour=22, minute=30), 30)  # 00:30 CEST
+        assert person_days(session, member.id) == {(date(2026, 7, 24), "patrol"): (30, 1)}
+        assert service.check_integrity(session) == []
+        row = session.exec(select(ServiceDayTotal)).one()
+        row.day = date(2026, 7, 23)
+        session.add(row)
+        session.flush()
+        assert len(service.check_integrity(session)) == 2  # on a day without a record, none on its day
+    finally:
+        app.config["STATION_TZ"] = zone
