@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import event, func, or_, text
+from sqlalchemy import event, except_, func, or_, text, union_all
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
@@ -151,48 +151,56 @@ def _local_day(session: Session, column):
     return None
 
 
-def _records_by_day(session: Session) -> dict[tuple, list[int]]:
-    """``{(user_id, station_id, day, kind): [minutes, records]}`` of the confirmed records."""
-    day = _local_day(session, ServiceRecord.started_at)
-    confirmed = ServiceRecord.status == "confirmed"
+def _differences(session: Session, left, right) -> list[tuple]:
+    """Rows of either select that the other lacks (both are (key..., minutes, records))."""
+    left, right = select(left.subquery()), select(right.subquery())
+    only_left, only_right = except_(left, right).subquery(), except_(right, left).subquery()
+    return [tuple(row) for row in session.execute(union_all(select(only_left), select(only_right)))]
+
+
+def _records_by_day(session: Session, day):
+    """The confirmed records summed as the person totals are: (user, day, kind, minutes, records)."""
+    return (select(ServiceRecord.user_id, day, ServiceRecord.kind, func.sum(ServiceRecord.minutes), func.count())
+            .where(ServiceRecord.status == "confirmed").group_by(ServiceRecord.user_id, day, ServiceRecord.kind))
+
+
+def _person_rows(session: Session):
+    return select(ServiceDayTotal.user_id, ServiceDayTotal.day, ServiceDayTotal.kind, ServiceDayTotal.minutes,
+                  ServiceDayTotal.records).where(or_(ServiceDayTotal.minutes != 0, ServiceDayTotal.records != 0))
+
+
+def _records_in_python(session: Session) -> set[tuple]:
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    if day is not None:
-        for user_id, station_id, on, kind, minutes, records in session.execute(
-                select(ServiceRecord.user_id, ServiceRecord.station_id, day, ServiceRecord.kind,
-                       func.sum(ServiceRecord.minutes), func.count()).where(confirmed)
-                .group_by(ServiceRecord.user_id, ServiceRecord.station_id, day, ServiceRecord.kind)):
-            on = on if isinstance(on, date) else date.fromisoformat(on)
-            sums[(user_id, station_id, on, kind)] = [int(minutes or 0), int(records)]
-        return sums
-    for user_id, station_id, kind, started_at, minutes in session.execute(
-            select(ServiceRecord.user_id, ServiceRecord.station_id, ServiceRecord.kind, ServiceRecord.started_at,
-                   ServiceRecord.minutes).where(confirmed)):
-        totals = sums[(user_id, station_id, local(started_at).date(), kind)]
+    for user_id, kind, started_at, minutes in session.execute(
+            select(ServiceRecord.user_id, ServiceRecord.kind, ServiceRecord.started_at, ServiceRecord.minutes)
+            .where(ServiceRecord.status == "confirmed")):
+        totals = sums[(user_id, local(started_at).date(), kind)]
         totals[0] += minutes
         totals[1] += 1
-    return sums
+    return {(*key, minutes, records) for key, (minutes, records) in sums.items()}
 
 
 def check(session: Session) -> list[str]:
-    """The day totals equal the confirmed records they sum (per person, and per station)."""
+    """The person totals equal the confirmed records they sum, and the station totals equal
+    their people's (compared in the database; only differences come back)."""
     write_pending(session)
-    people: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    stations: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for (user_id, station_id, day, kind), (minutes, records) in _records_by_day(session).items():
-        people[(user_id, day, kind)] = [minutes, records]
-        stations[(station_id, day, kind)][0] += minutes
-        stations[(station_id, day, kind)][1] += records
-    problems = []
-    for name, table, key_columns, expected in (
-            ("person", ServiceDayTotal, ("user_id", "day", "kind"), people),
-            ("station", ServiceStationDay, ("station_id", "day", "kind"), stations)):
-        columns = [getattr(table, column) for column in key_columns]
-        kept = {tuple(row[:3]): [row[3], row[4]] for row in session.execute(
-            select(*columns, table.minutes, table.records).where(or_(table.minutes != 0, table.records != 0)))}
-        for key in sorted(set(kept) ^ set(expected) | {k for k in kept if kept[k] != expected.get(k)}, key=str):
-            problems.append(f"service day totals ({name} {key}): kept {kept.get(key, [0, 0])}, "
-                            f"records say {expected.get(key, [0, 0])}")
-    return problems
+    day = _local_day(session, ServiceRecord.started_at)
+    if day is not None:
+        people = _differences(session, _records_by_day(session, day), _person_rows(session))
+    else:
+        kept = {(user_id, on, kind, minutes, records) for user_id, on, kind, minutes, records
+                in session.execute(_person_rows(session))}
+        people = list(kept ^ _records_in_python(session))
+    stations = _differences(
+        session,
+        select(ServiceStationDay.station_id, ServiceStationDay.day, ServiceStationDay.kind, ServiceStationDay.minutes,
+               ServiceStationDay.records).where(or_(ServiceStationDay.minutes != 0, ServiceStationDay.records != 0)),
+        select(ServiceDayTotal.station_id, ServiceDayTotal.day, ServiceDayTotal.kind, func.sum(ServiceDayTotal.minutes),
+               func.sum(ServiceDayTotal.records))
+        .group_by(ServiceDayTotal.station_id, ServiceDayTotal.day, ServiceDayTotal.kind)
+        .having(or_(func.sum(ServiceDayTotal.minutes) != 0, func.sum(ServiceDayTotal.records) != 0)))
+    return ([f"service day totals (person): records and totals differ at {row}" for row in sorted(people, key=str)]
+            + [f"service day totals (station): station and people differ at {row}" for row in sorted(stations, key=str)])
 
 
 def completed_shifts(session: Session, user_ids, start: datetime, end: datetime) -> int:
