@@ -56,6 +56,8 @@ class ServiceRecordOut(ApiOutput):
     review_note: str
     confirmed_by: int | None
     created_at: str
+    #: Whether a make-up carries a photo (``GET /service/{id}/photo``).
+    has_photo: bool = False
 
     @classmethod
     def of(cls, record) -> "ServiceRecordOut":
@@ -64,7 +66,8 @@ class ServiceRecordOut(ApiOutput):
                    started_at=isoformat(record.started_at), ended_at=isoformat(record.ended_at),
                    minutes=record.minutes, weighted_minutes=record.weighted_minutes, points=record.points,
                    source=record.source, status=record.status, note=record.note, review_note=record.review_note,
-                   confirmed_by=record.confirmed_by_id, created_at=isoformat(record.created_at))
+                   confirmed_by=record.confirmed_by_id, created_at=isoformat(record.created_at),
+                   has_photo=bool(record.photo))
 
 
 class UserServiceOut(ApiOutput):

@@ -10,9 +10,12 @@ without any of the original's metadata: no EXIF (GPS, camera), XMP, ICC profile,
 from __future__ import annotations
 
 import io
+import os
+import secrets
 import struct
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
@@ -101,3 +104,17 @@ def _without_metadata(image: Image.Image) -> Image.Image:
     clean = Image.new(image.mode, image.size)
     clean.paste(image)
     return clean
+
+
+def save(picture: Picture, folder: str | Path, prefix: str) -> str:
+    """Write ``picture`` into ``folder`` as ``<prefix>-<random>.jpg`` (or ``.png``), whole or not
+    at all (a temporary name, then a rename); returns the file's name."""
+    suffix = ".png" if picture.content_type == "image/png" else ".jpg"
+    name = f"{prefix}-{secrets.token_hex(12)}{suffix}"
+    target_dir = Path(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    temporary = target_dir / (name + ".part")
+    temporary.write_bytes(picture.data)
+    os.replace(temporary, target_dir / name)
+    return name
+

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, update
@@ -42,7 +43,7 @@ from ..parsing import is_id
 from ..settings import setting
 from .. import db, timeutil
 from ..timeutil import as_utc, isoformat, local, night_minutes
-from . import access, audit, hours, ledger, notices
+from . import access, audit, hours, images, ledger, notices
 from .geo import check_geofence
 
 #: The kinds every station has, in the order they are offered (``ServiceKind`` rows change their
@@ -566,14 +567,26 @@ def _clean_text(value: str | None, field: str, limit: int, *, required: bool = F
     return value
 
 
+#: The longest side of a make-up's photo, in pixels.
+PHOTO_SIDE = 1600
+
+
+def photo_dir(instance_path: str | Path) -> Path:
+    """Where make-ups' photos are kept (inside the instance folder, served only through :func:`photo`)."""
+    return Path(instance_path) / "service_photos"
+
+
 def request_makeup(session: Session, actor: User, *, kind: str, started_at: datetime, ended_at: datetime,
-                   place: str, note: str, checkpoint_id: int | None = None, photo: str | None = None,
-                   now: datetime | None = None) -> ServiceRecord:
+                   place: str, note: str, checkpoint_id: int | None = None, photo: bytes | None = None,
+                   folder: str | Path | None = None, now: datetime | None = None) -> ServiceRecord:
     """A volunteer asks for hours that were not scanned (forgot to sign out, phone died): a
-    ``pending`` record for their team's coordinator; refused when it overlaps counted time."""
+    ``pending`` record for their team's coordinator; refused when it overlaps counted time.
+    ``photo`` (the upload's bytes, optional: a sign-in sheet, the place) is checked and
+    re-encoded before anything is written, and stored in ``folder`` once every rule has passed."""
     now = now or timeutil.utcnow()
     if actor.status != "active":
         access.forbid(_l("This account is not active."))
+    picture = _picture(photo) if photo else None
     service_kind = kind_of(session, actor.station_id, kind)
     started_at, ended_at = _check_times(started_at, ended_at, now, max_days=int(setting("MAKEUP_MAX_DAYS")))
     place = _clean_text(place, "place", 200)
@@ -587,10 +600,12 @@ def request_makeup(session: Session, actor: User, *, kind: str, started_at: date
     _refuse_overlap(session, actor.id, started_at, ended_at)
     record = ServiceRecord(station_id=actor.station_id, user_id=actor.id, kind=service_kind.key, place=place,
                            checkpoint_id=checkpoint_id, source="makeup", status="pending", note=note,
-                           photo=photo, created_by_id=actor.id, started_at=started_at)
+                           created_by_id=actor.id, started_at=started_at)
     _set_times(record, started_at, ended_at)
     session.add(record)
     session.flush()
+    if picture is not None:
+        _keep_photo(session, record, picture, folder)
     audit.record(session, actor, "service.makeup", "service_record", record.id, kind=record.kind,
                  started_at=isoformat(started_at), ended_at=isoformat(ended_at))
     return record
@@ -632,6 +647,41 @@ def get(session: Session, actor: User, record_id: int) -> ServiceRecord:
     if record.user_id != actor.id:
         access.require_view_user(session, actor, session.get(User, record.user_id))
     return record
+
+
+def _picture(data: bytes, field: str = "photo") -> images.Picture:
+    try:
+        return images.reencode(data, max_side=PHOTO_SIDE)
+    except FieldError as error:
+        raise FieldError(field, error.message) from error
+
+
+def _keep_photo(session: Session, record: ServiceRecord, picture: images.Picture, folder: str | Path) -> None:
+    """Store the photo and name it on the record (a replaced one's file is removed after the write)."""
+    old = record.photo
+    record.photo = images.save(picture, folder, f"makeup{record.id}")
+    session.add(record)
+    session.flush()
+    if old:
+        (Path(folder) / old).unlink(missing_ok=True)
+
+
+def attach_photo(session: Session, actor: User, record_id: int, data: bytes, *, folder: str | Path) -> ServiceRecord:
+    """Add (or replace) the photo of one's own make-up while it waits for review."""
+    record = _own_record(session, actor, record_id)
+    if record.source != "makeup" or record.status != "pending":
+        raise DomainError("not_open", _l("A photo can be added only to your own make-up while it waits for review."))
+    _keep_photo(session, record, _picture(data, "file"), folder)
+    return record
+
+
+def photo(session: Session, actor: User, record_id: int, *, folder: str | Path) -> Path:
+    """The file of a make-up's photo, for whoever may see the record (404 when there is none)."""
+    record = get(session, actor, record_id)
+    path = Path(folder) / record.photo if record.photo else None
+    if path is None or not path.is_file():
+        raise DomainError("not_found", _l("This record has no photo."))
+    return path
 
 
 def _own_record(session: Session, actor: User, record_id: int) -> ServiceRecord:

@@ -35,8 +35,6 @@ reporter until the tip is reviewed.
 """
 from __future__ import annotations
 
-import os
-import secrets
 from calendar import monthrange
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -450,13 +448,7 @@ def add_photo(session: Session, actor: User, tip_id: int, data: bytes, *, folder
 def _store_photo(session: Session, tip: Tip, processed: tuple[bytes, str, int, int], folder: str | Path,
                  *, now: datetime | None = None) -> TipPhoto:
     content, content_type, width, height = processed
-    suffix = ".png" if content_type == "image/png" else ".jpg"
-    name = f"{tip.id}-{secrets.token_hex(12)}{suffix}"
-    target_dir = Path(folder)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    temporary = target_dir / (name + ".part")
-    temporary.write_bytes(content)
-    os.replace(temporary, target_dir / name)
+    name = images.save(images.Picture(content, content_type, width, height), folder, str(tip.id))
     photo = TipPhoto(tip_id=tip.id, stored_name=name, content_type=content_type, size=len(content),
                      width=width, height=height, created_at=now or utcnow())
     session.add(photo)

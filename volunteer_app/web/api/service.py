@@ -1,10 +1,13 @@
 """Service records (服务记录) and hours over JSON."""
 from __future__ import annotations
 
+from flask import current_app, request, send_file
+
 from ... import db
 from ...schemas.service import (ConfirmBody, EntryCreate, MakeupCreate, RejectBody, ServiceKindList, ServiceKindOut,
                                 ServiceKindSet, ServiceQuery, ServiceRecordOut, SignOutBody, UserServiceOut)
-from ...services import service
+from ...schemas.tips import PHOTO_UPLOAD
+from ...services import images, service
 from .base import current_api_user, route, settle_first
 
 
@@ -43,6 +46,24 @@ def user_service(user_id: int, query: ServiceQuery):
 def create_makeup(body: MakeupCreate):
     return _record(service.request_makeup(db.get_session(), current_api_user(),
                                           **body.model_dump(exclude={"client_ref"})))
+
+
+@route("/service/<id:record_id>/photo", "POST", summary="Add a photo to my make-up while it waits (JPEG or PNG, "
+       "at most 5 MB)", tag="service", response=ServiceRecordOut, multipart=PHOTO_UPLOAD)
+def add_makeup_photo(record_id: int):
+    upload = request.files.get("file")
+    data = images.read_upload(upload.stream if upload else None)
+    return _record(service.attach_photo(db.get_session(), current_api_user(), record_id, data,
+                                        folder=service.photo_dir(current_app.instance_path)))
+
+
+@route("/service/<id:record_id>/photo", summary="A make-up's photo", tag="service", produces="image/jpeg")
+def get_makeup_photo(record_id: int):
+    path = service.photo(db.get_session(), current_api_user(), record_id,
+                         folder=service.photo_dir(current_app.instance_path))
+    response = send_file(path, max_age=0, conditional=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @route("/service/entries", "POST", summary="Record service for a member (no smartphone)", tag="service",

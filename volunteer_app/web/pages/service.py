@@ -2,14 +2,14 @@
 duty, the review queue, a member's records and an entry for a member (coordinators)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import FieldError
 from ...settings import setting
-from ...services import accounts, identity, service
+from ...services import accounts, identity, images, service
 from ..params import form_id, form_span
 from . import bp
 from .common import field_errors, flash_error, role_required, settle_service, unit_of_work
@@ -66,11 +66,25 @@ def makeup_new():
     if request.method == "GET":
         return _makeup_form()
     start, end = form_span("day", "start", "end")
+    upload = request.files.get("photo")
+    photo = images.read_upload(upload.stream) if upload and upload.filename else None
     service.request_makeup(db.get_session(), current_user._get_current_object(), kind=_text("kind"),
                            started_at=start, ended_at=end, place=_text("place"), note=_text("note"),
-                           checkpoint_id=form_id("checkpoint_id"))
+                           checkpoint_id=form_id("checkpoint_id"), photo=photo,
+                           folder=service.photo_dir(current_app.instance_path))
     flash(_("Sent. Your coordinator will look at it; you will get a notice either way."), "success")
     return redirect(url_for("pages.my_service"))
+
+
+@bp.get("/service/<id:record_id>/photo")
+@login_required
+def service_photo(record_id: int):
+    """A make-up's photo, for the person and their coordinators."""
+    path = service.photo(db.get_session(), current_user, record_id,
+                         folder=service.photo_dir(current_app.instance_path))
+    response = send_file(path, max_age=0, conditional=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _back_home(error, **_kwargs):
