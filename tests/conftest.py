@@ -131,20 +131,25 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @contextlib.contextmanager
-def arrange(app):
+def arrange(app, write: bool = True):
     """A short unit of work of its own inside the app's context, for arranging or inspecting
-    data between requests (it commits at the end)."""
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+    data between requests (it commits at the end; ``write=False``: a reading one)."""
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=write) as session:
         yield session
 
 
-def signed_in(app, user, password: str = factories.PASSWORD):
-    """A test client signed in as ``user`` through the login form."""
-    client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
+def sign_in(client, who, password: str = factories.PASSWORD):
+    """Sign ``client`` in through the login form as ``who`` (a user or a username); returns the client."""
+    username = who if isinstance(who, str) else who.username
+    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
                                            "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
+def signed_in(app, who, password: str = factories.PASSWORD):
+    """A new test client signed in as ``who`` (a user or a username) through the login form."""
+    return sign_in(app.test_client(), who, password)
 
 
 def csrf_token(client, path: str = "/login") -> str:

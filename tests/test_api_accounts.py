@@ -1,7 +1,6 @@
 """The accounts and teams API, call by call, as API.md fixes it (runs on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import contextlib
 
 from datetime import datetime, timedelta, timezone
 
@@ -15,6 +14,7 @@ from volunteer_app.models import ApiToken, LoginAttempt, Team, TeamMembership, U
 from volunteer_app.services import accounts
 
 from . import factories
+from .conftest import arrange
 
 PW = factories.PASSWORD
 USER_FIELDS = {"id", "username", "display_name", "roles", "status", "team_ids", "balance", "lifetime_points",
@@ -29,13 +29,6 @@ def _problem(response, status: int, code: str) -> dict:
     assert body["status"] == status
     assert body["title"] and body["detail"] and body["type"]
     return body
-
-
-@contextlib.contextmanager
-def arrange(app):
-    """A short unit of work for arranging data, committed before the requests run."""
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
 
 
 def _count(app, model) -> int:

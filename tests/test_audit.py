@@ -13,7 +13,7 @@ from volunteer_app.models import AuditEntry, Checkpoint, Shift, ShiftSignup
 from volunteer_app.services import accounts, audit, ledger, personal_data, reports
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import sign_in
 
 UTC = timezone.utc
 
@@ -188,17 +188,11 @@ def test_search_filters_and_pages(session, staff):
     assert getattr(error.value, "code", None) == "forbidden"
 
 
-def login(client, user):
-    response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                                           "csrf_token": csrf_token(client)})
-    assert response.status_code == 302
-
-
 def test_audit_page(app, client, session, staff):
     ledger.adjust(session, staff["coordinator"], staff["volunteer"].id, 5, "<b>补记</b>")
     session.commit()
     client2 = client
-    login(client2, staff["admin"])
+    sign_in(client2, staff["admin"])
     page = client2.get(f"/manage/audit?action=points.adjust&actor={staff['coordinator'].username}&from=2020-01-01")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -212,7 +206,7 @@ def test_audit_page(app, client, session, staff):
 
 
 def test_audit_page_is_for_admins(app, client, session, staff):
-    login(client, staff["coordinator"])
+    sign_in(client, staff["coordinator"])
     assert client.get("/manage/audit").status_code == 403
 
 

@@ -25,7 +25,7 @@ from volunteer_app.web.api.base import ENDPOINTS
 from volunteer_app.web.pages.store import VISIT_KEY
 
 from . import checkin_factories, factories
-from .conftest import csrf_token
+from .conftest import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the page assertions read English
 
@@ -245,7 +245,7 @@ def test_the_id_converter_takes_every_id_and_nothing_else(app):
 
 def test_bad_path_ids_are_not_found(app, client, api, world):
     """``<id:...>`` segments: Unicode digits, ids beyond the column and 0 match no route (404)."""
-    login(client, world["boss"])
+    sign_in(client, world["boss"])
     api.headers(world["boss"])
     before = snapshot(app)
     for rule, names in _id_rules(app):
@@ -273,12 +273,6 @@ def _build(rule, values: dict) -> str:
 
 
 # -- pages ----------------------------------------------------------------------------------------
-
-def login(client, user) -> None:
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-
 
 @dataclass
 class PageRow:
@@ -383,7 +377,7 @@ def _page_request(client, row: PageRow, value: str, ids: dict, token: str):
 @pytest.mark.parametrize("row", PAGE_ROWS, ids=lambda row: row.id)
 def test_pages_refuse_bad_ids_and_dates(app, client, world, row):
     ids = world["ids"]
-    login(client, world["boss"])
+    sign_in(client, world["boss"])
     token = csrf_token(client, "/profile")
     for value in BAD:
         if value == "" and row.path.startswith("/shifts/feed/"):

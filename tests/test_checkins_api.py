@@ -1,7 +1,6 @@
 """Checkpoints, posters, events, check-ins and the ledger over the JSON API (API.md)."""
 from __future__ import annotations
 
-import contextlib
 import shutil
 import subprocess
 import threading
@@ -16,14 +15,7 @@ from volunteer_app.services import checkpoints, codes
 
 from . import factories
 from .checkin_factories import HANGZHOU, checkpoint, event
-
-
-@contextlib.contextmanager
-def arrange(app):
-    """A short unit of work of its own (the ``session`` fixture keeps an app context pushed, which
-    requests would share)."""
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
+from .conftest import arrange
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The phone pages of the check-in: poster URL, login round trip, PRG, refusals, My points, staff pages."""
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import timedelta
 
@@ -14,18 +13,12 @@ from volunteer_app.services import checkpoints, codes
 
 from . import factories
 from .checkin_factories import HANGZHOU, checkpoint, event
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
 
 
 CLIENT_REF = re.compile(r'name="client_ref" value="([0-9a-f]+)"')
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
 
 
 def count(app, model, **where):
@@ -34,13 +27,6 @@ def count(app, model, **where):
         for key, value in where.items():
             stmt = stmt.where(getattr(model, key) == value)
         return len(session.exec(stmt).all())
-
-
-def login(client, username):
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return response
 
 
 @pytest.fixture
@@ -74,7 +60,7 @@ def test_poster_url_logged_out_goes_through_login_and_straight_back(client, worl
 
 
 def test_check_in_is_post_redirect_get_and_a_double_tap_counts_once(app, client, world):
-    login(client, "walker")
+    sign_in(client, "walker")
     html = client.get(world["path"]).get_data(as_text=True)
     data = {"csrf_token": csrf_token(client, world["path"]), "client_ref": CLIENT_REF.search(html).group(1)}
     first = client.post(world["path"], data=data)
@@ -97,7 +83,7 @@ def test_the_boosted_form_gets_the_result_in_one_round_trip(app, client, world):
     """With htmx (checkins.js boosts the form) the POST answers with the result itself and
     moves the address to the result's own URL, so a reload shows it again and posts nothing;
     a refusal still comes with its status and its reason, for the script to show."""
-    login(client, "walker")
+    sign_in(client, "walker")
     html = client.get(world["path"]).get_data(as_text=True)
     assert 'class="checkin-form" hx-boost="true"' in html and "send-failed" in html
     boosted = {"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://localhost" + world["path"]}
@@ -120,7 +106,7 @@ def test_the_boosted_form_gets_the_result_in_one_round_trip(app, client, world):
 
 
 def test_position_is_asked_only_where_required_and_refusal_says_why(client, world):
-    login(client, "walker")
+    sign_in(client, "walker")
     page = client.get(world["geo_path"]).get_data(as_text=True)
     assert 'data-need-location="1"' in page and "checkins.js" in page
     token = csrf_token(client, world["geo_path"])
@@ -135,7 +121,7 @@ def test_position_is_asked_only_where_required_and_refusal_says_why(client, worl
 
 
 def test_rotated_poster_and_garbage_are_refused_on_the_page(app, client, world):
-    login(client, "walker")
+    sign_in(client, "walker")
     with arrange(app) as session:
         row = session.get(Checkpoint, world["cp"].id)
         row.code_version += 1
@@ -149,7 +135,7 @@ def test_event_code_page_and_expiry(app, client, world, monkeypatch):
     with arrange(app) as session:
         ev = event(session, starts_at=timeutil.utcnow(), title="反诈茶话会")
         code, _ = codes.event_code(ev.id)
-    login(client, "walker")
+    sign_in(client, "walker")
     page = client.get("/c/" + code)
     assert page.status_code == 200 and "反诈茶话会" in page.get_data(as_text=True)
     later = timeutil.utcnow() + timedelta(minutes=3)
@@ -159,7 +145,7 @@ def test_event_code_page_and_expiry(app, client, world, monkeypatch):
 
 
 def test_scan_page_takes_a_pasted_link(client, world):
-    login(client, "walker")
+    sign_in(client, "walker")
     assert "camera" in client.get("/scan").get_data(as_text=True)
     pasted = client.post("/scan", data={"csrf_token": csrf_token(client, "/scan"),
                                         "code": "https://patrol.example.cn" + world["path"]})
@@ -171,7 +157,7 @@ def test_my_points_pages_further_back_with_htmx(app, client, world):
         from volunteer_app.services import ledger
         for number in range(45):
             ledger.post(session, world["volunteer"].id, 1, "award", f"test:{number}", reason=f"奖励{number}")
-    login(client, "walker")
+    sign_in(client, "walker")
     page = client.get("/points").get_data(as_text=True)
     assert page.count('class="entry"') == 20 and 'hx-trigger="revealed, click"' in page
     before = re.search(r'/points\?before=(\d+)', page).group(1)
@@ -181,12 +167,12 @@ def test_my_points_pages_further_back_with_htmx(app, client, world):
 
 
 def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
-    login(client, "walker")
+    sign_in(client, "walker")
     for path in ("/manage/checkpoints", "/manage/checkpoints/new", "/manage/events",
                  f"/manage/checkpoints/{world['cp'].id}/poster", "/manage/leader-checkin", "/manage/points"):
         assert client.get(path).status_code == 403, path
     client.post("/logout", data={"csrf_token": csrf_token(client, "/scan")})
-    login(client, "leader")
+    sign_in(client, "leader")
     listing = client.get("/manage/checkpoints").get_data(as_text=True)
     assert "湖滨凉亭" in listing and "Last scan" in listing or "最后" in listing
     poster = client.get(f"/manage/checkpoints/{world['cp'].id}/poster").get_data(as_text=True)
@@ -225,7 +211,7 @@ def test_staff_pages_and_volunteer_is_kept_out(app, client, world):
 
 
 def test_events_live_code_refreshes_by_htmx(client, world):
-    login(client, "leader")
+    sign_in(client, "leader")
     token = csrf_token(client, "/manage/events")
     # An event running now: from an hour ago to an hour ahead, on the day it started (station time).
     start = timeutil.local(timeutil.utcnow() - timedelta(hours=1))
@@ -256,7 +242,7 @@ def test_live_screen_switches_to_the_sign_out_code(app, client, world):
         now = timeutil.utcnow()
         event_id = event(session, starts_at=now - timedelta(hours=1), hours=4).id
         ending_id = event(session, starts_at=now - timedelta(hours=1), hours=1.25).id
-    login(client, "leader")
+    sign_in(client, "leader")
     assert re.search(r"O\d+-\d{6}", client.get(f"/manage/events/{ending_id}/live").get_data(as_text=True))
     path = f"/manage/events/{event_id}/live"
     assert re.search(r"E\d+-\d{6}", client.get(path).get_data(as_text=True))
@@ -271,7 +257,7 @@ def test_live_screen_switches_to_the_sign_out_code(app, client, world):
 def test_leader_checks_in_a_member_and_adjusts_points(app, client, world):
     with arrange(app) as session:
         ev = event(session, team=world["team"], starts_at=timeutil.utcnow())
-    login(client, "leader")
+    sign_in(client, "leader")
     page = client.get("/manage/leader-checkin").get_data(as_text=True)
     assert f'value="event:{ev.id}"' in page
     token = csrf_token(client, "/manage/leader-checkin")
@@ -292,7 +278,7 @@ def test_leader_checks_in_a_member_and_adjusts_points(app, client, world):
 
 
 def test_manage_hub_offers_the_checkin_pages(client, world):
-    login(client, "leader")
+    sign_in(client, "leader")
     hub = client.get("/manage").get_data(as_text=True)
     for path in ("/manage/checkpoints", "/manage/events", "/manage/leader-checkin", "/manage/points"):
         assert f'href="{path}"' in hub, path
@@ -301,7 +287,7 @@ def test_manage_hub_offers_the_checkin_pages(client, world):
 def test_guessed_codes_on_the_phone_page_count_toward_the_limit(app, client, world):
     """Opening /c/<code> tells a right code from a wrong one, so it counts like the check-in;
     after 20 refusals the page refuses every code, the right one too, with a 429 in words."""
-    login(client, "walker")
+    sign_in(client, "walker")
     for n in range(20):
         assert client.get(f"/c/{300000 + n}").status_code in (400, 410)
     page = client.get(world["path"])

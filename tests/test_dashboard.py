@@ -15,7 +15,7 @@ from volunteer_app.models import (Checkin, Checkpoint, LedgerEntry, ServiceRecor
 from volunteer_app.services import dashboard, ledger, svg
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import sign_in
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc
@@ -239,15 +239,8 @@ def test_scopes_refuse_volunteers_and_foreign_teams(app, session, world):
     assert board.scope.team_ids == {world["teams"][1].id}
 
 
-def login(client, user):
-    token = csrf_token(client)
-    response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-
 def test_dashboard_page(app, client, session, world):
-    login(client, world["coordinator"])
+    sign_in(client, world["coordinator"])
     page = client.get("/manage/dashboard")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -259,7 +252,7 @@ def test_dashboard_page(app, client, session, world):
 
 
 def test_dashboard_page_refuses_volunteers(app, client, session, world):
-    login(client, world["volunteers"][0])
+    sign_in(client, world["volunteers"][0])
     assert client.get("/manage/dashboard").status_code == 403
 
 
@@ -288,7 +281,7 @@ def test_overdue_tips_and_understaffed_shifts_come_first(app, client, session, w
     tips.triage(session, coordinator, fresh.id, level="blue", now=now)
     tips.review(session, coordinator, untrue.id, valid=False, note="查无此事")
     session.commit()
-    login(client, coordinator)
+    sign_in(client, coordinator)
     html = client.get("/manage/dashboard").get_data(as_text=True)
     assert html.index('class="alerts"') < html.index('id="h-figures"') < html.index('id="h-heat"')
     assert f'/shifts/{soon.id}"' in html

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from volunteer_app import cli, create_app, db
+from volunteer_app import cli, create_app
 
 from . import checkin_factories, factories
+from .conftest import arrange
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,12 +150,6 @@ def instances(tmp_path_factory):
         if app is not None:
             app.extensions["db_engine"].dispose()
         _drop_database(database_url)
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
 
 
 def _call(port: int, method: str, path: str, token: str | None = None, body: dict | None = None):

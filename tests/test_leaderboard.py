@@ -2,26 +2,19 @@
 anonymity, teams, the shared cache and the totals check (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import contextlib
 from datetime import date, datetime, timedelta, timezone
 
 from sqlmodel import select
 
-from volunteer_app import db
 from volunteer_app.models import LeaderboardCache, PointsTotal, User
 from volunteer_app.services import accounts, ledger, recognition
 
 from . import factories
+from .conftest import arrange
 
 CST = timezone(timedelta(hours=8))
 #: "Anonymous volunteer" in English or in Chinese (the API speaks the station's language).
 ANONYMOUS = ("Anonymous volunteer", "匿名志愿者")
-
-
-@contextlib.contextmanager
-def arrange(app, write: bool = True):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"], write=write) as s:
-        yield s
 
 
 def _board(session, viewer, period="month", team_id=None, now=None):

@@ -2,10 +2,8 @@
 and the error pages."""
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
-import os
 import re
 import shutil
 import threading
@@ -22,13 +20,7 @@ from volunteer_app.models import LedgerEntry, User
 from volunteer_app.services import ledger
 
 from . import factories
-from .conftest import PG_URL, csrf_token
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
+from .conftest import arrange, csrf_token
 
 
 def _url(app) -> str:

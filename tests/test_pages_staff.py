@@ -9,7 +9,7 @@ from volunteer_app import db
 from volunteer_app.models import AuditEntry, Team, TeamMembership, User
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
 
@@ -26,13 +26,6 @@ def session(app):
             yield arranged
     finally:
         db.write_intent.reset(token)
-
-
-def login(client, username: str):
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def now_view(session, model, row_id):
@@ -77,14 +70,14 @@ def token_on(client, path):
 @pytest.mark.parametrize("path", ["/manage", "/manage/approvals", "/manage/teams", "/manage/users",
                                   "/manage/users/new"])
 def test_volunteer_gets_403_on_staff_pages(app, world, path):
-    client = login(app.test_client(), "vol")
+    client = sign_in(app.test_client(), "vol")
     response = client.get(path)
     assert response.status_code == 403
     assert "permission" in response.get_data(as_text=True)
 
 
 def test_volunteer_cannot_approve_even_by_crafted_post(app, session, world):
-    client = login(app.test_client(), "vol")
+    client = sign_in(app.test_client(), "vol")
     response = client.post(f"/manage/approvals/{world['new1'].id}/approve",
                            data={"csrf_token": token_on(client, "/profile")})
     assert response.status_code == 403
@@ -97,7 +90,7 @@ def test_staff_pages_need_login(client):
 
 
 def test_manage_hub_lists_staff_pages_and_the_waiting_count(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     page = client.get("/manage").get_data(as_text=True)
     for path in ("/manage/approvals", "/manage/teams", "/manage/users"):
         assert f'href="{path}"' in page
@@ -110,8 +103,8 @@ def test_manage_hub_links_are_filtered_by_endpoint_and_role(app, world, monkeypa
     monkeypatch.setattr(nav, "MANAGE_LINKS", nav.MANAGE_LINKS + [
         ("pages.no_such_page", "Nowhere", None, ("coordinator",)),
         ("pages.home", "Admins only", None, ("admin",))])
-    coord = login(app.test_client(), "coord").get("/manage").get_data(as_text=True)
-    boss = login(app.test_client(), "boss").get("/manage").get_data(as_text=True)
+    coord = sign_in(app.test_client(), "coord").get("/manage").get_data(as_text=True)
+    boss = sign_in(app.test_client(), "boss").get("/manage").get_data(as_text=True)
     assert "Nowhere" not in coord and "Nowhere" not in boss
     assert "Admins only" not in coord and "Admins only" in boss
 
@@ -119,7 +112,7 @@ def test_manage_hub_links_are_filtered_by_endpoint_and_role(app, world, monkeypa
 def test_every_manage_hub_link_is_a_page_an_admin_sees_in_the_table_order(app, world):
     from volunteer_app.web import nav
     assert all(endpoint in app.view_functions for endpoint, *_rest in nav.MANAGE_LINKS)
-    page = login(app.test_client(), "boss").get("/manage").get_data(as_text=True)
+    page = sign_in(app.test_client(), "boss").get("/manage").get_data(as_text=True)
     with app.test_request_context():
         urls = [url_for(endpoint) for endpoint, *_rest in nav.MANAGE_LINKS]
     places = [page.index(f'href="{url}"') for url in urls]
@@ -129,7 +122,7 @@ def test_every_manage_hub_link_is_a_page_an_admin_sees_in_the_table_order(app, w
 # -- approvals --------------------------------------------------------------------------------------
 
 def test_approvals_list_the_pending_registrations(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     page = client.get("/manage/approvals").get_data(as_text=True)
     assert "赵大妈" in page and "钱师傅" in page
     assert "王大爷" not in page
@@ -138,7 +131,7 @@ def test_approvals_list_the_pending_registrations(app, world):
 
 
 def test_approve_in_place_with_htmx_returns_only_the_row(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     response = client.post(f"/manage/approvals/{world['new1'].id}/approve",
                            data={"csrf_token": token, "team_id": world["east"].id}, headers=HX)
@@ -154,7 +147,7 @@ def test_approve_in_place_with_htmx_returns_only_the_row(app, session, world):
 
 
 def test_reject_in_place_with_htmx(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     response = client.post(f"/manage/approvals/{world['new2'].id}/reject", data={"csrf_token": token},
                            headers=HX)
@@ -165,7 +158,7 @@ def test_reject_in_place_with_htmx(app, session, world):
 
 
 def test_approve_as_a_plain_form_redirects_back_with_a_message(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     response = client.post(f"/manage/approvals/{world['new1'].id}/approve", data={"csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/manage/approvals")
@@ -177,7 +170,7 @@ def test_approve_as_a_plain_form_redirects_back_with_a_message(app, session, wor
 
 
 def test_approving_into_a_team_one_does_not_coordinate_changes_nothing(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     response = client.post(f"/manage/approvals/{world['new1'].id}/approve",
                            data={"csrf_token": token, "team_id": world["west"].id}, headers=HX)
@@ -188,7 +181,7 @@ def test_approving_into_a_team_one_does_not_coordinate_changes_nothing(app, sess
 
 
 def test_rejecting_an_active_account_is_refused_in_place(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     response = client.post(f"/manage/approvals/{world['vol'].id}/reject", data={"csrf_token": token}, headers=HX)
     assert "Only pending registrations" in response.get_data(as_text=True)
@@ -196,14 +189,14 @@ def test_rejecting_an_active_account_is_refused_in_place(app, session, world):
 
 
 def test_approval_without_csrf_is_refused_and_writes_nothing(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     response = client.post(f"/manage/approvals/{world['new1'].id}/approve", headers=HX)
     assert response.status_code == 400
     assert now_view(session, User, world["new1"].id).status == "pending"
 
 
 def test_approvals_of_an_unknown_user_is_404(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/approvals")
     assert client.post("/manage/approvals/999999/approve", data={"csrf_token": token}).status_code == 404
     assert client.post("/manage/approvals/0/approve", data={"csrf_token": token}).status_code == 404
@@ -212,14 +205,14 @@ def test_approvals_of_an_unknown_user_is_404(app, world):
 # -- teams ------------------------------------------------------------------------------------------
 
 def test_coordinator_sees_only_their_teams(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     page = client.get("/manage/teams").get_data(as_text=True)
     assert "东区巡逻队" in page and "西区巡逻队" not in page
     assert 'name="name"' not in page  # creating teams is for admins
 
 
 def test_coordinator_cannot_manage_a_team_they_do_not_coordinate(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     west = world["west"].id
     assert client.get(f"/manage/teams/{west}").status_code == 403
     token = token_on(client, "/manage/teams")
@@ -237,12 +230,12 @@ def test_coordinator_cannot_manage_a_team_they_do_not_coordinate(app, session, w
 
 
 def test_a_member_who_is_not_coordinator_gets_403_on_the_team_page(app, world):
-    client = login(app.test_client(), "vol")
+    client = sign_in(app.test_client(), "vol")
     assert client.get(f"/manage/teams/{world['east'].id}").status_code == 403
 
 
 def test_team_page_lists_members_with_roles_in_words(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     page = client.get(f"/manage/teams/{world['east'].id}").get_data(as_text=True)
     assert "陈队长" in page and "王大爷" in page and "李阿姨" not in page
     assert "Coordinator" in page and "Member" in page
@@ -250,7 +243,7 @@ def test_team_page_lists_members_with_roles_in_words(app, world):
 
 
 def test_admin_creates_a_team_and_a_coordinator_cannot(app, session, world):
-    boss = login(app.test_client(), "boss")
+    boss = sign_in(app.test_client(), "boss")
     token = token_on(boss, "/manage/teams")
     response = boss.post("/manage/teams", data={"csrf_token": token, "name": "反诈宣传队", "description": "进社区"})
     assert response.status_code == 302
@@ -262,7 +255,7 @@ def test_admin_creates_a_team_and_a_coordinator_cannot(app, session, world):
     assert "already exists" in again.get_data(as_text=True)
     empty = boss.post("/manage/teams", data={"csrf_token": token, "name": "  "})
     assert empty.status_code == 422
-    coord = login(app.test_client(), "coord")
+    coord = sign_in(app.test_client(), "coord")
     response = coord.post("/manage/teams", data={"csrf_token": token_on(coord, "/manage/teams"), "name": "私人队"})
     assert response.status_code == 403
     session.commit()
@@ -270,7 +263,7 @@ def test_admin_creates_a_team_and_a_coordinator_cannot(app, session, world):
 
 
 def test_add_member_by_username_in_place(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     token = token_on(client, f"/manage/teams/{east}")
     response = client.post(f"/manage/teams/{east}/members", data={"csrf_token": token, "username": " Loner "},
@@ -283,7 +276,7 @@ def test_add_member_by_username_in_place(app, session, world):
 
 
 def test_the_added_message_is_said_once_not_on_every_member_row(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     token = token_on(client, f"/manage/teams/{east}")
     response = client.post(f"/manage/teams/{east}/members", data={"csrf_token": token, "username": "loner"},
@@ -294,7 +287,7 @@ def test_the_added_message_is_said_once_not_on_every_member_row(app, session, wo
 
 
 def test_add_member_by_unknown_username_says_so(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     token = token_on(client, f"/manage/teams/{east}")
     response = client.post(f"/manage/teams/{east}/members", data={"csrf_token": token, "username": "nobody"},
@@ -308,7 +301,7 @@ def test_add_member_by_unknown_username_says_so(app, session, world):
 
 
 def test_search_offers_people_not_in_the_team_and_adds_them(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     partial = client.get(f"/manage/teams/{east}?q=张", headers={**HX, "HX-Target": "candidates"})
     html = partial.get_data(as_text=True)
@@ -329,7 +322,7 @@ def test_search_offers_people_not_in_the_team_and_adds_them(app, session, world)
 def test_coordinator_page_cannot_take_in_people_of_other_teams_or_staff(app, session, world):
     """The page goes through the same rule as the API: neither the search nor the form offers
     another team's member or a staff member to a coordinator."""
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     assert "李阿姨" not in client.get(f"/manage/teams/{east}?q=李").get_data(as_text=True)
     assert "周警官" not in client.get(f"/manage/teams/{east}?q=boss").get_data(as_text=True)
@@ -346,7 +339,7 @@ def test_coordinator_page_cannot_take_in_people_of_other_teams_or_staff(app, ses
 
 
 def test_make_coordinator_member_and_remove_in_place(app, session, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     east, vol = world["east"].id, world["vol"].id
     token = token_on(client, f"/manage/teams/{east}")
     base = f"/manage/teams/{east}/members/{vol}"
@@ -368,7 +361,7 @@ def test_make_coordinator_member_and_remove_in_place(app, session, world):
 
 
 def test_member_actions_work_as_plain_forms(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east, vol = world["east"].id, world["vol"].id
     token = token_on(client, f"/manage/teams/{east}")
     response = client.post(f"/manage/teams/{east}/members/{vol}/remove", data={"csrf_token": token})
@@ -378,7 +371,7 @@ def test_member_actions_work_as_plain_forms(app, session, world):
 
 
 def test_removing_someone_not_in_the_team_says_so(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     east = world["east"].id
     token = token_on(client, f"/manage/teams/{east}")
     response = client.post(f"/manage/teams/{east}/members/{world['loner'].id}/remove",
@@ -389,7 +382,7 @@ def test_removing_someone_not_in_the_team_says_so(app, world):
 # -- people -----------------------------------------------------------------------------------------
 
 def test_people_search_by_name_username_phone_and_status(app, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     assert "王大爷" in client.get("/manage/users?q=王大").get_data(as_text=True)
     assert "王大爷" in client.get("/manage/users?q=13800000001").get_data(as_text=True)
     by_username = client.get("/manage/users?q=WEST.").get_data(as_text=True)
@@ -401,7 +394,7 @@ def test_people_search_by_name_username_phone_and_status(app, world):
 
 
 def test_people_search_htmx_returns_the_results_partial(app, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     response = client.get("/manage/users?q=赵", headers=HX)
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="user-results"') and "<html" not in html
@@ -409,7 +402,7 @@ def test_people_search_htmx_returns_the_results_partial(app, world):
 
 
 def test_coordinator_sees_their_teams_and_pending_only(app, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     page = client.get("/manage/users").get_data(as_text=True)
     assert "王大爷" in page and "赵大妈" in page
     assert "李阿姨" not in page and "张师傅" not in page
@@ -422,7 +415,7 @@ def test_people_are_paged(app, session, world):
     for number in range(25):
         factories.user(session, username=f"pager{number:02d}", display_name=f"翻页{number:02d}")
     session.commit()
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     first = client.get("/manage/users?q=pager").get_data(as_text=True)
     assert first.count('class="row-card row-link"') == 20
     assert 'rel="next"' in first and 'rel="prev"' not in first
@@ -432,7 +425,7 @@ def test_people_are_paged(app, session, world):
 
 
 def test_coordinator_creates_a_volunteer_in_their_team(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/users/new")
     response = client.post("/manage/users/new", data={
         "csrf_token": token, "username": "sun.shifu", "display_name": "孙师傅", "phone": "",
@@ -446,7 +439,7 @@ def test_coordinator_creates_a_volunteer_in_their_team(app, session, world):
 
 
 def test_coordinator_cannot_give_roles_by_a_crafted_form(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     response = client.post("/manage/users/new", data={
         "csrf_token": token_on(client, "/manage/users/new"), "username": "sneaky.admin", "display_name": "某人",
         "password": "first password 1", "team_id": world["east"].id, "roles": ["volunteer", "admin"]})
@@ -457,7 +450,7 @@ def test_coordinator_cannot_give_roles_by_a_crafted_form(app, session, world):
 
 
 def test_coordinator_cannot_create_in_another_team_or_without_a_team(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/users/new")
     for team_id in (world["west"].id, ""):
         response = client.post("/manage/users/new", data={
@@ -470,7 +463,7 @@ def test_coordinator_cannot_create_in_another_team_or_without_a_team(app, sessio
 
 
 def test_create_user_shows_field_errors(app, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     token = token_on(client, "/manage/users/new")
     response = client.post("/manage/users/new", data={
         "csrf_token": token, "username": "vol", "display_name": "重名", "password": "first password 1"})
@@ -481,7 +474,7 @@ def test_create_user_shows_field_errors(app, world):
 
 
 def test_admin_creates_a_clerk_and_changes_roles(app, session, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     token = token_on(client, "/manage/users/new")
     response = client.post("/manage/users/new", data={
         "csrf_token": token, "username": "lin.clerk", "display_name": "林小梅", "password": "first password 1",
@@ -500,7 +493,7 @@ def test_admin_creates_a_clerk_and_changes_roles(app, session, world):
 
 
 def test_only_admins_change_roles_or_disable(app, session, world):
-    client = login(app.test_client(), "coord")
+    client = sign_in(app.test_client(), "coord")
     token = token_on(client, "/manage/users")
     vol = world["vol"].id
     page = client.get(f"/manage/users/{vol}").get_data(as_text=True)
@@ -512,8 +505,8 @@ def test_only_admins_change_roles_or_disable(app, session, world):
 
 
 def test_admin_disables_and_enables_an_account(app, session, world):
-    victim = login(app.test_client(), "vol")
-    client = login(app.test_client(), "boss")
+    victim = sign_in(app.test_client(), "vol")
+    client = sign_in(app.test_client(), "boss")
     vol = world["vol"].id
     token = token_on(client, f"/manage/users/{vol}")
     assert client.post(f"/manage/users/{vol}/disable", data={"csrf_token": token}).status_code == 302
@@ -523,11 +516,11 @@ def test_admin_disables_and_enables_an_account(app, session, world):
     assert client.post(f"/manage/users/{vol}/enable", data={"csrf_token": token}).status_code == 302
     assert now_view(session, User, vol).status == "active"
     assert victim.get("/").status_code == 302  # the old session stays ended
-    assert login(app.test_client(), "vol").get("/").status_code == 200
+    assert sign_in(app.test_client(), "vol").get("/").status_code == 200
 
 
 def test_admin_cannot_disable_themselves(app, session, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     token = token_on(client, "/manage/users")
     response = client.post(f"/manage/users/{world['admin'].id}/disable", data={"csrf_token": token})
     assert response.status_code == 403
@@ -535,7 +528,7 @@ def test_admin_cannot_disable_themselves(app, session, world):
 
 
 def test_back_button_history_restore_gets_the_whole_page(app, world):
-    client = login(app.test_client(), "boss")
+    client = sign_in(app.test_client(), "boss")
     response = client.get("/manage/users?q=赵", headers={**HX, "HX-History-Restore-Request": "true"})
     html = response.get_data(as_text=True)
     assert "<html" in html and 'id="user-results"' in html

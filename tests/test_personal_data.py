@@ -15,7 +15,7 @@ from volunteer_app.models import Checkin, Checkpoint, LedgerEntry, Notice, Shift
 from volunteer_app.services import accounts, dashboard, personal_data, reports
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import csrf_token, sign_in
 
 UTC = timezone.utc
 ALICE_PHONE = "13812345678"
@@ -69,15 +69,9 @@ def fresh_csrf(client, path):
     return csrf_token(client, path)
 
 
-def login(client, user):
-    response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                                           "csrf_token": csrf_token(client)})
-    assert response.status_code == 302
-
-
 def test_download_my_data(app, client, session, folks):
     alice = folks["alice"]
-    login(client, alice)
+    sign_in(client, alice)
     response = client.get("/me/data.json")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     text = response.get_data(as_text=True)
@@ -165,7 +159,7 @@ def test_only_admins_anonymise(app, session, folks):
 
 
 def test_anonymise_page(app, client, session, folks):
-    login(client, folks["admin"])
+    sign_in(client, folks["admin"])
     page = client.get("/manage/personal-data?q=王秀英").get_data(as_text=True)
     assert "王秀英" in page
     token = fresh_csrf(client, "/manage/personal-data")
@@ -181,7 +175,7 @@ def test_anonymise_page(app, client, session, folks):
 
 
 def test_personal_data_page_is_for_admins(app, client, session, folks):
-    login(client, folks["coord_a"])
+    sign_in(client, folks["coord_a"])
     assert client.get("/manage/personal-data").status_code == 403
     token = fresh_csrf(client, "/manage/dashboard")
     assert client.post("/manage/personal-data", data={"user_id": folks["alice"].id, "confirm": "yes",
@@ -190,7 +184,7 @@ def test_personal_data_page_is_for_admins(app, client, session, folks):
 
 def test_phone_numbers_on_pages(app, client, session, folks):
     """A coordinator sees their members' phones, never another team's."""
-    login(client, folks["coord_a"])
+    sign_in(client, folks["coord_a"])
     team_page = client.get(f"/manage/teams/{folks['team_a'].id}").get_data(as_text=True)
     assert ALICE_PHONE in team_page and BOB_PHONE not in team_page
     assert client.get(f"/manage/teams/{folks['team_b'].id}").status_code in (403, 404)
@@ -205,7 +199,7 @@ def test_phone_numbers_on_pages(app, client, session, folks):
 
 
 def test_own_phone_on_profile(app, client, session, folks):
-    login(client, folks["bob"])
+    sign_in(client, folks["bob"])
     html = client.get("/profile").get_data(as_text=True)
     assert BOB_PHONE in html and ALICE_PHONE not in html
     assert 'href="/me/data.json"' in html  # "download my data"

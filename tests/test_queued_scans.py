@@ -2,28 +2,21 @@
 its ``scanned_at``; every rule is judged at that moment. The server's clock is injected."""
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from volunteer_app import db, timeutil
+from volunteer_app import timeutil
 from volunteer_app.models import Checkin, LedgerEntry, ShiftSignup
 from volunteer_app.services import checkpoints, codes
 
 from . import factories
 from .checkin_factories import HANGZHOU, T0, checkpoint, event
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token
 
 NOW = T0 + timedelta(hours=6)  # the moment the queued scans reach the server
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
 
 
 @pytest.fixture(autouse=True)

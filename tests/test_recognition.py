@@ -1,7 +1,6 @@
 """Badges by rule at their thresholds, once under parallel deeds, and awards (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import contextlib
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -12,18 +11,13 @@ from volunteer_app import db, timeutil
 from volunteer_app.errors import DomainError
 from volunteer_app.models import (Award, Checkin, Checkpoint, Event, LedgerEntry, Notice, Shift, ShiftSignup, Station, User,
                                   UserBadge)
-from volunteer_app.services import ledger, recognition
+from volunteer_app.services import recognition
 
 from . import factories
+from .conftest import arrange
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CST)
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
 
 
 def _checkpoint(session, station, name=None, active=True) -> Checkpoint:

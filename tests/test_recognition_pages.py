@@ -3,31 +3,14 @@ granting an award from a template and its certificate (SQLite and PostgreSQL). T
 the pages in English (the certificate is Chinese whatever the language)."""
 from __future__ import annotations
 
-import contextlib
 
 from sqlmodel import select
 
-from volunteer_app import db
 from volunteer_app.models import Award, LedgerEntry
 from volunteer_app.services import ledger, recognition
 
 from . import factories
-from .conftest import csrf_token
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
-
-
-def login(app, username: str):
-    client = app.test_client()
-    token = csrf_token(client)
-    answer = client.post("/login", data={"username": username, "password": factories.PASSWORD,
-                                         "csrf_token": token})
-    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
-    return client
+from .conftest import arrange, csrf_token, signed_in
 
 
 def test_leaderboard_page_tabs_and_anonymity(app):
@@ -38,7 +21,7 @@ def test_leaderboard_page_tabs_and_anonymity(app):
         ledger.post(s, me.id, 20, "checkin", "checkin:1")
         ledger.post(s, shy.id, 30, "checkin", "checkin:2")
         team_id = team.id
-    client = login(app, "me")
+    client = signed_in(app, "me")
     page = client.get("/leaderboard").get_data(as_text=True)
     assert "王秀英" in page and "李不愿" not in page and "Anonymous volunteer" in page
     assert "You are number 2 with 20 points." in page
@@ -56,7 +39,7 @@ def test_badges_page_shows_dates(app):
     with arrange(app) as s:
         me = factories.user(s, username="me2", language="en")
         recognition.award_badge(s, me.id, "first_checkin")
-    page = login(app, "me2").get("/badges").get_data(as_text=True)
+    page = signed_in(app, "me2").get("/badges").get_data(as_text=True)
     assert "First patrol" in page and "Earned on" in page and "Not earned yet" in page
     assert f"1 of {len(recognition.BADGES)} badges earned." in page
 
@@ -66,7 +49,7 @@ def test_badges_not_yet_earned_show_how_far_there_is_to_go(app):
         me = factories.user(s, username="me3", language="en")
         me.minutes_served = 30 * 60 + 20
         s.add(me)
-    page = login(app, "me3").get("/badges").get_data(as_text=True)
+    page = signed_in(app, "me3").get("/badges").get_data(as_text=True)
     assert "10 more patrols to go" in page and "50 more patrols to go" in page
     assert "70 more hours to go" in page and ">0 more hours" not in page  # 24 h reached: nothing left to count
 
@@ -78,7 +61,7 @@ def test_coordinator_grants_from_a_template_and_prints(app):
         person = factories.user(s, team=team, display_name="张桂兰")
         outsider = factories.user(s, username="outsider")
         person_id, outsider_id = person.id, outsider.id
-    client = login(app, "coord")
+    client = signed_in(app, "coord")
     page = client.get("/manage/awards").get_data(as_text=True)
     assert "月度之星" in page and "张桂兰" not in page  # the picker lists people as their name is typed
     assert "张桂兰" in client.get("/manage/awards?q=桂兰").get_data(as_text=True)
@@ -105,7 +88,7 @@ def test_coordinator_grants_from_a_template_and_prints(app):
                                                         "new_points": "20", "new_description": "护送学生"})
     assert own.status_code in (302, 303)
     assert "护学岗之星" in client.get("/manage/awards").get_data(as_text=True)
-    volunteer = login(app, "outsider")
+    volunteer = signed_in(app, "outsider")
     assert volunteer.get("/manage/awards").status_code == 403
 
 
@@ -118,7 +101,7 @@ def test_award_picker_searches_as_you_type_and_without_javascript(app):
         two = factories.user(s, team=west, display_name="罗静", username="luojing2")
         stranger = factories.user(s, team=factories.team(s, "南巡逻队"), display_name="罗静", username="luojing3")
         one_id, two_id, stranger_id, coord_id = one.id, two.id, stranger.id, coord.id
-    client = login(app, "picker")
+    client = signed_in(app, "picker")
     page = client.get("/manage/awards").get_data(as_text=True)
     assert 'hx-get="/manage/awards/people"' in page and 'hx-trigger="input changed delay:300ms' in page
     assert 'id="award-people"' in page and 'name="user_id"' not in page  # nobody listed before typing
@@ -147,5 +130,5 @@ def test_award_picker_searches_as_you_type_and_without_javascript(app):
                                               "title": "", "points": ""})
     body = bad.get_data(as_text=True)
     assert bad.status_code == 422 and f'value="{two_id}" checked' in body and f'value="{one_id}"' in body
-    volunteer = login(app, "luojing1")
+    volunteer = signed_in(app, "luojing1")
     assert volunteer.get("/manage/awards/people?q=罗").status_code == 403

@@ -12,21 +12,15 @@ import pytest
 from sqlalchemy import insert
 
 from volunteer_app.errors import DomainError
-from volunteer_app.models import Checkin, Checkpoint, LedgerEntry, Shift, ShiftSignup, User
+from volunteer_app.models import Checkin, Checkpoint, LedgerEntry, Shift, ShiftSignup
 from volunteer_app.services import ledger, reports
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import sign_in
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc
 BOM = b"\xef\xbb\xbf"
-
-
-def login(client, user):
-    response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                                           "csrf_token": csrf_token(client)})
-    assert response.status_code == 302
 
 
 def read_csv(response) -> list[list[str]]:
@@ -68,7 +62,7 @@ def test_ledger_csv_opens_with_csv_module_and_keeps_chinese(app, client, session
     add_checkin(session, people["alice"], people["checkpoint"], now - timedelta(hours=1))
     ledger.post(session, people["alice"].id, 3, "adjustment", "adj:1", reason="=HYPERLINK(\"x\") 补记", now=now)
     session.commit()
-    login(client, people["coord_a"])
+    sign_in(client, people["coord_a"])
     response = client.get("/reports/ledger.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
@@ -86,7 +80,7 @@ def test_checkin_csv(app, client, session, people):
     add_checkin(session, people["alice"], people["checkpoint"], at)
     add_checkin(session, people["bob"], people["checkpoint"], at)
     session.commit()
-    login(client, people["admin"])
+    sign_in(client, people["admin"])
     rows = read_csv(client.get("/reports/checkins.csv?from=2026-11-20&to=2026-11-20"))
     assert [row[4] for row in rows[1:]] == ["王秀英", "李建国"]
     assert rows[1][1] == "2026-11-20 23:59:00" and rows[1][6] == "湖滨公园北门"
@@ -113,7 +107,7 @@ def test_hours_per_volunteer_and_team_equal_raw_rows(app, client, session, peopl
     alice.phone = "13800138000"
     session.add(alice)
     session.commit()
-    login(client, people["admin"])
+    sign_in(client, people["admin"])
     rows = read_csv(client.get("/reports/hours-volunteers.csv?from=2026-10-01&to=2026-10-31"))
     by_user = {row[1]: row for row in rows[1:]}
     assert rows[0][3:5] == ["队伍", "手机号"]
@@ -142,7 +136,7 @@ def test_certificate(app, client, session, people):
     cert = reports.certificate(session, alice, alice.id, reports.period("2026-01-01", "2026-06-30"))
     assert cert.hours == 5.0 and cert.shifts == 1 and cert.teams == ["西湖红袖章巡逻队"]
     session.commit()  # end the read (SQLite: let the app write)
-    login(client, alice)
+    sign_in(client, alice)
     page = client.get(f"/reports/certificate/{alice.id}?from=2026-01-01&to=2026-06-30")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -156,14 +150,14 @@ def test_certificate(app, client, session, people):
                                   "/reports/hours-teams.csv", "/reports/ledger.csv", "/reports/checkins.csv",
                                   "/reports/store.csv", "/reports", "/manage/audit", "/manage/personal-data"])
 def test_a_volunteer_cannot_reach_anothers_export(app, client, session, people, path):
-    login(client, people["alice"])
+    sign_in(client, people["alice"])
     assert client.get(path.format(bob=people["bob"].id)).status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/reports/ledger.csv?user={alice}", "/reports/checkins.csv?user={alice}",
                                   "/reports/certificate/{alice}", "/me/data.json", "/me/export"])
 def test_a_volunteer_reaches_their_own(app, client, session, people, path):
-    login(client, people["alice"])
+    sign_in(client, people["alice"])
     assert client.get(path.format(alice=people["alice"].id)).status_code == 200
 
 
@@ -171,7 +165,7 @@ def test_a_volunteer_reaches_their_own(app, client, session, people, path):
                                   "/reports/hours-volunteers.csv?team={team_b}", "/reports/certificate/{bob}",
                                   "/reports?team={team_b}", "/manage/dashboard?team={team_b}"])
 def test_a_coordinator_cannot_reach_another_teams_export(app, client, session, people, path):
-    login(client, people["coord_a"])
+    sign_in(client, people["coord_a"])
     url = path.format(bob=people["bob"].id, team_b=people["team_b"].id)
     assert client.get(url).status_code == 403
     ok = path.format(bob=people["alice"].id, team_b=people["team_a"].id)
@@ -179,7 +173,7 @@ def test_a_coordinator_cannot_reach_another_teams_export(app, client, session, p
 
 
 def test_unknown_user_and_bad_period(app, client, session, people):
-    login(client, people["admin"])
+    sign_in(client, people["admin"])
     assert client.get("/reports/ledger.csv?user=999999").status_code == 404
     assert client.get("/reports/ledger.csv?from=2026-02-30").status_code == 422
     assert client.get("/reports/ledger.csv?from=2026-05-01&to=2026-04-01").status_code == 422
@@ -198,7 +192,7 @@ def test_store_export_for_clerks(app, client, session, people):
     session.add(Redemption(station_id=item.station_id, user_id=people["alice"].id, item_id=item.id, quantity=1,
                            points_spent=25, clerk_id=people["clerk"].id, status="cancelled", cancel_reason="扫错人"))
     session.commit()
-    login(client, people["clerk"])
+    sign_in(client, people["clerk"])
     rows = read_csv(client.get("/reports/store.csv"))
     assert rows[1][2] == "已撤销" and rows[1][7] == "反诈宣传帽" and rows[1][11] == "扫错人"
     assert rows[1][6] == "王秀英" and rows[1][3] == people["clerk"].username
@@ -214,7 +208,7 @@ def test_export_of_100000_rows_streams_with_bounded_memory(app, client, session,
              "ref": f"bulk:{n}", "balance_after": n + 1, "earned": True,
              "created_at": start + timedelta(seconds=n)} for n in range(base, min(base + 20_000, total))])
         session.commit()
-    login(client, people["admin"])
+    sign_in(client, people["admin"])
     pool = app.extensions["db_engine"].pool
     checked_out = pool.checkedout()
     response = client.get("/reports/ledger.csv?from=2026-06-01&to=2026-06-30", buffered=False)
@@ -247,7 +241,7 @@ def test_an_abandoned_download_leaves_no_transaction_behind(app, client, session
         {"user_id": people["alice"].id, "amount": 1, "kind": "checkin", "reason": "巡逻", "ref": f"a:{n}",
          "balance_after": n + 1, "earned": True, "created_at": datetime.now(UTC)} for n in range(3 * reports_service.BATCH)])
     session.commit()
-    login(client, people["admin"])
+    sign_in(client, people["admin"])
     pool = app.extensions["db_engine"].pool
     checked_out = pool.checkedout()
     for _ in range(2):

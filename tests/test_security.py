@@ -17,20 +17,13 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from volunteer_app import db
-from volunteer_app.models import User
 from volunteer_app.web.api.base import ENDPOINTS
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token
 
 PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 LONG = "长" * 10_000
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
 
 
 #: The rate limits' counters: a refusal is recorded there by design (a refused check-in code,
@@ -728,8 +721,6 @@ def test_a_statement_that_breaks_the_transaction_gives_the_clean_error_page(tmp_
 
 @pytest.mark.parametrize("dead", ["closed_port", "unreadable_file"])
 def test_a_dead_database_gives_a_503_page_and_problem(tmp_path, dead):
-    from .conftest import make_test_app
-
     if dead == "closed_port":
         url = "postgresql+psycopg://dev:dev@127.0.0.1:1/nothing"
     else:

@@ -5,12 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from volunteer_app import db, timeutil
-from volunteer_app.services import checkpoints
+from volunteer_app import timeutil
 
 from . import factories
 from .conftest import arrange
-from .checkin_factories import checkpoint, event
 
 
 @pytest.fixture
@@ -70,7 +68,6 @@ def test_makeup_bad_input_is_422(api, people, change, field):
     start = hours_ago(30)
     body = {"kind": "patrol", "started_at": iso(start), "ended_at": iso(start + timedelta(hours=1)),
             "place": "湖滨", "note": "补录"}
-    value = next(iter(change.values()))
     body.update({key: {"start": body["started_at"], "+25h": iso(start + timedelta(hours=25)),
                        "future": iso(timeutil.utcnow() + timedelta(hours=2))}.get(value, value)
                  for key, value in change.items()})

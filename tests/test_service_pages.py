@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from volunteer_app import db, timeutil
+from volunteer_app import timeutil
 from volunteer_app.models import ServiceRecord, User
 from volunteer_app.services import checkins, checkpoints
 

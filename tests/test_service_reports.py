@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from volunteer_app import db, timeutil
+from volunteer_app import timeutil
 from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, User
 from volunteer_app.services import identity, reports

@@ -1,19 +1,18 @@
 """The shifts API as API.md fixes it: create, list, sign up (in parallel too), withdraw, attendance."""
 from __future__ import annotations
 
-import contextlib
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from volunteer_app import db
 from volunteer_app.models import Checkin
 from volunteer_app.services import shifts
 from volunteer_app.timeutil import utcnow
 
 from . import factories
+from .conftest import arrange
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -22,14 +21,6 @@ def _soon(days: int = 2, hour: int = 9) -> datetime:
     """A station-local time a few days ahead of the real clock (the API uses it)."""
     day = (utcnow().astimezone(CST) + timedelta(days=days)).date()
     return datetime(day.year, day.month, day.day, hour, tzinfo=CST)
-
-
-@contextlib.contextmanager
-def arrange(app):
-    """A short unit of work of its own (the ``session`` fixture keeps an app context pushed,
-    which requests would share)."""
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 and the calendar feed."""
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,29 +10,14 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from volunteer_app import db
 from volunteer_app.models import Checkin, Notice, Shift, ShiftSignup, User
 from volunteer_app.services import ledger, notices, shifts
 from volunteer_app.timeutil import utcnow
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token, signed_in
 
 CST = ZoneInfo("Asia/Shanghai")
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
-
-
-def login(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
 
 
 def token(client, path="/shifts") -> str:
@@ -63,7 +47,7 @@ def world(app):
 
 
 def test_shift_list_and_one_tap_signup_over_htmx(app, world):
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     page = client.get("/shifts").get_data(as_text=True)
     assert "晚间巡逻" in page and "夜巡" in page and "断桥 → 白堤 → 孤山" in page
     assert "Full" in page or "已满" in page or "Join the waitlist" in page
@@ -102,15 +86,15 @@ def test_shift_list_and_one_tap_signup_over_htmx(app, world):
 
 
 def test_signup_needs_csrf(app, world):
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     assert client.post(f"/shifts/{world['night'].id}/signup").status_code in (400, 403)
     with arrange(app) as s:
         assert s.exec(select(ShiftSignup).where(ShiftSignup.user_id == world["me"].id)).all() == []
 
 
 def test_promotion_notice_and_unread_badge(app, world):
-    client = login(app, world["other"])
-    me_client = login(app, world["me"])
+    client = signed_in(app, world["other"])
+    me_client = signed_in(app, world["me"])
     me_client.post(f"/shifts/{world['full'].id}/signup", data={"csrf_token": token(me_client)})
     assert "bell" not in me_client.get("/").get_data(as_text=True).split("</header>")[0]
     client.post(f"/shifts/{world['full'].id}/withdraw", data={"csrf_token": token(client), "confirm": "1"})
@@ -135,7 +119,7 @@ def test_my_route_ticks_scanned_checkpoints(app, world):
         s.add(row)
         s.flush()
         shifts.after_checkin(s, world["me"].id, row, now)
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     page = client.get("/shifts").get_data(as_text=True)
     assert "正在巡逻" in page and "1 of 3 checkpoints scanned" in page
     stops = re.findall(r'<li class="stop (\w+)', page)
@@ -145,7 +129,7 @@ def test_my_route_ticks_scanned_checkpoints(app, world):
 
 
 def test_week_calendar_with_htmx_navigation_and_fill_words(app, world):
-    client = login(app, world["boss"])
+    client = signed_in(app, world["boss"])
     week = world["full"].starts_at.astimezone(CST).date().isoformat()
     page = client.get(f"/manage/shifts?team={world['team'].id}&week={week}").get_data(as_text=True)
     assert "晚间巡逻" in page and "Full" in page and "1/1" in page
@@ -153,14 +137,14 @@ def test_week_calendar_with_htmx_navigation_and_fill_words(app, world):
     partial = client.get(f"/manage/shifts?team={world['team'].id}&week={nxt}", headers={"HX-Request": "true"})
     html = partial.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="week"') and "晚间巡逻" not in html
-    volunteer = login(app, world["me"])
+    volunteer = signed_in(app, world["me"])
     assert volunteer.get("/manage/shifts").status_code == 403
     hub = client.get("/manage").get_data(as_text=True)
     assert 'href="/manage/shifts"' in hub and 'href="/manage/no-shows"' in hub
 
 
 def test_week_view_opens_on_today(app, world):
-    client = login(app, world["boss"])
+    client = signed_in(app, world["boss"])
     html = client.get(f"/manage/shifts?team={world['team'].id}").get_data(as_text=True)
     today = datetime.now(CST).date()
     open_days = html[html.index("</details>"):] if today.weekday() else html
@@ -170,7 +154,7 @@ def test_week_view_opens_on_today(app, world):
 
 
 def test_create_edit_cancel_copy_through_forms(app, world):
-    client = login(app, world["boss"])
+    client = signed_in(app, world["boss"])
     csrf = token(client, "/manage/shifts/new")
     day = _day(5, 0).date()
     form = {"csrf_token": csrf, "team_id": world["team"].id, "title": "凌晨巡逻", "day": day.isoformat(),
@@ -209,7 +193,7 @@ def test_live_view_attendance_and_no_show_clearing(app, world):
                                route=world["cps"][:1], title="昨日巡逻")
         for user in (world["me"], world["other"]):
             s.add(ShiftSignup(shift_id=past.id, user_id=user.id, status="confirmed", seq=user.id))
-    client = login(app, world["boss"])
+    client = signed_in(app, world["boss"])
     page = client.get(f"/manage/shifts/{past.id}").get_data(as_text=True)
     assert "王阿姨" in page and "李师傅" in page and "Mark as no-show" in page
     csrf = token(client, f"/manage/shifts/{past.id}")
@@ -221,7 +205,7 @@ def test_live_view_attendance_and_no_show_clearing(app, world):
     with arrange(app) as s:
         assert s.get(User, world["me"].id).minutes_served == 120
         assert s.get(User, world["me"].id).balance == 20
-    volunteer = login(app, world["me"])
+    volunteer = signed_in(app, world["me"])
     assert volunteer.get(f"/manage/shifts/{past.id}").status_code == 403
     assert volunteer.post(f"/manage/shifts/{past.id}/attendance/{world['other'].id}/confirm",
                           data={"csrf_token": token(volunteer)}).status_code == 403
@@ -236,7 +220,7 @@ def test_live_view_attendance_and_no_show_clearing(app, world):
 
 
 def test_calendar_feed_url_works_and_revokes(app, world):
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     client.post(f"/shifts/{world['night'].id}/signup", data={"csrf_token": token(client)})
     page = client.get("/shifts/calendar").get_data(as_text=True)
     url = re.search(r'id="feed-url">([^<]+)<', page).group(1).strip()
@@ -264,7 +248,7 @@ def test_reminder_made_when_the_app_opens(app, world):
         soon = factories.shift(s, world["team"], starts_at=utcnow() + timedelta(hours=3),
                                ends_at=utcnow() + timedelta(hours=5), route=world["cps"][:1], title="马上巡逻")
         shifts.signup(s, world["me"], soon.id)
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     assert client.get("/profile").status_code == 200
     assert client.get("/store").status_code == 200
     with arrange(app) as s:  # only the pages that show reminders make them; others only read
@@ -278,7 +262,7 @@ def test_reminder_made_when_the_app_opens(app, world):
 
 
 def test_home_puts_my_next_shift_and_check_in_first(app, world):
-    client = login(app, world["me"])
+    client = signed_in(app, world["me"])
     home = client.get("/").get_data(as_text=True)
     assert "My next shift" not in home  # nothing confirmed yet
     client.post(f"/shifts/{world['night'].id}/signup", data={"csrf_token": token(client)})
@@ -293,5 +277,5 @@ def test_level_bar_shows_a_little_progress(app):
     with arrange(app) as s:
         user = factories.user(s, language="en")
         ledger.post(s, user.id, 3, "award", "award:bar-test")  # 3 of the 100 points to the next level
-    html = login(app, user).get("/").get_data(as_text=True)
+    html = signed_in(app, user).get("/").get_data(as_text=True)
     assert 'aria-valuenow="3"' in html and '<span class="w-5">' in html

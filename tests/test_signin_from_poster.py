@@ -2,24 +2,16 @@
 comes after the check-in, not before it."""
 from __future__ import annotations
 
-import contextlib
 import re
 
-from volunteer_app import db
 from volunteer_app.models import User
 from volunteer_app.services import checkpoints
 
 from . import factories
 from .checkin_factories import checkpoint
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token
 
 CLIENT_REF = re.compile(r'name="client_ref" value="([0-9a-f]+)"')
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        yield session
 
 
 def test_the_login_page_from_a_poster_names_the_checkpoint_and_the_offer_comes_after(app, client):

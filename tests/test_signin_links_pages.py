@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from volunteer_app import db
-from volunteer_app.models import ApiToken, User
+from volunteer_app.models import User
 from volunteer_app.services import accounts
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
 
@@ -40,16 +40,10 @@ def crew(session):
     return people
 
 
-def login(client, username: str):
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302
-
-
 def issue(app, coordinator: str, user_id: int):
     """The coordinator's client and the code page's response."""
     client = app.test_client()
-    login(client, coordinator)
+    sign_in(client, coordinator)
     token = csrf_token(client, f"/manage/users/{user_id}")
     return client.post(f"/manage/users/{user_id}/signin-code", data={"csrf_token": token})
 
@@ -66,7 +60,7 @@ def tap(client, path: str):
 
 def test_the_member_page_offers_the_button_where_it_may(app, crew):
     client = app.test_client()
-    login(client, "boss")
+    sign_in(client, "boss")
     assert "Make a one-time sign-in code" in client.get(f"/manage/users/{crew['member'].id}").get_data(as_text=True)
     assert "Make a one-time sign-in code" not in client.get(f"/manage/users/{crew['clerk'].id}").get_data(as_text=True)
     assert "Make a one-time sign-in code" not in client.get(f"/manage/users/{crew['boss'].id}").get_data(as_text=True)
@@ -157,7 +151,7 @@ def test_voided_and_forged_codes_are_refused(app, crew):
 
 def test_the_password_page_without_a_code_leads_home(app, crew):
     client = app.test_client()
-    login(client, "old.wang")
+    sign_in(client, "old.wang")
     assert client.get("/signin/password").status_code == 302
     posted = client.post("/signin/password", data={"csrf_token": csrf_token(client, "/profile"), "action": "set",
                                                    "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD})

@@ -1,7 +1,6 @@
 """The points store: catalog, member codes, redemptions, cancellations, reservations, export."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 from datetime import datetime, timedelta, timezone
@@ -10,25 +9,18 @@ import pytest
 from flask_babel import force_locale
 from sqlmodel import select
 
-from volunteer_app import cli, db, timeutil
+from volunteer_app import cli, timeutil
 from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, LedgerEntry, Redemption, StockMovement, StoreItem, User
 from volunteer_app.services import codes, ledger, store
 
 from . import factories
+from .conftest import arrange
 
 #: Every test runs with db.Prepared on its direct path and on its plain fallback.
 pytestmark = pytest.mark.usefixtures("prepared_path")
 
 NOW = datetime(2026, 11, 23, 6, 0, 30, tzinfo=timezone.utc)
-
-
-@contextlib.contextmanager
-def arrange(app):
-    """A short unit of work of its own (the ``session`` fixture keeps an app context pushed, which
-    requests would share; API tests arrange and inspect through this instead)."""
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
 
 
 @pytest.fixture

@@ -2,23 +2,17 @@
 and PostgreSQL: exactly the ones that fit succeed, and nothing ever goes below zero."""
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import Counter
 
 from sqlalchemy import func
 from sqlmodel import select
 
-from volunteer_app import cli, db
+from volunteer_app import cli
 from volunteer_app.models import LedgerEntry, Redemption, StoreItem, User
 
 from . import factories
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
+from .conftest import arrange
 
 
 def parallel(app, calls):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import io
 import re
@@ -15,27 +14,15 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from volunteer_app import cli, db, timeutil
+from volunteer_app import cli, timeutil
 from volunteer_app.models import Redemption, StockMovement, StoreItem, User
 from volunteer_app.services import codes, store
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import arrange, csrf_token, sign_in
 
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
-
-
-@contextlib.contextmanager
-def arrange(app):
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-        yield s
-
-
-def login(client, user: User) -> None:
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 def token(client, path: str) -> str:
@@ -65,7 +52,7 @@ def shop(app):
 
 def test_store_page_shows_balance_and_what_i_can_afford(app, shop):
     client = app.test_client()
-    login(client, shop["volunteer"])
+    sign_in(client, shop["volunteer"])
     html = client.get("/store").get_data(as_text=True)
     assert "40" in html and "帽子" in html and "雨伞" in html
     # 帽子 and 肥皂 are affordable; 雨伞 says how many points are missing, in words.
@@ -76,7 +63,7 @@ def test_store_page_shows_balance_and_what_i_can_afford(app, shop):
 
 def test_member_card_qr_decodes_to_the_current_code(app, shop):
     client = app.test_client()
-    login(client, shop["volunteer"])
+    sign_in(client, shop["volunteer"])
     html = client.get("/store/card").get_data(as_text=True)
     code = member_code_now(app, shop["volunteer"].id)
     digits = code.split("-")[1]
@@ -100,7 +87,7 @@ def test_api_member_code_is_only_mine(api, shop):
 
 def test_counter_is_for_clerks(app, shop):
     client = app.test_client()
-    login(client, shop["volunteer"])
+    sign_in(client, shop["volunteer"])
     assert client.get("/counter").status_code == 403
     assert client.post("/counter/identify", data={"csrf_token": token(client, "/store"),
                                                   "member_code": "1-123456"}).status_code == 403
@@ -108,7 +95,7 @@ def test_counter_is_for_clerks(app, shop):
 
 def test_counter_visit_redeem_receipt_double_tap_and_cancel(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     volunteer, cap = shop["volunteer"], shop["cap"]
     response = client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                                       "member_code": member_code_now(app, volunteer.id)})
@@ -149,7 +136,7 @@ def test_counter_visit_redeem_receipt_double_tap_and_cancel(app, shop):
 
 def test_a_receipt_says_which_lines_were_cancelled(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                            "member_code": member_code_now(app, shop["volunteer"].id)})
     done = client.post("/counter/redeem", data={"csrf_token": token(client, "/counter"), "client_ref": "r1",
@@ -169,7 +156,7 @@ def test_a_receipt_says_which_lines_were_cancelled(app, shop):
 
 def test_counter_refusal_says_why_and_writes_nothing(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                            "member_code": member_code_now(app, shop["volunteer"].id)})
     page = client.get("/counter").get_data(as_text=True)
@@ -186,7 +173,7 @@ def test_counter_refusal_says_why_and_writes_nothing(app, shop):
 
 def test_parallel_double_submit_from_the_counter_gives_one_redemption(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                            "member_code": member_code_now(app, shop["volunteer"].id)})
     form = {"csrf_token": token(client, "/counter"), "client_ref": "twin-tap", f"qty_{shop['cap'].id}": "1"}
@@ -213,7 +200,7 @@ def test_parallel_double_submit_from_the_counter_gives_one_redemption(app, shop)
 
 def test_code_older_than_the_previous_step_and_forged_codes_are_refused(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     volunteer_id = shop["volunteer"].id
     previous = client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                                       "member_code": member_code_now(app, volunteer_id, ago=60)})
@@ -232,8 +219,8 @@ def test_screenshot_shown_at_another_counter_is_refused(app, shop):
     with arrange(app) as session:
         other_clerk = factories.user(session, roles=["clerk"])
     first, second = app.test_client(), app.test_client()
-    login(first, shop["clerk"])
-    login(second, other_clerk)
+    sign_in(first, shop["clerk"])
+    sign_in(second, other_clerk)
     assert first.post("/counter/identify", data={"csrf_token": token(first, "/counter"),
                                                  "member_code": code}).status_code == 302
     refused = second.post("/counter/identify", data={"csrf_token": token(second, "/counter"), "member_code": code})
@@ -246,7 +233,7 @@ def test_summary_and_csv_export_keep_the_chinese(app, shop):
         clerk = session.get(User, shop["clerk"].id)
         store.redeem(session, clerk, item_id=shop["cap"].id, user_id=shop["volunteer"].id)
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     summary = client.get("/counter/summary").get_data(as_text=True)
     assert "店员小林" in summary and "帽子 × 1" in summary
     response = client.get("/counter/export.csv")
@@ -258,7 +245,7 @@ def test_summary_and_csv_export_keep_the_chinese(app, shop):
     assert len(rows) == 1 and rows[0]["Item"] == "帽子" and rows[0]["Volunteer"] == "王建国"
     assert rows[0]["Clerk"] == "店员小林" and rows[0]["Points"] == "15" and rows[0]["Status"] == "handed out"
     volunteer = app.test_client()
-    login(volunteer, shop["volunteer"])
+    sign_in(volunteer, shop["volunteer"])
     assert volunteer.get("/counter/export.csv").status_code == 403
 
 
@@ -266,7 +253,7 @@ def test_summary_and_csv_export_keep_the_chinese(app, shop):
 
 def test_catalog_flags_low_stock_and_records_stock_changes(app, shop):
     client = app.test_client()
-    login(client, shop["coordinator"])
+    sign_in(client, shop["coordinator"])
     page = client.get("/store/manage").get_data(as_text=True)
     assert "Low stock" in page and "肥皂" in page
     created = client.post("/store/manage", data={"csrf_token": token(client, "/store/manage"), "name": "手电筒",
@@ -315,7 +302,7 @@ def test_png_and_jpeg_pictures_are_resized_and_served(app, api, shop, kind, name
     assert response.status_code == 201, response.get_json()
     url = response.get_json()["picture_url"]
     client = app.test_client()
-    login(client, shop["volunteer"])
+    sign_in(client, shop["volunteer"])
     served = client.get(url)
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     with Image.open(io.BytesIO(served.data)) as image:
@@ -351,7 +338,7 @@ def test_picture_over_five_megabytes_but_under_the_request_cap(app, api, shop):
 def test_picture_upload_page_and_roles(app, api, shop):
     assert upload(api, shop["clerk"], shop["cap"].id, _image("PNG"), "a.png").status_code == 403
     client = app.test_client()
-    login(client, shop["coordinator"])
+    sign_in(client, shop["coordinator"])
     path = f"/store/manage/{shop['cap'].id}"
     bad = client.post(path, data={"csrf_token": token(client, path), "action": "picture",
                                   "file": (io.BytesIO(b"hello"), "x.jpg")}, content_type="multipart/form-data")
@@ -366,7 +353,7 @@ def test_picture_upload_page_and_roles(app, api, shop):
 
 def test_counter_odd_quantities_are_refused_with_a_message(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     client.post("/counter/identify", data={"csrf_token": token(client, "/counter"),
                                            "member_code": member_code_now(app, shop["volunteer"].id)})
     csrf = token(client, "/counter")
@@ -383,20 +370,20 @@ def test_counter_odd_quantities_are_refused_with_a_message(app, shop):
 
 def test_a_clerk_lands_on_the_counter_and_finds_the_day_on_manage(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     home = client.get("/")
     assert home.status_code == 302 and home.headers["Location"].endswith("/counter")
     manage = client.get("/manage").get_data(as_text=True)
     for path in ("/counter", "/store/manage", "/counter/count", "/counter/summary"):
         assert f'href="{path}"' in manage, path
     volunteer = app.test_client()
-    login(volunteer, shop["volunteer"])
+    sign_in(volunteer, shop["volunteer"])
     assert volunteer.get("/").status_code == 200
 
 
 def test_a_clerk_keeps_stock_but_does_not_edit_the_catalog(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     page = client.get("/store/manage").get_data(as_text=True)
     assert "帽子" in page and "Add an item" not in page
     path = f"/store/manage/{shop['cap'].id}"
@@ -412,14 +399,14 @@ def test_a_clerk_keeps_stock_but_does_not_edit_the_catalog(app, shop):
         assert session.get(StoreItem, shop["cap"].id).stock == 9
         assert session.get(StoreItem, shop["cap"].id).name == "帽子"
     volunteer = app.test_client()
-    login(volunteer, shop["volunteer"])
+    sign_in(volunteer, shop["volunteer"])
     assert volunteer.get("/store/manage").status_code == 403
     assert volunteer.get("/counter/count").status_code == 403
 
 
 def test_closing_the_day_records_the_differences_in_the_summary(app, shop):
     client = app.test_client()
-    login(client, shop["clerk"])
+    sign_in(client, shop["clerk"])
     assert "Expected: 5" in client.get("/counter/count").get_data(as_text=True)
     cap, soap, umbrella = shop["cap"].id, shop["soap"].id, shop["umbrella"].id
     bad = client.post("/counter/count", data={"csrf_token": token(client, "/counter/count"),

@@ -14,7 +14,7 @@ from volunteer_app import db
 from volunteer_app.models import LedgerEntry, Notice, Tip, TipPhoto
 
 from . import factories
-from .conftest import csrf_token
+from .conftest import csrf_token, signed_in
 
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
@@ -30,14 +30,6 @@ def people(app):
             "teammate": factories.user(session, team=team),
             "outsider": factories.user(session),
         }
-
-
-def login(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client), "username": user.username,
-                                           "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return client
 
 
 def form_fields(client, path="/tips/new") -> dict:
@@ -64,7 +56,7 @@ def count(app, model) -> int:
 
 
 def test_report_form_shows_big_category_buttons(app, people):
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     page = client.get("/tips/new").get_data(as_text=True)
     assert page.count('type="radio" name="category"') == 5
     assert 'enctype="multipart/form-data"' in page and 'name="client_ref"' in page
@@ -73,7 +65,7 @@ def test_report_form_shows_big_category_buttons(app, people):
 
 
 def test_report_with_photos_and_a_double_tap_files_once(app, people):
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     fields = form_fields(client)
     data = {**fields, "category": "hazard", "description": "菜场东门电线垂下来", "place": "菜场东门",
             "latitude": "30.27", "longitude": "120.15"}
@@ -90,7 +82,7 @@ def test_report_with_photos_and_a_double_tap_files_once(app, people):
 
 
 def test_a_bad_photo_files_nothing_and_keeps_the_text(app, people):
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     data = {**form_fields(client), "category": "fraud", "description": "冒充客服退款"}
     response = client.post("/tips/new", data={**data, "photos": [(io.BytesIO(b"not a photo at all"), "x.jpg")]},
                            content_type="multipart/form-data")
@@ -103,7 +95,7 @@ def test_a_bad_photo_files_nothing_and_keeps_the_text(app, people):
 
 
 def test_four_photos_are_refused(app, people):
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     data = {**form_fields(client), "category": "other", "description": "x",
             "photos": [(png((20, 20)), f"{n}.png") for n in range(4)]}
     assert client.post("/tips/new", data=data, content_type="multipart/form-data").status_code == 422
@@ -111,7 +103,7 @@ def test_four_photos_are_refused(app, people):
 
 
 def test_missing_category_is_shown_beside_the_buttons(app, people):
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     response = client.post("/tips/new", data={**form_fields(client), "description": "有人吵架"})
     assert response.status_code == 422
     assert "Choose what kind of tip this is." in response.get_data(as_text=True)
@@ -124,12 +116,12 @@ def file_tip(app, user, **fields):
 
 def test_my_tips_shows_status_points_and_the_verified_notice_once(app, people):
     tip = file_tip(app, people["reporter"], category="fraud", description="冒充公检法")
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     token = csrf_token(staff, f"/tips/{tip.id}")
     response = staff.post(f"/manage/tips/{tip.id}/review", data={"csrf_token": token, "valid": "1", "points": "15",
                                                                   "note": "已核实，谢谢"})
     assert response.status_code == 303
-    client = login(app, people["reporter"])
+    client = signed_in(app, people["reporter"])
     page = client.get("/tips/mine").get_data(as_text=True)
     assert "+15" in page and "Verified" in page and "New: your tip was verified!" in page
     assert "New: your tip was verified!" not in client.get("/tips/mine").get_data(as_text=True)
@@ -141,7 +133,7 @@ def test_my_tips_shows_status_points_and_the_verified_notice_once(app, people):
 def test_inbox_triage_in_place_with_htmx(app, people):
     older = file_tip(app, people["reporter"], description="邻居噪音")
     newer = file_tip(app, people["teammate"], description="江边电鱼", category="ecology")
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     page = staff.get("/manage/tips").get_data(as_text=True)
     assert page.index("江边电鱼") < page.index("邻居噪音")  # newest first
     assert "王阿姨" in page
@@ -161,7 +153,7 @@ def test_inbox_triage_in_place_with_htmx(app, people):
 
 def test_triage_review_close_as_plain_forms(app, people):
     tip = file_tip(app, people["reporter"])
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     token = csrf_token(staff, f"/tips/{tip.id}")
     early = staff.post(f"/manage/tips/{tip.id}/close", data={"csrf_token": token, "resolution": "done"})
     assert early.status_code == 303
@@ -189,7 +181,7 @@ def test_follow_up_page_lists_due_yellow_items(app, people):
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         tips.triage(session, session.merge(people["coordinator"]), tip.id, level="yellow",
                     now=utcnow() - timedelta(days=40))
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     assert "消费纠纷回访" in staff.get("/manage/tips/follow-up").get_data(as_text=True)
 
 
@@ -200,26 +192,26 @@ def test_who_may_open_what(app, people):
         photo = tips.add_photo(session, session.merge(people["reporter"]), tip.id, png().getvalue(),
                                folder=tips.photo_dir(app.instance_path))
     photo_url = f"/tips/{tip.id}/photos/{photo.id}"
-    reporter = login(app, people["reporter"])
+    reporter = signed_in(app, people["reporter"])
     assert reporter.get(f"/tips/{tip.id}").status_code == 200
     shown = reporter.get(photo_url)
     assert shown.status_code == 200 and shown.mimetype == "image/png"
     assert reporter.get("/manage/tips").status_code == 403
     for who in ("teammate", "outsider"):
-        other = login(app, people[who])
+        other = signed_in(app, people[who])
         assert other.get(f"/tips/{tip.id}").status_code == 403
         assert other.get(photo_url).status_code == 403
         assert "两户人家" not in other.get("/tips/mine").get_data(as_text=True)
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     assert staff.get(photo_url).status_code == 200
     assert staff.get(f"/tips/{tip.id}/photos/999999").status_code == 404
     assert app.test_client().get("/tips/mine").status_code == 302  # to the login page
 
 
 def test_hub_and_home_link_to_tips(app, people):
-    staff = login(app, people["coordinator"])
+    staff = signed_in(app, people["coordinator"])
     hub = staff.get("/manage")
     if hub.status_code == 200:
         assert "/manage/tips" in hub.get_data(as_text=True)
-    home = login(app, people["reporter"]).get("/").get_data(as_text=True)
+    home = signed_in(app, people["reporter"]).get("/").get_data(as_text=True)
     assert "/tips/new" in home and "/tips/mine" in home
