@@ -24,7 +24,7 @@ from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
 from volunteer_app.web.pages.store import VISIT_KEY
 
-from . import checkin_factories, factories
+from . import factories
 from .conftest import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the page assertions read English
@@ -55,8 +55,8 @@ def world(app):
         team = factories.team(session)
         boss = factories.user(session, roles=["admin", "coordinator", "clerk"], team=team, team_role="coordinator")
         volunteer = factories.user(session, team=team, balance=50)
-        checkpoint = checkin_factories.checkpoint(session, team=team)
-        event = checkin_factories.event(session, team=team)
+        checkpoint = factories.checkpoint(session, team=team)
+        event = factories.event(session, team=team)
         start = utcnow().replace(microsecond=0) + timedelta(days=2)
         shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[checkpoint])
         tip = factories.tip(session, volunteer)

@@ -14,7 +14,7 @@ from volunteer_app.models import Checkin, LedgerEntry, User
 from volunteer_app.services import checkpoints, codes
 
 from . import factories
-from .checkin_factories import HANGZHOU, checkpoint, event
+from .factories import HANGZHOU, checkpoint, event
 from .conftest import arrange
 
 

@@ -12,7 +12,7 @@ from volunteer_app.models import AuditEntry, Checkin, Checkpoint, LedgerEntry
 from volunteer_app.services import checkpoints, codes
 
 from . import factories
-from .checkin_factories import HANGZHOU, checkpoint, event
+from .factories import HANGZHOU, checkpoint, event
 from .conftest import arrange, csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English

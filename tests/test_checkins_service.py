@@ -14,7 +14,7 @@ from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, Stati
 from volunteer_app.services import checkins, checkpoints, codes, geo, ledger, recognition
 
 from . import factories
-from .checkin_factories import HANGZHOU, T0, checkpoint, event
+from .factories import HANGZHOU, T0, checkpoint, event
 
 #: Every test runs with db.Prepared on its direct path and on its plain fallback.
 pytestmark = pytest.mark.usefixtures("prepared_path")

@@ -14,7 +14,7 @@ from volunteer_app.models import Checkin, LedgerEntry, User
 from volunteer_app.services import checkins, checkpoints, codes, ledger
 
 from . import factories
-from .checkin_factories import T0, checkpoint, event
+from .factories import T0, checkpoint, event
 
 
 def test_random_checkins_and_adjustments_keep_the_books(app):

@@ -19,7 +19,7 @@ from volunteer_app import db
 from volunteer_app.models import LedgerEntry
 from volunteer_app.services import accounts, checkpoints
 
-from . import checkin_factories, factories
+from . import factories
 from .conftest import PG_URL, csrf_token, make_test_app
 
 #: Every test runs with db.Prepared on its direct path and on its plain fallback.
@@ -74,7 +74,7 @@ def test_a_writing_request_waits_for_the_lock_after_authenticating(tmp_path, wri
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         user = factories.user(session)
         raw, _ = accounts.issue_token(session, user)
-        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkin_factories.checkpoint(session)))
+        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(factories.checkpoint(session)))
     holder = _hold_write_lock(app)
     released, taken = write_locks
     taken.clear()
@@ -125,7 +125,7 @@ def test_a_check_in_reads_the_volunteer_and_the_place_without_the_write_lock(tmp
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         user = factories.user(session)
         raw, _ = accounts.issue_token(session, user)
-        retired = checkin_factories.checkpoint(session, active=False)
+        retired = factories.checkpoint(session, active=False)
         url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(retired))
     holder = _hold_write_lock(app)
     try:
@@ -148,7 +148,7 @@ def test_an_api_check_in_is_one_read_transaction_and_one_write_transaction(tmp_p
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         user = factories.user(session)
         raw, _ = accounts.issue_token(session, user)
-        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkin_factories.checkpoint(session)))
+        url = checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(factories.checkpoint(session)))
     with _transactions_seen(app) as seen:
         response = app.test_client().post("/api/v1/checkins", json={"code": url, "client_ref": client_ref},
                                           headers={"Authorization": f"Bearer {raw}"})
@@ -165,7 +165,7 @@ def test_a_page_check_in_reads_before_it_takes_the_write_lock(tmp_path):
     app = make_test_app(tmp_path, None)
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         factories.user(session, username="walker")
-        path = "/c/" + checkpoints.token(checkin_factories.checkpoint(session))
+        path = "/c/" + checkpoints.token(factories.checkpoint(session))
     client = app.test_client()
     assert client.post("/login", data={"csrf_token": csrf_token(client), "username": "walker",
                                        "password": factories.PASSWORD}).status_code == 302

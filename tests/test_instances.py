@@ -24,7 +24,7 @@ import pytest
 
 from volunteer_app import cli, create_app
 
-from . import checkin_factories, factories
+from . import factories
 from .conftest import arrange
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -255,7 +255,7 @@ def test_parallel_checkins_of_one_volunteer_across_two_instances_give_one(instan
     app, ports = instances
     with arrange(app) as session:
         volunteer = factories.user(session)
-        point = checkin_factories.checkpoint(session, points=5, cooldown_minutes=30)
+        point = factories.checkpoint(session, points=5, cooldown_minutes=30)
         code = checkpoints.checkin_url(BASE_URL, checkpoints.token(point))
         volunteer_id, username = volunteer.id, volunteer.username
     token = _token(ports[1], username)

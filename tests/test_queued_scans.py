@@ -13,7 +13,7 @@ from volunteer_app.models import Checkin, LedgerEntry, ShiftSignup
 from volunteer_app.services import checkpoints, codes
 
 from . import factories
-from .checkin_factories import HANGZHOU, T0, checkpoint, event
+from .factories import HANGZHOU, T0, checkpoint, event
 from .conftest import arrange, csrf_token
 
 NOW = T0 + timedelta(hours=6)  # the moment the queued scans reach the server

@@ -31,7 +31,7 @@ def world(app):
     from volunteer_app.services import store
     from volunteer_app.timeutil import utcnow
 
-    from . import checkin_factories
+    from . import factories
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         team = factories.team(session)
         admin = factories.admin(session)
@@ -39,8 +39,8 @@ def world(app):
         volunteer = factories.user(session, team=team, balance=50)
         item = factories.store_item(session, cost=5, stock=5)
         redemption = store.redeem(session, admin, item_id=item.id, user_id=volunteer.id)
-        point = checkin_factories.checkpoint(session, team=team)
-        event = checkin_factories.event(session, team=team)
+        point = factories.checkpoint(session, team=team)
+        event = factories.event(session, team=team)
         start = utcnow() + timedelta(days=1)
         shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[point])
         tip = factories.tip(session, volunteer)

@@ -503,7 +503,7 @@ def _self_dealing_world(app, world):
     """A geofenced checkpoint and an open event of the team, for on-behalf check-ins."""
     from volunteer_app import timeutil
 
-    from .checkin_factories import HANGZHOU, checkpoint, event
+    from .factories import HANGZHOU, checkpoint, event
     with arrange(app) as s:
         place = checkpoint(s, team=world["team"], latitude=HANGZHOU[0], longitude=HANGZHOU[1], require_location=True)
         open_event = event(s, team=world["team"], starts_at=timeutil.utcnow())

@@ -13,7 +13,7 @@ from volunteer_app.models import AuditEntry, LedgerEntry, Notice, ServiceRecord,
 from volunteer_app.services import checkins, checkpoints, codes, service
 
 from . import factories
-from .checkin_factories import HANGZHOU, T0, checkpoint, event
+from .factories import HANGZHOU, T0, checkpoint, event
 
 URL = "https://patrol.example.cn/c/"
 

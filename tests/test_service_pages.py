@@ -12,7 +12,7 @@ from volunteer_app.models import ServiceRecord, User
 from volunteer_app.services import checkins, checkpoints
 
 from . import factories
-from .checkin_factories import checkpoint
+from .factories import checkpoint
 from .conftest import arrange, csrf_token, signed_in
 
 

@@ -14,7 +14,7 @@ from volunteer_app.services.dashboard import scope_for
 from volunteer_app.services.reports import hours_by_kind, period
 
 from . import factories
-from .checkin_factories import T0
+from .factories import T0
 
 DAY = date(2026, 11, 23)  # T0 is 16:00 in Hangzhou on this day
 

@@ -8,7 +8,7 @@ from volunteer_app.models import User
 from volunteer_app.services import checkpoints
 
 from . import factories
-from .checkin_factories import checkpoint
+from .factories import checkpoint
 from .conftest import arrange, csrf_token
 
 CLIENT_REF = re.compile(r'name="client_ref" value="([0-9a-f]+)"')
