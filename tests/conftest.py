@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from volunteer_app import create_app, db, settings
+from volunteer_app.errors import DomainError
 from volunteer_app import models  # noqa: F401
 
 from . import factories
@@ -157,3 +159,39 @@ def csrf_token(client, path: str = "/login") -> str:
     match = CSRF_RE.search(page)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+def at_once(calls, *, meet_inside: bool = False, timeout: float = 120) -> list:
+    """Run ``calls`` together, one thread each, released at the same moment by a barrier; what
+    each returned, or the exception it raised, in order (nothing is lost in a thread). With
+    ``meet_inside`` each call is given the meeting point, a function to call where the threads
+    should line up (inside their transactions, say), instead of lining up before they start."""
+    barrier = threading.Barrier(len(calls), timeout=timeout)
+    results: list = [None] * len(calls)
+    finished = [False] * len(calls)
+
+    def run(index: int, call) -> None:
+        try:
+            if meet_inside:
+                results[index] = call(barrier.wait)
+            else:
+                barrier.wait()
+                results[index] = call()
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            results[index] = error
+        finished[index] = True
+
+    threads = [threading.Thread(target=run, args=(index, call), daemon=True) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 10)
+    assert all(finished), "a call did not finish"
+    return results
+
+
+def outcomes(results: list) -> list[str]:
+    """``at_once`` results in words, sorted: "ok", a refusal's code, or the unexpected error."""
+    return sorted("ok" if not isinstance(result, BaseException)
+                  else result.code if isinstance(result, DomainError) else repr(result) for result in results)
+

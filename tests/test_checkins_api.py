@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from volunteer_app.services import checkpoints, codes
 
 from . import factories
 from .factories import HANGZHOU, checkpoint, event
-from .conftest import arrange
+from .conftest import arrange, at_once
 
 
 @pytest.fixture
@@ -229,23 +228,15 @@ def test_leader_check_in_over_the_api(api, people):
 
 def _parallel(app, users_and_bodies):
     """POST each body at once from its own thread and test client; the status codes."""
-    barrier = threading.Barrier(len(users_and_bodies))
-    results = [None] * len(users_and_bodies)
     tokens = [factories.token_for(app, user) for user, _ in users_and_bodies]
+    clients = [app.test_client() for _ in users_and_bodies]
 
     def run(index):
-        client = app.test_client()
-        barrier.wait()
-        response = client.post("/api/v1/checkins", json=users_and_bodies[index][1],
-                               headers={"Authorization": f"Bearer {tokens[index]}"})
-        results[index] = (response.status_code, response.get_json())
+        response = clients[index].post("/api/v1/checkins", json=users_and_bodies[index][1],
+                                       headers={"Authorization": f"Bearer {tokens[index]}"})
+        return response.status_code, response.get_json()
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(users_and_bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return at_once([lambda index=index: run(index) for index in range(len(users_and_bodies))])
 
 
 def _count(app, model, **where):

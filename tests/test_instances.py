@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from volunteer_app import cli, create_app
 
 from . import factories
-from .conftest import arrange
+from .conftest import arrange, at_once
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,24 +174,8 @@ def _token(port: int, username: str) -> str:
 
 def _parallel(calls: list[tuple]) -> list[tuple[int, dict]]:
     """Run every ``(port, method, path, token, body)`` at once, one thread each; answers in order."""
-    barrier = threading.Barrier(len(calls), timeout=REQUEST_SECONDS)
-    results: list = [None] * len(calls)
-
-    def run(index: int, call: tuple) -> None:
-        barrier.wait()
-        try:
-            results[index] = _call(*call)
-        except Exception as error:  # reported below, as a missing answer
-            results[index] = (0, {"error": repr(error)})
-
-    threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + REQUEST_SECONDS + 10
-    for thread in threads:
-        thread.join(max(0.1, deadline - time.monotonic()))
-    assert all(result is not None for result in results), "a request did not finish in time"
-    assert all(status != 0 for status, _ in results), [body for status, body in results if status == 0]
+    results = at_once([lambda call=call: _call(*call) for call in calls], timeout=REQUEST_SECONDS)
+    assert not [result for result in results if isinstance(result, BaseException)], results
     return results
 
 

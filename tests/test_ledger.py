@@ -1,7 +1,6 @@
 """The ledger's own rules: conditional debits, unique sources, lifetime points, integrity check."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +12,7 @@ from volunteer_app.models import LedgerEntry, User
 from volunteer_app.services import ledger
 
 from . import factories
+from .conftest import at_once, outcomes
 
 
 def test_credit_updates_balance_and_lifetime(session):
@@ -96,23 +96,12 @@ def test_parallel_debits_never_overdraw(app, session):
     user = factories.user(session, balance=95)
     session.commit()
     engine = app.extensions["db_engine"]
-    results: list[str] = []
-    barrier = threading.Barrier(20)
 
     def spend(number: int) -> None:
-        barrier.wait()
-        try:
-            with app.app_context(), db.unit_of_work(engine) as worker_session:
-                ledger.post(worker_session, user.id, -10, "redemption", f"redemption:{number}")
-            results.append("ok")
-        except DomainError as error:
-            results.append(error.code)
+        with app.app_context(), db.unit_of_work(engine) as worker_session:
+            ledger.post(worker_session, user.id, -10, "redemption", f"redemption:{number}")
 
-    threads = [threading.Thread(target=spend, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = outcomes(at_once([lambda n=n: spend(n) for n in range(20)]))
     assert results.count("ok") == 9
     assert results.count("insufficient_points") == 11
     with app.app_context(), db.unit_of_work(engine, write=False) as check:

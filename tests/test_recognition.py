@@ -1,7 +1,6 @@
 """Badges by rule at their thresholds, once under parallel deeds, and awards (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +13,7 @@ from volunteer_app.models import (Award, Checkin, Checkpoint, Event, LedgerEntry
 from volunteer_app.services import recognition
 
 from . import factories
-from .conftest import arrange
+from .conftest import arrange, at_once, outcomes
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CST)
@@ -167,27 +166,17 @@ def test_a_badge_is_never_given_twice_under_parallel_deeds(app):
         user = factories.user(s)
         point = _checkpoint(s, factories.station(s))
         user_id, point_id = user.id, point.id
-    barrier = threading.Barrier(6)
-    errors = []
 
-    def deed(i: int):
-        try:
-            with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-                row = Checkin(user_id=user_id, kind="checkpoint", checkpoint_id=point_id,
-                              created_at=NOW + timedelta(minutes=i))
-                s.add(row)
-                barrier.wait(timeout=10)
-                s.flush()
-                recognition.after_checkin(s, user_id, row, row.created_at)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+    def deed(i: int, meet):
+        with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+            row = Checkin(user_id=user_id, kind="checkpoint", checkpoint_id=point_id,
+                          created_at=NOW + timedelta(minutes=i))
+            s.add(row)
+            meet()
+            s.flush()
+            recognition.after_checkin(s, user_id, row, row.created_at)
 
-    threads = [threading.Thread(target=deed, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    assert outcomes(at_once([lambda meet, i=i: deed(i, meet) for i in range(6)], meet_inside=True)) == ["ok"] * 6
     with arrange(app) as s:
         keys = list(s.exec(select(UserBadge.key).where(UserBadge.user_id == user_id)))
         assert keys.count("first_checkin") == 1

@@ -1,7 +1,6 @@
 """Service records (服务记录) and hours: every rule of services/service.py, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from volunteer_app.services import checkins, checkpoints, codes, service
 
 from . import factories
 from .factories import HANGZHOU, T0, checkpoint, event
+from .conftest import at_once, outcomes
 
 URL = "https://patrol.example.cn/c/"
 
@@ -155,25 +155,12 @@ def test_two_phones_signing_out_at_once_close_the_duty_once(app, session, crew):
     post = checkpoint(session, duty_post=True)
     record = checkins.check_in(session, member, code_of(post), now=T0).service
     session.commit()
-    barrier, outcomes = threading.Barrier(2), []
 
     def sign_out():
-        try:
-            barrier.wait(timeout=30)
-            with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-                service.sign_out(s, s.get(User, member.id), record.id, now=T0 + timedelta(hours=2))
-            outcomes.append("ok")
-        except DomainError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # pragma: no cover - reported below
-            outcomes.append(repr(error))
+        with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+            service.sign_out(s, s.get(User, member.id), record.id, now=T0 + timedelta(hours=2))
 
-    threads = [threading.Thread(target=sign_out) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["not_open", "ok"]
+    assert outcomes(at_once([sign_out, sign_out])) == ["not_open", "ok"]
     assert session.exec(select(LedgerEntry).where(LedgerEntry.kind == "service")).all().__len__() == 1
     assert_hours_hold(session, member)
 

@@ -2,7 +2,6 @@
 records at every commit, moved with a record whose start moves, dropped with a rollback."""
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 from sqlmodel import select
@@ -15,6 +14,7 @@ from volunteer_app.services.reports import hours_by_kind, period
 
 from . import factories
 from .factories import T0
+from .conftest import at_once, outcomes
 
 DAY = date(2026, 11, 23)  # T0 is 16:00 in Hangzhou on this day
 
@@ -105,36 +105,20 @@ def test_parallel_confirmations_in_one_station_keep_the_totals(app, session):
     boss = factories.coordinator(session, team)
     members = [factories.user(session, team=team) for _ in range(6)]
     session.commit()
-    barrier, outcomes = threading.Barrier(len(members) + 1), []
     engine = app.extensions["db_engine"]
 
     def enter(member_id, offset):
-        try:
-            barrier.wait(timeout=30)
-            with app.app_context(), db.unit_of_work(engine) as s:
-                service.record_entry(s, s.get(User, boss.id), user_id=member_id, kind="tea_room",
-                                     started_at=T0 + timedelta(minutes=offset), place="茶室",
-                                     ended_at=T0 + timedelta(minutes=offset + 60), now=T0 + timedelta(days=1))
-            outcomes.append("ok")
-        except Exception as error:  # pragma: no cover - reported below
-            outcomes.append(repr(error))
+        with app.app_context(), db.unit_of_work(engine) as s:
+            service.record_entry(s, s.get(User, boss.id), user_id=member_id, kind="tea_room",
+                                 started_at=T0 + timedelta(minutes=offset), place="茶室",
+                                 ended_at=T0 + timedelta(minutes=offset + 60), now=T0 + timedelta(days=1))
 
     def settle():
-        try:
-            barrier.wait(timeout=30)
-            with app.app_context(), db.unit_of_work(engine) as s:
-                service.settle(s, now=T0 + timedelta(days=1))
-            outcomes.append("ok")
-        except Exception as error:  # pragma: no cover - reported below
-            outcomes.append(repr(error))
+        with app.app_context(), db.unit_of_work(engine) as s:
+            service.settle(s, now=T0 + timedelta(days=1))
 
-    threads = [threading.Thread(target=enter, args=(member.id, i)) for i, member in enumerate(members)]
-    threads.append(threading.Thread(target=settle))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes == ["ok"] * len(threads)
+    calls = [lambda m=member.id, i=i: enter(m, i) for i, member in enumerate(members)] + [settle]
+    assert outcomes(at_once(calls)) == ["ok"] * len(calls)
     session.expire_all()
     assert station_days(session, team.station_id) == {(DAY, "tea_room"): (60 * len(members), len(members))}
     assert service.check_integrity(session) == []

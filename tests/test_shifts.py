@@ -2,7 +2,6 @@
 route completion with night hours, reminders and the calendar feed."""
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, Servi
 from volunteer_app.services import service, shifts
 
 from . import factories
+from .conftest import at_once, outcomes
 
 CST = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=CST)  # a Tuesday
@@ -330,25 +330,17 @@ def test_completion_exactly_once_when_the_last_checkpoint_is_scanned_twice_at_on
     shifts.signup(session, me, shift.id, now=NOW)
     _scan(session, me, cps[0], at(2, 9, 10))
     session.commit()
-    barrier, results, errors = threading.Barrier(2), [], []
 
-    def scan():
-        try:
-            with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-                barrier.wait()
-                row = Checkin(user_id=me.id, kind="checkpoint", checkpoint_id=cps[1].id, created_at=at(2, 10))
-                s.add(row)
-                s.flush()
-                results.append(shifts.after_checkin(s, me.id, row, at(2, 10)))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
+    def scan(meet):
+        with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+            meet()
+            row = Checkin(user_id=me.id, kind="checkpoint", checkpoint_id=cps[1].id, created_at=at(2, 10))
+            s.add(row)
+            s.flush()
+            return shifts.after_checkin(s, me.id, row, at(2, 10))
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = at_once([scan, scan], meet_inside=True)
+    assert outcomes(results) == ["ok", "ok"], results
     assert sorted(r["points_awarded"] for r in results) == [0, 8]  # 09:10 to 10:00
     session.expire_all()
     assert session.get(User, me.id).minutes_served == 50

@@ -1,7 +1,6 @@
 """The shifts API as API.md fixes it: create, list, sign up (in parallel too), withdraw, attendance."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ from volunteer_app.services import shifts
 from volunteer_app.timeutil import utcnow
 
 from . import factories
-from .conftest import arrange
+from .conftest import arrange, at_once
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -141,18 +140,12 @@ def test_parallel_signups_leave_exactly_capacity_confirmed(app, api, crew, capac
     clients = [factories.ApiClient(app) for _ in volunteers]
     for client, person in zip(clients, volunteers):
         client.headers(person)  # tokens issued before the race
-    barrier, answers = threading.Barrier(people), {}
 
     def go(client, person):
-        barrier.wait()
         response = client.post(f"/api/v1/shifts/{shift_id}/signup", user=person)
-        answers[person.id] = (response.status_code, response.get_json())
+        return person.id, (response.status_code, response.get_json())
 
-    threads = [threading.Thread(target=go, args=pair) for pair in zip(clients, volunteers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = dict(at_once([lambda pair=pair: go(*pair) for pair in zip(clients, volunteers)]))
     assert all(code == 201 for code, _ in answers.values()), answers
     confirmed = [body for _, body in answers.values() if body["status"] == "confirmed"]
     waitlisted = sorted((body for _, body in answers.values() if body["status"] == "waitlisted"),

@@ -2,7 +2,6 @@
 newest code only, and a password set once after signing in; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from volunteer_app.services import accounts, signin_links
 from volunteer_app.timeutil import utcnow
 
 from . import factories
+from .conftest import at_once, outcomes
 
 NEW_PASSWORD = "a new password 9"
 
@@ -120,25 +120,12 @@ def test_two_taps_at_once_sign_in_once(app, session, crew):
     team, boss, member = crew
     raw, _person = signin_links.issue(session, boss, member.id)
     session.commit()
-    barrier, outcomes = threading.Barrier(2), []
 
     def tap():
-        try:
-            barrier.wait(timeout=30)
-            with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
-                signin_links.use(s, raw)
-            outcomes.append("ok")
-        except DomainError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # pragma: no cover - reported below
-            outcomes.append(repr(error))
+        with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as s:
+            signin_links.use(s, raw)
 
-    threads = [threading.Thread(target=tap) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["expired_code", "ok"]
+    assert outcomes(at_once([tap, tap])) == ["expired_code", "ok"]
     session.expire_all()
     used = session.exec(select(AuditEntry).where(AuditEntry.action == "user.signin_link_used")).all()
     assert len(used) == 1

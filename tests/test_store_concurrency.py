@@ -2,7 +2,6 @@
 and PostgreSQL: exactly the ones that fit succeed, and nothing ever goes below zero."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 from sqlalchemy import func
@@ -12,26 +11,19 @@ from volunteer_app import cli
 from volunteer_app.models import LedgerEntry, Redemption, StoreItem, User
 
 from . import factories
-from .conftest import arrange
+from .conftest import arrange, at_once
 
 
 def parallel(app, calls):
     """Run ``calls`` (each ``(method, path, token, json)``) at once; their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
+    clients = [app.test_client() for _ in calls]
 
-    def run(index, method, path, token, body):
-        client = app.test_client()
-        barrier.wait()
+    def run(client, method, path, token, body):
         response = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {token}"})
-        results[index] = (response.status_code, response.get_json())
+        return response.status_code, response.get_json()
 
-    threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert all(result is not None for result in results), "a request did not finish"
+    results = at_once([lambda client=client, call=call: run(client, *call) for client, call in zip(clients, calls)])
+    assert not [result for result in results if isinstance(result, BaseException)], results
     return results
 
 

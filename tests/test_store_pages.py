@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import subprocess
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from volunteer_app.models import Redemption, StockMovement, StoreItem, User
 from volunteer_app.services import codes, store
 
 from . import factories
-from .conftest import arrange, csrf_token, sign_in
+from .conftest import arrange, at_once, csrf_token, sign_in
 
 
 pytestmark = pytest.mark.usefixtures("english_pages")  # the assertions read English
@@ -178,21 +177,11 @@ def test_parallel_double_submit_from_the_counter_gives_one_redemption(app, shop)
                                            "member_code": member_code_now(app, shop["volunteer"].id)})
     form = {"csrf_token": token(client, "/counter"), "client_ref": "twin-tap", f"qty_{shop['cap'].id}": "1"}
     cookie = client.get_cookie("session")
-    barrier = threading.Barrier(4)
-    statuses = []
-
-    def tap():
-        twin = app.test_client()
+    twins = [app.test_client() for _ in range(4)]
+    for twin in twins:
         twin.set_cookie("session", cookie.value)
-        barrier.wait()
-        statuses.append(twin.post("/counter/redeem", data=form).status_code)
-
-    threads = [threading.Thread(target=tap) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert statuses == [302] * 4
+    assert at_once([lambda twin=twin: twin.post("/counter/redeem", data=form).status_code for twin in twins]) \
+        == [302] * 4
     with arrange(app) as session:
         assert len(session.exec(select(Redemption)).all()) == 1
         assert session.get(User, shop["volunteer"].id).balance == 25

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +13,7 @@ from volunteer_app.models import AuditEntry, LedgerEntry, Notice, Tip, User
 from volunteer_app.services import ledger, tips
 
 from . import factories
+from .conftest import at_once, outcomes
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Hangzhou
 
@@ -320,25 +320,13 @@ def test_parallel_reviews_pay_exactly_once(app, session, people):
     session.commit()
     tip_id, reporter_id = tip.id, people["reporter"].id
     engine = app.extensions["db_engine"]
-    results: list[str] = []
-    barrier = threading.Barrier(8)
 
     def click(number: int) -> None:
-        barrier.wait()
-        try:
-            with app.app_context(), db.unit_of_work(engine) as worker:
-                actor = worker.get(User, reviewers[number % 2].id)
-                tips.review(worker, actor, tip_id, valid=True, points=10 + number, note=f"click {number}")
-            results.append("ok")
-        except DomainError as error:
-            results.append(error.code)
+        with app.app_context(), db.unit_of_work(engine) as worker:
+            actor = worker.get(User, reviewers[number % 2].id)
+            tips.review(worker, actor, tip_id, valid=True, points=10 + number, note=f"click {number}")
 
-    threads = [threading.Thread(target=click, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == ["already_reviewed"] * 7 + ["ok"]
+    assert outcomes(at_once([lambda n=n: click(n) for n in range(8)])) == ["already_reviewed"] * 7 + ["ok"]
     with app.app_context(), db.unit_of_work(engine, write=False) as check:
         entries = check.exec(select(LedgerEntry).where(LedgerEntry.kind == "tip")).all()
         assert len(entries) == 1 and entries[0].ref == f"tip:{tip_id}"

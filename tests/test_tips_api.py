@@ -14,6 +14,7 @@ from volunteer_app import db
 from volunteer_app.models import LedgerEntry, TipPhoto
 
 from . import factories
+from .conftest import at_once
 
 
 @pytest.fixture
@@ -375,25 +376,14 @@ def test_openapi_describes_the_tip_endpoints(client):
 
 def test_parallel_uploads_keep_the_limit_of_three(app, api, people):
     """Six photos sent at the same moment to one tip: three are kept, three refused, three files."""
-    import threading
     tip = file_tip(api, people["reporter"])
     token = api.headers(people["reporter"])["Authorization"]
     content = png_bytes((400, 300))
-    barrier = threading.Barrier(6)
-    codes: list[int] = []
 
-    def send() -> None:
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/api/v1/tips/{tip['id']}/photos", headers={"Authorization": token},
-                               data={"file": (io.BytesIO(content), "p.png", "image/png")},
-                               content_type="multipart/form-data")
-        codes.append(response.status_code)
+    def send() -> int:
+        return app.test_client().post(f"/api/v1/tips/{tip['id']}/photos", headers={"Authorization": token},
+                                      data={"file": (io.BytesIO(content), "p.png", "image/png")},
+                                      content_type="multipart/form-data").status_code
 
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(codes) == [201, 201, 201, 422, 422, 422]
+    assert sorted(at_once([send] * 6)) == [201, 201, 201, 422, 422, 422]
     assert photo_rows(app) == 3 and len(stored_files(app)) == 3
