@@ -54,6 +54,8 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
      ("coordinator",)),
     ("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",)),
     ("pages.audit_page", _l("Audit trail"), _l("Who did what, and when"), ("admin",)),
+    ("pages.webhooks_page", _l("Webhooks and chat groups"), _l("Tell a command platform or a chat group"),
+     ("admin",)),
     ("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",)),
     ("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"), ("coordinator",)),
     ("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"), ("admin",)),
