@@ -46,6 +46,7 @@ def nav_items(user) -> list[dict]:
 #: The Manage hub, in display order: (endpoint, label, hint, roles) — a link shows once its
 #: endpoint exists and the user holds one of ``roles`` (admin passes).
 MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
+    ("pages.callout_new", _l("Call volunteers out"), _l("Ask for help now; see who is coming"), ("coordinator",)),
     ("pages.approvals", _l("Approvals"), _l("New registrations waiting for you"), ("coordinator",)),
     ("pages.teams", _l("Teams and members"), _l("Add, remove, make coordinator"), ("coordinator",)),
     ("pages.users", _l("People"), _l("Find, create and manage accounts"), ("coordinator",)),
