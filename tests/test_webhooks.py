@@ -325,3 +325,25 @@ def test_outbox_rows_count_per_listening_webhook(app, people, receiver):
     _tip(app, people["volunteer"])
     with arrange(app) as session:
         assert session.exec(select(func.count()).select_from(WebhookDelivery)).one() == 2
+
+
+def test_a_receiver_that_hangs_holds_up_one_sender_not_the_rest(app, people, receiver):
+    app.config["WEBHOOK_TIMEOUT_SECONDS"] = 30
+    stuck = start_receiver()
+    stuck.hang = threading.Event()
+    try:
+        _hook(app, stuck.url)  # its delivery is claimed first
+        _hook(app, receiver.url)
+        _tip(app, people["volunteer"])
+        worker = threading.Thread(target=delivery.deliver_all, args=(app,))
+        worker.start()
+        for _ in range(200):
+            if receiver.requests:
+                break
+            threading.Event().wait(0.05)
+        assert len(receiver.requests) == 1 and not stuck.hang.is_set()
+        stuck.hang.set()
+        worker.join(60)
+    finally:
+        stuck.close()
+    assert {row.status for row in _deliveries(app)} == {"delivered"}

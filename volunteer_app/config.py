@@ -40,6 +40,7 @@ ENV_SETTINGS: dict[str, type] = {
     "WEBHOOK_TIMEOUT_SECONDS": float,
     "DELIVERY_WORKER": bool,
     "DELIVERY_POLL_SECONDS": float,
+    "DELIVERY_THREADS": int,
 }
 
 
@@ -105,6 +106,8 @@ class Defaults:
     DELIVERY_WORKER = True
     #: How often the worker looks for due deliveries.
     DELIVERY_POLL_SECONDS = 2.0
+    #: Deliveries sent at once by the worker (each waits for its receiver).
+    DELIVERY_THREADS = 4
     TESTING = False
 
 

@@ -21,19 +21,38 @@ log = logging.getLogger(__name__)
 SHIFT_CHECK_EVERY = 60.0
 
 
-def run_once(app, *, limit: int | None = None) -> tuple[int, int]:
+def run_once(app) -> tuple[int, int]:
     """One pass: the shift check, then every due delivery. Returns (queued, attempts)."""
-    with app.app_context():
-        with db.unit_of_work(app.extensions["db_engine"]) as session:
-            queued = webhooks.understaffed_pass(session)
-        with db.unit_of_work(app.extensions["db_engine"]) as session:
-            sent = webhooks.deliver_due(session, limit=limit)
-    return queued, sent
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        queued = webhooks.understaffed_pass(session)
+    return queued, deliver_all(app)
 
 
 def _deliver_only(app) -> int:
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         return webhooks.deliver_due(session)
+
+
+def deliver_all(app) -> int:
+    """Every due delivery, by ``DELIVERY_THREADS`` senders at once (a slow receiver holds up one
+    sender, not the rest); they claim in the database, so none is sent twice."""
+    count = max(1, int(app.config["DELIVERY_THREADS"]))
+    if count == 1:
+        return _deliver_only(app)
+    made = [0] * count
+
+    def send(index: int) -> None:
+        try:
+            made[index] = _deliver_only(app)
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            log.exception("delivery sender failed")
+
+    senders = [threading.Thread(target=send, args=(index,), name=f"delivery-sender-{index}") for index in range(count)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    return sum(made)
 
 
 def _take_lock(path: str):
@@ -64,7 +83,7 @@ def loop(app, stop: threading.Event) -> None:
                 run_once(app)
                 last_check = time.monotonic()
             else:
-                _deliver_only(app)
+                deliver_all(app)
         except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
             log.exception("delivery pass failed")
         stop.wait(poll)

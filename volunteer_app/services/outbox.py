@@ -75,7 +75,7 @@ def claim(session: Session, *, limit: int = 1, now: datetime | None = None) -> l
     token = secrets.token_hex(8)
     due = (sa_select(WebhookDelivery.id)
            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-           .order_by(WebhookDelivery.next_attempt_at).limit(limit))
+           .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
     if not db.is_sqlite(session):
         due = due.with_for_update(skip_locked=True)
     session.execute(update(WebhookDelivery).where(

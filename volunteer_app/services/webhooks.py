@@ -303,8 +303,8 @@ def attempt(hook: Webhook, delivery: WebhookDelivery) -> tuple[bool, int | None,
     try:
         url, body, headers = build_request(hook, delivery)
         status = post(url, body, headers, timeout=float(setting("WEBHOOK_TIMEOUT_SECONDS")))
-    except UnsafeAddress as error:
-        return False, None, str(error.message)
+    except UnsafeAddress:
+        return False, None, "address refused: unresolvable or in a private network"
     except (OSError, http.client.HTTPException, ValueError) as error:
         return False, None, f"{type(error).__name__}: {error}"[:300]
     if 300 <= status < 400:
