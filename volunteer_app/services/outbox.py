@@ -76,13 +76,15 @@ def claim(session: Session, *, limit: int = 1, now: datetime | None = None) -> l
     due = (sa_select(WebhookDelivery.id)
            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
-    if not db.is_sqlite(session):
+    if not db.is_sqlite(session):  # rows another worker holds are passed over, not waited for
         due = due.with_for_update(skip_locked=True)
-    session.execute(update(WebhookDelivery).where(
-        WebhookDelivery.id.in_(due.scalar_subquery()), WebhookDelivery.status == "pending",
-        WebhookDelivery.next_attempt_at <= now,
-    ).values(claim=token, next_attempt_at=now + LEASE, attempts=WebhookDelivery.attempts + 1)
-        .execution_options(synchronize_session=False))
+    ids = list(session.execute(due).scalars())  # on SQLite the write lock is held from here (BEGIN IMMEDIATE)
+    if not ids:
+        session.commit()
+        return []
+    session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+                    .values(claim=token, next_attempt_at=now + LEASE, attempts=WebhookDelivery.attempts + 1)
+                    .execution_options(synchronize_session=False))
     claimed = list(session.exec(select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                                 .where(WebhookDelivery.claim == token).order_by(WebhookDelivery.id)
                                 .execution_options(populate_existing=True)))
