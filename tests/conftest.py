@@ -66,6 +66,7 @@ def make_test_app(tmp_path, pg_url, **overrides):
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "PUBLIC_BASE_URL": "https://patrol.example.cn",
         "SERVER_NAME": None,
+        "WEBHOOK_ALLOW_PRIVATE": True,  # the receivers of the tests listen on 127.0.0.1
     }
     config.update(overrides)
     app = create_app(config)

@@ -147,6 +147,8 @@ API_ROWS = [
     ApiRow("POST", "/service/entries", "ended_at", "body", body=ENTRY),
     ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
+    ApiRow("POST", "/callouts", "team_ids", "body", body={"title": "湖滨路需要支援", "needed": 2}),
+    ApiRow("POST", "/callouts/<id:callout_id>/arrived", "user_id", "body", "/callouts/1/arrived"),
 ]
 
 

@@ -51,13 +51,29 @@ def test_a_server_worker_keeps_its_app_out_of_the_collectors_full_passes(tmp_pat
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/worker.db")
     monkeypatch.setenv("SECRET_KEY", "worker-secret-key")
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("DELIVERY_WORKER", "0")
     gc.unfreeze()
     try:
         app = worker_app()
         assert app.config["DATABASE_URL"].endswith("worker.db")
         assert gc.get_freeze_count() > 10_000
+        assert "delivery" not in app.extensions
     finally:
         gc.unfreeze()
+
+
+def test_a_server_worker_starts_the_delivery_worker(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/worker.db")
+    monkeypatch.setenv("SECRET_KEY", "worker-secret-key")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    app = worker_app()
+    gc.unfreeze()
+    thread, stop = app.extensions["delivery"]
+    try:
+        assert thread.is_alive() and thread.daemon
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def test_backup_while_writing_then_restore(app, tmp_path):

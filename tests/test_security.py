@@ -349,6 +349,13 @@ STAFF_ENDPOINTS = {
     ("POST", "/service/entries"): ("coordinator",),
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
+    ("POST", "/webhooks"): ("admin",),
+    ("GET", "/webhooks"): ("admin",),
+    ("DELETE", "/webhooks/<id:webhook_id>"): ("admin",),
+    ("GET", "/webhooks/<id:webhook_id>/deliveries"): ("admin",),
+    ("POST", "/callouts"): ("coordinator",),
+    ("POST", "/callouts/<id:callout_id>/arrived"): ("coordinator",),
+    ("POST", "/callouts/<id:callout_id>/close"): ("coordinator",),
 }
 
 

@@ -80,6 +80,9 @@ def worker_app():
     about 140,000) live as long as the worker, so they are moved out of the garbage collector's
     sight: its full passes would otherwise stop a request for about 90 ms every thousand or so."""
     app = create_app()
+    if app.config["DELIVERY_WORKER"]:
+        from . import delivery
+        app.extensions["delivery"] = delivery.start(app)  # webhooks go out from the server itself
     gc.freeze()
     return app
 
@@ -269,6 +272,23 @@ def lapse_reservations_command():
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         lapsed = store.lapse_reservations(session)
     click.echo(f"{lapsed} reservations lapsed")
+
+
+@main.command("deliver")
+@click.option("--once", is_flag=True, help="One pass (for cron): the shift check, then every due delivery.")
+def deliver_command(once):
+    """Send the webhooks' deliveries that are due (serve does this by itself)."""
+    from . import delivery
+    app = create_app()
+    if once:
+        queued, sent = delivery.run_once(app)
+        click.echo(f"{queued} queued, {sent} attempts")
+        return
+    thread, stop = delivery.start(app)
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        stop.set()
 
 
 def init_app(app) -> None:

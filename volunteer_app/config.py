@@ -36,6 +36,11 @@ ENV_SETTINGS: dict[str, type] = {
     "OUTING_TAIL_MINUTES": int,
     "ROUTE_IN_ORDER": bool,
     "ID_NUMBER_KEY": str,
+    "WEBHOOK_ALLOW_PRIVATE": bool,
+    "WEBHOOK_TIMEOUT_SECONDS": float,
+    "DELIVERY_WORKER": bool,
+    "DELIVERY_POLL_SECONDS": float,
+    "DELIVERY_THREADS": int,
 }
 
 
@@ -93,6 +98,16 @@ class Defaults:
     ROUTE_IN_ORDER = False
     #: Key for ID document numbers at rest (any text; None: derived from SECRET_KEY).
     ID_NUMBER_KEY: str | None = None
+    #: Webhooks may point at loopback and private addresses (off: no requests into the station's network).
+    WEBHOOK_ALLOW_PRIVATE = False
+    #: One delivery attempt gives up after this many seconds.
+    WEBHOOK_TIMEOUT_SECONDS = 5.0
+    #: ``serve`` runs the delivery worker (webhooks, the shift check) in the background by itself.
+    DELIVERY_WORKER = True
+    #: How often the worker looks for due deliveries.
+    DELIVERY_POLL_SECONDS = 2.0
+    #: Deliveries sent at once by the worker (each waits for its receiver).
+    DELIVERY_THREADS = 4
     TESTING = False
 
 

@@ -22,3 +22,5 @@ from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, Ti
 from .store import REDEMPTION_STATUSES, Redemption, StockMovement, StoreItem  # noqa: F401
 from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, ServiceKind, ServiceRecord,  # noqa: F401
                       ServiceStationDay)
+from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery  # noqa: F401
+from .callouts import CALLOUT_ANSWERS, Callout, CalloutAnswer  # noqa: F401

@@ -26,6 +26,7 @@ def record(session: Session, actor: User | None, action: str, target_type: str =
 #: What each action code means, as staff read it on the audit page (the code stays searchable).
 ACTION_LABELS = {
     "award.grant": _l("Award granted"),
+    "callout.create": _l("Call-out sent"),
     "award_template.create": _l("Award template created"),
     "checkin.on_behalf": _l("Checked in on someone's behalf"),
     "checkin.unscanned": _l("Reported a patrol without a scan"),

@@ -43,7 +43,7 @@ from ..parsing import is_id
 from ..settings import setting
 from .. import db, timeutil
 from ..timeutil import as_utc, isoformat, local, night_minutes
-from . import access, audit, hours, images, ledger, notices
+from . import access, audit, hours, images, ledger, notices, outbox
 from .geo import check_geofence
 
 #: The kinds every station has, in the order they are offered (``ServiceKind`` rows change their
@@ -308,7 +308,16 @@ def _close(session: Session, record: ServiceRecord, end: datetime, now: datetime
         record.status = status
         session.add(record)
         session.flush()
+        if status == "pending":
+            _tell_pending(session, record, now)
     return record
+
+
+def _tell_pending(session: Session, record: ServiceRecord, now: datetime) -> None:
+    """The station's webhooks hear of a record waiting for a coordinator (``service.pending``)."""
+    from ..schemas.service import ServiceRecordOut
+    outbox.emit(session, record.station_id, "service.pending", lambda: outbox.dump(ServiceRecordOut, ServiceRecordOut.of(record)),
+                now=now)
 
 
 def _settle_open(session: Session, record: ServiceRecord, at: datetime, now: datetime) -> None:
@@ -608,6 +617,7 @@ def request_makeup(session: Session, actor: User, *, kind: str, started_at: date
         _keep_photo(session, record, picture, folder)
     audit.record(session, actor, "service.makeup", "service_record", record.id, kind=record.kind,
                  started_at=isoformat(started_at), ended_at=isoformat(ended_at))
+    _tell_pending(session, record, now)
     return record
 
 

@@ -32,7 +32,7 @@ from ..models import Redemption, StockMovement, StoreItem, User
 from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import local, local_midnight, period_start
-from . import access, audit, codes, idempotency, images, ledger, notices
+from . import access, audit, codes, idempotency, images, ledger, notices, outbox
 from .csv_export import csv_stream
 
 MAX_QUANTITY = 99
@@ -328,6 +328,10 @@ def _flag_low_stock(session: Session, item: StoreItem, stock: int, now: datetime
         notices.notify(session, user_id, "store_low_stock", _l("Low stock: %(name)s", name=item.name),
                        _l("%(n)s left. Restock it in the store's catalog.", n=stock), f"/store/manage/{item.id}",
                        now=now)
+    from ..schemas.common import Attrs
+    from ..schemas.store import ItemOut
+    outbox.emit(session, item.station_id, "store.low_stock",
+                lambda: outbox.dump(ItemOut, Attrs(item, stock=stock, low_stock=True, picture_url=None)), now=now)
 
 
 #: The volunteer's row locked (as ``ledger.lock_user``) and the item, in one round trip.

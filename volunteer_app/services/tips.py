@@ -50,7 +50,7 @@ from ..parsing import BadValue, is_id, parse_id
 from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, Notice, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
-from . import access, audit, images, ledger, notices
+from . import access, audit, images, ledger, notices, outbox
 
 MAX_PHOTO_BYTES = images.MAX_UPLOAD_BYTES
 MAX_PHOTOS = 3
@@ -267,6 +267,7 @@ def submit(session: Session, reporter: User, *, category: str, description: str,
     if not client_ref:
         session.add(tip)
         session.flush()
+        _tell(session, tip, "tip.created", moment)
         return tip, True
     try:
         with session.begin_nested():  # a parallel twin may have filed it a moment ago
@@ -276,7 +277,20 @@ def submit(session: Session, reporter: User, *, category: str, description: str,
         if existing is None:
             raise
         return existing, False
+    _tell(session, tip, "tip.created", moment)
     return tip, True
+
+
+def _tell(session: Session, tip: Tip, event: str, now: datetime) -> None:
+    """The station's webhooks hear of it (the tip as the API shows it)."""
+    from ..schemas.common import Attrs
+    from ..schemas.tips import TipOut
+
+    def data():
+        photos = [Attrs(photo, url=f"/api/v1/tips/{tip.id}/photos/{photo.id}")
+                  for photo in photos_of(session, [tip.id])[tip.id]]
+        return outbox.dump(TipOut, Attrs(tip, photos=photos))
+    outbox.emit(session, tip.station_id, event, data, now=now)
 
 
 def _by_client_ref(session: Session, reporter_id: int, client_ref: str) -> Tip | None:
@@ -315,6 +329,7 @@ def triage(session: Session, actor: User, tip_id: int, *, level: str, note: str 
     audit.record(session, actor, "tip.triage", "tip", tip.id, level=level, due_at=isoformat(tip.due_at),
                  note=note, before=before)
     session.flush()
+    _tell(session, tip, "tip.triaged", moment)
     return tip
 
 

@@ -46,6 +46,7 @@ def nav_items(user) -> list[dict]:
 #: The Manage hub, in display order: (endpoint, label, hint, roles) — a link shows once its
 #: endpoint exists and the user holds one of ``roles`` (admin passes).
 MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
+    ("pages.callout_new", _l("Call volunteers out"), _l("Ask for help now; see who is coming"), ("coordinator",)),
     ("pages.approvals", _l("Approvals"), _l("New registrations waiting for you"), ("coordinator",)),
     ("pages.teams", _l("Teams and members"), _l("Add, remove, make coordinator"), ("coordinator",)),
     ("pages.users", _l("People"), _l("Find, create and manage accounts"), ("coordinator",)),
@@ -54,6 +55,8 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
      ("coordinator",)),
     ("pages.no_shows", _l("No-show blocks"), _l("Volunteers who may not sign up"), ("coordinator",)),
     ("pages.audit_page", _l("Audit trail"), _l("Who did what, and when"), ("admin",)),
+    ("pages.webhooks_page", _l("Webhooks and chat groups"), _l("Tell a command platform or a chat group"),
+     ("admin",)),
     ("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",)),
     ("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"), ("coordinator",)),
     ("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"), ("admin",)),

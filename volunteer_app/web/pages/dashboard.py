@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import db
-from ...services import dashboard, svg
+from ...services import callouts, dashboard, svg
 from ...timeutil import local
 from ..params import arg_id
 from . import bp
@@ -42,4 +42,5 @@ def dashboard_page():
     board = dashboard.build(db.get_session(), current_user, team_id=arg_id("team"))
     return render("pages/dashboard/index.html", "pages/dashboard/_board.html", board=board, plots=plots(board),
                   weekdays=weekday_labels(), busiest=busiest(board.heatmap),
+                  callout_figures=callouts.response_figures(db.get_session(), current_user, limit=5),
                   approvals_url=url_for("pages.approvals") if "pages.approvals" in current_app.view_functions else None)
