@@ -36,6 +36,7 @@ ENV_SETTINGS: dict[str, type] = {
     "OUTING_TAIL_MINUTES": int,
     "ROUTE_IN_ORDER": bool,
     "ID_NUMBER_KEY": str,
+    "POINTS_EXPIRE": str,
 }
 
 
@@ -93,7 +94,24 @@ class Defaults:
     ROUTE_IN_ORDER = False
     #: Key for ID document numbers at rest (any text; None: derived from SECRET_KEY).
     ID_NUMBER_KEY: str | None = None
+    #: When earned points lapse: "never", "year_end:N" (31 December, N years after the year
+    #: they were earned) or "months:N" (N months after they were earned).
+    POINTS_EXPIRE = "never"
     TESTING = False
+
+
+def parse_points_expire(raw) -> tuple[str, int]:
+    """``POINTS_EXPIRE`` as ``(rule, n)``: ``("never", 0)``, ``("year_end", N)`` or
+    ``("months", N)``; anything else is a ``ValueError`` that says what is expected."""
+    text = str(raw).strip().lower() if raw is not None else ""
+    if text == "never":
+        return "never", 0
+    rule, _, number = text.partition(":")
+    low = {"year_end": 0, "months": 1}.get(rule)
+    if low is not None and number.isascii() and number.isdigit() and low <= int(number) <= 100:
+        return rule, int(number)
+    raise ValueError(f"POINTS_EXPIRE={raw!r} is not understood: use 'never', 'year_end:N' (N from 0 to 100) "
+                     "or 'months:N' (N from 1 to 100)")
 
 
 def _parse(kind: type, raw: str):

@@ -13,7 +13,7 @@ from .accounts import (  # noqa: F401
     TeamMembership,
     User,
 )
-from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401
+from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot  # noqa: F401
 from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
 from .recognition import TOTAL_PERIODS, Award, AwardTemplate, LeaderboardCache, PointsTotal, UserBadge  # noqa: F401
 from .notices import Notice  # noqa: F401

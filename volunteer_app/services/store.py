@@ -455,7 +455,7 @@ def _give_back(session: Session, actor: User | None, redemption: Redemption, sta
     kind_ref = "refund" if status == "cancelled" else "lapse"
     ledger.post(session, redemption.user_id, redemption.points_spent, "refund",
                 f"{kind_ref}:redemption:{redemption.id}", reason=reason or f"{item.name} × {redemption.quantity}",
-                actor_id=actor.id if actor else None, now=now)
+                actor_id=actor.id if actor else None, now=now, refunds=f"redemption:{redemption.id}")
     _move_stock(session, item, redemption.quantity, "cancel", reason, actor, now, record=False)
     audit.record(session, actor, f"store.redemption_{status}", "redemption", redemption.id,
                  station_id=redemption.station_id, user_id=redemption.user_id, item_id=item.id,

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...services import accounts, codes, images, qr, store
+from ...services import accounts, codes, expiry, images, qr, store
 from ...parsing import BadValue, parse_number
 from ..params import arg_day, to_id
 from . import bp
@@ -69,7 +69,7 @@ def _card_context(user_id: int) -> dict:
     image = base64.b64encode(qr.png(code, box_size=8)).decode()
     user_part, digits = code.split("-")
     return {"code": code, "digits": digits, "user_part": user_part, "expires_at": expires_at,
-            "qr_data": f"data:image/png;base64,{image}",
+            "qr_data": f"data:image/png;base64,{image}", "expiring": expiry.expiring(db.get_session(), user_id, now),
             # the counter takes the previous step too: how long this code is good from now
             "valid_seconds": int((expires_at - now).total_seconds()) + codes.MEMBER_STEP_SECONDS}
 

@@ -1,0 +1,121 @@
+"""Points that lapse (``POINTS_EXPIRE``): the sweep that lapses them, the notices 30 and 7 days
+before, and what lapses soon (``expiring``).
+
+The lots and their rules live in :mod:`ledger`; a spending lapses a person's overdue lots itself,
+so the sweep is what empties the lots of people who spend nothing. It works person by person,
+each under their row lock, in batches of its own transactions: two sweeps in parallel (two
+instances) lapse every lot once, and a second sweep adds nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, cast, func, literal
+from sqlmodel import Session, select
+
+from .. import db
+from ..models import LedgerEntry, Notice, PointsLot
+from ..timeutil import utcnow
+from . import ledger, notices
+
+#: ``expiring`` shows what lapses within this many days.
+EXPIRING_DAYS = 60
+#: Notices go this many days before points lapse (the nearer one alone when the first was missed).
+NOTICE_DAYS = (30, 7)
+BATCH = 200
+
+
+@dataclass
+class SweepResult:
+    entries: int = 0
+    points: int = 0
+    notices: int = 0
+
+
+def expiring(session: Session, user_id: int, now: datetime | None = None) -> list[dict]:
+    """What lapses in the next ``EXPIRING_DAYS`` days: ``[{"points", "on"}]``, soonest first
+    (``on``: the last day the points count)."""
+    day = ledger.today(now)
+    rows = session.exec(
+        select(PointsLot.expires_on, func.sum(PointsLot.remaining))
+        .where(PointsLot.user_id == user_id, PointsLot.remaining > 0, PointsLot.expires_on >= day,
+               PointsLot.expires_on <= day + timedelta(days=EXPIRING_DAYS))
+        .group_by(PointsLot.expires_on).order_by(PointsLot.expires_on)).all()
+    return [{"points": int(points), "on": on} for on, points in rows]
+
+
+def _due_users(session: Session, day: date, after: int, limit: int) -> list[int]:
+    return list(session.exec(
+        select(PointsLot.user_id).where(PointsLot.remaining > 0, PointsLot.expires_on < day,
+                                        PointsLot.user_id > after)
+        .group_by(PointsLot.user_id).order_by(PointsLot.user_id).limit(limit)))
+
+
+def lapse_user(session: Session, user_id: int, now: datetime | None = None) -> list[LedgerEntry]:
+    """Lapse one person's lots past their day (their row locked): one ``expiry`` entry per day."""
+    now = now or utcnow()
+    ledger.lock_user(session, user_id)
+    due = session.exec(
+        select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on)
+        .where(PointsLot.user_id == user_id, PointsLot.remaining > 0, PointsLot.expires_on < ledger.today(now))
+        .order_by(PointsLot.expires_on, PointsLot.id)).all()
+    return ledger.lapse(session, user_id, list(due), now)
+
+
+def _notice_key(days: int):
+    return (literal(f"points_expiry:{days}:").concat(cast(PointsLot.user_id, String)).concat(":")
+            .concat(cast(PointsLot.expires_on, String)))
+
+
+def send_notices(session: Session, now: datetime | None = None, *, limit: int = BATCH) -> int:
+    """Up to ``limit`` notices of points lapsing within 30 or 7 days, each sent once (a notice
+    whose key exists is not sent again, also by a parallel sweep). Returns how many were sent."""
+    now = now or utcnow()
+    day = ledger.today(now)
+    sent, low = 0, day
+    for days in sorted(NOTICE_DAYS):
+        key = _notice_key(days)
+        rows = session.exec(
+            select(PointsLot.user_id, PointsLot.expires_on, func.sum(PointsLot.remaining), key)
+            .where(PointsLot.remaining > 0, PointsLot.expires_on >= low,
+                   PointsLot.expires_on <= day + timedelta(days=days),
+                   ~select(Notice.id).where(Notice.dedupe_key == key).exists())
+            .group_by(PointsLot.user_id, PointsLot.expires_on).order_by(PointsLot.user_id, PointsLot.expires_on)
+            .limit(limit - sent)).all()
+        for user_id, on, points, dedupe_key in rows:
+            made = notices.notify(session, user_id, "points_expiry", _l("Points about to lapse"),
+                                  _l("%(points)s points lapse after %(day)s. Spend them at the points store.",
+                                     points=points, day=on.strftime("%m-%d")),
+                                  "/store", dedupe_key=dedupe_key, now=now)
+            sent += made is not None
+        low = day + timedelta(days=days + 1)
+        if sent >= limit:
+            break
+    return sent
+
+
+def sweep(engine, *, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
+    """Lapse every lot past its day and send the notices due, ``batch`` people per transaction."""
+    now = now or utcnow()
+    day = ledger.today(now)
+    result, after = SweepResult(), 0
+    while True:
+        with db.unit_of_work(engine, write=False) as session:
+            user_ids = _due_users(session, day, after, batch)
+        if not user_ids:
+            break
+        with db.unit_of_work(engine) as session:
+            for user_id in user_ids:
+                for entry in lapse_user(session, user_id, now):
+                    result.entries += 1
+                    result.points -= entry.amount
+        after = user_ids[-1]
+    while True:
+        with db.unit_of_work(engine) as session:
+            sent = send_notices(session, now, limit=batch)
+        result.notices += sent
+        if sent < batch:
+            break
+    return result
