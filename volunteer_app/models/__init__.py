@@ -19,5 +19,6 @@ from .recognition import TOTAL_PERIODS, Award, AwardTemplate, LeaderboardCache, 
 from .notices import Notice  # noqa: F401
 from .shifts import SIGNUP_STATUSES, CalendarFeed, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup  # noqa: F401
 from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, TipPhoto  # noqa: F401
-from .store import REDEMPTION_STATUSES, Redemption, StockMovement, StoreItem  # noqa: F401
+from .store import (ITEM_KINDS, REDEMPTION_STATUSES, SPONSOR_KINDS, Redemption, Sponsor, SponsorGift,  # noqa: F401
+                    StockMovement, StoreItem, Voucher)
 from .service import SERVICE_SOURCES, SERVICE_STATUSES, ServiceKind, ServiceRecord  # noqa: F401

@@ -52,6 +52,11 @@ class ItemOut(ApiOutput):
     active: bool
     low_stock: bool
     picture_url: str | None
+    #: ``goods`` handed over at the counter, or a ``voucher`` used at the sponsor's.
+    kind: Literal["goods", "voucher"] = "goods"
+    sponsor_id: int | None = None
+    #: "由 XX 提供": who gave the goods last received.
+    sponsor_name: str | None = None
 
 
 class ItemList(ApiOutput):

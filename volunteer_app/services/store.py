@@ -309,6 +309,7 @@ def _take(session: Session, actor: User, user: User, item: StoreItem, quantity: 
     redemption = db.insert_now(session, Redemption(
         station_id=item.station_id, user_id=user.id, item_id=item.id, quantity=quantity, points_spent=cost,
         status=status, created_at=now, expires_at=expires_at, clerk_id=actor.id if status == "fulfilled" else None,
+        sponsor_id=item.sponsor_id,
         fulfilled_at=now if status == "fulfilled" else None))
     entry = ledger.post(session, user.id, -cost, "redemption", f"redemption:{redemption.id}",
                         reason=f"{item.name} × {quantity}", actor_id=actor.id, now=now)

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...services import accounts, codes, expiry, images, qr, store
+from ...services import accounts, codes, expiry, images, qr, sponsors, store
 from ...parsing import BadValue, parse_number
 from ..params import arg_day, to_id
 from . import bp
@@ -58,6 +58,7 @@ def store_page():
     offers.sort(key=lambda offer: (offer["state"] != "ok", offer["item"].cost))
     reservations = store.open_reservations(session_db, current_user, current_user.id, now)
     return render_template("pages/store/index.html", offers=offers, reservations=reservations,
+                           sponsor_names=sponsors.names(session_db, current_user.station_id),
                            affordable=sum(1 for offer in offers if offer["state"] == "ok"),
                            reservation_days=store.RESERVATION_DAYS)
 
