@@ -273,13 +273,15 @@ def lapse_reservations_command():
 
 @main.command("expire-points")
 def expire_points_command():
-    """Lapse points past their day (POINTS_EXPIRE) and send the notices 30 and 7 days before
-    (run it daily; twice, or on two instances at once, lapses nothing twice)."""
+    """Lapse unused vouchers (points given back) and points past their day (POINTS_EXPIRE), and
+    send the notices 30 and 7 days before (run it daily; twice, or on two instances at once,
+    lapses nothing twice)."""
     from .services import expiry
     app = create_app()
     with app.app_context():
         result = expiry.sweep(app.extensions["db_engine"])
-    click.echo(f"{result.points} points lapsed in {result.entries} entries; {result.notices} notices sent")
+    click.echo(f"{result.points} points lapsed in {result.entries} entries; {result.notices} notices sent; "
+               f"{result.vouchers} unused vouchers lapsed")
 
 
 def init_app(app) -> None:

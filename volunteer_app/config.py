@@ -37,6 +37,7 @@ ENV_SETTINGS: dict[str, type] = {
     "ROUTE_IN_ORDER": bool,
     "ID_NUMBER_KEY": str,
     "POINTS_EXPIRE": str,
+    "VOUCHER_DAYS": int,
 }
 
 
@@ -97,6 +98,8 @@ class Defaults:
     #: When earned points lapse: "never", "year_end:N" (31 December, N years after the year
     #: they were earned) or "months:N" (N months after they were earned).
     POINTS_EXPIRE = "never"
+    #: A voucher not used at its sponsor's within this many days lapses, its points given back.
+    VOUCHER_DAYS = 30
     TESTING = False
 
 

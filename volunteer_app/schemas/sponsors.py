@@ -98,3 +98,27 @@ class ReportOut(ApiOutput):
     volunteers: int
     months: list[ReportMonth]
     items: list[ReportItem]
+
+
+class VoucherCreate(ApiInput):
+    client_ref: ClientRef | None = None
+
+
+class VoucherOut(ApiOutput):
+    #: The redemption's id.
+    id: int
+    item_id: int
+    item_name: str
+    quantity: int
+    points_spent: int
+    balance_after: int | None = None
+    sponsor_name: str
+    #: The one-time number to show at the sponsor's (its QR code encodes the same digits).
+    number: str
+    status: Literal["voucher", "fulfilled", "lapsed", "cancelled"]
+    expires_at: StationTime
+    used_at: StationTime | None
+
+
+class VoucherList(ApiOutput):
+    vouchers: list[VoucherOut]

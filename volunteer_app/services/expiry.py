@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from .. import db
 from ..models import LedgerEntry, Notice, PointsLot
 from ..timeutil import utcnow
-from . import ledger, notices
+from . import ledger, notices, vouchers
 
 #: ``expiring`` shows what lapses within this many days.
 EXPIRING_DAYS = 60
@@ -32,6 +32,7 @@ class SweepResult:
     entries: int = 0
     points: int = 0
     notices: int = 0
+    vouchers: int = 0
 
 
 def expiring(session: Session, user_id: int, now: datetime | None = None) -> list[dict]:
@@ -97,10 +98,13 @@ def send_notices(session: Session, now: datetime | None = None, *, limit: int = 
 
 
 def sweep(engine, *, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
-    """Lapse every lot past its day and send the notices due, ``batch`` people per transaction."""
+    """Lapse the vouchers not used in time (their points given back first, to their lots), every
+    lot past its day, and send the notices due, ``batch`` people per transaction."""
     now = now or utcnow()
     day = ledger.today(now)
     result, after = SweepResult(), 0
+    with db.unit_of_work(engine) as session:
+        result.vouchers = vouchers.lapse_unused(session, now=now)
     while True:
         with db.unit_of_work(engine, write=False) as session:
             user_ids = _due_users(session, day, after, batch)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from ... import db
 from ...schemas.common import Attrs
 from ...schemas.sponsors import (GiftCreate, GiftOut, ReportOut, ReportQuery, SponsorCreate, SponsorList, SponsorOut,
-                                 SponsorPatch)
-from ...services import sponsors
+                                 SponsorPatch, VoucherCreate, VoucherList, VoucherOut)
+from ...services import sponsors, vouchers
 from .base import current_api_user, route
 
 KEEPERS = ("clerk", "coordinator")
@@ -45,3 +45,24 @@ def receive_gift(sponsor_id: int, body: GiftCreate):
        tag="sponsors", query=ReportQuery, response=ReportOut, roles=KEEPERS)
 def sponsor_report(sponsor_id: int, query: ReportQuery):
     return sponsors.report(db.get_session(), current_api_user(), sponsor_id, query.since, query.until)
+
+
+def _voucher(view, balance_after: int | None = None) -> dict:
+    redemption, voucher = view.redemption, view.voucher
+    return {"id": redemption.id, "item_id": view.item.id, "item_name": view.item.name, "quantity": redemption.quantity,
+            "points_spent": redemption.points_spent, "balance_after": balance_after,
+            "sponsor_name": view.sponsor_name, "number": voucher.number, "status": redemption.status,
+            "expires_at": voucher.expires_at, "used_at": voucher.used_at}
+
+
+@route("/store/items/<id:item_id>/voucher", "POST", summary="Take a voucher item for oneself (a one-time number)",
+       tag="sponsors", body=VoucherCreate, response=VoucherOut, status=201, idempotent=True)
+def take_voucher(item_id: int, body: VoucherCreate):
+    user = current_api_user()
+    view = vouchers.issue(db.get_session(), user, item_id)
+    return _voucher(view, balance_after=user.balance)
+
+
+@route("/me/vouchers", summary="My vouchers, newest first", tag="sponsors", response=VoucherList)
+def my_vouchers():
+    return {"vouchers": [_voucher(view) for view in vouchers.my_vouchers(db.get_session(), current_api_user())]}

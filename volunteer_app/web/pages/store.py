@@ -94,6 +94,8 @@ def my_redemptions():
 def reserve_item(item_id: int):
     session_db = db.get_session()
     result = store.reserve(session_db, current_user, item_id, 1)
+    if result.redemption.status == "voucher":  # a voucher item: the code on the phone
+        return redirect(url_for("pages.voucher_page", redemption_id=result.redemption.id))
     item = store.get_item(session_db, current_user, result.redemption.item_id)
     flash(_("Reserved: %(name)s. Show your member card at the counter within %(days)s days.",
             name=item.name, days=store.RESERVATION_DAYS), "success")
@@ -291,7 +293,8 @@ def counter_export():
 
 def _item_form() -> dict:
     form = {name: (request.form.get(name) or "").strip()[:1000] for name in
-            ("name", "description", "cost", "stock", "monthly_limit_per_user", "low_stock_threshold")}
+            ("name", "description", "cost", "stock", "monthly_limit_per_user", "low_stock_threshold", "kind",
+             "sponsor_id")}
     return form
 
 
@@ -310,6 +313,11 @@ def _item_fields(form: dict, *, with_stock: bool) -> dict:
               "low_stock_threshold": number("low_stock_threshold", 3)}
     if with_stock:
         fields["stock"] = number("stock", 0)
+    if "kind" in request.form:  # the forms that offer vouchers and sponsors
+        fields["kind"] = request.form.get("kind") or "goods"
+        fields["sponsor_id"] = to_id(request.form.get("sponsor_id")) if request.form.get("sponsor_id") else None
+        if request.form.get("sponsor_id") and fields["sponsor_id"] is None:
+            fields["sponsor_id"] = -1  # refused by the service with the field's message
     return fields
 
 
@@ -319,6 +327,7 @@ def _catalog_page(errors: dict | None = None, form: dict | None = None):
     items = store.list_items(session_db, current_user, include_inactive=can_edit)
     low = [item for item in items if store.is_low_stock(item)]
     return render_template("pages/store/manage.html", items=items, low=low, errors=errors or {}, form=form or {},
+                           sponsors=sponsors.list_sponsors(session_db, current_user),
                            picture_url=_picture_url, is_low=store.is_low_stock, can_edit=can_edit), \
         (422 if errors else 200)
 
