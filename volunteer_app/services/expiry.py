@@ -16,7 +16,7 @@ from sqlalchemy import String, cast, func, literal
 from sqlmodel import Session, select
 
 from .. import db
-from ..models import LedgerEntry, Notice, PointsLot
+from ..models import Notice, PointsLot
 from ..timeutil import utcnow
 from . import ledger, notices, vouchers
 
@@ -54,47 +54,31 @@ def _due_users(session: Session, day: date, after: int, limit: int) -> list[int]
         .group_by(PointsLot.user_id).order_by(PointsLot.user_id).limit(limit)))
 
 
-def lapse_user(session: Session, user_id: int, now: datetime | None = None) -> list[LedgerEntry]:
-    """Lapse one person's lots past their day (their row locked): one ``expiry`` entry per day."""
-    now = now or utcnow()
-    ledger.lock_user(session, user_id)
-    due = session.exec(
-        select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on)
-        .where(PointsLot.user_id == user_id, PointsLot.remaining > 0, PointsLot.expires_on < ledger.today(now))
-        .order_by(PointsLot.expires_on, PointsLot.id)).all()
-    return ledger.lapse(session, user_id, list(due), now)
-
-
 def _notice_key(days: int):
     return (literal(f"points_expiry:{days}:").concat(cast(PointsLot.user_id, String)).concat(":")
             .concat(cast(PointsLot.expires_on, String)))
 
 
 def send_notices(session: Session, now: datetime | None = None, *, limit: int = BATCH) -> int:
-    """Up to ``limit`` notices of points lapsing within 30 or 7 days, each sent once (a notice
-    whose key exists is not sent again, also by a parallel sweep). Returns how many were sent."""
+    """Up to ``limit`` notices of points lapsing within 30 or 7 days, each sent once (one per
+    person, day and distance; a parallel sweep's twin is skipped). Returns how many were sent."""
     now = now or utcnow()
     day = ledger.today(now)
-    sent, low = 0, day
+    due, low = [], day
     for days in sorted(NOTICE_DAYS):
         key = _notice_key(days)
-        rows = session.exec(
+        due += session.exec(
             select(PointsLot.user_id, PointsLot.expires_on, func.sum(PointsLot.remaining), key)
             .where(PointsLot.remaining > 0, PointsLot.expires_on >= low,
                    PointsLot.expires_on <= day + timedelta(days=days),
                    ~select(Notice.id).where(Notice.dedupe_key == key).exists())
             .group_by(PointsLot.user_id, PointsLot.expires_on).order_by(PointsLot.user_id, PointsLot.expires_on)
-            .limit(limit - sent)).all()
-        for user_id, on, points, dedupe_key in rows:
-            made = notices.notify(session, user_id, "points_expiry", _l("Points about to lapse"),
-                                  _l("%(points)s points lapse after %(day)s. Spend them at the points store.",
-                                     points=points, day=on.strftime("%m-%d")),
-                                  "/store", dedupe_key=dedupe_key, now=now)
-            sent += made is not None
+            .limit(limit - len(due))).all()
         low = day + timedelta(days=days + 1)
-        if sent >= limit:
-            break
-    return sent
+    return notices.notify_once_each(session, [
+        (user_id, "points_expiry", _l("Points about to lapse"),
+         _l("%(points)s points lapse after %(day)s. Spend them at the points store.", points=points,
+            day=on.strftime("%m-%d")), "/store", dedupe_key) for user_id, on, points, dedupe_key in due], now=now)
 
 
 def sweep(engine, *, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
@@ -111,15 +95,14 @@ def sweep(engine, *, now: datetime | None = None, batch: int = BATCH) -> SweepRe
         if not user_ids:
             break
         with db.unit_of_work(engine) as session:
-            for user_id in user_ids:
-                for entry in lapse_user(session, user_id, now):
-                    result.entries += 1
-                    result.points -= entry.amount
+            entries, points = ledger.lapse_due(session, user_ids, now)
+        result.entries += entries
+        result.points += points
         after = user_ids[-1]
     while True:
         with db.unit_of_work(engine) as session:
             sent = send_notices(session, now, limit=batch)
         result.notices += sent
-        if sent < batch:
+        if sent == 0:
             break
     return result

@@ -216,6 +216,46 @@ def lapse(session: Session, user_id: int, due: list[tuple], now: datetime) -> li
             for lapses, lots in sorted(by_day.items())]
 
 
+def lapse_due(session: Session, user_ids: list[int], now: datetime) -> tuple[int, int]:
+    """The sweep's batch: lapse every lot past its day of these people at once, as
+    :func:`lapse` does one by one (their rows locked first; one ``expiry`` entry per person and
+    day), in a few statements for the whole batch. Returns (entries written, points lapsed)."""
+    if not user_ids:
+        return 0, 0
+    balances = dict(session.execute(select(_users.c.id, _users.c.balance).where(_users.c.id.in_(user_ids))
+                                    .order_by(_users.c.id).with_for_update()).all())
+    due = session.execute(
+        select(_lots.c.id, _lots.c.user_id, _lots.c.remaining, _lots.c.expires_on)
+        .where(_lots.c.user_id.in_(user_ids), _lots.c.remaining > 0, _lots.c.expires_on < today(now))
+        .order_by(_lots.c.user_id, _lots.c.expires_on, _lots.c.id)).all()
+    groups: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for lot_id, user_id, remaining, last_day in due:
+        groups.setdefault((user_id, last_day), []).append((lot_id, remaining))
+    if not groups:
+        return 0, 0
+    rows, lapsed = [], {}
+    for (user_id, last_day), lots in groups.items():  # in user and day order, as selected
+        points = sum(remaining for _lot, remaining in lots)
+        balances[user_id] -= points
+        lapsed[user_id] = lapsed.get(user_id, 0) + points
+        rows.append({"user_id": user_id, "amount": -points, "kind": "expiry", "ref": f"expiry:{user_id}:{last_day}",
+                     "reason": last_day.isoformat(), "earned": False, "actor_id": None, "created_at": now,
+                     "balance_after": balances[user_id]})
+    if any(balance < 0 for balance in balances.values()):  # the lots never exceed the balance
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    ids = session.execute(insert(_entries).returning(_entries.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    session.execute(update(_users).where(_users.c.id == bindparam("lapsing_user"))
+                    .values(balance=_users.c.balance - bindparam("lapsing_points")),
+                    [{"lapsing_user": user_id, "lapsing_points": points} for user_id, points in lapsed.items()])
+    draws = [(entry_id, lot_id, points) for entry_id, lots in zip(ids, groups.values()) for lot_id, points in lots]
+    result = session.execute(_TAKE, [{"lot": lot_id, "points": points} for _entry, lot_id, points in draws])
+    if result.rowcount != len(draws):
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    session.execute(insert(_draws), [{"lot_id": lot_id, "entry_id": entry_id, "points": points}
+                                     for entry_id, lot_id, points in draws])
+    return len(rows), sum(lapsed.values())
+
+
 def _draw(session: Session, entry_id: int, draws: list[tuple[int, int]]) -> None:
     """Record what an entry took from (points > 0) or gave back to (< 0) each lot."""
     if not draws:
