@@ -9,7 +9,7 @@ instances) lapse every lot once, and a second sweep adds nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, func, literal
@@ -24,7 +24,7 @@ from . import ledger, notices, vouchers
 EXPIRING_DAYS = 60
 #: Notices go this many days before points lapse (the nearer one alone when the first was missed).
 NOTICE_DAYS = (30, 7)
-BATCH = 200
+BATCH = 500
 
 
 @dataclass
@@ -47,21 +47,15 @@ def expiring(session: Session, user_id: int, now: datetime | None = None) -> lis
     return [{"points": int(points), "on": on} for on, points in rows]
 
 
-def _due_users(session: Session, day: date, after: int, limit: int) -> list[int]:
-    return list(session.exec(
-        select(PointsLot.user_id).where(PointsLot.remaining > 0, PointsLot.expires_on < day,
-                                        PointsLot.user_id > after)
-        .group_by(PointsLot.user_id).order_by(PointsLot.user_id).limit(limit)))
-
-
 def _notice_key(days: int):
     return (literal(f"points_expiry:{days}:").concat(cast(PointsLot.user_id, String)).concat(":")
             .concat(cast(PointsLot.expires_on, String)))
 
 
-def send_notices(session: Session, now: datetime | None = None, *, limit: int = BATCH) -> int:
-    """Up to ``limit`` notices of points lapsing within 30 or 7 days, each sent once (one per
-    person, day and distance; a parallel sweep's twin is skipped). Returns how many were sent."""
+def send_notices(session: Session, first_id: int, last_id: int, now: datetime | None = None) -> int:
+    """The notices of points lapsing within 30 or 7 days for the people with ids ``first_id`` to
+    ``last_id``, each sent once (one per person, day and distance; a parallel sweep's twin is
+    skipped). Returns how many were sent."""
     now = now or utcnow()
     day = ledger.today(now)
     due, low = [], day
@@ -69,11 +63,10 @@ def send_notices(session: Session, now: datetime | None = None, *, limit: int = 
         key = _notice_key(days)
         due += session.exec(
             select(PointsLot.user_id, PointsLot.expires_on, func.sum(PointsLot.remaining), key)
-            .where(PointsLot.remaining > 0, PointsLot.expires_on >= low,
+            .where(PointsLot.user_id.between(first_id, last_id), PointsLot.remaining > 0, PointsLot.expires_on >= low,
                    PointsLot.expires_on <= day + timedelta(days=days),
                    ~select(Notice.id).where(Notice.dedupe_key == key).exists())
-            .group_by(PointsLot.user_id, PointsLot.expires_on).order_by(PointsLot.user_id, PointsLot.expires_on)
-            .limit(limit - len(due))).all()
+            .group_by(PointsLot.user_id, PointsLot.expires_on)).all()
         low = day + timedelta(days=days + 1)
     return notices.notify_once_each(session, [
         (user_id, "points_expiry", _l("Points about to lapse"),
@@ -82,27 +75,18 @@ def send_notices(session: Session, now: datetime | None = None, *, limit: int = 
 
 
 def sweep(engine, *, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
-    """Lapse the vouchers not used in time (their points given back first, to their lots), every
-    lot past its day, and send the notices due, ``batch`` people per transaction."""
+    """Lapse the vouchers not used in time (their points given back first, to their lots), then,
+    ``batch`` people (by id) per transaction, every lot past its day, and send the notices due."""
     now = now or utcnow()
-    day = ledger.today(now)
-    result, after = SweepResult(), 0
+    result = SweepResult()
     with db.unit_of_work(engine) as session:
         result.vouchers = vouchers.lapse_unused(session, now=now)
-    while True:
-        with db.unit_of_work(engine, write=False) as session:
-            user_ids = _due_users(session, day, after, batch)
-        if not user_ids:
-            break
+    with db.unit_of_work(engine, write=False) as session:
+        last = session.exec(select(func.max(PointsLot.user_id))).one() or 0
+    for first in range(1, last + 1, batch):
         with db.unit_of_work(engine) as session:
-            entries, points = ledger.lapse_due(session, user_ids, now)
+            entries, points = ledger.lapse_due(session, first, first + batch - 1, now)
+            result.notices += send_notices(session, first, first + batch - 1, now)
         result.entries += entries
         result.points += points
-        after = user_ids[-1]
-    while True:
-        with db.unit_of_work(engine) as session:
-            sent = send_notices(session, now, limit=batch)
-        result.notices += sent
-        if sent == 0:
-            break
     return result

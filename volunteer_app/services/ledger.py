@@ -216,18 +216,21 @@ def lapse(session: Session, user_id: int, due: list[tuple], now: datetime) -> li
             for lapses, lots in sorted(by_day.items())]
 
 
-def lapse_due(session: Session, user_ids: list[int], now: datetime) -> tuple[int, int]:
-    """The sweep's batch: lapse every lot past its day of these people at once, as
-    :func:`lapse` does one by one (their rows locked first; one ``expiry`` entry per person and
-    day), in a few statements for the whole batch. Returns (entries written, points lapsed)."""
+def lapse_due(session: Session, first_id: int, last_id: int, now: datetime) -> tuple[int, int]:
+    """The sweep's batch: lapse every lot past its day of the people with ids ``first_id`` to
+    ``last_id`` at once, as :func:`lapse` does one by one (their rows locked first; one
+    ``expiry`` entry per person and day), in a few statements for the whole batch. Returns
+    (entries written, points lapsed)."""
+    day = today(now)
+    in_batch = (_lots.c.user_id.between(first_id, last_id), _lots.c.remaining > 0, _lots.c.expires_on < day)
+    user_ids = session.execute(select(_lots.c.user_id).where(*in_batch).distinct()).scalars().all()
     if not user_ids:
         return 0, 0
     balances = dict(session.execute(select(_users.c.id, _users.c.balance).where(_users.c.id.in_(user_ids))
                                     .order_by(_users.c.id).with_for_update()).all())
-    due = session.execute(
+    due = session.execute(  # again, now that the people are locked
         select(_lots.c.id, _lots.c.user_id, _lots.c.remaining, _lots.c.expires_on)
-        .where(_lots.c.user_id.in_(user_ids), _lots.c.remaining > 0, _lots.c.expires_on < today(now))
-        .order_by(_lots.c.user_id, _lots.c.expires_on, _lots.c.id)).all()
+        .where(*in_batch).order_by(_lots.c.user_id, _lots.c.expires_on, _lots.c.id)).all()
     groups: dict[tuple[int, date], list[tuple[int, int]]] = {}
     for lot_id, user_id, remaining, last_day in due:
         groups.setdefault((user_id, last_day), []).append((lot_id, remaining))
