@@ -89,7 +89,7 @@ def test_sponsor_goods_a_voucher_redeemed_and_validated(new_page, live_server, j
         sponsor_phone.fill("#f-number", number)
         sponsor_phone.locator("form.stack button[type=submit]").click()
         sponsor_phone.wait_for_load_state()
-        assert "已经用过" in sponsor_phone.locator(".notice-error").inner_text()
+        assert "已经用过" in sponsor_phone.locator(".voucher-refused").inner_text()
 
     with journey.step("the volunteer sees it used", phone):
         phone.goto("/store/mine")
