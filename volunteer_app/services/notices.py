@@ -67,7 +67,7 @@ def notify_once_each(session: Session, items: list[tuple], *, now: datetime | No
     dialect = session.get_bind().dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Notice.__table__).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
-    return session.execute(statement, rows).rowcount
+    return len(session.execute(statement.returning(Notice.__table__.c.id), rows).all())
 
 
 def notify_all(session: Session, user_id: int, items: list[tuple], *, now: datetime | None = None) -> None:
