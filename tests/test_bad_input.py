@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
-from volunteer_app.services import checkpoints
+from volunteer_app.services import checkpoints, sponsors
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -61,10 +61,12 @@ def world(app):
         shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[checkpoint])
         tip = factories.tip(session, volunteer)
         item = factories.store_item(session, cost=5, stock=5)
+        sponsor = sponsors.create(session, boss, name="爱心超市")
         record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
                                           status="pending")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
+               "sponsor": sponsor.id,
                "poster": checkpoints.token(checkpoint)}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
@@ -149,6 +151,16 @@ API_ROWS = [
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/callouts", "team_ids", "body", body={"title": "湖滨路需要支援", "needed": 2}),
     ApiRow("POST", "/callouts/<id:callout_id>/arrived", "user_id", "body", "/callouts/1/arrived"),
+    ApiRow("POST", "/store/items", "sponsor_id", "body", body={"name": "餐券", "cost": 10, "stock": 1}),
+    ApiRow("PATCH", "/store/items/<id:item_id>", "sponsor_id", "body", "/store/items/{item}"),
+    ApiRow("POST", "/sponsors/<id:sponsor_id>/gifts", "item_id", "body", "/sponsors/{sponsor}/gifts",
+           {"quantity": 1}),
+    ApiRow("POST", "/sponsors/<id:sponsor_id>/gifts", "received_on", "body", "/sponsors/{sponsor}/gifts",
+           {"item_id": "{item}", "quantity": 1}),
+    ApiRow("GET", "/sponsors/<id:sponsor_id>/report", "since", "query", "/sponsors/{sponsor}/report",
+           {"until": "2026-12-31"}),
+    ApiRow("GET", "/sponsors/<id:sponsor_id>/report", "until", "query", "/sponsors/{sponsor}/report",
+           {"since": "2026-01-01"}),
 ]
 
 
@@ -331,6 +343,14 @@ PAGE_ROWS = [
     PageRow("GET", "/manage/shifts", "team", fine=NONE),
     PageRow("GET", "/manage/shifts", "week", fine=NONE),
     PageRow("GET", "/counter/summary", "day", fine=NONE),
+    PageRow("POST", "/store/sponsors/{sponsor}", "item_id", {"quantity": "1"}),
+    PageRow("POST", "/store/manage", "sponsor_id", {"name": "餐券", "cost": "10", "stock": "1", "kind": "voucher"},
+            fine=NONE),
+    PageRow("POST", "/store/sponsors/{sponsor}", "quantity", {"item_id": "{item}"}),
+    PageRow("POST", "/store/sponsors/{sponsor}", "received_on", {"item_id": "{item}", "quantity": "1"},
+            fine=NONE),
+    PageRow("POST", "/store/sponsors/{sponsor}", "value", {"item_id": "{item}", "quantity": "1"}, fine=NONE),
+    PageRow("GET", "/store/sponsors/{sponsor}/letter", "year", expect="ok"),
     PageRow("GET", "/counter/export.csv", "day", fine=NONE),
     PageRow("GET", "/counter/export.csv", "since", fine=NONE),
     PageRow("GET", "/counter/export.csv", "until", fine=NONE),

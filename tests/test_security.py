@@ -356,6 +356,12 @@ STAFF_ENDPOINTS = {
     ("POST", "/callouts"): ("coordinator",),
     ("POST", "/callouts/<id:callout_id>/arrived"): ("coordinator",),
     ("POST", "/callouts/<id:callout_id>/close"): ("coordinator",),
+    ("POST", "/sponsors"): ("clerk", "coordinator"),
+    ("GET", "/sponsors"): ("clerk", "coordinator"),
+    ("GET", "/sponsors/<id:sponsor_id>"): ("clerk", "coordinator"),
+    ("PATCH", "/sponsors/<id:sponsor_id>"): ("clerk", "coordinator"),
+    ("POST", "/sponsors/<id:sponsor_id>/gifts"): ("clerk", "coordinator"),
+    ("GET", "/sponsors/<id:sponsor_id>/report"): ("clerk", "coordinator"),
 }
 
 

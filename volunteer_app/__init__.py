@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SESSION_COOKIE_SECURE"] is False and (app.config.get("PUBLIC_BASE_URL") or "").startswith("https"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["STATION_TZ"]
+    config_module.parse_points_expire(app.config["POINTS_EXPIRE"])  # a bad rule stops the start
 
     from .services import accounts
     accounts.configure_hasher(fast=bool(app.config.get("FAST_PASSWORD_HASH")))

@@ -232,7 +232,7 @@ def check_command():
 def run_checks(app) -> list[str]:
     """Each domain's check takes a session and returns a list of problems."""
     from .services import checkins, ledger, service, shifts, store, tips
-    checks = [ledger.check_integrity, ledger.check_totals, store.check_integrity, tips.check_integrity,
+    checks = [ledger.check_integrity, ledger.check_lots, ledger.check_totals, store.check_integrity, tips.check_integrity,
               shifts.check_integrity, checkins.check_integrity, service.check_integrity]
     problems = []
     from . import ops
@@ -289,6 +289,17 @@ def deliver_command(once):
         thread.join()
     except KeyboardInterrupt:
         stop.set()
+@main.command("expire-points")
+def expire_points_command():
+    """Lapse unused vouchers (points given back) and points past their day (POINTS_EXPIRE), and
+    send the notices 30 and 7 days before (run it daily; twice, or on two instances at once,
+    lapses nothing twice)."""
+    from .services import expiry
+    app = create_app()
+    with app.app_context():
+        result = expiry.sweep(app.extensions["db_engine"])
+    click.echo(f"{result.points} points lapsed in {result.entries} entries; {result.notices} notices sent; "
+               f"{result.vouchers} unused vouchers lapsed")
 
 
 def init_app(app) -> None:

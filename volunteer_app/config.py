@@ -41,6 +41,8 @@ ENV_SETTINGS: dict[str, type] = {
     "DELIVERY_WORKER": bool,
     "DELIVERY_POLL_SECONDS": float,
     "DELIVERY_THREADS": int,
+    "POINTS_EXPIRE": str,
+    "VOUCHER_DAYS": int,
 }
 
 
@@ -108,7 +110,26 @@ class Defaults:
     DELIVERY_POLL_SECONDS = 2.0
     #: Deliveries sent at once by the worker (each waits for its receiver).
     DELIVERY_THREADS = 4
+    #: When earned points lapse: "never", "year_end:N" (31 December, N years after the year
+    #: they were earned) or "months:N" (N months after they were earned).
+    POINTS_EXPIRE = "never"
+    #: A voucher not used at its sponsor's within this many days lapses, its points given back.
+    VOUCHER_DAYS = 30
     TESTING = False
+
+
+def parse_points_expire(raw) -> tuple[str, int]:
+    """``POINTS_EXPIRE`` as ``(rule, n)``: ``("never", 0)``, ``("year_end", N)`` or
+    ``("months", N)``; anything else is a ``ValueError`` that says what is expected."""
+    text = str(raw).strip().lower() if raw is not None else ""
+    if text == "never":
+        return "never", 0
+    rule, _, number = text.partition(":")
+    low = {"year_end": 0, "months": 1}.get(rule)
+    if low is not None and number.isascii() and number.isdigit() and low <= int(number) <= 100:
+        return rule, int(number)
+    raise ValueError(f"POINTS_EXPIRE={raw!r} is not understood: use 'never', 'year_end:N' (N from 0 to 100) "
+                     "or 'months:N' (N from 1 to 100)")
 
 
 def _parse(kind: type, raw: str):

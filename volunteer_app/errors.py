@@ -38,6 +38,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "service_overlap": 409,
     "scan_too_old": 410,
     "callout_closed": 409,
+    "voucher_used": 409,
     "service_unavailable": 503,
 }
 

@@ -13,13 +13,14 @@ from .accounts import (  # noqa: F401
     TeamMembership,
     User,
 )
-from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry  # noqa: F401
+from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot  # noqa: F401
 from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
 from .recognition import TOTAL_PERIODS, Award, AwardTemplate, LeaderboardCache, PointsTotal, UserBadge  # noqa: F401
 from .notices import Notice  # noqa: F401
 from .shifts import SIGNUP_STATUSES, CalendarFeed, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup  # noqa: F401
 from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, TipPhoto  # noqa: F401
-from .store import REDEMPTION_STATUSES, Redemption, StockMovement, StoreItem  # noqa: F401
+from .store import (ITEM_KINDS, REDEMPTION_STATUSES, SPONSOR_KINDS, Redemption, Sponsor, SponsorGift,  # noqa: F401
+                    StockMovement, StoreItem, Voucher)
 from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, ServiceKind, ServiceRecord,  # noqa: F401
                       ServiceStationDay)
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery  # noqa: F401

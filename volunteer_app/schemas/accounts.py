@@ -1,6 +1,7 @@
 """Accounts and teams."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
@@ -31,6 +32,12 @@ class CreateUserRequest(RegisterRequest):
     team_id: Id | None = None
 
 
+class ExpiringOut(ApiOutput):
+    points: int
+    #: The last day the points count (station time).
+    on: date
+
+
 class UserOut(ApiOutput):
     id: int
     username: str
@@ -42,6 +49,8 @@ class UserOut(ApiOutput):
     lifetime_points: int
     hours_served: float
     level: str
+    #: Points that lapse in the next 60 days, by day.
+    expiring: list[ExpiringOut] = []
     phone: str | None = None
 
 

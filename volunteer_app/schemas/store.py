@@ -22,6 +22,8 @@ class ItemCreate(ApiInput):
     stock: Stock
     monthly_limit_per_user: MonthlyLimit | None = None
     low_stock_threshold: Stock | None = None
+    kind: Literal["goods", "voucher"] = "goods"
+    sponsor_id: Id | None = None
 
 
 class ItemPatch(ApiInput):
@@ -32,11 +34,13 @@ class ItemPatch(ApiInput):
     active: bool | None = None
     monthly_limit_per_user: MonthlyLimit | None = None
     low_stock_threshold: Stock | None = None
+    kind: Literal["goods", "voucher"] | None = None
+    sponsor_id: Id | None = None
 
     @model_validator(mode="after")
     def _not_null(self):
-        # Only monthly_limit_per_user may be set to null (no limit); the rest may be left out.
-        for name in ("name", "cost", "stock", "active", "low_stock_threshold"):
+        # Only monthly_limit_per_user and sponsor_id may be set to null; the rest may be left out.
+        for name in ("name", "cost", "stock", "active", "low_stock_threshold", "kind"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self
@@ -52,6 +56,11 @@ class ItemOut(ApiOutput):
     active: bool
     low_stock: bool
     picture_url: str | None
+    #: ``goods`` handed over at the counter, or a ``voucher`` used at the sponsor's.
+    kind: Literal["goods", "voucher"] = "goods"
+    sponsor_id: int | None = None
+    #: "由 XX 提供": who gave the goods last received.
+    sponsor_name: str | None = None
 
 
 class ItemList(ApiOutput):
@@ -101,7 +110,7 @@ class RedemptionOut(ApiOutput):
     points_spent: int
     balance_after: int | None
     stock_after: int | None
-    status: Literal["fulfilled", "cancelled", "reserved", "lapsed"]
+    status: Literal["fulfilled", "cancelled", "reserved", "lapsed", "voucher"]
     clerk_id: int | None
     cancel_reason: str | None
     created_at: StationTime

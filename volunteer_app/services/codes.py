@@ -64,6 +64,24 @@ def read_checkpoint_token(token: str) -> tuple[int, int]:
     return value[0], value[1]
 
 
+# -- a sponsor's voucher link ----------------------------------------------------------------------
+
+def sponsor_token(sponsor_id: int, link_version: int) -> str:
+    return _serializer(setting("SECRET_KEY"), "sponsor-vouchers").dumps([sponsor_id, link_version])
+
+
+def read_sponsor_token(token: str) -> tuple[int, int]:
+    """(sponsor id, link version) of a well-signed token, else ``invalid_code``."""
+    try:
+        value = _serializer(setting("SECRET_KEY"), "sponsor-vouchers").loads(token)
+    except (BadSignature, UnicodeError, ValueError, TypeError):
+        raise DomainError("invalid_code", _l("This link is not valid. Ask the station for a new one.")) from None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(part, int) and not isinstance(part, bool) for part in value)):
+        raise DomainError("invalid_code", _l("This link is not valid. Ask the station for a new one."))
+    return value[0], value[1]
+
+
 # -- time-step codes ------------------------------------------------------------------------------
 
 def step_of(now: datetime, step_seconds: int) -> int:

@@ -100,6 +100,7 @@ class Figures:
     shifts_capacity: int
     points_issued: int
     points_redeemed: int
+    points_lapsed: int = 0
 
 
 def _checkin_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
@@ -111,15 +112,17 @@ def _checkin_figures(session: Session, scope: Scope, start: datetime, end: datet
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def _points_figures(session: Session, scope: Scope, start: datetime | None, end: datetime) -> tuple[int, int]:
+def _points_figures(session: Session, scope: Scope, start: datetime | None, end: datetime) -> tuple[int, int, int]:
+    """Points issued (earned), redeemed (less refunds) and lapsed in the period."""
     stmt = select(
         func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.earned == True), 0),  # noqa: E712
         func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.kind.in_(SPENDING_KINDS)), 0),
+        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.kind == "expiry"), 0),
     ).where(in_scope(LedgerEntry.user_id, scope), LedgerEntry.created_at < end)
     if start is not None:
         stmt = stmt.where(LedgerEntry.created_at >= start)
-    issued, spent = session.exec(stmt).one()
-    return int(issued or 0), -int(spent or 0)
+    issued, spent, lapsed = session.exec(stmt).one()
+    return int(issued or 0), -int(spent or 0), -int(lapsed or 0)
 
 
 def _shift_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
@@ -152,11 +155,11 @@ def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime
 
 def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
     checkins, active = _checkin_figures(session, scope, start, end)
-    issued, redeemed = _points_figures(session, scope, start, end)
+    issued, redeemed, lapsed = _points_figures(session, scope, start, end)
     confirmed, capacity = _shift_figures(session, scope, start, end)
     return Figures(checkins=checkins, active_volunteers=active, hours_served=_hours_figure(session, scope, start, end),
                    shifts_confirmed=confirmed, shifts_capacity=capacity, points_issued=issued,
-                   points_redeemed=redeemed)
+                   points_redeemed=redeemed, points_lapsed=lapsed)
 
 
 def pending_approvals(session: Session, scope: Scope) -> int:
@@ -292,7 +295,7 @@ def points_flow(session: Session, scope: Scope, now: datetime | None = None, wee
     bounds = starts + [now + timedelta(microseconds=1)]
     result = []
     for first, stop in zip(bounds, bounds[1:]):
-        issued, redeemed = _points_figures(session, scope, first, stop)
+        issued, redeemed, _lapsed = _points_figures(session, scope, first, stop)
         result.append(WeekFlow(first, issued, redeemed))
     return result
 

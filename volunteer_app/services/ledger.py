@@ -4,11 +4,21 @@ The cached ``users.balance`` and ``users.lifetime_points`` move in the same tran
 entry, through one conditional UPDATE (``... WHERE balance + :amount >= 0``) whose row count
 says whether a debit fits; it is race-free on SQLite and PostgreSQL alike. Each entry's
 ``ref`` (its source, e.g. ``checkin:42``) is unique, so an award can never happen twice.
+
+Points may lapse (``POINTS_EXPIRE``). A credit earned under a rule that lapses makes a lot
+(:class:`PointsLot`) whose last day is decided then; points that never lapse (earned under
+``never``, refunds of spendings that drew on them) are the rest of the balance, in no lot. A
+debit draws first from the lots that lapse soonest, after lapsing those already past their day
+(``expiry`` entries), then from the rest; a refund gives back to the lots its spending drew from
+(:class:`LotDraw`), and what falls into a lapsed lot lapses at once. So the points in lots never
+exceed the balance, and a balance is its lots plus the points that never lapse. A debit's caller
+holds the user's lock (:func:`lock_user`), as every spending does.
 """
 from __future__ import annotations
 
+import calendar
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, bindparam, func, insert, literal, text, true, union_all, update
@@ -17,10 +27,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
-from .. import db
+from .. import db, settings
+from ..config import parse_points_expire
 from ..errors import DomainError, FieldError
-from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, PointsTotal, User
-from ..timeutil import PERIODS, local_midnight, period_starts, utcnow
+from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot, PointsTotal, User
+from ..timeutil import PERIODS, local, local_midnight, period_starts, utcnow
 from . import access, audit
 
 
@@ -81,14 +92,17 @@ _MOVE_AND_RECORD = db.Prepared(_move_and_record())
 
 
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
-         actor_id: int | None = None, now: datetime | None = None) -> LedgerEntry:
+         actor_id: int | None = None, now: datetime | None = None, refunds: str | None = None,
+         _lots: list[tuple[int, int]] | None = None) -> LedgerEntry:
     """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
-    balance would fall below zero.
+    balance (of points not lapsed) would fall below zero. ``refunds``: the ref of the spending
+    a refund gives back (to the lots it drew from).
 
     The statements are ``db.Prepared`` (this runs on every check-in and redemption): on PostgreSQL
     the move, the entry and the period totals are one statement; elsewhere they are three
-    (two for a spending). The user's object in the session, when loaded, gets the new balance
-    without another round trip."""
+    (two for a spending). A spending first reads the person's lots (and writes what it drew from
+    them, if any); an earning under a rule that lapses writes its lot. The user's object in the
+    session, when loaded, gets the new balance without another round trip."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -96,6 +110,7 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     earned = is_earning(kind, amount)
     now = now or utcnow()
     session.flush()  # the caller's pending rows first, as an ORM statement would
+    draws = (_lots if _lots is not None else _spend_plan(session, user_id, -amount, now)) if amount < 0 else None
     move = {"move_user": user_id, "move_amount": amount, "move_earned": amount if earned else 0}
     values = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
              "actor_id": actor_id, "created_at": now}
@@ -122,7 +137,161 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     entry = db.written(session, LedgerEntry, values) if "id" in values else db.insert_row(session, LedgerEntry, values)
     if totals_points and not on_postgresql:
         _add_to_totals(session, user_id, station_id, totals_points, now)
+    if draws:
+        _draw(session, entry.id, draws)
+    elif refunds:
+        _give_back(session, entry, refunds, now)
+    elif amount > 0 and (last_day := expires_on(now)) is not None:
+        _NEW_LOT.all(session, {"station_id": station_id, "user_id": user_id, "entry_id": entry.id, "amount": amount,
+                               "remaining": amount, "expires_on": last_day, "created_at": now})
     return entry
+
+
+# -- lots: points that lapse ------------------------------------------------------------------------
+
+def expires_on(earned_at: datetime) -> date | None:
+    """The last station-local day points earned at ``earned_at`` count, by the rule in force
+    now (``POINTS_EXPIRE``); None: they never lapse."""
+    rule, number = parse_points_expire(settings.setting("POINTS_EXPIRE"))
+    if rule == "never":
+        return None
+    day = local(earned_at).date()
+    if rule == "year_end":
+        return date(day.year + number, 12, 31)
+    return add_months(day, number)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+_lots, _draws = PointsLot.__table__, LotDraw.__table__
+_NEW_LOT = db.Prepared(insert(_lots).values(
+    {name: bindparam(name, type_=_lots.c[name].type)
+     for name in ("station_id", "user_id", "entry_id", "amount", "remaining", "expires_on", "created_at")}))
+#: A user's lots with points left, those lapsing soonest first.
+_OPEN_LOTS = db.Prepared(
+    select(_lots.c.id, _lots.c.remaining, _lots.c.expires_on)
+    .where(_lots.c.user_id == bindparam("lot_user"), _lots.c.remaining > 0)
+    .order_by(_lots.c.expires_on, _lots.c.id))
+_TAKE = (update(_lots).where(_lots.c.id == bindparam("lot"), _lots.c.remaining >= bindparam("points"),
+                             _lots.c.remaining - bindparam("points") <= _lots.c.amount)
+         .values(remaining=_lots.c.remaining - bindparam("points")))
+
+
+def today(now: datetime | None = None) -> date:
+    return local(now or utcnow()).date()
+
+
+def _spend_plan(session: Session, user_id: int, points: int, now: datetime) -> list[tuple[int, int]]:
+    """Which lots a spending of ``points`` draws from, soonest lapsing first (the rest comes from
+    the points that never lapse, as far as the balance goes); lots already past their day lapse
+    first, so that lapsed points are never spent."""
+    day = today(now)
+    lots = _OPEN_LOTS.all(session, {"lot_user": user_id})
+    lapse(session, user_id, [lot for lot in lots if lot[2] < day], now)
+    plan, left = [], points
+    for lot_id, remaining, _last_day in (lot for lot in lots if lot[2] >= day):
+        if left == 0:
+            break
+        taken = min(remaining, left)
+        plan.append((lot_id, taken))
+        left -= taken
+    return plan
+
+
+def lapse(session: Session, user_id: int, due: list[tuple], now: datetime) -> list[LedgerEntry]:
+    """Lapse the points left in ``due`` (``(lot id, remaining, last day)`` of lots past their
+    day): one ``expiry`` entry per last day, ``expiry:<user>:<day>``. The caller holds the
+    user's lock."""
+    by_day: dict[date, list[tuple[int, int]]] = {}
+    for lot_id, remaining, lapses in due:
+        if remaining > 0:
+            by_day.setdefault(lapses, []).append((lot_id, remaining))
+    return [post(session, user_id, -sum(points for _lot, points in lots), "expiry",
+                 f"expiry:{user_id}:{lapses.isoformat()}", reason=lapses.isoformat(), now=now, _lots=lots)
+            for lapses, lots in sorted(by_day.items())]
+
+
+def lapse_due(session: Session, first_id: int, last_id: int, now: datetime) -> tuple[int, int]:
+    """The sweep's batch: lapse every lot past its day of the people with ids ``first_id`` to
+    ``last_id`` at once, as :func:`lapse` does one by one (their rows locked first; one
+    ``expiry`` entry per person and day), in a few statements for the whole batch. Returns
+    (entries written, points lapsed)."""
+    day = today(now)
+    in_batch = (_lots.c.user_id.between(first_id, last_id), _lots.c.remaining > 0, _lots.c.expires_on < day)
+    user_ids = session.execute(select(_lots.c.user_id).where(*in_batch).distinct()).scalars().all()
+    if not user_ids:
+        return 0, 0
+    balances = dict(session.execute(select(_users.c.id, _users.c.balance).where(_users.c.id.in_(user_ids))
+                                    .order_by(_users.c.id).with_for_update()).all())
+    due = session.execute(  # again, now that the people are locked
+        select(_lots.c.id, _lots.c.user_id, _lots.c.remaining, _lots.c.expires_on)
+        .where(*in_batch).order_by(_lots.c.user_id, _lots.c.expires_on, _lots.c.id)).all()
+    groups: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for lot_id, user_id, remaining, last_day in due:
+        groups.setdefault((user_id, last_day), []).append((lot_id, remaining))
+    if not groups:
+        return 0, 0
+    rows, lapsed = [], {}
+    for (user_id, last_day), lots in groups.items():  # in user and day order, as selected
+        points = sum(remaining for _lot, remaining in lots)
+        balances[user_id] -= points
+        lapsed[user_id] = lapsed.get(user_id, 0) + points
+        rows.append({"user_id": user_id, "amount": -points, "kind": "expiry", "ref": f"expiry:{user_id}:{last_day}",
+                     "reason": last_day.isoformat(), "earned": False, "actor_id": None, "created_at": now,
+                     "balance_after": balances[user_id]})
+    if any(balance < 0 for balance in balances.values()):  # the lots never exceed the balance
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    ids = session.execute(insert(_entries).returning(_entries.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    session.execute(update(_users).where(_users.c.id == bindparam("lapsing_user"))
+                    .values(balance=_users.c.balance - bindparam("lapsing_points")),
+                    [{"lapsing_user": user_id, "lapsing_points": points} for user_id, points in lapsed.items()])
+    draws = [(entry_id, lot_id, points) for entry_id, lots in zip(ids, groups.values()) for lot_id, points in lots]
+    result = session.execute(_TAKE, [{"lot": lot_id, "points": points} for _entry, lot_id, points in draws])
+    if result.rowcount != len(draws):
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    session.execute(insert(_draws), [{"lot_id": lot_id, "entry_id": entry_id, "points": points}
+                                     for entry_id, lot_id, points in draws])
+    return len(rows), sum(lapsed.values())
+
+
+def _draw(session: Session, entry_id: int, draws: list[tuple[int, int]]) -> None:
+    """Record what an entry took from (points > 0) or gave back to (< 0) each lot."""
+    if not draws:
+        return
+    result = session.execute(_TAKE, [{"lot": lot_id, "points": points} for lot_id, points in draws])
+    if result.rowcount != len(draws):  # only when a debit's caller did not hold the user's lock
+        raise DomainError("insufficient_points", _l("Not enough points."))
+    session.execute(insert(_draws), [{"lot_id": lot_id, "entry_id": entry_id, "points": points}
+                                     for lot_id, points in draws])
+
+
+def _give_back(session: Session, entry: LedgerEntry, refunds: str, now: datetime) -> None:
+    """A refund returns its points to the lots the refunded entry drew from (those lapsing last
+    first); the rest joins the points that never lapse. What returns to a lot past its day
+    lapses at once, as its own entry (``expiry:<refund's ref>``)."""
+    source = find(session, refunds)
+    drawn = [] if source is None else session.execute(
+        select(_draws.c.lot_id, func.sum(_draws.c.points), _lots.c.expires_on)
+        .join(_lots, _lots.c.id == _draws.c.lot_id).where(_draws.c.entry_id == source.id)
+        .group_by(_draws.c.lot_id, _lots.c.expires_on)
+        .order_by(_lots.c.expires_on.desc(), _draws.c.lot_id.desc())).all()
+    back, left = [], entry.amount
+    for lot_id, points, last_day in drawn:
+        given = min(points, left)
+        if given > 0:
+            back.append((lot_id, given, last_day))
+            left -= given
+    _draw(session, entry.id, [(lot_id, -points) for lot_id, points, _last_day in back])
+    day = today(now)
+    lapsed = [(lot_id, points) for lot_id, points, last_day in back if last_day < day]
+    if lapsed:
+        post(session, entry.user_id, -sum(points for _lot, points in lapsed), "expiry", f"expiry:{entry.ref}"[:96],
+             reason=refunds, now=now, _lots=lapsed)
 
 
 #: The four period totals in one statement (the same SQL on SQLite and PostgreSQL).
@@ -196,6 +365,32 @@ def check_integrity(session: Session) -> list[str]:
             problems.append(f"user {user_id} ({username}): lifetime points {lifetime} != earned {earned}")
         if balance < 0:
             problems.append(f"user {user_id} ({username}): negative balance {balance}")
+    return problems
+
+
+def check_lots(session: Session) -> list[str]:
+    """Every balance is its lots plus points that never lapse (so the lots never exceed it); every
+    lot's points left equal its amount less what entries drew; every lapse took its points from
+    lots (never from points spent or that never lapse)."""
+    problems = []
+    left = (select(PointsLot.user_id, func.sum(PointsLot.remaining).label("points"))
+            .group_by(PointsLot.user_id).subquery())
+    for user_id, balance, points in session.exec(
+            select(User.id, User.balance, left.c.points).join(left, left.c.user_id == User.id)
+            .where(User.balance < left.c.points).limit(100)):
+        problems.append(f"user {user_id}: balance {balance} < points left in lots {points}")
+    drawn = select(LotDraw.lot_id, func.sum(LotDraw.points).label("points")).group_by(LotDraw.lot_id).subquery()
+    for lot_id, amount, remaining, points in session.exec(
+            select(PointsLot.id, PointsLot.amount, PointsLot.remaining, drawn.c.points)
+            .outerjoin(drawn, drawn.c.lot_id == PointsLot.id)
+            .where(PointsLot.remaining != PointsLot.amount - func.coalesce(drawn.c.points, 0)).limit(100)):
+        problems.append(f"points lot {lot_id}: {remaining} left != amount {amount} less drawn {points or 0}")
+    taken = select(LotDraw.entry_id, func.sum(LotDraw.points).label("points")).group_by(LotDraw.entry_id).subquery()
+    for entry_id, amount, points in session.exec(
+            select(LedgerEntry.id, LedgerEntry.amount, taken.c.points)
+            .outerjoin(taken, taken.c.entry_id == LedgerEntry.id)
+            .where(LedgerEntry.kind == "expiry", func.coalesce(taken.c.points, 0) != -LedgerEntry.amount).limit(100)):
+        problems.append(f"expiry entry {entry_id}: lapsed {-amount} but took {points or 0} from lots")
     return problems
 
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from flask import has_app_context
 from flask_babel import force_locale, get_locale
 from sqlalchemy import func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -38,6 +40,34 @@ def notify(session: Session, user_id: int, kind: str, title, body="", url: str =
 
 
 _INSERT = insert(Notice.__table__)
+
+
+def notify_once_each(session: Session, items: list[tuple], *, now: datetime | None = None) -> int:
+    """Tell several people something each, at most once per ``dedupe_key``, in one statement:
+    ``items`` are ``(user_id, kind, title, body, url, dedupe_key)``; titles and bodies are
+    rendered in each recipient's language. Returns how many notices were made (a key that
+    exists already, also under a parallel twin, makes none)."""
+    if not items:
+        return 0
+    languages = dict(session.exec(select(User.id, User.language).where(User.id.in_({item[0] for item in items}))).all())
+    created_at = now or timeutil.utcnow()
+    rows = []
+    for language in set(languages.values()) | {None}:
+        mine = [item for item in items if languages.get(item[0]) == language]
+        if not mine:
+            continue
+        texts = [text for item in mine for text in (item[2], item[3])]
+        if language and has_app_context() and not _is_current_locale(language):
+            with force_locale(language):
+                texts = [str(text) for text in texts]
+        else:
+            texts = [str(text) for text in texts]
+        rows += [_row(user_id, kind, title, body, url, created_at, dedupe_key)
+                 for (user_id, kind, _title, _body, url, dedupe_key), title, body in zip(mine, texts[0::2], texts[1::2])]
+    dialect = session.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Notice.__table__).on_conflict_do_nothing(
+        index_elements=["dedupe_key"])
+    return len(session.execute(statement.returning(Notice.__table__.c.id), rows).all())
 
 
 def notify_all(session: Session, user_id: int, items: list[tuple], *, now: datetime | None = None) -> None:

@@ -26,9 +26,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, bindparam, cast, func, literal, true, update
 from sqlmodel import Session, select
 
-from .. import db
+from .. import db, settings
 from ..errors import DomainError, FieldError
-from ..models import Redemption, StockMovement, StoreItem, User
+from ..models import ITEM_KINDS, Redemption, Sponsor, StockMovement, StoreItem, User, Voucher
 from ..models.base import MAX_ID
 from .. import timeutil
 from ..timeutil import local, local_midnight, period_start
@@ -36,13 +36,15 @@ from . import access, audit, codes, idempotency, images, ledger, notices, outbox
 from .csv_export import csv_stream
 
 MAX_QUANTITY = 99
+#: A voucher's number: this many random digits.
+VOUCHER_DIGITS = 12
 RESERVATION_DAYS = 3
 PICTURE_SIZE = 800
 PICTURE_DIR = "store_pictures"
 #: Statuses whose units count toward the monthly limit and hold stock and points.
-LIVE_STATUSES = ("fulfilled", "reserved")
+LIVE_STATUSES = ("fulfilled", "reserved", "voucher")
 EDITABLE_FIELDS = ("name", "description", "cost", "stock", "active", "monthly_limit_per_user",
-                   "low_stock_threshold")
+                   "low_stock_threshold", "kind", "sponsor_id")
 
 
 @dataclass
@@ -81,7 +83,23 @@ def _check_item_fields(fields: dict) -> dict:
         out["monthly_limit_per_user"] = value
     if "active" in fields:
         out["active"] = bool(fields["active"])
+    if "kind" in fields:
+        if fields["kind"] not in ITEM_KINDS:
+            raise FieldError("kind", _l("Choose goods or voucher."))
+        out["kind"] = fields["kind"]
+    if "sponsor_id" in fields:
+        out["sponsor_id"] = fields["sponsor_id"]
     return out
+
+
+def _check_sponsor(session: Session, actor: User, item: StoreItem) -> None:
+    """The item's sponsor is of the actor's station; a voucher names the sponsor where it is used."""
+    if item.sponsor_id is not None:
+        sponsor = session.get(Sponsor, item.sponsor_id) if isinstance(item.sponsor_id, int) else None
+        if sponsor is None or sponsor.station_id != actor.station_id:
+            raise FieldError("sponsor_id", _l("No such sponsor."))
+    if item.kind == "voucher" and item.sponsor_id is None:
+        raise FieldError("sponsor_id", _l("A voucher needs the sponsor where it is used."))
 
 
 def _require_manager(actor: User) -> None:
@@ -94,14 +112,18 @@ def get_item(session: Session, actor: User, item_id: int) -> StoreItem:
 
 def create_item(session: Session, actor: User, *, name: str, cost: int, stock: int = 0,
                 description: str | None = None, monthly_limit_per_user: int | None = None,
-                low_stock_threshold: int | None = None, now: datetime | None = None) -> StoreItem:
-    """A new item of the actor's station (coordinators and admins)."""
+                low_stock_threshold: int | None = None, kind: str = "goods", sponsor_id: int | None = None,
+                now: datetime | None = None) -> StoreItem:
+    """A new item of the actor's station (coordinators and admins): goods, or a voucher used at
+    its sponsor's."""
     _require_manager(actor)
     fields = _check_item_fields({"name": name, "description": description or "", "cost": cost, "stock": stock,
-                                 "monthly_limit_per_user": monthly_limit_per_user,
+                                 "monthly_limit_per_user": monthly_limit_per_user, "kind": kind or "goods",
+                                 "sponsor_id": sponsor_id,
                                  **({"low_stock_threshold": low_stock_threshold} if low_stock_threshold is not None else {})})
     now = now or timeutil.utcnow()
     item = StoreItem(station_id=actor.station_id, created_at=now, updated_at=now, **fields)
+    _check_sponsor(session, actor, item)
     session.add(item)
     session.flush()
     if item.stock:
@@ -127,6 +149,7 @@ def update_item(session: Session, actor: User, item_id: int, *, now: datetime | 
     before = {name: getattr(item, name) for name in fields}
     for name, value in fields.items():
         setattr(item, name, value)
+    _check_sponsor(session, actor, item)
     item.updated_at = now
     session.add(item)
     session.flush()
@@ -306,15 +329,23 @@ def _take(session: Session, actor: User, user: User, item: StoreItem, quantity: 
                               _l("Monthly limit for %(name)s: %(left)s more this month.", name=item.name, left=left),
                               remaining=left)
     cost = item.cost * quantity
+    if item.kind == "voucher":  # used at the sponsor's: a code on the phone, not the counter
+        status, expires_at = "voucher", now + timedelta(days=int(settings.setting("VOUCHER_DAYS")))
     redemption = db.insert_now(session, Redemption(
         station_id=item.station_id, user_id=user.id, item_id=item.id, quantity=quantity, points_spent=cost,
         status=status, created_at=now, expires_at=expires_at, clerk_id=actor.id if status == "fulfilled" else None,
+        sponsor_id=item.sponsor_id,
         fulfilled_at=now if status == "fulfilled" else None))
     entry = ledger.post(session, user.id, -cost, "redemption", f"redemption:{redemption.id}",
                         reason=f"{item.name} × {quantity}", actor_id=actor.id, now=now)
     stock_after = _move_stock(session, item, -quantity, "redemption", "", actor, now, record=False)
     if stock_after <= item.low_stock_threshold < stock_after + quantity:
         _flag_low_stock(session, item, stock_after, now)
+    if status == "voucher":
+        session.add(Voucher(station_id=item.station_id, redemption_id=redemption.id, sponsor_id=item.sponsor_id,
+                            number=f"{secrets.randbelow(10 ** VOUCHER_DIGITS):0{VOUCHER_DIGITS}d}", created_at=now,
+                            expires_at=expires_at))
+        session.flush()
     return RedeemResult(redemption, entry.balance_after, stock_after)
 
 
@@ -444,6 +475,13 @@ def cancel(session: Session, clerk: User, redemption_id: int, reason: str = "",
     return _give_back(session, clerk, redemption, "cancelled", (reason or "").strip(), now or timeutil.utcnow())
 
 
+def give_back(session: Session, actor: User | None, redemption: Redemption, status: str, reason: str,
+              now: datetime) -> Redemption:
+    """Points refunded and stock restored for a live redemption, which becomes ``status``
+    (``cancelled`` or ``lapsed``); ``already_cancelled`` when it is no longer live."""
+    return _give_back(session, actor, redemption, status, reason, now)
+
+
 def _give_back(session: Session, actor: User | None, redemption: Redemption, status: str, reason: str,
                now: datetime) -> Redemption:
     ledger.lock_user(session, redemption.user_id)
@@ -459,7 +497,7 @@ def _give_back(session: Session, actor: User | None, redemption: Redemption, sta
     kind_ref = "refund" if status == "cancelled" else "lapse"
     ledger.post(session, redemption.user_id, redemption.points_spent, "refund",
                 f"{kind_ref}:redemption:{redemption.id}", reason=reason or f"{item.name} × {redemption.quantity}",
-                actor_id=actor.id if actor else None, now=now)
+                actor_id=actor.id if actor else None, now=now, refunds=f"redemption:{redemption.id}")
     _move_stock(session, item, redemption.quantity, "cancel", reason, actor, now, record=False)
     audit.record(session, actor, f"store.redemption_{status}", "redemption", redemption.id,
                  station_id=redemption.station_id, user_id=redemption.user_id, item_id=item.id,

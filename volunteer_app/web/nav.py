@@ -74,6 +74,7 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
     ("pages.counter", _l("Counter"), _l("Scan a member card and hand out items"), ("clerk",)),
     ("pages.store_manage", _l("Items and stock"), _l("Goods received, damaged, counts corrected"),
      ("clerk", "coordinator")),
+    ("pages.sponsors_page", _l("Sponsors"), _l("Who gives the goods; thank-you letters"), ("clerk", "coordinator")),
     ("pages.stock_count", _l("Close the day"), _l("Count the shelf against the expected stock"),
      ("clerk", "coordinator")),
     ("pages.counter_summary", _l("Day summary"), _l("What was handed out, cancelled and counted"),

@@ -7,7 +7,7 @@ from ... import db
 from ...schemas.common import Attrs
 from ...schemas.accounts import (CreateUserRequest, MemberAdd, MembershipOut, RegisterRequest, TeamCreate,
                                  TeamList, TeamOut, TokenOut, TokenRequest, UserOut)
-from ...services import access, accounts, teams
+from ...services import access, accounts, expiry, teams
 from ...timeutil import isoformat
 from .base import current_api_user, route
 
@@ -18,7 +18,7 @@ def _user(user, viewer=None) -> Attrs:
     viewer = viewer or current_api_user()
     return Attrs(user, hidden=() if accounts.sees_phone(session, viewer, user) else ("phone",),
                  roles=accounts.roles_of(user), team_ids=access.team_ids_of(session, user.id),
-                 level=accounts.level_for(user.lifetime_points))
+                 level=accounts.level_for(user.lifetime_points), expiring=expiry.expiring(session, user.id))
 
 
 @route("/auth/token", "POST", summary="Get a bearer token", tag="accounts", body=TokenRequest,

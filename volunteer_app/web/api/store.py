@@ -8,7 +8,7 @@ from ...errors import FieldError
 from ...schemas.common import Attrs
 from ...schemas.store import (ItemCreate, ItemList, ItemOut, ItemPatch, MemberCodeOut, PictureOut, RedemptionCancel,
                               RedemptionCreate, RedemptionOut, StockChange)
-from ...services import codes, images, store
+from ...services import codes, images, sponsors, store
 from ... import timeutil
 from ...timeutil import isoformat
 from .base import current_api_user, route
@@ -19,7 +19,8 @@ def picture_url(item) -> str | None:
 
 
 def _item(item) -> Attrs:
-    return Attrs(item, low_stock=store.is_low_stock(item), picture_url=picture_url(item))
+    return Attrs(item, low_stock=store.is_low_stock(item), picture_url=picture_url(item),
+                 sponsor_name=sponsors.name_of(db.get_session(), item.sponsor_id))
 
 
 def _redemption(redemption, balance_after: int | None, stock_after: int | None) -> Attrs:

@@ -18,3 +18,4 @@ from . import queued  # noqa: E402,F401  (check-ins waiting on the phone, patrol
 from . import signin_links  # noqa: E402,F401  (one-time sign-in codes)
 from . import webhooks  # noqa: E402,F401  (webhooks and chat groups, for admins)
 from . import callouts  # noqa: E402,F401  (call-outs: send, answer, watch)
+from . import sponsors  # noqa: E402,F401  (the store's sponsors, their letters; vouchers at a sponsor's)

@@ -155,4 +155,4 @@ def my_points():
 def kind_labels() -> dict:
     return {"checkin": _("Patrol check-in"), "event": _("Event"), "shift": _("Shift completed"),
             "award": _("Award"), "tip": _("Tip"), "redemption": _("Store"), "refund": _("Refund"),
-            "adjustment": _("Correction")}
+            "adjustment": _("Correction"), "expiry": _("Lapsed")}

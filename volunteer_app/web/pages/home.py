@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import accounts, service, shifts, teams
+from ...services import accounts, expiry, service, shifts, teams
 from . import bp
 from .auth import start_session
 from .common import field_errors, make_reminders, settle_service, unit_of_work
@@ -28,7 +28,8 @@ def home():
     session_db = db.get_session()
     return render_template("pages/home.html", teams=teams.teams_of(session_db, current_user), duty=_my_duty(session_db),
                            on_duty=service.running(session_db, current_user),
-                           progress=accounts.level_progress(current_user.lifetime_points))
+                           progress=accounts.level_progress(current_user.lifetime_points),
+                           expiring=expiry.expiring(session_db, current_user.id))
 
 
 def _my_duty(session_db) -> dict | None:

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...services import accounts, codes, images, qr, store
+from ...services import accounts, codes, expiry, images, qr, sponsors, store
 from ...parsing import BadValue, parse_number
 from ..params import arg_day, to_id
 from . import bp
@@ -58,6 +58,7 @@ def store_page():
     offers.sort(key=lambda offer: (offer["state"] != "ok", offer["item"].cost))
     reservations = store.open_reservations(session_db, current_user, current_user.id, now)
     return render_template("pages/store/index.html", offers=offers, reservations=reservations,
+                           sponsor_names=sponsors.names(session_db, current_user.station_id),
                            affordable=sum(1 for offer in offers if offer["state"] == "ok"),
                            reservation_days=store.RESERVATION_DAYS)
 
@@ -69,7 +70,7 @@ def _card_context(user_id: int) -> dict:
     image = base64.b64encode(qr.png(code, box_size=8)).decode()
     user_part, digits = code.split("-")
     return {"code": code, "digits": digits, "user_part": user_part, "expires_at": expires_at,
-            "qr_data": f"data:image/png;base64,{image}",
+            "qr_data": f"data:image/png;base64,{image}", "expiring": expiry.expiring(db.get_session(), user_id, now),
             # the counter takes the previous step too: how long this code is good from now
             "valid_seconds": int((expires_at - now).total_seconds()) + codes.MEMBER_STEP_SECONDS}
 
@@ -93,6 +94,8 @@ def my_redemptions():
 def reserve_item(item_id: int):
     session_db = db.get_session()
     result = store.reserve(session_db, current_user, item_id, 1)
+    if result.redemption.status == "voucher":  # a voucher item: the code on the phone
+        return redirect(url_for("pages.voucher_page", redemption_id=result.redemption.id))
     item = store.get_item(session_db, current_user, result.redemption.item_id)
     flash(_("Reserved: %(name)s. Show your member card at the counter within %(days)s days.",
             name=item.name, days=store.RESERVATION_DAYS), "success")
@@ -290,7 +293,8 @@ def counter_export():
 
 def _item_form() -> dict:
     form = {name: (request.form.get(name) or "").strip()[:1000] for name in
-            ("name", "description", "cost", "stock", "monthly_limit_per_user", "low_stock_threshold")}
+            ("name", "description", "cost", "stock", "monthly_limit_per_user", "low_stock_threshold", "kind",
+             "sponsor_id")}
     return form
 
 
@@ -309,6 +313,11 @@ def _item_fields(form: dict, *, with_stock: bool) -> dict:
               "low_stock_threshold": number("low_stock_threshold", 3)}
     if with_stock:
         fields["stock"] = number("stock", 0)
+    if "kind" in request.form:  # the forms that offer vouchers and sponsors
+        fields["kind"] = request.form.get("kind") or "goods"
+        fields["sponsor_id"] = to_id(request.form.get("sponsor_id")) if request.form.get("sponsor_id") else None
+        if request.form.get("sponsor_id") and fields["sponsor_id"] is None:
+            fields["sponsor_id"] = -1  # refused by the service with the field's message
     return fields
 
 
@@ -318,6 +327,7 @@ def _catalog_page(errors: dict | None = None, form: dict | None = None):
     items = store.list_items(session_db, current_user, include_inactive=can_edit)
     low = [item for item in items if store.is_low_stock(item)]
     return render_template("pages/store/manage.html", items=items, low=low, errors=errors or {}, form=form or {},
+                           sponsors=sponsors.list_sponsors(session_db, current_user),
                            picture_url=_picture_url, is_low=store.is_low_stock, can_edit=can_edit), \
         (422 if errors else 200)
 
