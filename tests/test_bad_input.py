@@ -65,7 +65,7 @@ def world(app):
                                           status="pending")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
-               "poster": checkpoints.token(checkpoint)}
+               "poster": checkpoints.token(checkpoint), "station": team.station_id}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
@@ -147,6 +147,11 @@ API_ROWS = [
     ApiRow("POST", "/service/entries", "ended_at", "body", body=ENTRY),
     ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
+    ApiRow("POST", "/users", "station_id", "body", body={"username": "newcomer", "password": "patrol-lantern-42",
+                                                           "display_name": "新来的"}),
+    ApiRow("POST", "/register", "station_id", "body", body={"username": "newcomer", "password": "patrol-lantern-42",
+                                                              "display_name": "新来的"}),
+    ApiRow("GET", "/stations/<id:station_id>/invite", "team_id", "query", "/stations/{station}/invite"),
 ]
 
 

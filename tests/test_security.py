@@ -356,6 +356,9 @@ STAFF_ENDPOINTS = {
     ("POST", "/service/entries"): ("coordinator",),
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
+    ("POST", "/stations"): ("county_admin",),
+    ("GET", "/stations/<id:station_id>/invite"): ("coordinator",),
+    ("DELETE", "/stations/<id:station_id>/invite"): ("coordinator",),
 }
 
 

@@ -40,7 +40,7 @@ def init_db_command():
 @click.option("--password", required=True)
 @click.option("--display-name", required=True)
 @click.option("--role", "roles", multiple=True, default=["volunteer"], show_default=True,
-              type=click.Choice(["volunteer", "clerk", "coordinator", "admin"]))
+              type=click.Choice(["volunteer", "clerk", "coordinator", "admin", "county_admin"]))
 @click.option("--team", "team_name", default=None, help="Team name; created when it does not exist.")
 def create_user_command(username, password, display_name, roles, team_name):
     """Create an active user (for the first administrator, say)."""

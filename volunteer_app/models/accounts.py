@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from .. import usernames
 from .base import utc_field
 
-ROLES = ("volunteer", "clerk", "coordinator", "admin")
+ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin")
 USER_STATUSES = ("pending", "active", "disabled")
 MEMBER_ROLES = ("member", "coordinator")
 
@@ -18,8 +18,14 @@ class Station(SQLModel, table=True):
     """The unit that owns teams, checkpoints and a store (a police station's programme)."""
 
     __tablename__ = "stations"
+    __table_args__ = (Index("uq_stations_name", "name", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
+    short_name: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    #: An IANA zone name; None: the ``STATION_TZ`` setting.
+    timezone: str | None = Field(default=None, max_length=64)
+    #: Signed into every join code; bumped to void them all (services/stations.py).
+    join_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = utc_field(default_now=True)
 
 
@@ -62,12 +68,18 @@ class User(SQLModel, table=True):
         return set(self.roles.split())
 
     def has_role(self, *roles: str) -> bool:
+        """``admin`` (and ``county_admin``, an admin in every station) passes every check."""
         mine = self.role_set()
-        return "admin" in mine or any(role in mine for role in roles)
+        return "admin" in mine or "county_admin" in mine or any(role in mine for role in roles)
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.role_set()
+        """The admin of the station the user acts in (a county_admin is one in every station)."""
+        return bool({"admin", "county_admin"} & self.role_set())
+
+    @property
+    def is_county_admin(self) -> bool:
+        return "county_admin" in self.role_set()
 
     @property
     def hours_served(self) -> float:

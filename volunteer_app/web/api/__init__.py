@@ -6,4 +6,6 @@ from . import tips  # noqa: F401,E402
 from . import checkins  # noqa: F401,E402
 from . import recognition  # noqa: F401,E402
 from . import service  # noqa: F401,E402
-from .base import bp  # noqa: F401
+
+from . import stations  # noqa: F401,E402
+from .base import bp  # noqa: F401,E402
