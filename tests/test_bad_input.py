@@ -152,6 +152,8 @@ API_ROWS = [
     ApiRow("POST", "/register", "station_id", "body", body={"username": "newcomer", "password": "patrol-lantern-42",
                                                               "display_name": "新来的"}),
     ApiRow("GET", "/stations/<id:station_id>/invite", "team_id", "query", "/stations/{station}/invite"),
+    ApiRow("GET", "/county/summary", "since", "query"),
+    ApiRow("GET", "/county/summary", "until", "query"),
 ]
 
 

@@ -357,6 +357,7 @@ STAFF_ENDPOINTS = {
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
     ("POST", "/stations"): ("county_admin",),
+    ("GET", "/county/summary"): ("county_admin",),
     ("GET", "/stations/<id:station_id>/invite"): ("coordinator",),
     ("DELETE", "/stations/<id:station_id>/invite"): ("coordinator",),
 }

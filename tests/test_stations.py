@@ -188,3 +188,74 @@ def test_the_join_code_page_prints_a_qr_code_that_decodes_to_the_join_url(app, c
     decoded = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True, check=True)
     assert decoded.stdout.strip() == url
     assert browser.get(f"/stations/{county['first'].id}/invite").status_code == 404
+
+
+# -- the county's view --------------------------------------------------------------------------
+
+def _scan(api, user, checkpoint):
+    from volunteer_app.services import checkpoints
+    answer = api.post("/api/v1/checkins", user=user, json={"code": checkpoints.token(checkpoint)})
+    assert answer.status_code == 201, answer.json
+    return answer
+
+
+def test_the_county_summary_is_kept_by_the_writes_and_equals_a_rebuild(api, county):
+    from volunteer_app.services import county as county_service
+    with arrange(api.app) as session:
+        second = session.get(Station, county["second"].id)
+        team = session.get(type(county["team_b"]), county["team_b"].id)
+        vol = factories.user(session, station_row=second, team=team)
+        idle = factories.user(session, station_row=second, team=team)
+        checkpoint = factories.patrol_checkpoint(session, team_row=team, points=7, station_row=second)
+        item = factories.store_item(session, cost=5, stock=3, station_row=second)
+    _scan(api, vol, checkpoint)
+    bought = api.post("/api/v1/store/redemptions", user=county["admin_b"], json={"user_id": vol.id, "item_id": item.id})
+    assert bought.status_code == 201, bought.json
+    from volunteer_app.timeutil import local
+    day = local(utcnow() - timedelta(days=1)).date()
+    entry = api.post("/api/v1/service/entries", user=county["admin_b"], json={
+        "user_id": vol.id, "kind": "patrol", "started_at": f"{day}T09:00:00+08:00",
+        "ended_at": f"{day}T10:30:00+08:00", "place": "灵隐", "note": "补录"})
+    assert entry.status_code == 201, entry.json
+    assert api.get("/api/v1/county/summary", user=county["admin_b"]).status_code == 403
+    summary = api.get(f"/api/v1/county/summary?since={day}", user=county["boss"])
+    assert summary.status_code == 200, summary.json
+    rows = {row["station_id"]: row for row in summary.json["stations"]}
+    mine = rows[county["second"].id]
+    assert (mine["checkins"], mine["points_issued"], mine["points_redeemed"]) == (1, 7 + entry.json["points"], 5)
+    assert mine["hours_served"] >= 1.5  # the entry, and the outing's first minutes
+    assert mine["volunteers"] == 3 and mine["active_volunteers"] == 1  # admin_b, vol and idle; only vol scanned
+    assert rows[county["first"].id]["checkins"] == 0
+    with arrange(api.app) as session:
+        kept = [tuple(row) for row in session.exec(select(
+            county_service.StationDay.station_id, county_service.StationDay.day, county_service.StationDay.checkins,
+            county_service.StationDay.minutes_served, county_service.StationDay.points_issued,
+            county_service.StationDay.points_redeemed))]
+        county_service.rebuild(session)
+    with arrange(api.app) as session:
+        rebuilt = [tuple(row) for row in session.exec(select(
+            county_service.StationDay.station_id, county_service.StationDay.day, county_service.StationDay.checkins,
+            county_service.StationDay.minutes_served, county_service.StationDay.points_issued,
+            county_service.StationDay.points_redeemed))]
+    assert sorted(kept) == sorted(rebuilt) and kept
+    with arrange(api.app) as session:
+        assert session.get(User, idle.id).last_active_on is None and session.get(User, vol.id).last_active_on
+
+
+def test_the_summary_refuses_a_bad_period(api, county):
+    backwards = api.get("/api/v1/county/summary?since=2026-12-10&until=2026-12-01", user=county["boss"])
+    assert backwards.status_code == 422
+    assert api.get("/api/v1/county/summary?since=nonsense", user=county["boss"]).status_code == 422
+
+
+def test_the_county_dashboard_page_shows_every_station_with_a_plot_and_a_csv(app, county):
+    browser = signed_in(app, county["boss"])
+    page = browser.get("/county")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "灵隐派出所" in text and "西湖派出所" in text and "<svg" in text
+    csv = browser.get("/county/summary.csv").get_data(as_text=True)
+    assert "灵隐派出所" in csv
+    admin = signed_in(app, county["admin_a"])
+    assert admin.get("/county").status_code == 403
+    assert admin.get("/county/summary.csv").status_code == 403
+    assert browser.get("/county?since=2026-13-01").status_code in (400, 422)

@@ -15,11 +15,12 @@ from . import create_app, db
 def init_db(app) -> None:
     """Upgrade the database to the newest schema and make sure a station exists."""
     from . import migrate
-    from .services import accounts
+    from .services import accounts, county
     engine = app.extensions["db_engine"]
     migrate.upgrade(engine)
     with app.app_context(), db.unit_of_work(engine) as session:
         accounts.default_station(session)
+        county.rebuild_if_missing(session)
 
 
 @click.group()
@@ -269,6 +270,17 @@ def lapse_reservations_command():
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
         lapsed = store.lapse_reservations(session)
     click.echo(f"{lapsed} reservations lapsed")
+
+
+@main.command("rebuild-summaries")
+def rebuild_summaries_command():
+    """Recompute the county's summary tables from the check-ins, service records and ledger
+    (once after upgrading a database that has data; the writes keep them from then on)."""
+    from .services import county
+    app = create_app()
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        written = county.rebuild(session)
+    click.echo(f"{written} station days written")
 
 
 def init_app(app) -> None:

@@ -21,9 +21,27 @@ def upgrade() -> None:
     op.add_column('stations', sa.Column('timezone', sa.String(length=64), nullable=True))
     op.add_column('stations', sa.Column('join_version', sa.Integer(), nullable=False, server_default='1'))
     op.create_index('uq_stations_name', 'stations', ['name'], unique=True)
+    op.add_column('users', sa.Column('last_active_on', sa.Date(), nullable=True))
+    op.create_index('ix_users_station_active', 'users', ['station_id', 'last_active_on'], unique=False)
+    op.create_table(
+        'station_days',
+        sa.Column('station_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('checkins', sa.Integer(), nullable=False),
+        sa.Column('minutes_served', sa.Integer(), nullable=False),
+        sa.Column('points_issued', sa.Integer(), nullable=False),
+        sa.Column('points_redeemed', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['station_id'], ['stations.id']),
+        sa.PrimaryKeyConstraint('station_id', 'day', name='pk_station_days'),
+    )
+    # The sums of what happened before: ``volunteer-app rebuild-summaries`` (README).
 
 
 def downgrade() -> None:
+    op.drop_table('station_days')
+    op.drop_index('ix_users_station_active', table_name='users')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('last_active_on')
     op.drop_index('uq_stations_name', table_name='stations')
     with op.batch_alter_table('stations', schema=None) as batch_op:
         batch_op.drop_column('join_version')

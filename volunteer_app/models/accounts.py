@@ -1,9 +1,9 @@
 """Stations, people, teams, tokens, login attempts, audit trail and idempotency keys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint, event
+from sqlalchemy import Column, Date, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from .. import usernames
@@ -63,6 +63,8 @@ class User(SQLModel, table=True):
     leaderboard_anonymous: bool = Field(default=False)
     created_at: datetime = utc_field(default_now=True)
     approved_at: datetime | None = utc_field(nullable=True)
+    #: The station-local day of the person's latest check-in (the county's "active" count).
+    last_active_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
     def role_set(self) -> set[str]:
         return set(self.roles.split())
@@ -100,6 +102,10 @@ class User(SQLModel, table=True):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+#: Who was active lately in a station: the county's summary counts a range of this index.
+Index("ix_users_station_active", User.station_id, User.last_active_on)
 
 
 @event.listens_for(User, "before_insert")

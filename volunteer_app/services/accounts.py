@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from .. import db, usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
+from ..models.base import MAX_ID
 from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User  # noqa: F401 (USER_STATUSES for the pages)
 from ..settings import setting
 from ..timeutil import utcnow
@@ -395,12 +396,20 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
     return user
 
 
-def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False) -> User | None:
+def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False,
+                 station_id: int | None = None) -> User | None:
     """:func:`resolve_token` for a request that may write afterwards: on SQLite in a short read
     transaction of its own (``db.read_before_writing``; ``hold``: left open for the request's
-    first read), so that the write lock is taken for the writes alone."""
+    first read), so that the write lock is taken for the writes alone. The holder's station
+    (and ``station_id``, the one a county_admin chose) are read with it, for
+    ``stations.act_in`` to find in the session."""
     with db.read_before_writing(session, hold=hold):
-        return resolve_token(session, raw, kind=kind)
+        user = resolve_token(session, raw, kind=kind)
+        if user is not None:
+            # held by the session (its identity map alone would let them go)
+            session.info["stations_read"] = [session.get(Station, wanted) for wanted in {user.station_id, station_id}
+                                             if isinstance(wanted, int) and 0 < wanted <= MAX_ID]
+        return user
 
 
 def revoke_token(session: Session, raw: str, *, holder: User | None = None) -> None:

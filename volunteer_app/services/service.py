@@ -31,13 +31,15 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import Date, bindparam, func, literal_column, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import Checkin, Checkpoint, Event, ServiceKind, ServiceRecord, TeamMembership, User
+from ..models import Checkin, Checkpoint, Event, ServiceKind, ServiceRecord, StationDay, TeamMembership, User
 from ..parsing import is_id
 from ..settings import setting
 from .. import db, timeutil
@@ -181,12 +183,35 @@ _ADD_MINUTES = db.Prepared(update(_users).where(_users.c.id == bindparam("user_i
                            .returning(_users.c.minutes_served))
 
 
-def _add_minutes(session: Session, user_id: int, delta: int) -> None:
+def _add_minutes_and_tally():
+    """PostgreSQL: :data:`_ADD_MINUTES` and the station's day (``station_days``) in one statement."""
+    moved = _ADD_MINUTES.statement.cte("moved")
+    days = StationDay.__table__
+    rows = pg_insert(days).values(station_id=bindparam("tally_station"), day=bindparam("tally_day", type_=Date),
+                                  checkins=literal_column("0"), minutes_served=bindparam("delta"),
+                                  points_issued=literal_column("0"), points_redeemed=literal_column("0"))
+    tallied = rows.on_conflict_do_update(
+        index_elements=["station_id", "day"],
+        set_={"minutes_served": days.c.minutes_served + rows.excluded.minutes_served}).cte("tallied")
+    return sa_select(moved.c.minutes_served).add_cte(tallied)
+
+
+_ADD_MINUTES_AND_TALLY = db.Prepared(_add_minutes_and_tally())
+
+
+def _add_minutes(session: Session, user_id: int, delta: int, record: ServiceRecord) -> None:
     """Keep ``users.minutes_served`` equal to the sum of the confirmed records (one statement;
-    the user's object in the session, when loaded, gets the new value)."""
+    the user's object in the session, when loaded, gets the new value), and the minutes of the
+    station's day the record started on (``station_days``: on PostgreSQL in the same statement)."""
     if delta:
         session.flush()
-        minutes = _ADD_MINUTES.scalar(session, {"user_id": user_id, "delta": delta})
+        if session.get_bind().dialect.name == "postgresql":
+            minutes = _ADD_MINUTES_AND_TALLY.scalar(session, {
+                "user_id": user_id, "delta": delta, "tally_station": record.station_id,
+                "tally_day": timeutil.period_starts(record.started_at)["day"]})
+        else:
+            ledger.tally(session, record.station_id, record.started_at, minutes=delta)
+            minutes = _ADD_MINUTES.scalar(session, {"user_id": user_id, "delta": delta})
         user = session.identity_map.get(identity_key(User, user_id))
         if user is not None:
             set_committed_value(user, "minutes_served", minutes)
@@ -217,7 +242,7 @@ def _confirm(session: Session, record: ServiceRecord, actor: User | None, now: d
         record.reviewed_at = now
     session.add(record)
     session.flush()
-    _add_minutes(session, record.user_id, record.minutes)
+    _add_minutes(session, record.user_id, record.minutes, record)
     _pay(session, record, any_kind(session, record.station_id, record.kind), actor.id if actor else None, now)
 
 
@@ -402,7 +427,7 @@ def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at:
             _set_times(outing, first, last + tail)
             session.add(outing)
             session.flush()
-            _add_minutes(session, user_id, outing.minutes - before)
+            _add_minutes(session, user_id, outing.minutes - before, outing)
             return outing
     first = at
     if outing is None and not tail:  # with no tail a lone scan made no record: find the scan before
@@ -419,7 +444,7 @@ def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at:
     _set_times(record, start, end)
     session.add(record)
     session.flush()
-    _add_minutes(session, user_id, record.minutes)
+    _add_minutes(session, user_id, record.minutes, record)
     return record
 
 
@@ -440,7 +465,7 @@ def record_route(session: Session, user_id: int, shift, start: datetime, end: da
         _set_times(record, start, end)
         session.add(record)
         session.flush()
-        _add_minutes(session, user_id, record.minutes)
+        _add_minutes(session, user_id, record.minutes, record)
         return record
     if end > (record.ended_at or record.started_at):
         before = record.minutes
@@ -448,7 +473,7 @@ def record_route(session: Session, user_id: int, shift, start: datetime, end: da
         record.last_scan_at = end
         session.add(record)
         session.flush()
-        _add_minutes(session, user_id, record.minutes - before)
+        _add_minutes(session, user_id, record.minutes - before, record)
     return record
 
 

@@ -89,7 +89,8 @@ def _load_user(user_id: str):
     sid = session.get("sid")
     if not sid:
         return None
-    user = accounts.token_holder(db.get_session(), sid, kind="web")
+    chosen = session.get("station_id")
+    user = accounts.token_holder(db.get_session(), sid, kind="web", station_id=chosen if isinstance(chosen, int) else None)
     if user is None or str(user.id) != user_id:
         return None
     act_in_chosen_station(user)

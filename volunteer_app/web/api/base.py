@@ -129,7 +129,8 @@ def bearer_user(*, hold_read: bool = False) -> accounts.User | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read)
+    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read,
+                                 station_id=params.to_id(request.args.get(STATION_ARG)))
 
 
 def act_in_station(user: accounts.User) -> None:

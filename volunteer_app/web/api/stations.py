@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ... import db
-from ...schemas.stations import InviteOut, InviteQuery, StationCreate, StationList, StationOut
-from ...services import stations
+from ...schemas.stations import (CountySummary, InviteOut, InviteQuery, StationCreate, StationList, StationOut,
+                                 SummaryQuery)
+from ...services import county, stations
 from ...timeutil import isoformat
 from .. import links
 from .base import current_api_user, route
@@ -43,3 +44,11 @@ def invite(station_id: int, query: InviteQuery):
 def revoke_invites(station_id: int):
     stations.revoke_join_codes(db.get_session(), current_api_user(), station_id)
     return None
+
+
+@route("/county/summary", summary="The county's stations side by side, for a period (county_admin)",
+       tag="stations", query=SummaryQuery, response=CountySummary, roles=("county_admin",))
+def county_summary(query: SummaryQuery):
+    p = county.period(query.since, query.until)
+    return {"since": p.since, "until": p.until,
+            "stations": county.summary(db.get_session(), current_api_user(), p)}

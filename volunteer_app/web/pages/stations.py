@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import qr, stations, teams
+from ...services import county, csv_export, qr, stations, svg, teams
 from ...settings import setting
 from .. import links
-from ..params import arg_id, form_id
+from ..params import arg_day, arg_id, form_id
 from . import bp
 from .common import field_errors, flash_and_redirect, role_required, safe_next, unit_of_work
 
@@ -99,3 +99,43 @@ def station_invite(station_id: int):
 def join(token: str):
     """A scanned join code: registration in its station (a bad or expired one says so there)."""
     return redirect(url_for("pages.register", join=token[:300]))
+
+
+def _period():
+    return county.period(arg_day("since"), arg_day("until"))
+
+
+@bp.get("/county")
+@role_required("county_admin")
+def county_dashboard():
+    """Per station: members, active ones, check-ins, hours, points and tips, for a period; a
+    plot of points issued and redeemed; drill into a station; CSV export."""
+    if not current_user.is_county_admin:
+        abort(403)
+    p = _period()
+    rows = county.summary(db.get_session(), current_user, p)
+    flow = svg.points_flow([(row["short_name"] or row["name"], row["points_issued"], row["points_redeemed"])
+                            for row in rows], _("Points issued and redeemed by station"), _("Issued"), _("Redeemed"))
+    totals = {key: sum(row[key] for row in rows)
+              for key in ("volunteers", "active_volunteers", "checkins", "hours_served", "points_issued",
+                          "points_redeemed")}
+    return render_template("pages/stations/county.html", rows=rows, period=p, plot=flow.markup(), totals=totals)
+
+
+@bp.get("/county/summary.csv")
+@role_required("county_admin")
+def county_csv():
+    if not current_user.is_county_admin:
+        abort(403)
+    p = _period()
+    rows = county.summary(db.get_session(), current_user, p)
+    header = [_("Station"), _("Members"), _("Active in the last 30 days"), _("Check-ins"), _("Hours served"),
+              _("Points issued"), _("Points redeemed"), _("Red tips"), _("Yellow tips"), _("Blue tips"),
+              _("Overdue open tips")]
+    body = "".join(csv_export.csv_stream(header, [
+        [row["name"], row["volunteers"], row["active_volunteers"], row["checkins"], row["hours_served"],
+         row["points_issued"], row["points_redeemed"], row["tips"]["red"], row["tips"]["yellow"],
+         row["tips"]["blue"], row["tips"]["open_overdue"]] for row in rows]))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename=county-{p.since}-{p.until}.csv"
+    return response
