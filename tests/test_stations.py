@@ -259,3 +259,21 @@ def test_the_county_dashboard_page_shows_every_station_with_a_plot_and_a_csv(app
     assert admin.get("/county").status_code == 403
     assert admin.get("/county/summary.csv").status_code == 403
     assert browser.get("/county?since=2026-13-01").status_code in (400, 422)
+
+
+def test_a_station_admin_neither_grants_nor_takes_the_county_role(api, county, session):
+    from volunteer_app.errors import DomainError
+    from volunteer_app.services import accounts
+    admin = session.get(User, county["admin_a"].id)
+    someone = factories.user(session, station_row=session.get(Station, county["first"].id))
+    with pytest.raises(DomainError) as grant:
+        accounts.set_roles(session, admin, someone.id, ["volunteer", "county_admin"])
+    assert grant.value.code == "forbidden"
+    with pytest.raises(DomainError) as take:
+        accounts.set_roles(session, admin, county["boss"].id, ["volunteer"])
+    assert take.value.code == "forbidden"
+    with pytest.raises(DomainError) as disable:
+        accounts.disable(session, admin, county["boss"].id)
+    assert disable.value.code == "forbidden"
+    boss = session.get(User, county["boss"].id)
+    assert accounts.set_roles(session, boss, someone.id, ["county_admin"]).is_county_admin

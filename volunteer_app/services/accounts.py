@@ -274,6 +274,8 @@ def disable(session: Session, actor: User, user_id: int) -> User:
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     if user.id == actor.id:
         access.forbid(_l("You cannot disable your own account."))
+    if user.is_county_admin and not actor.is_county_admin:
+        access.forbid(_l("Only the county's administrators may do this."))
     if user.status != "disabled":
         _disable(session, user)
         audit.record(session, actor, "user.disable", "user", user.id)
@@ -286,8 +288,10 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> 
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     roles = list(dict.fromkeys(roles))
     if not roles or any(role not in ROLES for role in roles):
-        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator or admin."))
-    if user.id == actor.id and "admin" not in roles:
+        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator, admin or county_admin."))
+    if ("county_admin" in roles) != user.is_county_admin and not actor.is_county_admin:
+        access.forbid(_l("Only the county's administrators may do this."))
+    if user.id == actor.id and not {"admin", "county_admin"} & set(roles):
         access.forbid(_l("You cannot remove your own administrator role."))
     before = user.roles
     user.roles = " ".join(roles)

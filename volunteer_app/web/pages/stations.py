@@ -114,7 +114,7 @@ def county_dashboard():
         abort(403)
     p = _period()
     rows = county.summary(db.get_session(), current_user, p)
-    flow = svg.points_flow([(row["short_name"] or row["name"], row["points_issued"], row["points_redeemed"])
+    flow = svg.points_flow([(row["short_name"] or row["name"][:4], row["points_issued"], row["points_redeemed"])
                             for row in rows], _("Points issued and redeemed by station"), _("Issued"), _("Redeemed"))
     totals = {key: sum(row[key] for row in rows)
               for key in ("volunteers", "active_volunteers", "checkins", "hours_served", "points_issued",
