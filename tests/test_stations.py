@@ -277,3 +277,11 @@ def test_a_station_admin_neither_grants_nor_takes_the_county_role(api, county, s
     assert disable.value.code == "forbidden"
     boss = session.get(User, county["boss"].id)
     assert accounts.set_roles(session, boss, someone.id, ["county_admin"]).is_county_admin
+
+
+def test_a_county_admin_reaches_another_station_by_choosing_it(api, county):
+    path = f"/api/v1/users/{county['admin_b'].id}"
+    assert api.get(path, user=county["boss"]).status_code == 404  # acting in the first station
+    chosen = api.get(f"{path}?station_id={county['second'].id}", user=county["boss"])
+    assert chosen.status_code == 200 and chosen.json["id"] == county["admin_b"].id
+    assert api.get(f"{path}?station_id={county['second'].id}", user=county["admin_a"]).status_code == 404

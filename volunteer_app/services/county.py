@@ -57,12 +57,16 @@ def summary(session: Session, actor: User, p: Period, *, station_id: int | None 
                func.sum(StationDay.points_issued), func.sum(StationDay.points_redeemed))
         .where(StationDay.station_id.in_(ids), StationDay.day >= p.since, StationDay.day <= p.until)
         .group_by(StationDay.station_id))}
-    members = dict(session.exec(select(User.station_id, func.count()).where(
-        User.station_id.in_(ids), User.status == "active").group_by(User.station_id)).all())
+    # Index-only counts: everyone, less the few not active (a partial index); active: whoever
+    # checked in within the last 30 days (a range of ix_users_station_active).
+    everyone = dict(session.exec(select(User.station_id, func.count()).where(
+        User.station_id.in_(ids)).group_by(User.station_id)).all())
+    unlisted = dict(session.exec(select(User.station_id, func.count()).where(
+        User.station_id.in_(ids), User.status != "active").group_by(User.station_id)).all())
+    members = {sid: count - unlisted.get(sid, 0) for sid, count in everyone.items()}
     since_active = local(utcnow()).date() - timedelta(days=ACTIVE_DAYS - 1)
     active = dict(session.exec(select(User.station_id, func.count()).where(
-        User.station_id.in_(ids), User.last_active_on >= since_active, User.status == "active")
-        .group_by(User.station_id)).all())
+        User.station_id.in_(ids), User.last_active_on >= since_active).group_by(User.station_id)).all())
     start, end = local_midnight(p.since), local_midnight(p.until + timedelta(days=1))
     tips: dict[int, dict[str, int]] = defaultdict(lambda: {"red": 0, "yellow": 0, "blue": 0, "open_overdue": 0})
     for sid, level, count in session.exec(select(Tip.station_id, Tip.level, func.count()).where(
