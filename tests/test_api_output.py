@@ -33,7 +33,7 @@ def test_outside_tests_the_answer_is_the_schema_read_from_the_service(tmp_path, 
 
 
 def test_a_hidden_attribute_is_not_sent_and_times_are_station_time():
-    person = SimpleNamespace(id=1, username="a", display_name="A", status="active", balance=0, lifetime_points=0,
+    person = SimpleNamespace(id=1, station_id=1, username="a", display_name="A", status="active", balance=0, lifetime_points=0,
                              hours_served=0.0, phone="13800000000")
     out = UserOut.model_validate(Attrs(person, hidden=("phone",), roles=["volunteer"], team_ids=[], level="x"))
     assert "phone" not in out.model_dump(exclude_unset=True)

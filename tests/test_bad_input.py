@@ -66,8 +66,7 @@ def world(app):
                                           status="pending")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
-               "sponsor": sponsor.id,
-               "poster": checkpoints.token(checkpoint)}
+               "sponsor": sponsor.id, "poster": checkpoints.token(checkpoint), "station": team.station_id}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
@@ -161,6 +160,13 @@ API_ROWS = [
            {"until": "2026-12-31"}),
     ApiRow("GET", "/sponsors/<id:sponsor_id>/report", "until", "query", "/sponsors/{sponsor}/report",
            {"since": "2026-01-01"}),
+    ApiRow("POST", "/users", "station_id", "body", body={"username": "newcomer", "password": "patrol-lantern-42",
+                                                           "display_name": "新来的"}),
+    ApiRow("POST", "/register", "station_id", "body", body={"username": "newcomer", "password": "patrol-lantern-42",
+                                                              "display_name": "新来的"}),
+    ApiRow("GET", "/stations/<id:station_id>/invite", "team_id", "query", "/stations/{station}/invite"),
+    ApiRow("GET", "/county/summary", "since", "query"),
+    ApiRow("GET", "/county/summary", "until", "query"),
 ]
 
 

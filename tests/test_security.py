@@ -362,6 +362,10 @@ STAFF_ENDPOINTS = {
     ("PATCH", "/sponsors/<id:sponsor_id>"): ("clerk", "coordinator"),
     ("POST", "/sponsors/<id:sponsor_id>/gifts"): ("clerk", "coordinator"),
     ("GET", "/sponsors/<id:sponsor_id>/report"): ("clerk", "coordinator"),
+    ("POST", "/stations"): ("county_admin",),
+    ("GET", "/county/summary"): ("county_admin",),
+    ("GET", "/stations/<id:station_id>/invite"): ("coordinator",),
+    ("DELETE", "/stations/<id:station_id>/invite"): ("coordinator",),
 }
 
 

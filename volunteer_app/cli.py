@@ -15,11 +15,12 @@ from . import create_app, db
 def init_db(app) -> None:
     """Upgrade the database to the newest schema and make sure a station exists."""
     from . import migrate
-    from .services import accounts
+    from .services import accounts, county
     engine = app.extensions["db_engine"]
     migrate.upgrade(engine)
     with app.app_context(), db.unit_of_work(engine) as session:
         accounts.default_station(session)
+        county.rebuild_if_missing(session)
 
 
 @click.group()
@@ -40,7 +41,7 @@ def init_db_command():
 @click.option("--password", required=True)
 @click.option("--display-name", required=True)
 @click.option("--role", "roles", multiple=True, default=["volunteer"], show_default=True,
-              type=click.Choice(["volunteer", "clerk", "coordinator", "admin"]))
+              type=click.Choice(["volunteer", "clerk", "coordinator", "admin", "county_admin"]))
 @click.option("--team", "team_name", default=None, help="Team name; created when it does not exist.")
 def create_user_command(username, password, display_name, roles, team_name):
     """Create an active user (for the first administrator, say)."""
@@ -300,6 +301,15 @@ def expire_points_command():
         result = expiry.sweep(app.extensions["db_engine"])
     click.echo(f"{result.points} points lapsed in {result.entries} entries; {result.notices} notices sent; "
                f"{result.vouchers} unused vouchers lapsed")
+@main.command("rebuild-summaries")
+def rebuild_summaries_command():
+    """Recompute the county's summary tables from the check-ins, service records and ledger
+    (once after upgrading a database that has data; the writes keep them from then on)."""
+    from .services import county
+    app = create_app()
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        written = county.rebuild(session)
+    click.echo(f"{written} station days written")
 
 
 def init_app(app) -> None:

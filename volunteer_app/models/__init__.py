@@ -25,3 +25,4 @@ from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, Servic
                       ServiceStationDay)
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery  # noqa: F401
 from .callouts import CALLOUT_ANSWERS, Callout, CalloutAnswer  # noqa: F401
+from .county import StationDay  # noqa: F401

@@ -1,15 +1,15 @@
 """Stations, people, teams, tokens, login attempts, audit trail and idempotency keys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint, event
+from sqlalchemy import Column, Date, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from .. import usernames
 from .base import utc_field
 
-ROLES = ("volunteer", "clerk", "coordinator", "admin")
+ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin")
 USER_STATUSES = ("pending", "active", "disabled")
 MEMBER_ROLES = ("member", "coordinator")
 
@@ -18,8 +18,14 @@ class Station(SQLModel, table=True):
     """The unit that owns teams, checkpoints and a store (a police station's programme)."""
 
     __tablename__ = "stations"
+    __table_args__ = (Index("uq_stations_name", "name", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
+    short_name: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    #: An IANA zone name; None: the ``STATION_TZ`` setting.
+    timezone: str | None = Field(default=None, max_length=64)
+    #: Signed into every join code; bumped to void them all (services/stations.py).
+    join_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = utc_field(default_now=True)
 
 
@@ -57,17 +63,25 @@ class User(SQLModel, table=True):
     leaderboard_anonymous: bool = Field(default=False)
     created_at: datetime = utc_field(default_now=True)
     approved_at: datetime | None = utc_field(nullable=True)
+    #: The station-local day of the person's latest check-in (the county's "active" count).
+    last_active_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
     def role_set(self) -> set[str]:
         return set(self.roles.split())
 
     def has_role(self, *roles: str) -> bool:
+        """``admin`` (and ``county_admin``, an admin in every station) passes every check."""
         mine = self.role_set()
-        return "admin" in mine or any(role in mine for role in roles)
+        return "admin" in mine or "county_admin" in mine or any(role in mine for role in roles)
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.role_set()
+        """The admin of the station the user acts in (a county_admin is one in every station)."""
+        return bool({"admin", "county_admin"} & self.role_set())
+
+    @property
+    def is_county_admin(self) -> bool:
+        return "county_admin" in self.role_set()
 
     @property
     def hours_served(self) -> float:
@@ -88,6 +102,10 @@ class User(SQLModel, table=True):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+#: Who was active lately in a station: the county's summary counts a range of this index.
+Index("ix_users_station_active", User.station_id, User.last_active_on)
 
 
 @event.listens_for(User, "before_insert")

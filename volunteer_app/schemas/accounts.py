@@ -12,7 +12,7 @@ Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-Role = Literal["volunteer", "clerk", "coordinator", "admin"]
+Role = Literal["volunteer", "clerk", "coordinator", "admin", "county_admin"]
 
 
 class TokenRequest(ApiInput):
@@ -25,11 +25,21 @@ class RegisterRequest(ApiInput):
     password: Password
     display_name: DisplayName
     phone: Phone | None = None
+    #: A station's join code (its URL or last path segment): registration waits in that station.
+    join: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    #: Without ``join``: which station (the first one by default).
+    station_id: Id | None = None
 
 
-class CreateUserRequest(RegisterRequest):
-    roles: Annotated[list[Role], Field(min_length=1, max_length=4)] = ["volunteer"]
+class CreateUserRequest(ApiInput):
+    username: Username
+    password: Password
+    display_name: DisplayName
+    phone: Phone | None = None
+    roles: Annotated[list[Role], Field(min_length=1, max_length=5)] = ["volunteer"]
     team_id: Id | None = None
+    #: county_admin only; the caller's station by default.
+    station_id: Id | None = None
 
 
 class ExpiringOut(ApiOutput):
@@ -40,6 +50,7 @@ class ExpiringOut(ApiOutput):
 
 class UserOut(ApiOutput):
     id: int
+    station_id: int
     username: str
     display_name: str
     roles: list[Role]

@@ -78,12 +78,20 @@ def require_may_enlist(session: Session, actor: User, target: User) -> None:
         forbid(_l("Only an administrator may move this person into the team."))
 
 
+def require_same_station(actor: User, target) -> None:
+    """Anything of another station is not_found (never forbidden: that would say it exists)."""
+    if getattr(target, "station_id", actor.station_id) != actor.station_id:
+        raise DomainError("not_found", _l("Not found."))
+
+
 def require_view_user(session: Session, actor: User, target: User) -> None:
+    require_same_station(actor, target)
     if actor.id != target.id and not coordinates_user(session, actor, target):
         forbid(_l("You may only see your own data."))
 
 
 def require_manage_user(session: Session, actor: User, target: User) -> None:
+    require_same_station(actor, target)
     if not coordinates_user(session, actor, target):
         forbid(_l("Only this volunteer's coordinators may do this."))
 

@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from .. import db, usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
+from ..models.base import MAX_ID
 from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User  # noqa: F401 (USER_STATUSES for the pages)
 from ..settings import setting
 from ..timeutil import utcnow
-from . import access, attempts, audit
+from . import access, attempts, audit, stations
 
 USERNAME_RE = re.compile(r"^[\w.\-@]{3,64}$")
 MIN_PASSWORD = 8
@@ -120,14 +121,17 @@ def _username_free(session: Session, username: str) -> None:
 @keeps_writes
 def register(session: Session, *, username: str, password: str, display_name: str,
              phone: str | None = None, station_id: int | None = None, language: str = "zh_CN",
-             ip: str = "") -> User:
+             ip: str = "", join: str | None = None) -> User:
     """Self-registration: the account waits for a coordinator's approval.
 
     Limited, since anyone may call it and each costs a slow hash: more than
     ``REGISTER_MAX_PER_IP`` attempts from one address within ``REGISTER_WINDOW_MINUTES`` are
     ``too_many_attempts``; every attempt is recorded first, and kept even when the registration
     is refused (``keeps_writes``). A station keeps at most ``MAX_PENDING_REGISTRATIONS`` waiting
-    for approval; beyond that registration is closed until staff catch up (``registrations_full``)."""
+    for approval; beyond that registration is closed until staff catch up (``registrations_full``).
+
+    ``join``: a station's join code (its URL or token): the account waits in that station (and
+    joins its team once approved). Without one, ``station_id`` chooses (the first station by default)."""
     if ip:
         now = utcnow()
         since = now - timedelta(minutes=setting("REGISTER_WINDOW_MINUTES"))
@@ -139,6 +143,13 @@ def register(session: Session, *, username: str, password: str, display_name: st
     check_password(password)
     display_name = check_display_name(display_name)
     _username_free(session, username)
+    team_id = None
+    if join:
+        station, team = stations.read_join(session, join)
+        station_id, team_id = station.id, (team.id if team else None)
+    elif station_id is not None:
+        if session.get(Station, station_id) is None:
+            raise FieldError("station_id", _l("No such station."))
     station_id = station_id or default_station(session).id
     pending = session.exec(select(func.count()).select_from(User).where(
         User.station_id == station_id, User.status == "pending")).one()
@@ -151,6 +162,9 @@ def register(session: Session, *, username: str, password: str, display_name: st
                 status="pending", roles="volunteer", language=language)
     session.add(user)
     session.flush()
+    if team_id is not None:
+        session.add(TeamMembership(team_id=team_id, user_id=user.id, role="member"))
+        session.flush()
     return user
 
 
@@ -161,13 +175,20 @@ def create_user(session: Session, actor: User | None, *, username: str, password
     roles = list(dict.fromkeys(roles or ["volunteer"]))
     unknown = [role for role in roles if role not in ROLES]
     if unknown or not roles:
-        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator or admin."))
+        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator, admin or county_admin."))
     team = None
     if actor is not None:
         access.require_role(actor, "coordinator")
-        station_id = actor.station_id
+        if "county_admin" in roles and not actor.is_county_admin:
+            access.forbid(_l("Only the county's administrators may do this."))
+        if station_id is not None and station_id != actor.station_id:
+            stations.require_county_admin(actor)
+            stations.get_station(session, actor, station_id)
+        station_id = station_id or actor.station_id
         if team_id is not None:
-            team = access.get_in_station(session, Team, team_id, actor, _l("No such team."))
+            team = session.get(Team, team_id)
+            if team is None or team.station_id != station_id:
+                raise DomainError("not_found", _l("No such team."))
         if not actor.is_admin:
             if roles != ["volunteer"]:
                 access.forbid(_l("Coordinators may only create volunteers."))
@@ -253,6 +274,8 @@ def disable(session: Session, actor: User, user_id: int) -> User:
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     if user.id == actor.id:
         access.forbid(_l("You cannot disable your own account."))
+    if user.is_county_admin and not actor.is_county_admin:
+        access.forbid(_l("Only the county's administrators may do this."))
     if user.status != "disabled":
         _disable(session, user)
         audit.record(session, actor, "user.disable", "user", user.id)
@@ -265,8 +288,10 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> 
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     roles = list(dict.fromkeys(roles))
     if not roles or any(role not in ROLES for role in roles):
-        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator or admin."))
-    if user.id == actor.id and "admin" not in roles:
+        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator, admin or county_admin."))
+    if ("county_admin" in roles) != user.is_county_admin and not actor.is_county_admin:
+        access.forbid(_l("Only the county's administrators may do this."))
+    if user.id == actor.id and not {"admin", "county_admin"} & set(roles):
         access.forbid(_l("You cannot remove your own administrator role."))
     before = user.roles
     user.roles = " ".join(roles)
@@ -375,12 +400,20 @@ def resolve_token(session: Session, raw: str, *, kind: str = "api", now: datetim
     return user
 
 
-def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False) -> User | None:
+def token_holder(session: Session, raw: str, *, kind: str = "api", hold: bool = False,
+                 station_id: int | None = None) -> User | None:
     """:func:`resolve_token` for a request that may write afterwards: on SQLite in a short read
     transaction of its own (``db.read_before_writing``; ``hold``: left open for the request's
-    first read), so that the write lock is taken for the writes alone."""
+    first read), so that the write lock is taken for the writes alone. The holder's station
+    (and ``station_id``, the one a county_admin chose) are read with it, for
+    ``stations.act_in`` to find in the session."""
     with db.read_before_writing(session, hold=hold):
-        return resolve_token(session, raw, kind=kind)
+        user = resolve_token(session, raw, kind=kind)
+        if user is not None:
+            # held by the session (its identity map alone would let them go)
+            session.info["stations_read"] = [session.get(Station, wanted) for wanted in {user.station_id, station_id}
+                                             if isinstance(wanted, int) and 0 < wanted <= MAX_ID]
+        return user
 
 
 def revoke_token(session: Session, raw: str, *, holder: User | None = None) -> None:

@@ -25,6 +25,9 @@ def record(session: Session, actor: User | None, action: str, target_type: str =
 
 #: What each action code means, as staff read it on the audit page (the code stays searchable).
 ACTION_LABELS = {
+    "station.create": _l("Station created"),
+    "station.update": _l("Station changed"),
+    "station.join_revoke": _l("Join codes revoked"),
     "award.grant": _l("Award granted"),
     "callout.create": _l("Call-out sent"),
     "award_template.create": _l("Award template created"),

@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
@@ -91,7 +91,8 @@ class CheckinResult:
 _users = User.__table__
 #: What the check-in needs of the volunteer, under names that do not clash with the place's.
 _VOLUNTEER_COLUMNS = (_users.c.station_id.label("volunteer_station_id"), _users.c.status.label("volunteer_status"),
-                      _users.c.balance.label("volunteer_balance"))
+                      _users.c.balance.label("volunteer_balance"),
+                      _users.c.last_active_on.label("volunteer_last_active_on"))
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class _Locked:
     station_id: int
     status: str
     balance: int
+    last_active_on: date | None
     place: SimpleNamespace
     extra: tuple
 
@@ -202,10 +204,14 @@ def _retry_text(retry_at: datetime, now: datetime) -> str:
 
 def _award(session: Session, volunteer: _Locked, checkin: Checkin, reason: str, now: datetime,
            actor_id: int | None) -> int:
+    """The check-in's points, and the station's day counts it (with them, in one statement)."""
+    ledger.mark_active(session, checkin.user_id, now, volunteer.last_active_on)
     if checkin.points_awarded:
         entry = ledger.post(session, checkin.user_id, checkin.points_awarded, "checkin" if checkin.kind == "checkpoint"
-                            else "event", f"checkin:{checkin.id}", reason=reason, actor_id=actor_id, now=now)
+                            else "event", f"checkin:{checkin.id}", reason=reason, actor_id=actor_id, now=now,
+                            checkins=1)
         return entry.balance_after
+    ledger.tally(session, volunteer.station_id, now, checkins=1)
     return volunteer.balance
 
 

@@ -21,7 +21,7 @@ import uuid
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, bindparam, func, insert, literal, text, true, union_all, update
+from sqlalchemy import Boolean, Date, Integer, bindparam, func, insert, literal, text, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 from .. import db, settings
 from ..config import parse_points_expire
 from ..errors import DomainError, FieldError
-from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot, PointsTotal, User
+from ..models import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot, PointsTotal, StationDay, User
 from ..timeutil import PERIODS, local, local_midnight, period_starts, utcnow
 from . import access, audit
 
@@ -51,7 +51,7 @@ def is_earning(kind: str, amount: int) -> bool:
     return kind in EARNING_KINDS or (kind == "adjustment" and amount > 0)
 
 
-_users, _entries, _totals = User.__table__, LedgerEntry.__table__, PointsTotal.__table__
+_users, _entries, _totals, _days = User.__table__, LedgerEntry.__table__, PointsTotal.__table__, StationDay.__table__
 #: The balance move: applied only while the balance stays at zero or above (no row: it does not fit).
 _MOVE = db.Prepared(
     update(_users)
@@ -84,8 +84,17 @@ def _move_and_record():
                points).select_from(moved.join(periods, true())).where(points != 0))
     totals = rows.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
                                         set_={"points": _totals.c.points + rows.excluded.points}).cte("totals")
+    counted = ("checkins", "points_issued", "points_redeemed")
+    day_rows = pg_insert(_days).from_select(
+        ["station_id", "day", "minutes_served", *counted],
+        select(moved.c.station_id, bindparam("tally_day", type_=Date), literal(0),
+               *[bindparam(f"tally_{name}", type_=Integer) for name in counted])
+        .select_from(moved).where(bindparam("tally_on", type_=Boolean)))
+    days = day_rows.on_conflict_do_update(
+        index_elements=["station_id", "day"],
+        set_={name: _days.c[name] + day_rows.excluded[name] for name in counted}).cte("days")
     return (select(entry.c.id, moved.c.balance, moved.c.lifetime_points, moved.c.station_id)
-            .select_from(entry.join(moved, true())).add_cte(totals))  # one row each
+            .select_from(entry.join(moved, true())).add_cte(totals, days))  # one row each
 
 
 _MOVE_AND_RECORD = db.Prepared(_move_and_record())
@@ -93,7 +102,7 @@ _MOVE_AND_RECORD = db.Prepared(_move_and_record())
 
 def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, reason: str = "",
          actor_id: int | None = None, now: datetime | None = None, refunds: str | None = None,
-         _lots: list[tuple[int, int]] | None = None) -> LedgerEntry:
+         _lots: list[tuple[int, int]] | None = None, checkins: int = 0) -> LedgerEntry:
     """Move ``amount`` points (signed) for a user; refuse with ``insufficient_points`` when the
     balance (of points not lapsed) would fall below zero. ``refunds``: the ref of the spending
     a refund gives back (to the lots it drew from).
@@ -102,7 +111,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     the move, the entry and the period totals are one statement; elsewhere they are three
     (two for a spending). A spending first reads the person's lots (and writes what it drew from
     them, if any); an earning under a rule that lapses writes its lot. The user's object in the
-    session, when loaded, gets the new balance without another round trip."""
+    session, when loaded, gets the new balance without another round trip. The station's day
+    (``station_days``) gets the points earned or spent, and ``checkins`` (the check-in that
+    earned them), in the same statement on PostgreSQL."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -115,11 +126,15 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     values = {"user_id": user_id, "amount": amount, "kind": kind, "ref": ref, "reason": reason[:500], "earned": earned,
              "actor_id": actor_id, "created_at": now}
     totals_points = amount if earned else 0
+    redeemed = -amount if kind in SPENDING_KINDS else 0
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     if on_postgresql:
+        starts = period_starts(now)
         row = _MOVE_AND_RECORD.first(session, {
             **move, **{f"entry_{name}": values[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
-            **{f"totals_{period}": start for period, start in period_starts(now).items()}})
+            **{f"totals_{period}": start for period, start in starts.items()},
+            "tally_on": bool(totals_points or redeemed or checkins), "tally_day": starts["day"],
+            "tally_checkins": checkins, "tally_points_issued": totals_points, "tally_points_redeemed": redeemed})
         if row is not None:
             values["id"], row = row[0], row[1:]
     else:
@@ -137,6 +152,8 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     entry = db.written(session, LedgerEntry, values) if "id" in values else db.insert_row(session, LedgerEntry, values)
     if totals_points and not on_postgresql:
         _add_to_totals(session, user_id, station_id, totals_points, now)
+    if not on_postgresql and (totals_points or redeemed or checkins):
+        tally(session, station_id, now, checkins=checkins, points_issued=totals_points, points_redeemed=redeemed)
     if draws:
         _draw(session, entry.id, draws)
     elif refunds:
@@ -292,6 +309,39 @@ def _give_back(session: Session, entry: LedgerEntry, refunds: str, now: datetime
     if lapsed:
         post(session, entry.user_id, -sum(points for _lot, points in lapsed), "expiry", f"expiry:{entry.ref}"[:96],
              reason=refunds, now=now, _lots=lapsed)
+
+
+#: Kinds whose (negated) amounts are points spent at the store: a refund gives some back.
+SPENDING_KINDS = ("redemption", "refund")
+
+_TALLY = db.Prepared(text(
+    "INSERT INTO station_days (station_id, day, checkins, minutes_served, points_issued, points_redeemed) "
+    "VALUES (:station_id, :day, :checkins, :minutes, :issued, :redeemed) ON CONFLICT (station_id, day) DO UPDATE SET "
+    "checkins = station_days.checkins + excluded.checkins, "
+    "minutes_served = station_days.minutes_served + excluded.minutes_served, "
+    "points_issued = station_days.points_issued + excluded.points_issued, "
+    "points_redeemed = station_days.points_redeemed + excluded.points_redeemed"
+).bindparams(bindparam("day", type_=Date)))
+_ACTIVE = db.Prepared(update(_users).where(
+    _users.c.id == bindparam("user_id"),
+    (_users.c.last_active_on.is_(None)) | (_users.c.last_active_on < bindparam("day", type_=Date)),
+).values(last_active_on=bindparam("day", type_=Date)))
+
+
+def tally(session: Session, station_id: int, when: datetime, *, checkins: int = 0, minutes: int = 0,
+          points_issued: int = 0, points_redeemed: int = 0) -> None:
+    """Add to the station's day in ``station_days`` (the county's summary), in the
+    transaction of the change."""
+    _TALLY.all(session, {"station_id": station_id, "day": period_starts(when)["day"], "checkins": checkins,
+                         "minutes": minutes, "issued": points_issued, "redeemed": points_redeemed})
+
+
+def mark_active(session: Session, user_id: int, when: datetime, last_active_on=None) -> None:
+    """The person checked in on ``when``'s day: ``users.last_active_on`` (no statement when
+    ``last_active_on``, as read already, is that day)."""
+    day = period_starts(when)["day"]
+    if last_active_on is None or last_active_on < day:
+        _ACTIVE.all(session, {"user_id": user_id, "day": day})
 
 
 #: The four period totals in one statement (the same SQL on SQLite and PostgreSQL).

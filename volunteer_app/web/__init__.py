@@ -21,10 +21,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from .. import db, locales, timeutil
+from .. import db, locales, settings, timeutil
 from ..errors import DomainError
 from ..parsing import MAX_ID
-from ..services import accounts
+from ..services import accounts, stations
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -89,8 +89,29 @@ def _load_user(user_id: str):
     sid = session.get("sid")
     if not sid:
         return None
-    user = accounts.token_holder(db.get_session(), sid, kind="web")
-    return user if user is not None and str(user.id) == user_id else None
+    chosen = session.get("station_id")
+    user = accounts.token_holder(db.get_session(), sid, kind="web", station_id=chosen if isinstance(chosen, int) else None)
+    if user is None or str(user.id) != user_id:
+        return None
+    act_in_chosen_station(user)
+    return user
+
+
+def act_in_chosen_station(user) -> None:
+    """Pages: a county_admin acts in the station chosen in the header (kept in the session);
+    the station's own settings (name, time zone) apply to the request."""
+    chosen = session.get("station_id") if user.is_county_admin else None
+    station = stations.act_in_if_any(db.get_session(), user, chosen if isinstance(chosen, int) else None)
+    if chosen is not None and station.id != chosen:  # the chosen station is gone: one's own
+        session.pop("station_id", None)
+    settings.use_station(stations.own_settings(station))
+
+
+def _station_switcher() -> list | None:
+    """The stations a county_admin may switch between (None for everyone else)."""
+    if not getattr(current_user, "is_authenticated", False) or not current_user.is_county_admin:
+        return None
+    return stations.all_stations(db.get_session())
 
 
 def _static_hashes(app: Flask) -> dict[str, str]:
@@ -199,6 +220,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["local_time"] = _local_time
+    app.jinja_env.globals["station_name"] = lambda: settings.setting("STATION_NAME")
+    app.jinja_env.globals["station_switcher"] = _station_switcher
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale  # Flask-Babel 4 no longer adds it
     app.jinja_env.filters["localtime"] = _local_time

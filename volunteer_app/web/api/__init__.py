@@ -9,4 +9,5 @@ from . import service  # noqa: F401,E402
 from . import webhooks  # noqa: F401,E402
 from . import callouts  # noqa: F401,E402
 from . import sponsors  # noqa: F401,E402
-from .base import bp  # noqa: F401
+from . import stations  # noqa: F401,E402
+from .base import bp  # noqa: F401,E402

@@ -12,9 +12,10 @@ from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from ... import db
+from ... import db, settings
 from ...errors import STATUS_BY_CODE, DomainError, FieldError
-from ...services import access, accounts, idempotency
+from ...services import access, accounts, idempotency, stations
+from .. import params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -106,9 +107,15 @@ def _read_json_body(model: type[BaseModel]) -> BaseModel:
     return parsed
 
 
+#: A query argument every authenticated endpoint takes: the station a county_admin acts in.
+STATION_ARG = "station_id"
+
+
 def _read_query(model: type[BaseModel]) -> BaseModel:
     args = {}
     for key in request.args:
+        if key == STATION_ARG:
+            continue
         values = request.args.getlist(key)
         args[key] = values if len(values) > 1 else values[0]
     _refuse_nul(args)
@@ -122,7 +129,21 @@ def bearer_user(*, hold_read: bool = False) -> accounts.User | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read)
+    return accounts.token_holder(db.get_session(), raw.strip(), kind="api", hold=hold_read,
+                                 station_id=params.to_id(request.args.get(STATION_ARG)))
+
+
+def act_in_station(user: accounts.User) -> None:
+    """``?station_id=``: the station a county_admin acts in for this call (another station
+    than one's own is not_found for everyone else); the station's own settings apply."""
+    raw = request.args.get(STATION_ARG)
+    station_id = None
+    if raw is not None:
+        station_id = params.to_id(raw)
+        if station_id is None:
+            raise DomainError("not_found", "No such station.")
+    station = stations.act_in(db.get_session(), user, station_id)
+    settings.use_station(stations.own_settings(station))
 
 
 def current_api_user() -> accounts.User:
@@ -178,6 +199,10 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 if user is None:
                     return problem(401, "unauthorized", "A valid bearer token is required.")
                 g.api_user = user
+                try:
+                    act_in_station(user)
+                except DomainError as error:
+                    return domain_problem(error)
                 if roles:
                     try:
                         access.require_role(user, *roles)

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import accounts, checkpoints
+from ...services import accounts, checkpoints, stations
+from ..params import form_id
 from . import bp
 from .common import field_errors, safe_next, unit_of_work
 
@@ -66,10 +67,25 @@ def logout():
     return redirect(url_for("pages.login"))
 
 
+def _register_page(errors: dict, values: dict, status: int):
+    """The form; with a join code, the station (and team) it opens; without one, a choice of
+    station when there are several."""
+    session_db = db.get_session()
+    join = request.values.get("join", "")[:300]
+    joining = None
+    if join:
+        joining = stations.joining(session_db, join)
+        if joining is None:
+            errors = {**errors, "_form": _("This join code is not valid (any more). Please ask the station for a new one.")}
+            join, status = "", max(status, 400)
+    choices = [] if joining else stations.all_stations(session_db)
+    return render_template("pages/register.html", errors=errors, values=values, join=join, joining=joining,
+                           choices=choices if len(choices) > 1 else []), status
+
+
 def _register_refused(error: DomainError):
-    values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone")}
-    return render_template("pages/register.html", errors=field_errors(error), values=values), \
-        (429 if error.status == 429 else 422)
+    values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone", "station_id")}
+    return _register_page(field_errors(error), values, 429 if error.status == 429 else 422)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -81,13 +97,16 @@ def register():
     if request.method == "POST":
         values = {key: request.form.get(key, "")[:300] for key in ("username", "display_name", "phone")}
         password = request.form.get("password", "")[:300]
+        join = request.form.get("join", "")[:300]
+        station_id = None if join else form_id("station_id")
         if password != request.form.get("password2", "")[:300]:
             errors = {"password2": _("The two passwords differ.")}
+            values["station_id"] = request.form.get("station_id", "")[:20]
         else:
             accounts.register(db.get_session(), password=password, language=session.get("lang", "zh_CN"),
-                              ip=request.remote_addr or "", **values)
+                              ip=request.remote_addr or "", join=join or None, station_id=station_id, **values)
             return redirect(url_for("pages.pending", new=1))
-    return render_template("pages/register.html", errors=errors, values=values), (422 if errors else 200)
+    return _register_page(errors, values, 422 if errors else 200)
 
 
 @bp.get("/pending")

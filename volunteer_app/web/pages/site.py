@@ -7,6 +7,7 @@ from flask import current_app, jsonify, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ...settings import setting
 from . import bp
 
 #: What the site is, for search results and the home-screen app (also the pages' default).
@@ -22,7 +23,7 @@ def favicon():
 @bp.get("/manifest.webmanifest")
 def web_manifest():
     """Name, colours and icons for "add to home screen"; no service worker is needed."""
-    name = f'{_("Volunteer Police")} · {current_app.config["STATION_NAME"]}'
+    name = f'{_("Volunteer Police")} · {setting("STATION_NAME")}'
     response = jsonify({
         "name": name, "short_name": _("Volunteer Police"), "description": str(DESCRIPTION),
         "start_url": url_for("pages.home"), "scope": "/", "display": "standalone",

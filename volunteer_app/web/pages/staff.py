@@ -45,7 +45,12 @@ def _status_label(status: str) -> str:
 
 def _role_label(role: str) -> str:
     return {"volunteer": _("Volunteer"), "clerk": _("Store clerk"), "coordinator": _("Coordinator"),
-            "admin": _("Administrator")}.get(role, role)
+            "admin": _("Administrator"), "county_admin": _("County administrator")}.get(role, role)
+
+
+def _grantable_roles() -> tuple[str, ...]:
+    """The roles the signed-in admin may give: county_admin only by a county_admin."""
+    return ROLES if current_user.is_county_admin else tuple(role for role in ROLES if role != "county_admin")
 
 
 @bp.app_context_processor
@@ -260,7 +265,7 @@ def _new_user_page(errors: dict | None = None, values: dict | None = None):
     my_teams = teams.managed_teams(db.get_session(), current_user)
     values = values or {"team_id": my_teams[0].id if len(my_teams) == 1 else None, "roles": ["volunteer"]}
     return render_template("pages/staff/user_new.html", errors=errors or {}, values=values, teams=my_teams,
-                           roles=ROLES), (422 if errors else 200)
+                           roles=_grantable_roles()), (422 if errors else 200)
 
 
 def _new_user_values() -> dict:
@@ -293,7 +298,7 @@ def user_new():
 def _user_context(person, **extra) -> dict:
     session_db = db.get_session()
     team_names = {team.id: team.name for team in teams.list_teams(session_db, current_user)}
-    return {"person": person, "roles": ROLES,
+    return {"person": person, "roles": _grantable_roles(),
             "person_teams": [team_names[tid] for tid in access.team_ids_of(session_db, person.id)
                              if tid in team_names],
             "may_issue_code": person.status == "active" and signin_links.may_issue(session_db, current_user, person),

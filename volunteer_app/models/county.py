@@ -1,0 +1,23 @@
+"""The county's view: a station's day in sums, kept by the writes themselves."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Column, Date, PrimaryKeyConstraint
+from sqlmodel import Field, SQLModel
+
+
+class StationDay(SQLModel, table=True):
+    """One station's station-local day: check-ins (sign-ins), minutes of confirmed service
+    (by the day the service started), points earned and points spent at the store (less
+    refunds). ``ledger.tally`` adds to it in the transaction of the change itself, so the
+    county's summary reads a few rows a station and day instead of the ledger."""
+
+    __tablename__ = "station_days"
+    __table_args__ = (PrimaryKeyConstraint("station_id", "day", name="pk_station_days"),)
+    station_id: int = Field(foreign_key="stations.id")
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    checkins: int = Field(default=0)
+    minutes_served: int = Field(default=0)
+    points_issued: int = Field(default=0)
+    points_redeemed: int = Field(default=0)
