@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
-from volunteer_app.services import checkpoints
+from volunteer_app.services import care, checkpoints
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -63,8 +63,10 @@ def world(app):
         item = factories.store_item(session, cost=5, stock=5)
         record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
                                           status="pending")
+        household = care.create_household(session, boss, kind="other", label="1组 A", volunteer_ids=[volunteer.id])
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
+               "household": household.id,
                "poster": checkpoints.token(checkpoint)}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
@@ -105,6 +107,7 @@ ON_BEHALF = {"user_id": "{volunteer}", "checkpoint_id": "{checkpoint}"}
 MAKEUP = {"kind": "patrol", "started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00",
           "place": "湖滨", "note": "补录"}
 ENTRY = {**MAKEUP, "user_id": "{volunteer}"}
+VISIT = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00"}
 
 API_ROWS = [
     ApiRow("GET", "/checkpoints", "team_id", "query"),
@@ -147,6 +150,14 @@ API_ROWS = [
     ApiRow("POST", "/service/entries", "ended_at", "body", body=ENTRY),
     ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
+    ApiRow("POST", "/care/households", "volunteer_ids", "body", body={"kind": "other", "label": "2组 B"}),
+    ApiRow("PATCH", "/care/households/<id:household_id>", "volunteer_ids", "body", "/care/households/{household}"),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "started_at", "body",
+           "/care/households/{household}/visits", VISIT),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "ended_at", "body",
+           "/care/households/{household}/visits", VISIT),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "visitor_ids", "body",
+           "/care/households/{household}/visits", VISIT),
 ]
 
 

@@ -354,6 +354,11 @@ STAFF_ENDPOINTS = {
     ("POST", "/tips/<id:tip_id>/close"): ("coordinator",),
     ("POST", "/service/kinds"): ("admin",),
     ("POST", "/service/entries"): ("coordinator",),
+    ("POST", "/care/households"): ("coordinator",),
+    ("PATCH", "/care/households/<id:household_id>"): ("coordinator",),
+    ("GET", "/care/concerns"): ("coordinator",),
+    ("POST", "/care/visits/<id:visit_id>/close-concern"): ("coordinator",),
+    ("GET", "/care/households.csv"): ("coordinator",),
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
 }

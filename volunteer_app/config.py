@@ -36,6 +36,7 @@ ENV_SETTINGS: dict[str, type] = {
     "OUTING_TAIL_MINUTES": int,
     "ROUTE_IN_ORDER": bool,
     "ID_NUMBER_KEY": str,
+    "CARE_DATA_KEY": str,
 }
 
 
@@ -93,6 +94,8 @@ class Defaults:
     ROUTE_IN_ORDER = False
     #: Key for ID document numbers at rest (any text; None: derived from SECRET_KEY).
     ID_NUMBER_KEY: str | None = None
+    #: Key for care households' personal data at rest (any text; None: derived from SECRET_KEY).
+    CARE_DATA_KEY: str | None = None
     TESTING = False
 
 

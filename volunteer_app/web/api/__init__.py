@@ -7,3 +7,4 @@ from . import checkins  # noqa: F401,E402
 from . import recognition  # noqa: F401,E402
 from . import service  # noqa: F401,E402
 from .base import bp  # noqa: F401
+from . import care  # noqa: F401,E402
