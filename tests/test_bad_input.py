@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
-from volunteer_app.services import care, checkpoints
+from volunteer_app.services import care, checkpoints, mediation
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -64,9 +64,12 @@ def world(app):
         record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
                                           status="pending")
         household = care.create_household(session, boss, kind="other", label="1组 A", volunteer_ids=[volunteer.id])
+        case = mediation.log_case(session, boss, started_at=start - timedelta(days=10),
+                                  ended_at=start - timedelta(days=10, minutes=-30), place="调解室", parties=["甲", "乙"],
+                                  dispute_kind="neighbour", mediator_ids=[volunteer.id], outcome="settled")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
-               "household": household.id,
+               "household": household.id, "case": case.id,
                "poster": checkpoints.token(checkpoint)}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
@@ -107,6 +110,8 @@ ON_BEHALF = {"user_id": "{volunteer}", "checkpoint_id": "{checkpoint}"}
 MAKEUP = {"kind": "patrol", "started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00",
           "place": "湖滨", "note": "补录"}
 ENTRY = {**MAKEUP, "user_id": "{volunteer}"}
+CASE = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00", "place": "调解室",
+        "parties": ["甲"], "dispute_kind": "family", "outcome": "settled"}
 VISIT = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00"}
 
 API_ROWS = [
@@ -150,6 +155,16 @@ API_ROWS = [
     ApiRow("POST", "/service/entries", "ended_at", "body", body=ENTRY),
     ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
+    ApiRow("POST", "/mediation/cases", "started_at", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "ended_at", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "mediator_ids", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "tip_id", "body", body=CASE),
+    ApiRow("GET", "/mediation/cases", "since", "query"),
+    ApiRow("GET", "/mediation/cases", "until", "query"),
+    ApiRow("POST", "/mediation/cases/<id:case_id>/follow-up", "at", "body", "/mediation/cases/{case}/follow-up",
+           {"satisfaction": "satisfied"}),
+    ApiRow("GET", "/mediation/pool", "since", "query"),
+    ApiRow("GET", "/mediation/pool", "until", "query"),
     ApiRow("POST", "/care/households", "volunteer_ids", "body", body={"kind": "other", "label": "2组 B"}),
     ApiRow("PATCH", "/care/households/<id:household_id>", "volunteer_ids", "body", "/care/households/{household}"),
     ApiRow("POST", "/care/households/<id:household_id>/visits", "started_at", "body",

@@ -359,6 +359,7 @@ STAFF_ENDPOINTS = {
     ("GET", "/care/concerns"): ("coordinator",),
     ("POST", "/care/visits/<id:visit_id>/close-concern"): ("coordinator",),
     ("GET", "/care/households.csv"): ("coordinator",),
+    ("GET", "/mediation/pool"): ("coordinator",),
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
 }

@@ -50,6 +50,8 @@ ACTION_LABELS = {
     "service.kind": _l("Kind of service changed"),
     "service.makeup": _l("Make-up hours requested"),
     "service.reject": _l("Service record rejected"),
+    "mediation.follow_up": _l("Mediation follow-up recorded"),
+    "mediation.log": _l("Mediation case logged"),
     "points.adjust": _l("Points corrected"),
     "shift.cancel": _l("Shift cancelled"),
     "shift.clear_no_shows": _l("No-shows cleared"),

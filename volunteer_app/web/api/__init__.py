@@ -8,3 +8,4 @@ from . import recognition  # noqa: F401,E402
 from . import service  # noqa: F401,E402
 from .base import bp  # noqa: F401
 from . import care  # noqa: F401,E402
+from . import mediation  # noqa: F401,E402

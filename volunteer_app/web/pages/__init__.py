@@ -17,3 +17,4 @@ from . import service  # noqa: E402,F401  (service records, make-ups, the review
 from . import queued  # noqa: E402,F401  (check-ins waiting on the phone, patrols without a scan)
 from . import signin_links  # noqa: E402,F401  (one-time sign-in codes)
 from . import care  # noqa: E402,F401  (care visits)
+from . import mediation  # noqa: E402,F401  (the mediation room)
