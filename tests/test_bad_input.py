@@ -163,6 +163,8 @@ API_ROWS = [
     ApiRow("GET", "/mediation/cases", "until", "query"),
     ApiRow("POST", "/mediation/cases/<id:case_id>/follow-up", "at", "body", "/mediation/cases/{case}/follow-up",
            {"satisfaction": "satisfied"}),
+    ApiRow("GET", "/users/<id:user_id>/record", "first", "query", "/users/{volunteer}/record"),
+    ApiRow("GET", "/users/<id:user_id>/record", "last", "query", "/users/{volunteer}/record"),
     ApiRow("GET", "/mediation/pool", "since", "query"),
     ApiRow("GET", "/mediation/pool", "until", "query"),
     ApiRow("POST", "/care/households", "volunteer_ids", "body", body={"kind": "other", "label": "2组 B"}),
