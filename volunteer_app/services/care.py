@@ -313,6 +313,7 @@ def log_visit(session: Session, actor: User, household_id: int, *, started_at: d
     note = _text(note, "note", 500)
     concern_note = _text(concern_note, "concern_note", 500, required=bool(concern))
     started_at, ended_at = service.check_times(started_at, ended_at, now)
+    service.hold_people(session, [person.id for person in people] + [actor.id])
     visit = CareVisit(station_id=household.station_id, household_id=household.id, started_at=started_at,
                       ended_at=ended_at, condition=condition, concern=bool(concern), note_sealed=_seal(note),
                       concern_note_sealed=_seal(concern_note) if concern else "", created_by_id=actor.id)

@@ -120,6 +120,7 @@ def log_case(session: Session, actor: User, *, started_at: datetime, ended_at: d
             raise FieldError("tip_id", _l("Only a dispute tip can become a mediation case."))
         if session.exec(select(MediationCase.id).where(MediationCase.tip_id == tip.id)).first():
             raise DomainError("conflict", _l("This tip is already a mediation case."), status=409)
+    service.hold_people(session, [person.id for person in people] + [actor.id])
     case = MediationCase(station_id=actor.station_id, started_at=started_at, ended_at=ended_at, place=place,
                          parties="、".join(names), dispute_kind=dispute_kind, outcome=outcome,
                          agreement_note=agreement_note, tip_id=tip_id, created_by_id=actor.id)

@@ -624,6 +624,14 @@ def check_times(started_at: datetime | None, ended_at: datetime | None, now: dat
     return _check_times(started_at, ended_at, now)
 
 
+def hold_people(session: Session, user_ids) -> None:
+    """Lock these people's rows in id order, before writing rows that refer to them: on
+    PostgreSQL such a row takes a key-share lock on the person, and two transactions that
+    lock afterwards would deadlock."""
+    for user_id in sorted(set(user_ids)):
+        ledger.lock_user(session, user_id)
+
+
 def record_logged(session: Session, actor: User, *, source: str, source_key: str, user_ids: list[int],
                   kind: str, started_at: datetime, ended_at: datetime, place: str, note: str = "",
                   now: datetime | None = None) -> list[ServiceRecord]:
