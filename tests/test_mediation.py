@@ -172,3 +172,38 @@ def test_api_bad_case_bodies(api, people, change):
             "dispute_kind": "family", "outcome": "settled", **change}
     response = api.post("/api/v1/mediation/cases", json=body, user=people["amy"])
     assert response.status_code == 422, response.get_json()
+
+
+def test_parallel_cases_for_one_mediator_count_once(app):
+    """Two overlapping cases for one mediator logged at once: exactly one counts."""
+    import threading
+
+    from volunteer_app import db
+    with arrange(app) as s:
+        team = factories.team(s)
+        boss_id = factories.coordinator(s, team).id
+        amy_id = factories.user(s, team=team).id
+    start, end = ago(3), ago(2)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def log(place):
+        with app.app_context():
+            barrier.wait()
+            try:
+                with db.unit_of_work(app.extensions["db_engine"]) as s:
+                    mediation.log_case(s, s.get(User, boss_id), started_at=start, ended_at=end, place=place,
+                                       parties=["甲"], dispute_kind="other", mediator_ids=[amy_id],
+                                       outcome="settled")
+                results.append("ok")
+            except DomainError as error:
+                results.append(error.code)
+
+    threads = [threading.Thread(target=log, args=(place,)) for place in ("一室", "二室")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["ok", "service_overlap"]
+    with arrange(app) as s:
+        assert s.get(User, amy_id).minutes_served == 60 and service.check_integrity(s) == []
