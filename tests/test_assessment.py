@@ -69,4 +69,4 @@ def test_api_page_and_csv(app, api):
     csv = client.get(f"/reports/person-records.csv?from={first}&to={last}")
     assert csv.status_code == 200
     line = next(row for row in csv.get_data(as_text=True).splitlines() if row.startswith(f"{amy.id},"))
-    assert ",3.50,0,2,1,1,2,1,1," in line
+    assert ",3.50,0,2,1,1,2,1,1,0," in line

@@ -112,6 +112,7 @@ MAKEUP = {"kind": "patrol", "started_at": "2026-12-01T09:00:00+08:00", "ended_at
 ENTRY = {**MAKEUP, "user_id": "{volunteer}"}
 CASE = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00", "place": "调解室",
         "parties": ["甲"], "dispute_kind": "family", "outcome": "settled"}
+SERIES = {**EVENT, "until": "2026-12-31T09:00:00+08:00"}
 VISIT = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00"}
 
 API_ROWS = [
@@ -165,6 +166,12 @@ API_ROWS = [
            {"satisfaction": "satisfied"}),
     ApiRow("GET", "/users/<id:user_id>/record", "first", "query", "/users/{volunteer}/record"),
     ApiRow("GET", "/users/<id:user_id>/record", "last", "query", "/users/{volunteer}/record"),
+    ApiRow("POST", "/publicity/series", "starts_at", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "ends_at", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "until", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "team_id", "body", body=SERIES),
+    ApiRow("GET", "/publicity/reach", "since", "query"),
+    ApiRow("GET", "/publicity/reach", "until", "query"),
     ApiRow("GET", "/mediation/pool", "since", "query"),
     ApiRow("GET", "/mediation/pool", "until", "query"),
     ApiRow("POST", "/care/households", "volunteer_ids", "body", body={"kind": "other", "label": "2组 B"}),

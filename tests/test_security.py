@@ -360,6 +360,10 @@ STAFF_ENDPOINTS = {
     ("POST", "/care/visits/<id:visit_id>/close-concern"): ("coordinator",),
     ("GET", "/care/households.csv"): ("coordinator",),
     ("GET", "/mediation/pool"): ("coordinator",),
+    ("POST", "/events/<id:event_id>/publicity"): ("coordinator",),
+    ("POST", "/events/<id:event_id>/publicity/photo"): ("coordinator",),
+    ("POST", "/publicity/series"): ("coordinator",),
+    ("GET", "/publicity/reach"): ("coordinator",),
     ("POST", "/service/<id:record_id>/confirm"): ("coordinator",),
     ("POST", "/service/<id:record_id>/reject"): ("coordinator",),
 }

@@ -1,5 +1,5 @@
-"""care visits (households, assignments, visits, visitors) and the mediation room (cases,
-mediators)
+"""care visits (households, assignments, visits, visitors), the mediation room (cases,
+mediators) and publicity sessions' reports
 
 Revision ID: 0009
 Revises: 0005
@@ -122,9 +122,28 @@ def upgrade() -> None:
     sa.UniqueConstraint('case_id', 'user_id', name='uq_mediation_mediators_case_user')
     )
     op.create_index('ix_mediation_mediators_user', 'mediation_mediators', ['user_id'], unique=False)
+    op.create_table('publicity_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('station_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('audience', sa.Integer(), nullable=False),
+    sa.Column('materials', sa.Integer(), nullable=False),
+    sa.Column('summary', AutoString(length=500), nullable=False),
+    sa.Column('photo', AutoString(length=100), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', UTC(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], ),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('event_id')
+    )
+    op.create_index(op.f('ix_publicity_reports_station_id'), 'publicity_reports', ['station_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_publicity_reports_station_id'), table_name='publicity_reports')
+    op.drop_table('publicity_reports')
     op.drop_index('ix_mediation_mediators_user', table_name='mediation_mediators')
     op.drop_table('mediation_mediators')
     op.drop_index('ix_care_visitors_user', table_name='care_visitors')

@@ -22,5 +22,6 @@ from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, Ti
 from .store import REDEMPTION_STATUSES, Redemption, StockMovement, StoreItem  # noqa: F401
 from .service import SERVICE_SOURCES, SERVICE_STATUSES, ServiceKind, ServiceRecord  # noqa: F401
 from .care import HOUSEHOLD_KINDS, VISIT_CONDITIONS, CareAssignment, CareHousehold, CareVisit, CareVisitor  # noqa: F401
+from .publicity import PublicityReport  # noqa: F401
 from .mediation import (DISPUTE_KINDS, MEDIATION_OUTCOMES, SATISFACTION, CaseMediator,  # noqa: F401
                         MediationCase)

@@ -27,3 +27,4 @@ class PersonRecordOut(ApiOutput):
     disputes_mediated: int
     disputes_settled: int
     households_visited: int
+    publicity_reached: int

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import CareVisit, CareVisitor, CaseMediator, Checkin, MediationCase, ServiceRecord, Tip, User
-from . import access, service
+from . import access, publicity, service
 from .csv_export import csv_stream
 from .dashboard import scope_for, scoped_user_ids
 from .reports import Export, Period
@@ -30,6 +30,8 @@ class PersonRecord:
     disputes_mediated: int = 0
     disputes_settled: int = 0
     households_visited: int = 0
+    #: The audience of the publicity sessions the person signed in to.
+    publicity_reached: int = 0
 
     @property
     def minutes(self) -> int:
@@ -74,9 +76,11 @@ def records_for(session: Session, people: list[User], start: datetime, end: date
                       .join(CareVisit, CareVisit.id == CareVisitor.visit_id)
                       .where(CareVisitor.user_id.in_(ids), CareVisit.started_at >= start, CareVisit.started_at < end)
                       .group_by(CareVisitor.user_id))
+    reached = publicity.people_reached_by(session, ids, start, end)
     return [PersonRecord(person.id, person.display_name, by_kind.get(person.id, {}), checkins.get(person.id, 0),
                          reported.get(person.id, 0), verified.get(person.id, 0), hazards.get(person.id, 0),
-                         mediated.get(person.id, 0), settled.get(person.id, 0), visited.get(person.id, 0))
+                         mediated.get(person.id, 0), settled.get(person.id, 0), visited.get(person.id, 0),
+                         reached.get(person.id, 0))
             for person in people]
 
 
@@ -88,7 +92,8 @@ def person_record(session: Session, actor: User, user_id: int, start: datetime, 
 
 
 HEADER = [_l("User id"), _l("Name"), _l("Hours served"), _l("Check-ins"), _l("Tips reported"), _l("Tips verified"),
-          _l("Hazards reported"), _l("Disputes mediated"), _l("Disputes settled"), _l("Households visited")]
+          _l("Hazards reported"), _l("Disputes mediated"), _l("Disputes settled"), _l("Households visited"),
+          _l("People reached by publicity")]
 
 
 def export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
@@ -103,7 +108,7 @@ def export(session: Session, actor: User, p: Period, *, team_id: int | None = No
         for record in records:
             yield (record.user_id, record.display_name, f"{record.hours:.2f}", record.checkins, record.tips_reported,
                    record.tips_verified, record.hazards_reported, record.disputes_mediated, record.disputes_settled,
-                   record.households_visited,
+                   record.households_visited, record.publicity_reached,
                    *[f"{record.minutes_by_kind.get(kind.key, 0) / 60:.2f}" for kind in kinds],
                    p.first.isoformat(), p.last.isoformat())
 

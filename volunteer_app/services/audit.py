@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "mediation.follow_up": _l("Mediation follow-up recorded"),
     "mediation.log": _l("Mediation case logged"),
     "points.adjust": _l("Points corrected"),
+    "publicity.report": _l("Publicity session's reach recorded"),
     "shift.cancel": _l("Shift cancelled"),
     "shift.clear_no_shows": _l("No-shows cleared"),
     "shift.confirm_attendance": _l("Attendance confirmed"),

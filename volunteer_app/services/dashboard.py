@@ -21,7 +21,7 @@ from ..models import (Checkin, Checkpoint, LedgerEntry, ServiceRecord, Shift, Sh
                       TeamMembership, Tip,
                       User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
-from . import access, care, hours, service
+from . import access, care, hours, publicity, service
 
 #: Ledger kinds that move points out through the store (refunds give them back).
 SPENDING_KINDS = ("redemption", "refund")
@@ -318,6 +318,8 @@ class Dashboard:
     #: Care households whose visit is overdue, and visits' concerns not yet dealt with (station-wide).
     overdue_households: int = 0
     open_concerns: int = 0
+    #: This month's publicity sessions and the people they reached (station-wide).
+    publicity: object = None
 
 
 def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
@@ -351,4 +353,5 @@ def build(session: Session, actor: User, *, team_id: int | None = None, now: dat
         pending_service=pending_service(session, scope),
         overdue_households=care.overdue_count(session, scope.station_id, now),
         open_concerns=len(care.open_concerns(session, actor)),
+        publicity=publicity.reach(session, scope.station_id, period_start("month", now), end),
     )

@@ -9,3 +9,4 @@ from . import service  # noqa: F401,E402
 from .base import bp  # noqa: F401
 from . import care  # noqa: F401,E402
 from . import mediation  # noqa: F401,E402
+from . import publicity  # noqa: F401,E402

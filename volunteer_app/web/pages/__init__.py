@@ -18,3 +18,4 @@ from . import queued  # noqa: E402,F401  (check-ins waiting on the phone, patrol
 from . import signin_links  # noqa: E402,F401  (one-time sign-in codes)
 from . import care  # noqa: E402,F401  (care visits)
 from . import mediation  # noqa: E402,F401  (the mediation room)
+from . import publicity  # noqa: E402,F401  (anti-fraud publicity sessions)
