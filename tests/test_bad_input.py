@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
-from volunteer_app.services import checkpoints, sponsors
+from volunteer_app.services import care, checkpoints, mediation, sponsors
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -64,9 +64,14 @@ def world(app):
         sponsor = sponsors.create(session, boss, name="爱心超市")
         record = factories.service_record(session, volunteer, start - timedelta(days=5), 60, source="makeup",
                                           status="pending")
+        household = care.create_household(session, boss, kind="other", label="1组 A", volunteer_ids=[volunteer.id])
+        case = mediation.log_case(session, boss, started_at=start - timedelta(days=10),
+                                  ended_at=start - timedelta(days=10, minutes=-30), place="调解室", parties=["甲", "乙"],
+                                  dispute_kind="neighbour", mediator_ids=[volunteer.id], outcome="settled")
         ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
-               "sponsor": sponsor.id, "poster": checkpoints.token(checkpoint), "station": team.station_id}
+               "sponsor": sponsor.id, "household": household.id, "case": case.id,
+               "poster": checkpoints.token(checkpoint), "station": team.station_id}
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
@@ -106,6 +111,10 @@ ON_BEHALF = {"user_id": "{volunteer}", "checkpoint_id": "{checkpoint}"}
 MAKEUP = {"kind": "patrol", "started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00",
           "place": "湖滨", "note": "补录"}
 ENTRY = {**MAKEUP, "user_id": "{volunteer}"}
+CASE = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00", "place": "调解室",
+        "parties": ["甲"], "dispute_kind": "family", "outcome": "settled"}
+SERIES = {**EVENT, "until": "2026-12-31T09:00:00+08:00"}
+VISIT = {"started_at": "2026-12-01T09:00:00+08:00", "ended_at": "2026-12-01T10:00:00+08:00"}
 
 API_ROWS = [
     ApiRow("GET", "/checkpoints", "team_id", "query"),
@@ -167,6 +176,32 @@ API_ROWS = [
     ApiRow("GET", "/stations/<id:station_id>/invite", "team_id", "query", "/stations/{station}/invite"),
     ApiRow("GET", "/county/summary", "since", "query"),
     ApiRow("GET", "/county/summary", "until", "query"),
+    ApiRow("POST", "/mediation/cases", "started_at", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "ended_at", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "mediator_ids", "body", body=CASE),
+    ApiRow("POST", "/mediation/cases", "tip_id", "body", body=CASE),
+    ApiRow("GET", "/mediation/cases", "since", "query"),
+    ApiRow("GET", "/mediation/cases", "until", "query"),
+    ApiRow("POST", "/mediation/cases/<id:case_id>/follow-up", "at", "body", "/mediation/cases/{case}/follow-up",
+           {"satisfaction": "satisfied"}),
+    ApiRow("GET", "/users/<id:user_id>/record", "first", "query", "/users/{volunteer}/record"),
+    ApiRow("GET", "/users/<id:user_id>/record", "last", "query", "/users/{volunteer}/record"),
+    ApiRow("POST", "/publicity/series", "starts_at", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "ends_at", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "until", "body", body=SERIES),
+    ApiRow("POST", "/publicity/series", "team_id", "body", body=SERIES),
+    ApiRow("GET", "/publicity/reach", "since", "query"),
+    ApiRow("GET", "/publicity/reach", "until", "query"),
+    ApiRow("GET", "/mediation/pool", "since", "query"),
+    ApiRow("GET", "/mediation/pool", "until", "query"),
+    ApiRow("POST", "/care/households", "volunteer_ids", "body", body={"kind": "other", "label": "2组 B"}),
+    ApiRow("PATCH", "/care/households/<id:household_id>", "volunteer_ids", "body", "/care/households/{household}"),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "started_at", "body",
+           "/care/households/{household}/visits", VISIT),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "ended_at", "body",
+           "/care/households/{household}/visits", VISIT),
+    ApiRow("POST", "/care/households/<id:household_id>/visits", "visitor_ids", "body",
+           "/care/households/{household}/visits", VISIT),
 ]
 
 

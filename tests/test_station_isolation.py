@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from volunteer_app.models import Checkin, Station, Webhook
-from volunteer_app.services import callouts, checkpoints, codes, recognition, sponsors, store, webhooks
+from volunteer_app.services import (callouts, care, checkpoints, codes, mediation, recognition, sponsors, store,
+                                   webhooks)
 from volunteer_app.timeutil import utcnow
 
 from . import factories
@@ -124,6 +125,26 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/webhooks": (OWN, ""),
     "DELETE /api/v1/webhooks/<id:webhook_id>": (FOREIGN, "/api/v1/webhooks/{webhook}"),
     "GET /api/v1/webhooks/<id:webhook_id>/deliveries": (FOREIGN, "/api/v1/webhooks/{webhook}/deliveries"),
+    "GET /api/v1/care/concerns": (OWN, "/api/v1/care/concerns"),
+    "GET /api/v1/care/households": (OWN, "/api/v1/care/households"),
+    "POST /api/v1/care/households": (OWN, ""),
+    "GET /api/v1/care/households.csv": (OWN, "/api/v1/care/households.csv"),
+    "GET /api/v1/care/households/<id:household_id>": (FOREIGN, "/api/v1/care/households/{household}"),
+    "PATCH /api/v1/care/households/<id:household_id>": (FOREIGN, "/api/v1/care/households/{household}"),
+    "POST /api/v1/care/households/<id:household_id>/visits": (FOREIGN, "/api/v1/care/households/{household}/visits"),
+    "POST /api/v1/care/visits/<id:visit_id>/close-concern": (FOREIGN, "/api/v1/care/visits/{visit}/close-concern"),
+    "GET /api/v1/care/visits/<id:visit_id>/photo": (FOREIGN, "/api/v1/care/visits/{visit}/photo"),
+    "POST /api/v1/care/visits/<id:visit_id>/photo": (FOREIGN, "/api/v1/care/visits/{visit}/photo"),
+    "POST /api/v1/events/<id:event_id>/publicity": (FOREIGN, "/api/v1/events/{event}/publicity"),
+    "POST /api/v1/events/<id:event_id>/publicity/photo": (FOREIGN, "/api/v1/events/{event}/publicity/photo"),
+    "GET /api/v1/mediation/cases": (OWN, "/api/v1/mediation/cases"),
+    "POST /api/v1/mediation/cases": (OWN, ""),
+    "GET /api/v1/mediation/cases/<id:case_id>": (FOREIGN, "/api/v1/mediation/cases/{case}"),
+    "POST /api/v1/mediation/cases/<id:case_id>/follow-up": (FOREIGN, "/api/v1/mediation/cases/{case}/follow-up"),
+    "GET /api/v1/mediation/pool": (OWN, "/api/v1/mediation/pool"),
+    "GET /api/v1/publicity/reach": (OWN, "/api/v1/publicity/reach"),
+    "POST /api/v1/publicity/series": (OWN, ""),
+    "GET /api/v1/users/<id:user_id>/record": (FOREIGN, "/api/v1/users/{vol}/record"),
     # -- pages
     "GET /": (OWN, "/"),
     "GET /awards/<id:award_id>/certificate": (FOREIGN, "/awards/{award}/certificate"),
@@ -304,6 +325,22 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /store/vouchers/<id:redemption_id>": (FOREIGN, "/store/vouchers/{redemption}"),
     "GET /v/<token>": (PUBLIC, ""),
     "POST /v/<token>": (PUBLIC, ""),
+    "GET /care": (OWN, "/care"),
+    "GET /care/new": (OWN, "/care/new"),
+    "POST /care/new": (OWN, ""),
+    "GET /care/<id:household_id>": (FOREIGN, "/care/{household}"),
+    "POST /care/<id:household_id>/visits": (FOREIGN, "/care/{household}/visits"),
+    "POST /care/visits/<id:visit_id>/close-concern": (FOREIGN, "/care/visits/{visit}/close-concern"),
+    "GET /care/visits/<id:visit_id>/photo": (FOREIGN, "/care/visits/{visit}/photo"),
+    "GET /manage/events/<id:event_id>/publicity": (FOREIGN, "/manage/events/{event}/publicity"),
+    "POST /manage/events/<id:event_id>/publicity": (FOREIGN, "/manage/events/{event}/publicity"),
+    "GET /mediation": (OWN, "/mediation"),
+    "GET /mediation/new": (OWN, "/mediation/new"),
+    "POST /mediation/new": (OWN, ""),
+    "GET /mediation/pool": (OWN, "/mediation/pool"),
+    "GET /mediation/<id:case_id>": (FOREIGN, "/mediation/{case}"),
+    "POST /mediation/<id:case_id>/follow-up": (FOREIGN, "/mediation/{case}/follow-up"),
+    "GET /reports/person-records.csv": (OWN, "/reports/person-records.csv"),
 }
 
 
@@ -322,6 +359,10 @@ BODIES = {
     "POST /api/v1/callouts/<id:callout_id>/arrived": {"user_id": "{vol}"},
     "PATCH /api/v1/sponsors/<id:sponsor_id>": {"name": "改名"},
     "POST /api/v1/sponsors/<id:sponsor_id>/gifts": {"item_id": "{item}", "quantity": 1},
+    "POST /api/v1/care/households/<id:household_id>/visits": {"started_at": "2026-12-01T09:00:00+08:00",
+                                                               "ended_at": "2026-12-01T10:00:00+08:00"},
+    "POST /api/v1/events/<id:event_id>/publicity": {"audience": 30},
+    "POST /api/v1/mediation/cases/<id:case_id>/follow-up": {"satisfaction": "satisfied"},
 }
 
 
@@ -330,7 +371,8 @@ PAGE_FORMS = {"POST /callouts/<id:callout_id>/answer": {"answer": "coming"}}
 
 #: Uploads (multipart): a small PNG.
 UPLOADS = {"POST /api/v1/store/items/<id:item_id>/picture", "POST /api/v1/tips/<id:tip_id>/photos",
-           "POST /api/v1/service/<id:record_id>/photo"}
+           "POST /api/v1/service/<id:record_id>/photo", "POST /api/v1/care/visits/<id:visit_id>/photo",
+           "POST /api/v1/events/<id:event_id>/publicity/photo"}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
        b"\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
@@ -380,10 +422,19 @@ def two(tmp_path, pg_url):
         delivery = webhooks.send_test(session, admin_b, hook.id)
         callout = callouts.create(session, admin_b, title=f"{MARK}召集", needed=2)
         sponsor = sponsors.create(session, admin_b, name=f"{MARK}超市")
+        household = care.create_household(session, admin_b, kind="other", label=f"{MARK}户", volunteer_ids=[vol.id])
+        visit = care.log_visit(session, admin_b, household.id, started_at=start - timedelta(days=9),
+                               ended_at=start - timedelta(days=9) + timedelta(hours=1), visitor_ids=[vol.id],
+                               concern=True, concern_note=f"{MARK}担心")
+        case = mediation.log_case(session, admin_b, started_at=start - timedelta(days=8),
+                                  ended_at=start - timedelta(days=8) + timedelta(hours=1), place=f"{MARK}调解室",
+                                  parties=["甲", "乙"], dispute_kind="other", mediator_ids=[vol.id],
+                                  outcome="settled")
         ids = {"station": b.id, "team": team_b.id, "vol": vol.id, "pending": pending.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
                "redemption": redemption.id, "award": award.id, "checkin": checkin.id, "webhook": hook.id,
-               "delivery": delivery.id, "callout": callout.id, "sponsor": sponsor.id,
+               "delivery": delivery.id, "callout": callout.id, "sponsor": sponsor.id, "household": household.id,
+               "visit": visit.id, "case": case.id,
                "poster": checkpoints.checkin_url("https://patrol.example.cn", checkpoints.token(checkpoint))}
         ids["member_code"] = codes.member_code(vol.id)[0]
     yield app, me, ids

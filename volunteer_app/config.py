@@ -43,6 +43,7 @@ ENV_SETTINGS: dict[str, type] = {
     "DELIVERY_THREADS": int,
     "POINTS_EXPIRE": str,
     "VOUCHER_DAYS": int,
+    "CARE_DATA_KEY": str,
 }
 
 
@@ -115,6 +116,8 @@ class Defaults:
     POINTS_EXPIRE = "never"
     #: A voucher not used at its sponsor's within this many days lapses, its points given back.
     VOUCHER_DAYS = 30
+    #: Key for care households' personal data at rest (any text; None: derived from SECRET_KEY).
+    CARE_DATA_KEY: str | None = None
     TESTING = False
 
 

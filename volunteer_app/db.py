@@ -420,6 +420,15 @@ def _column_keys(table) -> frozenset[str]:
     return frozenset(column.key for column in table.columns)
 
 
+def start_writing(session: Session) -> None:
+    """A GET that writes (an audited reading of personal data): the read transaction so far
+    ends (nothing was written in it) and the next one takes the write lock on SQLite, as a
+    POST's would, instead of upgrading a read snapshot that another writer may have outdated."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+    write_intent.set(True)
+
+
 def done_writing() -> None:
     """The rest of this request only reads (e.g. after a refusal was rolled back): on SQLite its
     next transaction starts without the write lock. The request's end restores the default."""

@@ -26,3 +26,7 @@ from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, Servic
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery  # noqa: F401
 from .callouts import CALLOUT_ANSWERS, Callout, CalloutAnswer  # noqa: F401
 from .county import StationDay  # noqa: F401
+from .care import HOUSEHOLD_KINDS, VISIT_CONDITIONS, CareAssignment, CareHousehold, CareVisit, CareVisitor  # noqa: F401
+from .publicity import PublicityReport  # noqa: F401
+from .mediation import (DISPUTE_KINDS, MEDIATION_OUTCOMES, SATISFACTION, CaseMediator,  # noqa: F401
+                        MediationCase)

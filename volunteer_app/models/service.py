@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from .base import utc_field
 
-SERVICE_SOURCES = ("route", "duty_post", "outing", "event", "makeup", "entry")
+SERVICE_SOURCES = ("route", "duty_post", "outing", "event", "makeup", "entry", "care_visit", "mediation")
 SERVICE_STATUSES = ("open", "pending", "confirmed", "rejected")
 
 

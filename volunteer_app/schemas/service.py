@@ -50,7 +50,7 @@ class ServiceRecordOut(ApiOutput):
     minutes: int
     weighted_minutes: int
     points: int
-    source: Literal["route", "duty_post", "outing", "event", "makeup", "entry"]
+    source: Literal["route", "duty_post", "outing", "event", "makeup", "entry", "care_visit", "mediation"]
     status: Status
     note: str
     review_note: str

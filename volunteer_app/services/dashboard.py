@@ -21,7 +21,7 @@ from ..models import (Checkin, Checkpoint, LedgerEntry, ServiceRecord, Shift, Sh
                       TeamMembership, Tip,
                       User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
-from . import access, hours, service
+from . import access, care, hours, publicity, service
 
 #: Ledger kinds that move points out through the store (refunds give them back).
 SPENDING_KINDS = ("redemption", "refund")
@@ -319,6 +319,11 @@ class Dashboard:
     week_by_kind: list[tuple[str, float]] = ()
     #: Service records waiting for review (make-ups, duties left open too long).
     pending_service: int = 0
+    #: Care households whose visit is overdue, and visits' concerns not yet dealt with (station-wide).
+    overdue_households: int = 0
+    open_concerns: int = 0
+    #: This month's publicity sessions and the people they reached (station-wide).
+    publicity: object = None
 
 
 def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
@@ -351,4 +356,7 @@ def build(session: Session, actor: User, *, team_id: int | None = None, now: dat
         flow=points_flow(session, scope, now),
         week_by_kind=hours_by_kind(session, scope, period_start("week", now), end),
         pending_service=pending_service(session, scope),
+        overdue_households=care.overdue_count(session, scope.station_id, now),
+        open_concerns=len(care.open_concerns(session, actor)),
+        publicity=publicity.reach(session, scope.station_id, period_start("month", now), end),
     )

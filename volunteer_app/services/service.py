@@ -13,6 +13,8 @@ Where records come from (``source``):
   signed in (``credit: full``, confirmed once the event has ended).
 * ``makeup``: a volunteer asks for hours that were not scanned; a coordinator confirms or rejects.
 * ``entry``: a coordinator records service for a member without a smartphone.
+* ``care_visit`` and ``mediation``: a logged care visit (one record per volunteer who went) or
+  mediation case (one per mediator), made by :func:`record_logged`.
 
 No two ``open`` or ``confirmed`` records of one person overlap: a make-up, an entry or a
 corrected confirmation that would is ``service_overlap``; a scan-made record is trimmed to start
@@ -68,6 +70,7 @@ MAX_RECORD = timedelta(hours=24)
 SOURCE_LABELS = {
     "route": _l("Shift route"), "duty_post": _l("Duty post"), "outing": _l("Patrol outing"),
     "event": _l("Event"), "makeup": _l("Make-up request"), "entry": _l("Entered by a coordinator"),
+    "care_visit": _l("Care visit log"), "mediation": _l("Mediation case log"),
 }
 STATUS_LABELS = {"open": _l("On duty"), "pending": _l("Waiting for review"), "confirmed": _l("Confirmed"),
                  "rejected": _l("Rejected")}
@@ -226,7 +229,7 @@ def _counted(session: Session, record: ServiceRecord, *, was: tuple[datetime, in
 
 
 def earns_points(record: ServiceRecord) -> bool:
-    return record.source in ("duty_post", "entry", "makeup")
+    return record.source in ("duty_post", "entry", "makeup", "care_visit", "mediation")
 
 
 def _pay(session: Session, record: ServiceRecord, kind: Kind, actor_id: int | None, now: datetime) -> None:
@@ -670,6 +673,45 @@ def record_entry(session: Session, actor: User, *, user_id: int, kind: str, star
     audit.record(session, actor, "service.entry", "user", target.id, record_id=record.id, kind=record.kind,
                  minutes=record.minutes, points=record.points)
     return record
+
+
+def check_times(started_at: datetime | None, ended_at: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """A logged stretch of service: both times with an offset, end after start, within 24 hours,
+    not in the future (refused on ``started_at``/``ended_at``)."""
+    return _check_times(started_at, ended_at, now)
+
+
+def hold_people(session: Session, user_ids) -> None:
+    """Lock these people's rows in id order, before writing rows that refer to them: on
+    PostgreSQL such a row takes a key-share lock on the person, and two transactions that
+    lock afterwards would deadlock."""
+    for user_id in sorted(set(user_ids)):
+        ledger.lock_user(session, user_id)
+
+
+def record_logged(session: Session, actor: User, *, source: str, source_key: str, user_ids: list[int],
+                  kind: str, started_at: datetime, ended_at: datetime, place: str, note: str = "",
+                  now: datetime | None = None) -> list[ServiceRecord]:
+    """Confirmed records of one logged deed (a care visit, a mediation case), one per person in
+    ``user_ids`` (``source_key`` + ``:<user>``), points as the kind says. All or nothing: when
+    any of them overlaps counted time, ``service_overlap``. The people are locked in id order."""
+    now = now or timeutil.utcnow()
+    started_at, ended_at = _check_times(started_at, ended_at, now)
+    service_kind = any_kind(session, actor.station_id, kind)
+    records = []
+    for user_id in sorted(set(user_ids)):
+        ledger.lock_user(session, user_id)
+        _refuse_overlap(session, user_id, started_at, ended_at)
+        record = ServiceRecord(station_id=actor.station_id, user_id=user_id, kind=service_kind.key,
+                               place=place[:200], source=source, status="pending", note=note[:500],
+                               source_key=f"{source_key}:{user_id}", created_by_id=actor.id,
+                               started_at=started_at)
+        _set_times(record, started_at, ended_at)
+        session.add(record)
+        session.flush()
+        _confirm(session, record, None, now)
+        records.append(record)
+    return records
 
 
 # -- review ---------------------------------------------------------------------------------------

@@ -10,4 +10,7 @@ from . import webhooks  # noqa: F401,E402
 from . import callouts  # noqa: F401,E402
 from . import sponsors  # noqa: F401,E402
 from . import stations  # noqa: F401,E402
+from . import care  # noqa: F401,E402
+from . import mediation  # noqa: F401,E402
+from . import publicity  # noqa: F401,E402
 from .base import bp  # noqa: F401,E402

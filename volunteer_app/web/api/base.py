@@ -171,7 +171,7 @@ def _to_response(result, status: int, response_model) -> Response:
 def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
           auth: bool = True, idempotent: bool = False, multipart: dict[str, Any] | None = None,
-          reads_first: bool = False, roles: tuple[str, ...] = (), **extra):
+          reads_first: bool = False, roles: tuple[str, ...] = (), writes: bool = False, **extra):
     """Register an API endpoint. The view gets the validated ``body``/``query`` as keyword
     arguments, returns a dict (or ``(dict, status)``, or ``None`` for 204), and never commits:
     a write is committed here once, after the view succeeded.
@@ -186,7 +186,10 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
 
     ``roles``: who may call at all (``admin`` always may); anyone else is 403 ``forbidden``,
     decided right after authentication and before the body is read. The service keeps its
-    finer checks (which team, whose data)."""
+    finer checks (which team, whose data).
+
+    ``writes``: a GET that writes (its reading of personal data is audited): it runs as a
+    writer (``db.start_writing``) and is committed like any write."""
 
     def decorate(view: Callable) -> Callable:
         endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
@@ -225,9 +228,11 @@ def route(rule: str, method: str = "GET", *, summary: str, tag: str, body: type[
                 if remembered is not None:
                     return remembered
             try:
+                if writes:
+                    db.start_writing(session)
                 result = view(**kwargs)
                 out = _to_response(result, status, response)
-                if method != "GET" and out.status_code < 400:
+                if (method != "GET" or writes) and out.status_code < 400:
                     db.end_reading(session)  # in case the view never read
                     if client_ref:
                         idempotency.remember(session, g.api_user.id, endpoint_name, client_ref,

@@ -6,8 +6,10 @@ from flask import current_app, request, send_file
 from ... import db
 from ...schemas.service import (ConfirmBody, EntryCreate, MakeupCreate, RejectBody, ServiceKindList, ServiceKindOut,
                                 ServiceKindSet, ServiceQuery, ServiceRecordOut, SignOutBody, UserServiceOut)
+from ...schemas.assessment import PersonRecordOut, RecordQuery
+from ...schemas.common import Attrs
 from ...schemas.tips import PHOTO_UPLOAD
-from ...services import images, service
+from ...services import assessment, images, reports, service
 from .base import current_api_user, route, settle_first
 
 
@@ -90,3 +92,12 @@ def reject_record(record_id: int, body: RejectBody):
 def sign_out(record_id: int, body: SignOutBody):
     return _record(service.sign_out(db.get_session(), current_api_user(), record_id, latitude=body.latitude,
                                     longitude=body.longitude))
+
+
+@route("/users/<id:user_id>/record", summary="A person's record for a period (个人考核)", tag="service",
+       query=RecordQuery, response=PersonRecordOut)
+def person_record(user_id: int, query: RecordQuery):
+    p = reports.period(query.first, query.last)
+    record = assessment.person_record(db.get_session(), current_api_user(), user_id, p.start, p.end)
+    return Attrs(record, first=p.first, last=p.last, hours_served=record.hours,
+                 hours_by_kind={key: round(minutes / 60, 2) for key, minutes in record.minutes_by_kind.items()})

@@ -20,3 +20,6 @@ from . import webhooks  # noqa: E402,F401  (webhooks and chat groups, for admins
 from . import callouts  # noqa: E402,F401  (call-outs: send, answer, watch)
 from . import sponsors  # noqa: E402,F401  (the store's sponsors, their letters; vouchers at a sponsor's)
 from . import stations  # noqa: E402,F401  (stations of the county, join codes, the county's view)
+from . import care  # noqa: E402,F401  (care visits)
+from . import mediation  # noqa: E402,F401  (the mediation room)
+from . import publicity  # noqa: E402,F401  (anti-fraud publicity sessions)

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from ... import db, timeutil
 from ...errors import DomainError
-from ...services import access, accounts, checkins, checkpoints, events, ledger, qr, teams
+from ...services import access, accounts, checkins, checkpoints, events, ledger, publicity, qr, teams
 from ...settings import setting
 from .. import links
 from ..links import checkin_url
@@ -197,6 +197,7 @@ def _events_page(errors: dict | None = None, values: dict | None = None):
     rows = events.list_for(session_db, current_user)
     now = timeutil.utcnow()
     return render_template("pages/checkins/events.html", rows=rows, errors=errors or {},
+                           reports=publicity.reports_for(session_db, [row.id for row in rows]),
                            values=values or {"points": 10}, managed=_managed_teams(), now=now,
                            is_open=events.is_open, today=timeutil.local(now).date().isoformat()), \
         (422 if errors else 200)
@@ -204,7 +205,7 @@ def _events_page(errors: dict | None = None, values: dict | None = None):
 
 def _event_values() -> dict:
     return {key: request.form.get(key, "")[:300] for key in ("title", "location", "day", "start", "end", "points",
-                                                               "team_id", "kind", "credit")}
+                                                               "team_id", "kind", "credit", "repeat_until")}
 
 
 @bp.route("/manage/events", methods=["GET", "POST"])
@@ -214,12 +215,33 @@ def event_list():
     if request.method == "POST":
         values = _event_values()
         starts_at, ends_at = _event_times(values)
+        if values["repeat_until"]:
+            until = _series_end(values["repeat_until"], values["kind"])
+            made = publicity.create_series(db.get_session(), current_user, title=values["title"],
+                                           location=values["location"], starts_at=starts_at, ends_at=ends_at,
+                                           until=until, points=form_int("points", 10), team_id=form_id("team_id"),
+                                           credit=values["credit"] or "scans")
+            flash(_("%(num)s publicity sessions created, every two weeks.", num=len(made)), "success")
+            return redirect(url_for("pages.event_list"))
         events.create(db.get_session(), current_user, title=values["title"], location=values["location"],
                       starts_at=starts_at, ends_at=ends_at, points=form_int("points", 10),
                       team_id=form_id("team_id"), kind=values["kind"] or None, credit=values["credit"] or "scans")
         flash(_("Event created. Open its live code when it starts."), "success")
         return redirect(url_for("pages.event_list"))
     return _events_page()
+
+
+def _series_end(raw: str, kind: str) -> datetime:
+    """The end of the series' last day (station time); only publicity events repeat."""
+    if (kind or "publicity") != "publicity":
+        raise DomainError("validation_error", _("Only publicity events repeat every two weeks."),
+                          errors=[{"field": "repeat_until", "message": _("Only publicity events repeat every two weeks.")}])
+    try:
+        day = parse_day(raw)
+    except BadValue:
+        raise DomainError("validation_error", _("Choose a date."),
+                          errors=[{"field": "repeat_until", "message": _("Choose a date.")}]) from None
+    return datetime.combine(day, datetime.max.time(), tzinfo=timeutil.station_tz())
 
 
 def _event_times(values: dict):

@@ -19,7 +19,7 @@ from ...web import htmx
 
 
 def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None = None, *,
-                 error_page: tuple[str, ...] = ()):
+                 error_page: tuple[str, ...] = (), writes: bool = False):
     """The page twin of the API's ``route``: what the view writes is committed once, after it
     answered (an answer of 400 or more is rolled back instead, and so is any failure).
 
@@ -34,12 +34,16 @@ def unit_of_work(on_error: Callable | None = None, on_conflict: Callable | None 
     ``on_conflict(error, *view_args, **view_kwargs)``.
 
     A view may answer with a function instead of a response: it is called after the commit,
-    so that reading for the answer does not hold the write lock."""
+    so that reading for the answer does not hold the write lock.
+
+    ``writes``: a GET that writes (an audited reading) runs as a writer (``db.start_writing``)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             session = db.get_session()
+            if writes:
+                db.start_writing(session)
             try:
                 answer = view(*args, **kwargs)
                 if _status(answer) < 400:

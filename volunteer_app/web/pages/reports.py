@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import db
-from ...services import reports
+from ...services import assessment, reports
 from ...services.dashboard import scope_for, scoped_user_ids
 from ...timeutil import local, utcnow
 from ..params import arg_id, to_id
@@ -84,6 +84,13 @@ def reports_page():
 def export_hours_volunteers():
     return csv_response(reports.hours_by_volunteer_export(db.get_session(), current_user, current_period(),
                                                           team_id=arg_id("team")))
+
+
+@bp.get("/reports/person-records.csv")
+@login_required
+def export_person_records():
+    """Each person's record for the period: hours by kind, check-ins, tips, disputes, visits."""
+    return csv_response(assessment.export(db.get_session(), current_user, current_period(), team_id=arg_id("team")))
 
 
 @bp.get("/reports/hours-teams.csv")

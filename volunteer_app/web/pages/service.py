@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ... import db
 from ...errors import FieldError
 from ...settings import setting
-from ...services import accounts, identity, images, service
+from ...services import accounts, assessment, identity, images, reports, service
 from ..params import form_id, form_span
 from . import bp
 from .common import field_errors, flash_error, role_required, settle_service, unit_of_work
@@ -164,8 +164,11 @@ def member_service(user_id: int):
     """A member's records (their coordinators and admins)."""
     session_db = db.get_session()
     member, records = service.records_of(session_db, current_user, user_id)
+    p, period_errors = reports.period_or_default(request.args.get("from"), request.args.get("to"))
+    record = assessment.person_record(session_db, current_user, member.id, p.start, p.end)
     return render_template("pages/service/member.html", member=member, months=service.by_month(records),
-                           kind_names=_kind_names(session_db), labels=_labels())
+                           kind_names=_kind_names(session_db), labels=_labels(), record=record, p=p,
+                           period_errors=period_errors)
 
 
 def _entry_form(errors: dict | None = None, status: int = 200):
