@@ -229,3 +229,30 @@ def test_parallel_visits_by_one_volunteer_count_once(app):
     with arrange(app) as session:
         assert session.get(User, amy_id).minutes_served == 60
         assert service.check_integrity(session) == []
+
+
+def test_a_concern_reaches_the_webhooks_without_personal_data(app, session, crew):
+    """A concern is a ``care.concern`` event for the station's webhooks that listen to it: the
+    household's label and grid, never its name, address, contact, needs or the visit's notes."""
+    from volunteer_app.models import Webhook, WebhookDelivery
+    from volunteer_app.services import webhooks
+
+    hook = Webhook(station_id=crew["team"].station_id, url="https://hooks.example.cn/a", events="care.concern",
+                   secret="s" * 32)
+    deaf = Webhook(station_id=crew["team"].station_id, url="https://hooks.example.cn/b", events="tip.created",
+                   secret="s" * 32)
+    session.add_all([hook, deaf])
+    session.flush()
+    home = household(session, crew)
+    care.log_visit(session, crew["amy"], home.id, started_at=ago(6), ended_at=ago(5))  # no concern: nothing
+    assert session.exec(select(WebhookDelivery)).all() == []
+    care.log_visit(session, crew["amy"], home.id, started_at=ago(3), ended_at=ago(2), condition="poor",
+                   concern=True, concern_note="老人发烧了")
+    [delivery] = session.exec(select(WebhookDelivery)).all()
+    assert (delivery.webhook_id, delivery.event) == (hook.id, "care.concern")
+    assert "3组 独居老人 A" in delivery.payload and f'"household_id": {home.id}' in delivery.payload
+    for private in ("王阿婆", "文三路", "13800000000", "腿脚不便", "老人发烧了"):
+        assert private not in delivery.payload
+    with app.app_context():  # as the delivery worker words it
+        line = webhooks.chat_text("care.concern", {"label": home.label, "grid": home.grid, "household_id": home.id})
+    assert line.startswith("【走访发现异常】3组 独居老人 A · 3组") and f"/care/{home.id}" in line

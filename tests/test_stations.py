@@ -285,3 +285,30 @@ def test_a_county_admin_reaches_another_station_by_choosing_it(api, county):
     chosen = api.get(f"{path}?station_id={county['second'].id}", user=county["boss"])
     assert chosen.status_code == 200 and chosen.json["id"] == county["admin_b"].id
     assert api.get(f"{path}?station_id={county['second'].id}", user=county["admin_a"]).status_code == 404
+
+
+def test_the_county_summary_counts_each_stations_publicity(api, county):
+    """Publicity sessions begun in the period and the people their reports say they reached,
+    per station, in the API, on the page and in the CSV."""
+    from volunteer_app.services import publicity
+    with arrange(api.app) as session:
+        second = session.get(Station, county["second"].id)
+        team = session.get(type(county["team_b"]), county["team_b"].id)
+        admin_b = session.get(User, county["admin_b"].id)
+        begun = utcnow().replace(microsecond=0) - timedelta(hours=3)
+        for audience in (120, 80):
+            talk = factories.event(session, team=team, title="反诈宣传进村", starts_at=begun, service_kind="publicity")
+            talk.station_id = second.id
+            session.add(talk)
+            session.flush()
+            publicity.save_report(session, admin_b, talk.id, audience=audience, now=begun + timedelta(hours=2))
+        factories.event(session, team=team, title="往年的宣传", starts_at=begun - timedelta(days=400),
+                        service_kind="publicity")
+    summary = api.get("/api/v1/county/summary", user=county["boss"]).json
+    rows = {row["station_id"]: row["publicity"] for row in summary["stations"]}
+    assert rows[county["second"].id] == {"sessions": 2, "people_reached": 200}
+    assert rows[county["first"].id] == {"sessions": 0, "people_reached": 0}
+    browser = signed_in(api.app, county["boss"])
+    assert "2 / 200" in browser.get("/county").get_data(as_text=True)
+    csv_text = browser.get("/county/summary.csv").get_data(as_text=True)
+    assert "宣传场次" in csv_text.splitlines()[0] and ",2,200" in csv_text

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from .base import utc_field
 
 WEBHOOK_EVENTS = ("tip.created", "tip.triaged", "shift.understaffed", "callout.created", "callout.answered",
-                  "service.pending", "store.low_stock")
+                  "service.pending", "store.low_stock", "care.concern")
 WEBHOOK_FORMATS = ("json", "wecom", "dingtalk", "feishu")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

@@ -52,6 +52,12 @@ class TipCounts(ApiOutput):
     open_overdue: int
 
 
+class PublicityCounts(ApiOutput):
+    #: Anti-fraud publicity sessions begun in the period, and the audience their reports give.
+    sessions: int
+    people_reached: int
+
+
 class StationSummary(ApiOutput):
     station_id: int
     name: str
@@ -62,6 +68,7 @@ class StationSummary(ApiOutput):
     points_issued: int
     points_redeemed: int
     tips: TipCounts
+    publicity: PublicityCounts
 
 
 class CountySummary(ApiOutput):

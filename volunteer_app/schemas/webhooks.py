@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from .common import ApiInput, ApiOutput, StationTime
 
 Event = Literal["tip.created", "tip.triaged", "shift.understaffed", "callout.created", "callout.answered",
-                "service.pending", "store.low_stock"]
+                "service.pending", "store.low_stock", "care.concern"]
 Format = Literal["json", "wecom", "dingtalk", "feishu"]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Secret = Annotated[str, StringConstraints(min_length=8, max_length=200)]

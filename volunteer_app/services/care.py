@@ -31,8 +31,8 @@ from ..models import (HOUSEHOLD_KINDS, VISIT_CONDITIONS, CareAssignment, CareHou
                       TeamMembership, User)
 from ..settings import setting
 from .. import timeutil
-from ..timeutil import local
-from . import access, audit, images, notices, service
+from ..timeutil import isoformat, local
+from . import access, audit, images, notices, outbox, service
 
 KIND_LABELS = {
     "elderly_alone": _l("Elderly living alone"),
@@ -332,7 +332,15 @@ def log_visit(session: Session, actor: User, household_id: int, *, started_at: d
                  visitors=[person.id for person in people], concern=visit.concern)
     if visit.concern:
         _tell_coordinators(session, household, people, now)
+        outbox.emit(session, household.station_id, "care.concern", concern_event(household, visit), now=now)
     return visit
+
+
+def concern_event(household: CareHousehold, visit: CareVisit) -> dict:
+    """What a webhook hears of a concern: the household's label and grid, never its personal data
+    (name, address, contact, needs) nor the visit's notes."""
+    return {"visit_id": visit.id, "household_id": household.id, "label": household.label, "grid": household.grid,
+            "kind": household.kind, "condition": visit.condition, "visited_at": isoformat(visit.ended_at)}
 
 
 def coordinators_for(session: Session, station_id: int, people: list[User]) -> list[int]:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from ..errors import FieldError
-from ..models import Checkin, LedgerEntry, ServiceRecord, Station, StationDay, Tip, User
+from ..models import Checkin, Event, LedgerEntry, PublicityReport, ServiceRecord, Station, StationDay, Tip, User
 from ..timeutil import local, local_midnight, utcnow
 from . import stations
 
@@ -77,13 +77,22 @@ def summary(session: Session, actor: User, p: Period, *, station_id: int | None 
             Tip.station_id.in_(ids), Tip.status.not_in(("closed", "rejected")), Tip.due_at.is_not(None),
             Tip.due_at < utcnow()).group_by(Tip.station_id)):
         tips[sid]["open_overdue"] = count
+    sessions = dict(session.exec(select(Event.station_id, func.count(Event.id)).where(
+        Event.station_id.in_(ids), Event.service_kind == "publicity", Event.starts_at >= start,
+        Event.starts_at < end).group_by(Event.station_id)).all())
+    reached = dict(session.exec(select(PublicityReport.station_id, func.sum(PublicityReport.audience))
+                                .join(Event, Event.id == PublicityReport.event_id)
+                                .where(PublicityReport.station_id.in_(ids), Event.starts_at >= start,
+                                       Event.starts_at < end).group_by(PublicityReport.station_id)).all())
     out = []
     for row in rows:
         checkins, minutes, issued, redeemed = (int(value or 0) for value in sums.get(row.id, (0, 0, 0, 0)))
         out.append({"station_id": row.id, "name": row.name, "short_name": row.short_name,
                     "volunteers": members.get(row.id, 0), "active_volunteers": active.get(row.id, 0),
                     "checkins": checkins, "hours_served": round(minutes / 60, 1), "points_issued": issued,
-                    "points_redeemed": redeemed, "tips": dict(tips[row.id])})
+                    "points_redeemed": redeemed, "tips": dict(tips[row.id]),
+                    "publicity": {"sessions": int(sessions.get(row.id, 0)),
+                                  "people_reached": int(reached.get(row.id) or 0)}})
     return out
 
 

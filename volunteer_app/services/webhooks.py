@@ -222,6 +222,10 @@ def chat_text(event: str, data: dict, occurred_at: str | None = None) -> str:
             parts = [gettext("[Service hours to review]") + (data.get("place") or ""),
                      gettext("%(n)s minutes", n=data.get("minutes", 0))]
             path = "/staff/service"
+        elif event == "care.concern":
+            parts = [gettext("[Care visit concern]") + (data.get("label") or ""), data.get("grid") or "",
+                     gettext("please follow up soon")]
+            path = f"/care/{data.get('household_id')}"
         elif event == "store.low_stock":
             parts = [gettext("[Low stock]") + (data.get("name") or ""), gettext("%(n)s left", n=data.get("stock", 0))]
             path = f"/store/manage/{data.get('id')}"

@@ -131,11 +131,12 @@ def county_csv():
     rows = county.summary(db.get_session(), current_user, p)
     header = [_("Station"), _("Members"), _("Active in the last 30 days"), _("Check-ins"), _("Hours served"),
               _("Points issued"), _("Points redeemed"), _("Red tips"), _("Yellow tips"), _("Blue tips"),
-              _("Overdue open tips")]
+              _("Overdue open tips"), _("Publicity sessions"), _("People reached")]
     body = "".join(csv_export.csv_stream(header, [
         [row["name"], row["volunteers"], row["active_volunteers"], row["checkins"], row["hours_served"],
          row["points_issued"], row["points_redeemed"], row["tips"]["red"], row["tips"]["yellow"],
-         row["tips"]["blue"], row["tips"]["open_overdue"]] for row in rows]))
+         row["tips"]["blue"], row["tips"]["open_overdue"], row["publicity"]["sessions"],
+         row["publicity"]["people_reached"]] for row in rows]))
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=county-{p.since}-{p.until}.csv"
     return response

@@ -20,6 +20,7 @@ EVENT_LABELS = {
     "callout.answered": _l("A call-out is answered"),
     "service.pending": _l("Service hours wait for review"),
     "store.low_stock": _l("An item runs low"),
+    "care.concern": _l("A care visit raises a concern"),
 }
 FORMAT_LABELS = {"json": _l("JSON (signed), for a command platform"), "wecom": _l("WeCom group robot"),
                  "dingtalk": _l("DingTalk group robot"), "feishu": _l("Feishu group robot")}
