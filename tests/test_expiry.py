@@ -305,3 +305,25 @@ def test_the_command(app, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "40 points lapsed in 1 entries" in result.output
     assert "0 points lapsed" in CliRunner().invoke(cli.main, ["expire-points"]).output
+
+
+def test_the_delivery_worker_sweeps_once_a_station_day(app):
+    """``serve``'s worker runs the sweep itself: once on a new station day, in its own thread,
+    never twice the same day (``expire-points`` from cron stays safe beside it)."""
+    from volunteer_app import delivery
+    app.config["POINTS_EXPIRE"] = "months:1"
+    with arrange(app) as session:
+        user = factories.user(session)
+        earn(session, user, 10, MARCH)
+    state: dict = {}
+    later = MARCH + timedelta(days=60)
+    thread = delivery.daily_sweep(app, state, now=later)
+    thread.join(60)
+    assert delivery.daily_sweep(app, state, now=later + timedelta(hours=1)) is None  # the same day
+    with arrange(app) as session:
+        assert [amount for amount, _ref in entries_of(session, user, "expiry")] == [-10]
+    nxt = delivery.daily_sweep(app, state, now=later + timedelta(days=1))
+    nxt.join(60)
+    with arrange(app) as session:
+        assert len(entries_of(session, user, "expiry")) == 1  # nothing lapses twice
+    assert cli.run_checks(app) == []

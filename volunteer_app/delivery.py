@@ -1,5 +1,6 @@
-"""The delivery worker: sends the outbox (webhooks) and runs the shift check, in a background
-thread of ``volunteer-app serve`` or once from ``volunteer-app deliver --once``.
+"""The delivery worker: sends the outbox (webhooks), runs the shift check and, once a station
+day, the points sweep (``expire-points``), in a background thread of ``volunteer-app serve``;
+or sends once from ``volunteer-app deliver --once``.
 
 Every server worker process starts the thread, but only one per instance folder runs at a time
 (an ``flock`` on ``instance/delivery.lock``; another takes over when that process ends). Several
@@ -14,7 +15,8 @@ import threading
 import time
 
 from . import db
-from .services import webhooks
+from .services import expiry, webhooks
+from .timeutil import local, utcnow
 
 log = logging.getLogger(__name__)
 #: How often the shift check runs (seconds).
@@ -55,6 +57,29 @@ def deliver_all(app) -> int:
     return sum(made)
 
 
+def daily_sweep(app, state: dict, now=None) -> threading.Thread | None:
+    """Start the points sweep in a thread of its own when the station's day has changed since the
+    last one (not while one still runs), so that deliveries go on meanwhile; the sweep is safe to
+    run again or beside ``volunteer-app expire-points``. Returns the thread it started."""
+    with app.app_context():
+        today = local(now or utcnow()).date()
+    running = state.get("thread")
+    if state.get("day") == today or (running is not None and running.is_alive()):
+        return None
+
+    def sweep() -> None:
+        try:
+            with app.app_context():
+                expiry.sweep(app.extensions["db_engine"], now=now)
+        except Exception:  # noqa: BLE001 - tomorrow's sweep tries again; cron may run it too
+            log.exception("points sweep failed")
+
+    state["day"] = today
+    state["thread"] = thread = threading.Thread(target=sweep, name="points-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
 def _take_lock(path: str):
     handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
     try:
@@ -72,6 +97,7 @@ def loop(app, stop: threading.Event) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     lock = None
     last_check = 0.0
+    sweeps: dict = {}
     while not stop.is_set():
         if lock is None:
             lock = _take_lock(os.path.join(app.instance_path, "delivery.lock"))
@@ -80,6 +106,7 @@ def loop(app, stop: threading.Event) -> None:
                 continue
         try:
             if time.monotonic() - last_check >= SHIFT_CHECK_EVERY:
+                daily_sweep(app, sweeps)
                 run_once(app)
                 last_check = time.monotonic()
             else:
