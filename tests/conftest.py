@@ -196,3 +196,19 @@ def outcomes(results: list) -> list[str]:
     return sorted("ok" if not isinstance(result, BaseException)
                   else result.code if isinstance(result, DomainError) else repr(result) for result in results)
 
+
+def refused(code: str, call, *args, **kwargs) -> DomainError:
+    """``call(*args, **kwargs)`` is refused with ``code``; the refusal."""
+    with pytest.raises(DomainError) as caught:
+        call(*args, **kwargs)
+    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
+    return caught.value
+
+
+def ago(hours: float):
+    """A whole second ``hours`` before now (UTC)."""
+    from datetime import timedelta
+
+    from volunteer_app.timeutil import utcnow
+    return utcnow().replace(microsecond=0) - timedelta(hours=hours)
+

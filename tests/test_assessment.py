@@ -1,7 +1,6 @@
 """Each person's record for a period (个人考核): the service, the API, the member's page, the CSV."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -10,11 +9,7 @@ from volunteer_app.errors import DomainError
 from volunteer_app.services import assessment, care, mediation, tips
 
 from . import factories
-from .conftest import arrange, signed_in
-
-
-def ago(hours: float):
-    return timeutil.utcnow().replace(microsecond=0) - timedelta(hours=hours)
+from .conftest import ago, arrange, signed_in
 
 
 def arrange_deeds(session):

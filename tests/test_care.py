@@ -8,23 +8,11 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from volunteer_app import db, timeutil
-from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, CareHousehold, LedgerEntry, Notice, ServiceRecord, Station, User
 from volunteer_app.services import care, service
 
 from . import factories
-from .conftest import arrange, at_once, outcomes
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
-
-
-def ago(hours: float):
-    return timeutil.utcnow().replace(microsecond=0) - timedelta(hours=hours)
+from .conftest import ago, arrange, at_once, outcomes, refused
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import event as sa_event
 from sqlmodel import select
 
-from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, Checkin, LedgerEntry, Notice, Station, User
 from volunteer_app.services import checkins, checkpoints, codes, geo, ledger, recognition
 
 from . import factories
 from .factories import HANGZHOU, T0, checkpoint, event
+from .conftest import refused
 
 #: Every test runs with db.Prepared on its direct path and on its plain fallback.
 pytestmark = pytest.mark.usefixtures("prepared_path")
@@ -24,13 +24,6 @@ URL = "https://patrol.example.cn/c/"
 
 def code_of(cp) -> str:
     return URL + checkpoints.token(cp)
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
 
 
 def north_of(lat: float, lon: float, metres: float) -> tuple[float, float]:

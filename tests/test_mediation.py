@@ -1,29 +1,16 @@
 """The mediation room (调解): every rule of services/mediation.py, and its API, on both engines."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from volunteer_app import timeutil
-from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, ServiceRecord, Station, User
 from volunteer_app.services import mediation, service
 
 from . import factories
-from .conftest import arrange, at_once, outcomes
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
-
-
-def ago(hours: float):
-    return timeutil.utcnow().replace(microsecond=0) - timedelta(hours=hours)
+from .conftest import ago, arrange, at_once, outcomes, refused
 
 
 @pytest.fixture

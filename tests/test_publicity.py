@@ -7,23 +7,11 @@ import pytest
 from sqlmodel import select
 
 from volunteer_app import timeutil
-from volunteer_app.errors import DomainError
 from volunteer_app.models import Event
 from volunteer_app.services import events, publicity
 
 from . import factories
-from .conftest import arrange
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
-
-
-def ago(hours: float):
-    return timeutil.utcnow().replace(microsecond=0) - timedelta(hours=hours)
+from .conftest import ago, arrange, refused
 
 
 @pytest.fixture

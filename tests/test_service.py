@@ -7,26 +7,18 @@ import pytest
 from sqlmodel import select
 
 from volunteer_app import db
-from volunteer_app.errors import DomainError
 from volunteer_app.models import AuditEntry, LedgerEntry, Notice, ServiceRecord, Station, User
 from volunteer_app.services import checkins, checkpoints, codes, service
 
 from . import factories
 from .factories import HANGZHOU, T0, checkpoint, event
-from .conftest import at_once, outcomes
+from .conftest import at_once, outcomes, refused
 
 URL = "https://patrol.example.cn/c/"
 
 
 def code_of(cp) -> str:
     return URL + checkpoints.token(cp)
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
 
 
 def confirmed_minutes(session, user_id: int) -> int:

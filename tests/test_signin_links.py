@@ -8,22 +8,14 @@ import pytest
 from sqlmodel import select
 
 from volunteer_app import db
-from volunteer_app.errors import DomainError
 from volunteer_app.models import ApiToken, AuditEntry, Station
 from volunteer_app.services import accounts, signin_links
 from volunteer_app.timeutil import utcnow
 
 from . import factories
-from .conftest import at_once, outcomes
+from .conftest import at_once, outcomes, refused
 
 NEW_PASSWORD = "a new password 9"
-
-
-def refused(code: str, call, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.code == code, (caught.value.code, str(caught.value.message))
-    return caught.value
 
 
 @pytest.fixture
