@@ -1,4 +1,4 @@
-"""The one reading of ids, whole numbers, days and times from text, for every face.
+"""The one reading of ids, whole numbers, days, times and free text from input, for every face.
 
 The API's schemas (``schemas/common.py``), the pages (``web/params.py``) and the services that
 take text build on these functions, so bad input is refused the same way everywhere. Only ASCII
@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from .errors import FieldError
 from .models.base import MAX_ID
 
 #: Times before 2000 or after 2100 are refused wherever a time is taken (first and last year).
@@ -95,3 +96,17 @@ def parse_time(text: str) -> datetime:
     if value.tzinfo is None:
         raise BadValue(_l("Give the time with its offset, like +08:00."))
     return check_year(value)
+
+
+def clean_text(value, field: str, limit: int, *, required: bool = False) -> str:
+    """Free text with the spaces around it taken off: a ``FieldError`` on ``field`` when it is
+    not text, missing where ``required``, or longer than ``limit`` characters."""
+    if value is not None and not isinstance(value, str):
+        raise FieldError(field, _l("Please enter text here."))
+    value = (value or "").strip()
+    if required and not value:
+        raise FieldError(field, _l("Please fill this in."))
+    if len(value) > limit:
+        raise FieldError(field, _l("This text is too long."))
+    return value
+

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from ..errors import DomainError, FieldError
 from ..models import (HOUSEHOLD_KINDS, VISIT_CONDITIONS, CareAssignment, CareHousehold, CareVisit, CareVisitor,
                       TeamMembership, User)
+from ..parsing import clean_text
 from ..settings import setting
 from .. import timeutil
 from ..timeutil import isoformat, local
@@ -65,15 +66,6 @@ def _open(sealed: str) -> str:
         return ""
 
 
-def _text(value, field: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None:
-        raise FieldError(field, _l("Please enter text here."))
-    if required and not value:
-        raise FieldError(field, _l("Please fill this in."))
-    if len(value) > limit:
-        raise FieldError(field, _l("This text is too long."))
-    return value
 
 
 # -- who may see ----------------------------------------------------------------------------------
@@ -195,10 +187,11 @@ def create_household(session: Session, actor: User, *, kind: str, label: str, gr
     """A coordinator or admin registers a household (audited)."""
     access.require_role(actor, "coordinator")
     household = CareHousehold(
-        station_id=actor.station_id, kind=_check_kind(kind), label=_text(label, "label", 50, required=True),
-        grid=_text(grid, "grid", 50), name_sealed=_seal(_text(name, "name", 50)),
-        address_sealed=_seal(_text(address, "address", 200)), contact_sealed=_seal(_text(contact, "contact", 100)),
-        needs_sealed=_seal(_text(needs, "needs", 500)), visit_every_days=_check_every(visit_every_days),
+        station_id=actor.station_id, kind=_check_kind(kind), label=clean_text(label, "label", 50, required=True),
+        grid=clean_text(grid, "grid", 50), name_sealed=_seal(clean_text(name, "name", 50)),
+        address_sealed=_seal(clean_text(address, "address", 200)),
+        contact_sealed=_seal(clean_text(contact, "contact", 100)),
+        needs_sealed=_seal(clean_text(needs, "needs", 500)), visit_every_days=_check_every(visit_every_days),
         created_by_id=actor.id)
     session.add(household)
     session.flush()
@@ -216,11 +209,11 @@ def update_household(session: Session, actor: User, household_id: int, **changes
         if field == "kind":
             household.kind = _check_kind(value)
         elif field == "label":
-            household.label = _text(value, "label", 50, required=True)
+            household.label = clean_text(value, "label", 50, required=True)
         elif field == "grid":
-            household.grid = _text(value, "grid", 50)
+            household.grid = clean_text(value, "grid", 50)
         elif field in limits:
-            setattr(household, f"{field}_sealed", _seal(_text(value, field, limits[field])))
+            setattr(household, f"{field}_sealed", _seal(clean_text(value, field, limits[field])))
         elif field == "visit_every_days":
             household.visit_every_days = _check_every(value)
         elif field == "active":
@@ -310,8 +303,8 @@ def log_visit(session: Session, actor: User, household_id: int, *, started_at: d
         access.forbid(_l("You may only log visits you went on."))
     if condition not in VISIT_CONDITIONS:
         raise FieldError("condition", _l("Choose how the person is."))
-    note = _text(note, "note", 500)
-    concern_note = _text(concern_note, "concern_note", 500, required=bool(concern))
+    note = clean_text(note, "note", 500)
+    concern_note = clean_text(concern_note, "concern_note", 500, required=bool(concern))
     started_at, ended_at = service.check_times(started_at, ended_at, now)
     service.hold_people(session, [person.id for person in people] + [actor.id])
     visit = CareVisit(station_id=household.station_id, household_id=household.id, started_at=started_at,

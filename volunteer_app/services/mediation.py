@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..models import DISPUTE_KINDS, MEDIATION_OUTCOMES, SATISFACTION, CaseMediator, MediationCase, Tip, User
+from ..parsing import clean_text
 from .. import timeutil
 from . import access, audit, service
 
@@ -58,13 +59,6 @@ def clean_parties(parties) -> list[str]:
     return names
 
 
-def _text(value, field: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None or (required and not value):
-        raise FieldError(field, _l("Please fill this in."))
-    if len(value) > limit:
-        raise FieldError(field, _l("This text is too long."))
-    return value
 
 
 def is_staff(actor: User) -> bool:
@@ -110,8 +104,8 @@ def log_case(session: Session, actor: User, *, started_at: datetime, ended_at: d
     if outcome not in MEDIATION_OUTCOMES:
         raise FieldError("outcome", _l("Choose the outcome."))
     names = clean_parties(parties)
-    place = _text(place, "place", 200, required=True)
-    agreement_note = _text(agreement_note, "agreement_note", 1000)
+    place = clean_text(place, "place", 200, required=True)
+    agreement_note = clean_text(agreement_note, "agreement_note", 1000)
     started_at, ended_at = service.check_times(started_at, ended_at, now)
     if tip_id is not None:
         access.require_role(actor, "coordinator")
@@ -155,7 +149,7 @@ def follow_up(session: Session, actor: User, case_id: int, *, satisfaction: str,
     if at.tzinfo is None or at > now or at < case.started_at:
         raise FieldError("at", _l("The follow-up comes after the mediation and not later than now."))
     case.followup_at, case.satisfaction = timeutil.as_utc(at), satisfaction
-    case.followup_note = _text(note, "note", 1000)
+    case.followup_note = clean_text(note, "note", 1000)
     session.add(case)
     session.flush()
     audit.record(session, actor, "mediation.follow_up", "mediation_case", case.id, satisfaction=satisfaction)

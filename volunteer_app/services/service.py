@@ -43,7 +43,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..models import Checkin, Checkpoint, Event, ServiceKind, ServiceRecord, StationDay, TeamMembership, User
-from ..parsing import is_id
+from ..parsing import clean_text, is_id
 from ..settings import setting
 from .. import db, timeutil
 from ..timeutil import as_utc, isoformat, local, night_minutes
@@ -595,13 +595,6 @@ def _check_times(started_at: datetime | None, ended_at: datetime | None, now: da
     return started_at, ended_at
 
 
-def _clean_text(value: str | None, field: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise FieldError(field, _l("Please fill this in."))
-    if len(value) > limit:
-        raise FieldError(field, _l("This text is too long."))
-    return value
 
 
 #: The longest side of a make-up's photo, in pixels.
@@ -626,8 +619,8 @@ def request_makeup(session: Session, actor: User, *, kind: str, started_at: date
     picture = _picture(photo) if photo else None
     service_kind = kind_of(session, actor.station_id, kind)
     started_at, ended_at = _check_times(started_at, ended_at, now, max_days=int(setting("MAKEUP_MAX_DAYS")))
-    place = _clean_text(place, "place", 200)
-    note = _clean_text(note, "note", 500, required=True)
+    place = clean_text(place, "place", 200)
+    note = clean_text(note, "note", 500, required=True)
     if checkpoint_id is not None:
         checkpoint = access.get_in_station(session, Checkpoint, checkpoint_id, actor, _l("No such checkpoint."))
         place = place or checkpoint.name
@@ -660,8 +653,8 @@ def record_entry(session: Session, actor: User, *, user_id: int, kind: str, star
     access.require_manage_user(session, actor, target)
     service_kind = kind_of(session, actor.station_id, kind)
     started_at, ended_at = _check_times(started_at, ended_at, now)
-    place = _clean_text(place, "place", 200, required=True)
-    note = _clean_text(note, "note", 500)
+    place = clean_text(place, "place", 200, required=True)
+    note = clean_text(note, "note", 500)
     ledger.lock_user(session, target.id)
     _refuse_overlap(session, target.id, started_at, ended_at)
     record = ServiceRecord(station_id=target.station_id, user_id=target.id, kind=service_kind.key, place=place,
@@ -795,7 +788,7 @@ def confirm(session: Session, actor: User, record_id: int, *, started_at: dateti
     corrected = (start, end) != (record.started_at, record.ended_at)
     _refuse_overlap(session, record.user_id, start, end, exclude_id=record.id)
     _set_times(record, start, end)
-    record.review_note = _clean_text(note, "note", 500)
+    record.review_note = clean_text(note, "note", 500)
     _confirm(session, record, actor, now)
     audit.record(session, actor, "service.confirm", "service_record", record.id, user_id=record.user_id,
                  minutes=record.minutes, points=record.points, corrected=corrected)
@@ -809,7 +802,7 @@ def reject(session: Session, actor: User, record_id: int, *, note: str, now: dat
            ) -> ServiceRecord:
     """A coordinator rejects a pending record, with a reason the volunteer is told."""
     now = now or timeutil.utcnow()
-    note = _clean_text(note, "note", 500, required=True)
+    note = clean_text(note, "note", 500, required=True)
     record = _reviewable(session, actor, record_id)
     record.status, record.review_note, record.confirmed_by_id, record.reviewed_at = "rejected", note, actor.id, now
     session.add(record)
