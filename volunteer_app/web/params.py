@@ -43,6 +43,17 @@ def form_id(name: str) -> int | None:
     return _read(request.form, name, parse_id)
 
 
+def form_ids(name: str, *, most: int = 20) -> list[int]:
+    """The ids of a form's checked boxes (at most ``most``); anything not an id of up to ten
+    digits is refused on ``name``."""
+    out = []
+    for raw in request.form.getlist(name)[:most]:
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+            raise FieldError(name, _l("Choose people from the list."))
+        out.append(int(raw))
+    return out
+
+
 def value_id(name: str) -> int | None:
     """From the form or, failing that, the query string."""
     return _read(request.values, name, parse_id)

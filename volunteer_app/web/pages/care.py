@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ... import db
 from ...errors import FieldError
 from ...services import care, images, service
-from ..params import form_span
+from ..params import form_ids, form_span
 from . import bp
 from .common import field_errors, flash_and_redirect, role_required, unit_of_work
 
@@ -19,16 +19,6 @@ TEXT_LIMIT = 600
 
 def _text(name: str) -> str:
     return (request.form.get(name) or "")[:TEXT_LIMIT]
-
-
-def _ids(name: str) -> list[int]:
-    """Checked ids of a form's checkboxes (anything not an id is refused on ``name``)."""
-    out = []
-    for raw in request.form.getlist(name)[:20]:
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-            raise FieldError(name, _("Choose people from the list."))
-        out.append(int(raw))
-    return out
 
 
 def _labels() -> dict:
@@ -73,7 +63,7 @@ def care_new():
     household = care.create_household(
         db.get_session(), current_user._get_current_object(), kind=_text("kind"), label=_text("label"),
         grid=_text("grid"), name=_text("name"), address=_text("address"), contact=_text("contact"),
-        needs=_text("needs"), visit_every_days=int(every), volunteer_ids=_ids("volunteer_ids"))
+        needs=_text("needs"), visit_every_days=int(every), volunteer_ids=form_ids("volunteer_ids"))
     flash(_("Household registered."), "success")
     return redirect(url_for("pages.care_household", household_id=household.id))
 
@@ -107,7 +97,7 @@ def care_log_visit(household_id: int):
     upload = request.files.get("photo")
     data = images.read_upload(upload.stream) if upload and upload.filename else b""
     visit = care.log_visit(session_db, actor, household_id, started_at=start, ended_at=end,
-                           visitor_ids=_ids("visitor_ids"), condition=_text("condition") or "well",
+                           visitor_ids=form_ids("visitor_ids"), condition=_text("condition") or "well",
                            note=_text("note"), concern=request.form.get("concern") == "1",
                            concern_note=_text("concern_note"))
     if data:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ... import db
 from ...errors import FieldError
 from ...services import mediation, service
-from ..params import form_span
+from ..params import form_ids, form_span
 from . import bp
 from .common import field_errors, flash_and_redirect, role_required, unit_of_work
 
@@ -18,15 +18,6 @@ TEXT_LIMIT = 1100
 
 def _text(name: str) -> str:
     return (request.form.get(name) or "")[:TEXT_LIMIT]
-
-
-def _ids(name: str) -> list[int]:
-    out = []
-    for raw in request.form.getlist(name)[:20]:
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-            raise FieldError(name, _("Choose people from the list."))
-        out.append(int(raw))
-    return out
 
 
 def _labels() -> dict:
@@ -73,7 +64,7 @@ def mediation_new():
         raise FieldError("tip_id", _("No such tip."))
     case = mediation.log_case(db.get_session(), current_user._get_current_object(), started_at=start, ended_at=end,
                               place=_text("place"), parties=_text("parties"), dispute_kind=_text("dispute_kind"),
-                              mediator_ids=_ids("mediator_ids"), outcome=_text("outcome"),
+                              mediator_ids=form_ids("mediator_ids"), outcome=_text("outcome"),
                               agreement_note=_text("agreement_note"), tip_id=int(tip_raw) if tip_raw else None)
     flash(_("Case logged. The time counts as hours for each mediator."), "success")
     return redirect(url_for("pages.mediation_case", case_id=case.id))
