@@ -229,13 +229,13 @@ def test_the_county_summary_is_kept_by_the_writes_and_equals_a_rebuild(api, coun
     with arrange(api.app) as session:
         kept = [tuple(row) for row in session.exec(select(
             county_service.StationDay.station_id, county_service.StationDay.day, county_service.StationDay.checkins,
-            county_service.StationDay.minutes_served, county_service.StationDay.points_issued,
+            county_service.StationDay.points_issued,
             county_service.StationDay.points_redeemed))]
         county_service.rebuild(session)
     with arrange(api.app) as session:
         rebuilt = [tuple(row) for row in session.exec(select(
             county_service.StationDay.station_id, county_service.StationDay.day, county_service.StationDay.checkins,
-            county_service.StationDay.minutes_served, county_service.StationDay.points_issued,
+            county_service.StationDay.points_issued,
             county_service.StationDay.points_redeemed))]
     assert sorted(kept) == sorted(rebuilt) and kept
     with arrange(api.app) as session:
@@ -312,3 +312,34 @@ def test_the_county_summary_counts_each_stations_publicity(api, county):
     assert "2 / 200" in browser.get("/county").get_data(as_text=True)
     csv_text = browser.get("/county/summary.csv").get_data(as_text=True)
     assert "宣传场次" in csv_text.splitlines()[0] and ",2,200" in csv_text
+
+
+def test_the_county_hours_follow_a_record_whose_start_moves_to_the_day_before(app, county):
+    """The county reads minutes from the service day totals, which move with a record's start
+    (an outing extended back over midnight by a scan held on a phone)."""
+    from datetime import date
+
+    from volunteer_app.services import county as county_service, hours
+    from .factories import T0
+
+    day = date(2026, 11, 23)  # T0 is 16:00 in Hangzhou on this day
+    with arrange(app) as session:
+        second = session.get(Station, county["second"].id)
+        member = factories.user(session, station_row=second)
+        late = factories.service_record(session, member, T0 + timedelta(hours=8, minutes=30), 60)  # 00:30 next day
+    with arrange(app) as session:
+        boss = session.get(User, county["boss"].id)
+        def hours_on(when):
+            rows = county_service.summary(session, boss, county_service.Period(when, when),
+                                          station_id=county["second"].id)
+            return rows[0]["hours_served"]
+        assert (hours_on(day), hours_on(day + timedelta(days=1))) == (0, 1.0)
+        late, member = session.get(type(late), late.id), session.get(User, member.id)
+        was = (late.started_at, late.minutes)
+        late.started_at, late.minutes = late.started_at - timedelta(hours=1), 120
+        member.minutes_served += 60
+        session.add_all([late, member])
+        hours.count(session, late, was=was)
+    with arrange(app) as session:
+        boss = session.get(User, county["boss"].id)
+        assert (hours_on(day), hours_on(day + timedelta(days=1))) == (2.0, 0)

@@ -6,8 +6,8 @@ station days, tips; SQLite and PostgreSQL.
     BENCH_USERS=20000 python tests/bench/bench_county.py     # smaller
 
 The generator bulk-loads the stations, the volunteers (each with the day of their latest
-check-in, a third of them within 30 days), 400 days of ``station_days`` per station (what the
-writes keep) and 100 tips a station. The summary reads those tables only, never the ledger or
+check-in, a third of them within 30 days), 400 days of ``station_days`` and of ``service_station_days`` (two
+kinds) per station (what the writes keep) and 100 tips a station. The summary reads those tables only, never the ledger or
 the check-ins, so their size does not enter (the leaderboard's benchmark loads a 5 M-entry
 ledger). Measured in the same run through the Flask test client: ``GET /api/v1/me`` (the bare
 read), ``GET /api/v1/county/summary`` for this month and for a whole year, and the county
@@ -55,7 +55,7 @@ def main() -> None:
     from sqlmodel import SQLModel
 
     from volunteer_app import create_app, db
-    from volunteer_app.models import Station, StationDay, Tip, User
+    from volunteer_app.models import ServiceStationDay, Station, StationDay, Tip, User
     from volunteer_app.services import accounts
 
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='county-')}/bench.db"
@@ -91,10 +91,15 @@ def main() -> None:
         if batch:
             conn.execute(insert(User), batch)
         days = [{"station_id": s, "day": today - timedelta(days=d), "checkins": rng.randint(0, 400),
-                 "minutes_served": rng.randint(0, 20_000), "points_issued": rng.randint(0, 3000),
+                 "points_issued": rng.randint(0, 3000),
                  "points_redeemed": rng.randint(0, 1000)} for s in range(1, STATIONS + 1) for d in range(DAYS)]
         for start in range(0, len(days), 10_000):
             conn.execute(insert(StationDay), days[start:start + 10_000])
+        served = [{"station_id": s, "day": today - timedelta(days=d), "kind": kind, "minutes": rng.randint(0, 10_000),
+                   "records": rng.randint(0, 50)} for s in range(1, STATIONS + 1) for d in range(DAYS)
+                  for kind in ("patrol", "tea_room")]
+        for start in range(0, len(served), 10_000):
+            conn.execute(insert(ServiceStationDay), served[start:start + 10_000])
         conn.execute(insert(Tip), [{"station_id": s, "reporter_id": 1, "category": "hazard", "description": "隐患",
                                     "status": rng.choice(["triaged", "closed"]), "level": rng.choice(["red", "yellow", "blue"]),
                                     "due_at": now - timedelta(days=rng.randint(-5, 60)), "points_awarded": 0,

@@ -8,9 +8,8 @@ from sqlmodel import Field, SQLModel
 
 
 class StationDay(SQLModel, table=True):
-    """One station's station-local day: check-ins (sign-ins), minutes of confirmed service
-    (by the day the service started), points earned and points spent at the store (less
-    refunds). ``ledger.tally`` adds to it in the transaction of the change itself, so the
+    """One station's station-local day: check-ins (sign-ins), points earned and points spent at
+    the store (less refunds); its minutes of service are ``service_station_days``'. ``ledger.tally`` adds to it in the transaction of the change itself, so the
     county's summary reads a few rows a station and day instead of the ledger."""
 
     __tablename__ = "station_days"
@@ -18,6 +17,5 @@ class StationDay(SQLModel, table=True):
     station_id: int = Field(foreign_key="stations.id")
     day: date = Field(sa_column=Column(Date, nullable=False))
     checkins: int = Field(default=0)
-    minutes_served: int = Field(default=0)
     points_issued: int = Field(default=0)
     points_redeemed: int = Field(default=0)

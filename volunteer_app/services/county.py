@@ -1,7 +1,8 @@
 """The county's view over its stations: per station, members, those active in the last 30
 days, check-ins, hours served, points issued and redeemed, and tips by level.
 
-Sums come from ``station_days`` (kept by the writes, ``ledger.tally``) and ``users.last_active_on``,
+Sums come from ``station_days`` (kept by the writes, ``ledger.tally``), ``service_station_days``
+(the minutes of confirmed service, ``hours.py``) and ``users.last_active_on``,
 so a summary reads a few rows a station and day, never the ledger or the check-ins;
 :func:`rebuild` recomputes both from the rows themselves (after an upgrade, or to check).
 """
@@ -16,7 +17,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from ..errors import FieldError
-from ..models import Checkin, Event, LedgerEntry, PublicityReport, ServiceRecord, Station, StationDay, Tip, User
+from ..models import Checkin, Event, LedgerEntry, PublicityReport, ServiceStationDay, Station, StationDay, Tip, User
 from ..timeutil import local, local_midnight, utcnow
 from . import stations
 
@@ -53,10 +54,15 @@ def summary(session: Session, actor: User, p: Period, *, station_id: int | None 
     if not ids:
         return []
     sums = {row[0]: row[1:] for row in session.exec(
-        select(StationDay.station_id, func.sum(StationDay.checkins), func.sum(StationDay.minutes_served),
+        select(StationDay.station_id, func.sum(StationDay.checkins),
                func.sum(StationDay.points_issued), func.sum(StationDay.points_redeemed))
         .where(StationDay.station_id.in_(ids), StationDay.day >= p.since, StationDay.day <= p.until)
         .group_by(StationDay.station_id))}
+    minutes = dict(session.exec(
+        select(ServiceStationDay.station_id, func.sum(ServiceStationDay.minutes))
+        .where(ServiceStationDay.station_id.in_(ids), ServiceStationDay.day >= p.since,
+               ServiceStationDay.day <= p.until)
+        .group_by(ServiceStationDay.station_id)).all())
     # Index-only counts: everyone, less the few not active (a partial index); active: whoever
     # checked in within the last 30 days (a range of ix_users_station_active).
     everyone = dict(session.exec(select(User.station_id, func.count()).where(
@@ -86,10 +92,10 @@ def summary(session: Session, actor: User, p: Period, *, station_id: int | None 
                                        Event.starts_at < end).group_by(PublicityReport.station_id)).all())
     out = []
     for row in rows:
-        checkins, minutes, issued, redeemed = (int(value or 0) for value in sums.get(row.id, (0, 0, 0, 0)))
+        checkins, issued, redeemed = (int(value or 0) for value in sums.get(row.id, (0, 0, 0)))
         out.append({"station_id": row.id, "name": row.name, "short_name": row.short_name,
                     "volunteers": members.get(row.id, 0), "active_volunteers": active.get(row.id, 0),
-                    "checkins": checkins, "hours_served": round(minutes / 60, 1), "points_issued": issued,
+                    "checkins": checkins, "hours_served": round(int(minutes.get(row.id) or 0) / 60, 1), "points_issued": issued,
                     "points_redeemed": redeemed, "tips": dict(tips[row.id]),
                     "publicity": {"sessions": int(sessions.get(row.id, 0)),
                                   "people_reached": int(reached.get(row.id) or 0)}})
@@ -97,10 +103,10 @@ def summary(session: Session, actor: User, p: Period, *, station_id: int | None 
 
 
 def rebuild(session: Session) -> int:
-    """Recompute ``station_days`` and ``users.last_active_on`` from the check-ins, confirmed
-    service records and ledger entries (days in the station-time of the settings); the number
-    of station days written."""
-    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    """Recompute ``station_days`` and ``users.last_active_on`` from the check-ins and ledger
+    entries (days in the station-time of the settings); the number of station days written.
+    (The minutes of service have their own totals, checked by ``volunteer-app check``.)"""
+    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
     last: dict[int, date] = {}
     for station_id, user_id, at in session.exec(
             select(User.station_id, Checkin.user_id, Checkin.created_at).join(User, User.id == Checkin.user_id)
@@ -108,21 +114,17 @@ def rebuild(session: Session) -> int:
         day = local(at).date()
         days[(station_id, day)][0] += 1
         last[user_id] = max(last.get(user_id, day), day)
-    for station_id, at, minutes in session.exec(
-            select(ServiceRecord.station_id, ServiceRecord.started_at, ServiceRecord.minutes)
-            .where(ServiceRecord.status == "confirmed").execution_options(yield_per=10_000)):
-        days[(station_id, local(at).date())][1] += minutes
     for station_id, at, amount, kind, earned in session.exec(
             select(User.station_id, LedgerEntry.created_at, LedgerEntry.amount, LedgerEntry.kind, LedgerEntry.earned)
             .join(User, User.id == LedgerEntry.user_id).execution_options(yield_per=10_000)):
         row = days[(station_id, local(at).date())]
         if earned:
-            row[2] += amount
+            row[1] += amount
         elif kind in ("redemption", "refund"):
-            row[3] -= amount
+            row[2] -= amount
     session.exec(delete(StationDay))
-    session.add_all([StationDay(station_id=sid, day=day, checkins=c, minutes_served=m, points_issued=i,
-                                points_redeemed=r) for (sid, day), (c, m, i, r) in days.items()])
+    session.add_all([StationDay(station_id=sid, day=day, checkins=c, points_issued=i, points_redeemed=r)
+                    for (sid, day), (c, i, r) in days.items()])
     session.exec(update(User).values(last_active_on=None))
     for user_id, day in last.items():
         session.exec(update(User).where(User.id == user_id).values(last_active_on=day))

@@ -86,8 +86,8 @@ def _move_and_record():
                                         set_={"points": _totals.c.points + rows.excluded.points}).cte("totals")
     counted = ("checkins", "points_issued", "points_redeemed")
     day_rows = pg_insert(_days).from_select(
-        ["station_id", "day", "minutes_served", *counted],
-        select(moved.c.station_id, bindparam("tally_day", type_=Date), literal(0),
+        ["station_id", "day", *counted],
+        select(moved.c.station_id, bindparam("tally_day", type_=Date),
                *[bindparam(f"tally_{name}", type_=Integer) for name in counted])
         .select_from(moved).where(bindparam("tally_on", type_=Boolean)))
     days = day_rows.on_conflict_do_update(
@@ -315,10 +315,9 @@ def _give_back(session: Session, entry: LedgerEntry, refunds: str, now: datetime
 SPENDING_KINDS = ("redemption", "refund")
 
 _TALLY = db.Prepared(text(
-    "INSERT INTO station_days (station_id, day, checkins, minutes_served, points_issued, points_redeemed) "
-    "VALUES (:station_id, :day, :checkins, :minutes, :issued, :redeemed) ON CONFLICT (station_id, day) DO UPDATE SET "
+    "INSERT INTO station_days (station_id, day, checkins, points_issued, points_redeemed) "
+    "VALUES (:station_id, :day, :checkins, :issued, :redeemed) ON CONFLICT (station_id, day) DO UPDATE SET "
     "checkins = station_days.checkins + excluded.checkins, "
-    "minutes_served = station_days.minutes_served + excluded.minutes_served, "
     "points_issued = station_days.points_issued + excluded.points_issued, "
     "points_redeemed = station_days.points_redeemed + excluded.points_redeemed"
 ).bindparams(bindparam("day", type_=Date)))
@@ -328,12 +327,12 @@ _ACTIVE = db.Prepared(update(_users).where(
 ).values(last_active_on=bindparam("day", type_=Date)))
 
 
-def tally(session: Session, station_id: int, when: datetime, *, checkins: int = 0, minutes: int = 0,
+def tally(session: Session, station_id: int, when: datetime, *, checkins: int = 0,
           points_issued: int = 0, points_redeemed: int = 0) -> None:
     """Add to the station's day in ``station_days`` (the county's summary), in the
     transaction of the change."""
     _TALLY.all(session, {"station_id": station_id, "day": period_starts(when)["day"], "checkins": checkins,
-                         "minutes": minutes, "issued": points_issued, "redeemed": points_redeemed})
+                         "issued": points_issued, "redeemed": points_redeemed})
 
 
 def mark_active(session: Session, user_id: int, when: datetime, last_active_on=None) -> None:

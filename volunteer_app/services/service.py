@@ -34,15 +34,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, func, literal_column, or_, update
-from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import Checkin, Checkpoint, Event, ServiceKind, ServiceRecord, StationDay, TeamMembership, User
+from ..models import Checkin, Checkpoint, Event, ServiceKind, ServiceRecord, TeamMembership, User
 from ..parsing import clean_text, is_id
 from ..settings import setting
 from .. import db, timeutil
@@ -187,35 +185,12 @@ _ADD_MINUTES = db.Prepared(update(_users).where(_users.c.id == bindparam("user_i
                            .returning(_users.c.minutes_served))
 
 
-def _add_minutes_and_tally():
-    """PostgreSQL: :data:`_ADD_MINUTES` and the station's day (``station_days``) in one statement."""
-    moved = _ADD_MINUTES.statement.cte("moved")
-    days = StationDay.__table__
-    rows = pg_insert(days).values(station_id=bindparam("tally_station"), day=bindparam("tally_day", type_=Date),
-                                  checkins=literal_column("0"), minutes_served=bindparam("delta"),
-                                  points_issued=literal_column("0"), points_redeemed=literal_column("0"))
-    tallied = rows.on_conflict_do_update(
-        index_elements=["station_id", "day"],
-        set_={"minutes_served": days.c.minutes_served + rows.excluded.minutes_served}).cte("tallied")
-    return sa_select(moved.c.minutes_served).add_cte(tallied)
-
-
-_ADD_MINUTES_AND_TALLY = db.Prepared(_add_minutes_and_tally())
-
-
-def _add_minutes(session: Session, user_id: int, delta: int, record: ServiceRecord) -> None:
+def _add_minutes(session: Session, user_id: int, delta: int) -> None:
     """Keep ``users.minutes_served`` equal to the sum of the confirmed records (one statement;
-    the user's object in the session, when loaded, gets the new value), and the minutes of the
-    station's day the record started on (``station_days``: on PostgreSQL in the same statement)."""
+    the user's object in the session, when loaded, gets the new value)."""
     if delta:
         session.flush()
-        if session.get_bind().dialect.name == "postgresql":
-            minutes = _ADD_MINUTES_AND_TALLY.scalar(session, {
-                "user_id": user_id, "delta": delta, "tally_station": record.station_id,
-                "tally_day": timeutil.period_starts(record.started_at)["day"]})
-        else:
-            ledger.tally(session, record.station_id, record.started_at, minutes=delta)
-            minutes = _ADD_MINUTES.scalar(session, {"user_id": user_id, "delta": delta})
+        minutes = _ADD_MINUTES.scalar(session, {"user_id": user_id, "delta": delta})
         user = session.identity_map.get(identity_key(User, user_id))
         if user is not None:
             set_committed_value(user, "minutes_served", minutes)
@@ -224,7 +199,7 @@ def _add_minutes(session: Session, user_id: int, delta: int, record: ServiceReco
 def _counted(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] | None = None) -> None:
     """Count a confirmed ``record`` (or its change from ``was``: its start and minutes before)
     in the person's ``minutes_served`` and in the day totals the reports read."""
-    _add_minutes(session, record.user_id, record.minutes - (was[1] if was else 0), record)
+    _add_minutes(session, record.user_id, record.minutes - (was[1] if was else 0))
     hours.count(session, record, was=was)
 
 
