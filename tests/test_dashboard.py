@@ -29,7 +29,8 @@ def checkin(session, user, checkpoint, at, points=5):
                   created_at=at)
     session.add(row)
     session.flush()
-    ledger.post(session, user.id, points, "checkin", f"checkin:{row.id}", now=at)
+    ledger.mark_active(session, user.id, at, session.get(User, user.id).last_active_on)  # as a check-in does
+    ledger.post(session, user.id, points, "checkin", f"checkin:{row.id}", now=at, checkins=1)
     return row
 
 
@@ -76,6 +77,12 @@ def world(session):
         cp = rng.choice(checkpoints[:3])  # 断桥 only long ago, 从未巡查 never
         checkin(session, user, cp, at)
     checkin(session, volunteers[0], checkpoints[3], NOW - timedelta(days=3))
+    talk = factories.event(session, team=teams[2], title="反诈讲座", starts_at=NOW - timedelta(hours=3))
+    for n in (4, 5, 7):  # at an event, not a checkpoint
+        at = NOW - timedelta(hours=3, minutes=-n)
+        session.add(Checkin(user_id=volunteers[n].id, kind="event", event_id=talk.id, points_awarded=10, created_at=at))
+        ledger.mark_active(session, volunteers[n].id, at, session.get(User, volunteers[n].id).last_active_on)
+        ledger.post(session, volunteers[n].id, 10, "event", f"event:{talk.id}:{n}", now=at, checkins=1)
     checkin(session, volunteers[3], checkpoints[0], NOW - timedelta(minutes=1))
     for user in volunteers:  # spending and refunds
         for _ in range(3):
@@ -83,7 +90,8 @@ def world(session):
             amount = rng.randrange(1, 6)
             entry = ledger.post(session, user.id, -amount, "redemption", f"redemption:{user.id}:{at.timestamp()}", now=at)
             if rng.random() < 0.3:
-                ledger.post(session, user.id, amount, "refund", f"refund:{entry.id}", now=at + timedelta(minutes=5))
+                ledger.post(session, user.id, amount, "refund", f"refund:{entry.id}",
+                            now=min(at + timedelta(minutes=5), NOW))
     ledger.post(session, volunteers[1].id, 7, "award", "award:test", now=NOW - timedelta(hours=2))
     ledger.post(session, volunteers[3].id, -4, "redemption", "redemption:today", now=NOW - timedelta(hours=1))
     today = NOW.astimezone(TZ).replace(hour=8, minute=0).astimezone(UTC)
@@ -160,9 +168,12 @@ def test_figures_equal_raw_rows(app, session, world, who):
     assert [item.name for item in board.low_stock] == ["帽子"]
 
 
-def test_heatmap_and_flow_equal_raw_rows(app, session, world):
-    actor = world["coordinator"]
-    members = raw_members(session, {world["teams"][0].id})
+@pytest.mark.parametrize("who", ["admin", "coordinator"])
+def test_heatmap_and_flow_equal_raw_rows(app, session, world, who):
+    """A team's from its people's rows; the whole station's from its day sums, checkpoints and
+    events: the same figures."""
+    actor = world[who]
+    members = raw_members(session, None if who == "admin" else {world["teams"][0].id})
     board = dashboard.build(session, actor, now=NOW)
     first_day = NOW.astimezone(TZ).date() - timedelta(days=27)
     grid = [[0] * 7 for _ in range(24)]

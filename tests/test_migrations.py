@@ -106,3 +106,31 @@ def test_confirmed_records_fill_the_day_totals(empty_engine):
         stations = conn.execute(text("SELECT station_id, CAST(day AS VARCHAR(10)), minutes, records "
                                      "FROM service_station_days ORDER BY day")).all()
         assert [tuple(row) for row in stations] == [(1, "2026-11-01", 60, 1), (1, "2026-11-02", 90, 1)]
+
+
+def test_lapsed_points_so_far_reach_the_station_days(empty_engine):
+    """Upgrading a database with lapsed points puts them on their station-local days (16:30 UTC
+    is the next day in Hangzhou), beside a day's check-ins or on a day of their own."""
+    migrate.upgrade(empty_engine, "0012")
+    now = "2026-11-01 08:00:00"
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": now})
+        conn.execute(text(
+            "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
+            "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
+            "large_mode_offered, leaderboard_anonymous, created_at) VALUES (1, 1, 'user1', 'user1', 'volunteer', "
+            "'active', 'x', 1, 0, 0, 0, 'zh_CN', false, false, false, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO station_days (station_id, day, checkins, minutes_served, points_issued, "
+                          "points_redeemed) VALUES (1, '2026-11-01', 3, 120, 15, 0)"))
+        for number, (at, amount, kind) in enumerate((("2026-11-01 02:00:00", -40, "expiry"),
+                                                     ("2026-11-01 16:30:00", -25, "expiry"),
+                                                     ("2026-11-01 05:00:00", -10, "redemption")), start=1):
+            conn.execute(text(
+                "INSERT INTO ledger_entries (id, user_id, amount, kind, reason, ref, balance_after, earned, "
+                "created_at) VALUES (:id, 1, :amount, :kind, '', :ref, 0, false, :at)"),
+                {"id": number, "amount": amount, "kind": kind, "ref": f"{kind}:{number}", "at": at})
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        days = conn.execute(text("SELECT CAST(day AS VARCHAR(10)), checkins, points_issued, points_lapsed "
+                                 "FROM station_days ORDER BY day")).all()
+    assert [tuple(row) for row in days] == [("2026-11-01", 3, 15, 40), ("2026-11-02", 0, 0, 25)]

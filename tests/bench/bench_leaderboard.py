@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 USERS = int(os.environ.get("BENCH_USERS", "100000"))
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "5000000"))
-TEAMS = 200
+#: Stations the volunteers and teams are spread over (``bench_scale.py`` uses 200).
+STATIONS = int(os.environ.get("BENCH_STATIONS", "1"))
+TEAMS = max(200, STATIONS)
 REPEAT = int(os.environ.get("BENCH_REPEAT", "40"))
 BATCH_USERS = 2000
 CST = timezone(timedelta(hours=8))
@@ -146,6 +148,14 @@ def _sqlite_defer(cur) -> list[str]:
     return [sql for _name, sql in indexes]
 
 
+def team_of(uid: int) -> int:
+    return (uid % TEAMS) + 1
+
+
+def station_of_team(team: int) -> int:
+    return (team - 1) % STATIONS + 1
+
+
 def generate(app, now: datetime) -> dict[str, float]:
     """Bulk-load everything and return the time of each phase in seconds.
 
@@ -229,9 +239,11 @@ def generate(app, now: datetime) -> dict[str, float]:
             marks = ", ".join("?" for _ in columns)
             cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    put("stations", ["id", "name", "created_at"], [(1, "压测派出所", created_stamp)])
+    put("stations", ["id", "name", "short_name", "join_version", "created_at"],
+        [(s, f"压测派出所{s:03d}" if STATIONS > 1 else "压测派出所", f"压测{s}", 1, created_stamp)
+         for s in range(1, STATIONS + 1)])
     put("teams", ["id", "station_id", "name", "description", "created_at"],
-        [(t, 1, f"巡逻队{t:03d}", "", created_stamp) for t in range(1, TEAMS + 1)])
+        [(t, station_of_team(t), f"巡逻队{t:03d}", "", created_stamp) for t in range(1, TEAMS + 1)])
     entry_id = totals_rows = 0
     span = days * 86400
     draw, below, choice = rng.random, rng.randrange, rng.choice
@@ -264,11 +276,12 @@ def generate(app, now: datetime) -> dict[str, float]:
                 entries.append((entry_id, uid, amount, kind, "", f"{kind}:{entry_id}", balance,
                                 true if amount > 0 else false, null,
                                 (midnight + seconds * second).isoformat(sep=" ") + suffix))
-            users.append((uid, 1, f"v{uid:06d}", f"志愿者{uid:06d}", null, "volunteer", "active", password, 1,
+            station = station_of_team(team_of(uid))
+            users.append((uid, station, f"v{uid:06d}", f"志愿者{uid:06d}", null, "volunteer", "active", password, 1,
                           balance, lifetime, below(0, 30000), "zh_CN", false, true,
                           true if uid % 97 == 0 else false, created_stamp, created_stamp))
-            members.append((uid, (uid % TEAMS) + 1, uid, "member", created_stamp))
-            totals.extend((period_of[pid], uid, points) for pid, points in sums.items())
+            members.append((uid, team_of(uid), uid, "member", created_stamp))
+            totals.extend((period_of[pid], uid, station, points) for pid, points in sums.items())
         totals.sort()
         put("users", ["id", "station_id", "username", "display_name", "phone", "roles", "status", "password_hash",
                       "session_version", "balance", "lifetime_points", "minutes_served", "language", "large_mode",
@@ -277,7 +290,7 @@ def generate(app, now: datetime) -> dict[str, float]:
         put("ledger_entries", ["id", "user_id", "amount", "kind", "reason", "ref", "balance_after", "earned",
                                "actor_id", "created_at"], entries)
         put("points_totals", ["period", "period_start", "user_id", "station_id", "points"],
-            [(period, start, uid, 1, points) for (_rank, period, start), uid, points in totals])
+            [(period, start, uid, station, points) for (_rank, period, start), uid, station, points in totals])
         totals_rows += len(totals)
         del entries, totals
         if first % 20000 == 1:

@@ -106,7 +106,7 @@ def rebuild(session: Session) -> int:
     """Recompute ``station_days`` and ``users.last_active_on`` from the check-ins and ledger
     entries (days in the station-time of the settings); the number of station days written.
     (The minutes of service have their own totals, checked by ``volunteer-app check``.)"""
-    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     last: dict[int, date] = {}
     for station_id, user_id, at in session.exec(
             select(User.station_id, Checkin.user_id, Checkin.created_at).join(User, User.id == Checkin.user_id)
@@ -122,9 +122,11 @@ def rebuild(session: Session) -> int:
             row[1] += amount
         elif kind in ("redemption", "refund"):
             row[2] -= amount
+        elif kind == "expiry":
+            row[3] -= amount
     session.exec(delete(StationDay))
-    session.add_all([StationDay(station_id=sid, day=day, checkins=c, points_issued=i, points_redeemed=r)
-                    for (sid, day), (c, i, r) in days.items()])
+    session.add_all([StationDay(station_id=sid, day=day, checkins=c, points_issued=i, points_redeemed=r,
+                               points_lapsed=lapsed) for (sid, day), (c, i, r, lapsed) in days.items()])
     session.exec(update(User).values(last_active_on=None))
     for user_id, day in last.items():
         session.exec(update(User).where(User.id == user_id).values(last_active_on=day))

@@ -1,8 +1,11 @@
 """The coordinator dashboard: the programme at a glance, for a coordinator's teams or a station.
 
-Every figure is one aggregate query over the raw rows (check-ins, ledger entries, shifts and
-sign-ups, store items), restricted to a :class:`Scope`: an admin sees the whole station (or one
-team), a coordinator the teams they coordinate (or one of them). People count toward a scope
+Every figure is one aggregate query restricted to a :class:`Scope`: an admin sees the whole
+station (or one team), a coordinator the teams they coordinate (or one of them). The whole
+station's check-ins and points come from the day sums the writes keep (``station_days``,
+``users.last_active_on``), and its plots from the station's own checkpoints and events, so that
+its cost does not grow with the other stations of a county; a team's figures are aggregates
+over its people's rows (check-ins, ledger entries). People count toward a scope
 through their team membership; checkpoints through their team (station-wide checkpoints, with no
 team, belong to every scope of the station). Days and weeks are station-local calendar periods
 (weeks from Monday), as the API speaks.
@@ -10,16 +13,15 @@ team, belong to every scope of the station). Days and weeks are station-local ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from .. import db
-from ..models import (Checkin, Checkpoint, LedgerEntry, ServiceRecord, Shift, ShiftSignup, StoreItem, Team,
-                      TeamMembership, Tip,
-                      User)
+from ..models import (Checkin, Checkpoint, Event, LedgerEntry, ServiceRecord, Shift, ShiftSignup, StationDay,
+                      StoreItem, Team, TeamMembership, Tip, User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
 from . import access, care, hours, publicity, service
 
@@ -80,6 +82,17 @@ def in_scope(user_column, scope: Scope):
     people, best served by the time index (SQLite: 13 ms instead of 540 ms for a week of
     100,000 entries)."""
     return (user_column + 0).in_(scoped_user_ids(scope))
+
+
+def station_checkins(scope: Scope, start: datetime, end: datetime):
+    """The conditions for the whole station's check-ins from ``start`` to ``end`` (inclusive):
+    those at its checkpoints or at its events (ranges of the checkpoint and event indexes, never
+    the check-ins of the other stations)."""
+    checkpoints = select(Checkpoint.id).where(Checkpoint.station_id == scope.station_id)
+    events = select(Event.id).where(Event.station_id == scope.station_id,  # scans a day either side
+                                    Event.starts_at <= end + timedelta(days=1), Event.ends_at >= start - timedelta(days=1))
+    return (or_(Checkin.checkpoint_id.in_(checkpoints), Checkin.event_id.in_(events)),
+            Checkin.created_at >= start, Checkin.created_at <= end)
 
 
 def scoped_checkpoints(session: Session, scope: Scope) -> list[Checkpoint]:
@@ -153,9 +166,30 @@ def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime
                                      station_id=scope.station_id if scope.whole_station else None) / 60, 1)
 
 
+def _station_day_sums(session: Session, station_id: int, first: date, last: date) -> tuple[int, int, int, int]:
+    """Check-ins, points issued, redeemed and lapsed on the station's days ``first`` to ``last``."""
+    row = session.exec(select(
+        *(func.coalesce(func.sum(column), 0) for column in (
+            StationDay.checkins, StationDay.points_issued, StationDay.points_redeemed, StationDay.points_lapsed)))
+        .where(StationDay.station_id == station_id, StationDay.day >= first, StationDay.day <= last)).one()
+    return tuple(int(value or 0) for value in row)
+
+
+def _active_since(session: Session, station_id: int, first: date) -> int:
+    """The station's people who checked in on ``first`` or later (their latest check-in)."""
+    return int(session.exec(select(func.count()).where(
+        User.station_id == station_id, User.last_active_on >= first)).one())
+
+
 def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
-    checkins, active = _checkin_figures(session, scope, start, end)
-    issued, redeemed, lapsed = _points_figures(session, scope, start, end)
+    """The figures of the period from ``start`` (a station-local midnight) to ``end`` (now)."""
+    if scope.whole_station:
+        first, last = local(start).date(), local(end - timedelta(microseconds=1)).date()
+        checkins, issued, redeemed, lapsed = _station_day_sums(session, scope.station_id, first, last)
+        active = _active_since(session, scope.station_id, first)
+    else:
+        checkins, active = _checkin_figures(session, scope, start, end)
+        issued, redeemed, lapsed = _points_figures(session, scope, start, end)
     confirmed, capacity = _shift_figures(session, scope, start, end)
     return Figures(checkins=checkins, active_volunteers=active, hours_served=_hours_figure(session, scope, start, end),
                    shifts_confirmed=confirmed, shifts_capacity=capacity, points_issued=issued,
@@ -230,8 +264,9 @@ def checkin_heatmap(session: Session, scope: Scope, now: datetime | None = None,
     now = now or utcnow()
     start = local_midnight(local(now).date() - timedelta(days=days - 1))
     grid = [[0] * 7 for _ in range(24)]
-    where = (in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now,
-             Checkin.direction == "in")
+    where = ((*station_checkins(scope, start, now), Checkin.direction == "in") if scope.whole_station else
+             (in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now,
+              Checkin.direction == "in"))
     if _whole_hour_zone(now):
         bucket = _hour_bucket(session, Checkin.created_at)
         for hour_start, count in session.execute(select(bucket, func.count(Checkin.id)).where(*where).group_by(bucket)):
@@ -261,11 +296,15 @@ def coverage(session: Session, scope: Scope, now: datetime | None = None) -> lis
     last, recent = {}, {}
     if ids:
         week_ago = now - timedelta(days=COVERAGE_DAYS)
+        # per checkpoint, two ranges of the (checkpoint, time) index: its latest scan, its week
+        latest = (select(func.max(Checkin.created_at)).where(Checkin.checkpoint_id == Checkpoint.id,
+                                                             Checkin.created_at <= now)
+                  .correlate(Checkpoint).scalar_subquery())
+        week = (select(func.count(Checkin.id)).where(Checkin.checkpoint_id == Checkpoint.id,
+                                                     Checkin.created_at >= week_ago, Checkin.created_at <= now)
+                .correlate(Checkpoint).scalar_subquery())
         for checkpoint_id, last_at, count in session.exec(
-            select(Checkin.checkpoint_id, func.max(Checkin.created_at),
-                   func.count(Checkin.id).filter(Checkin.created_at >= week_ago))
-            .where(Checkin.checkpoint_id.in_(ids), Checkin.created_at <= now).group_by(Checkin.checkpoint_id)
-        ):
+                select(Checkpoint.id, latest, week).where(Checkpoint.id.in_(ids))):
             last[checkpoint_id], recent[checkpoint_id] = last_at, int(count or 0)
     stale_before = now - timedelta(hours=STALE_HOURS)
     rows = []
@@ -288,10 +327,22 @@ class WeekFlow:
 
 def points_flow(session: Session, scope: Scope, now: datetime | None = None, weeks: int = FLOW_WEEKS) -> list[WeekFlow]:
     """Points issued (earned entries) and redeemed (redemptions less refunds) per station-local
-    week, oldest first, the current week last (a query a week, each on the time index)."""
+    week, oldest first, the current week last (the whole station: its day sums in one query;
+    a team: a query a week, each on the time index)."""
     now = now or utcnow()
     this_monday = local(now).date() - timedelta(days=local(now).weekday())
-    starts = [local_midnight(this_monday - timedelta(weeks=back)) for back in range(weeks - 1, -1, -1)]
+    mondays = [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    if scope.whole_station:
+        sums = {monday: [0, 0] for monday in mondays}
+        for day, issued, redeemed in session.exec(
+                select(StationDay.day, StationDay.points_issued, StationDay.points_redeemed)
+                .where(StationDay.station_id == scope.station_id, StationDay.day >= mondays[0],
+                       StationDay.day <= local(now).date())):
+            week = sums[day - timedelta(days=day.weekday())]
+            week[0] += issued
+            week[1] += redeemed
+        return [WeekFlow(local_midnight(monday), *sums[monday]) for monday in mondays]
+    starts = [local_midnight(monday) for monday in mondays]
     bounds = starts + [now + timedelta(microseconds=1)]
     result = []
     for first, stop in zip(bounds, bounds[1:]):

@@ -84,7 +84,7 @@ def _move_and_record():
                points).select_from(moved.join(periods, true())).where(points != 0))
     totals = rows.on_conflict_do_update(index_elements=["period", "period_start", "user_id"],
                                         set_={"points": _totals.c.points + rows.excluded.points}).cte("totals")
-    counted = ("checkins", "points_issued", "points_redeemed")
+    counted = ("checkins", "points_issued", "points_redeemed", "points_lapsed")
     day_rows = pg_insert(_days).from_select(
         ["station_id", "day", *counted],
         select(moved.c.station_id, bindparam("tally_day", type_=Date),
@@ -127,14 +127,16 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
              "actor_id": actor_id, "created_at": now}
     totals_points = amount if earned else 0
     redeemed = -amount if kind in SPENDING_KINDS else 0
+    lapsed = -amount if kind == "expiry" else 0
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     if on_postgresql:
         starts = period_starts(now)
         row = _MOVE_AND_RECORD.first(session, {
             **move, **{f"entry_{name}": values[name] for name in _ENTRY_FIELDS}, "totals_points": totals_points,
             **{f"totals_{period}": start for period, start in starts.items()},
-            "tally_on": bool(totals_points or redeemed or checkins), "tally_day": starts["day"],
-            "tally_checkins": checkins, "tally_points_issued": totals_points, "tally_points_redeemed": redeemed})
+            "tally_on": bool(totals_points or redeemed or lapsed or checkins), "tally_day": starts["day"],
+            "tally_checkins": checkins, "tally_points_issued": totals_points, "tally_points_redeemed": redeemed,
+            "tally_points_lapsed": lapsed})
         if row is not None:
             values["id"], row = row[0], row[1:]
     else:
@@ -152,8 +154,9 @@ def post(session: Session, user_id: int, amount: int, kind: str, ref: str, *, re
     entry = db.written(session, LedgerEntry, values) if "id" in values else db.insert_row(session, LedgerEntry, values)
     if totals_points and not on_postgresql:
         _add_to_totals(session, user_id, station_id, totals_points, now)
-    if not on_postgresql and (totals_points or redeemed or checkins):
-        tally(session, station_id, now, checkins=checkins, points_issued=totals_points, points_redeemed=redeemed)
+    if not on_postgresql and (totals_points or redeemed or lapsed or checkins):
+        tally(session, station_id, now, checkins=checkins, points_issued=totals_points, points_redeemed=redeemed,
+              points_lapsed=lapsed)
     if draws:
         _draw(session, entry.id, draws)
     elif refunds:
@@ -246,11 +249,13 @@ def lapse_due(session: Session, first_id: int, last_id: int, now: datetime) -> t
     balances = dict(session.execute(select(_users.c.id, _users.c.balance).where(_users.c.id.in_(user_ids))
                                     .order_by(_users.c.id).with_for_update()).all())
     due = session.execute(  # again, now that the people are locked
-        select(_lots.c.id, _lots.c.user_id, _lots.c.remaining, _lots.c.expires_on)
+        select(_lots.c.id, _lots.c.user_id, _lots.c.remaining, _lots.c.expires_on, _lots.c.station_id)
         .where(*in_batch).order_by(_lots.c.user_id, _lots.c.expires_on, _lots.c.id)).all()
     groups: dict[tuple[int, date], list[tuple[int, int]]] = {}
-    for lot_id, user_id, remaining, last_day in due:
+    by_station: dict[int, int] = {}
+    for lot_id, user_id, remaining, last_day, station_id in due:
         groups.setdefault((user_id, last_day), []).append((lot_id, remaining))
+        by_station[station_id] = by_station.get(station_id, 0) + remaining
     if not groups:
         return 0, 0
     rows, lapsed = [], {}
@@ -273,6 +278,8 @@ def lapse_due(session: Session, first_id: int, last_id: int, now: datetime) -> t
         raise DomainError("insufficient_points", _l("Not enough points."))
     session.execute(insert(_draws), [{"lot_id": lot_id, "entry_id": entry_id, "points": points}
                                      for entry_id, lot_id, points in draws])
+    for station_id in sorted(by_station):
+        tally(session, station_id, now, points_lapsed=by_station[station_id])
     return len(rows), sum(lapsed.values())
 
 
@@ -315,9 +322,10 @@ def _give_back(session: Session, entry: LedgerEntry, refunds: str, now: datetime
 SPENDING_KINDS = ("redemption", "refund")
 
 _TALLY = db.Prepared(text(
-    "INSERT INTO station_days (station_id, day, checkins, points_issued, points_redeemed) "
-    "VALUES (:station_id, :day, :checkins, :issued, :redeemed) ON CONFLICT (station_id, day) DO UPDATE SET "
+    "INSERT INTO station_days (station_id, day, checkins, points_issued, points_redeemed, points_lapsed) "
+    "VALUES (:station_id, :day, :checkins, :issued, :redeemed, :lapsed) ON CONFLICT (station_id, day) DO UPDATE SET "
     "checkins = station_days.checkins + excluded.checkins, "
+    "points_lapsed = station_days.points_lapsed + excluded.points_lapsed, "
     "points_issued = station_days.points_issued + excluded.points_issued, "
     "points_redeemed = station_days.points_redeemed + excluded.points_redeemed"
 ).bindparams(bindparam("day", type_=Date)))
@@ -328,11 +336,11 @@ _ACTIVE = db.Prepared(update(_users).where(
 
 
 def tally(session: Session, station_id: int, when: datetime, *, checkins: int = 0,
-          points_issued: int = 0, points_redeemed: int = 0) -> None:
+          points_issued: int = 0, points_redeemed: int = 0, points_lapsed: int = 0) -> None:
     """Add to the station's day in ``station_days`` (the county's summary), in the
     transaction of the change."""
     _TALLY.all(session, {"station_id": station_id, "day": period_starts(when)["day"], "checkins": checkins,
-                         "issued": points_issued, "redeemed": points_redeemed})
+                         "issued": points_issued, "redeemed": points_redeemed, "lapsed": points_lapsed})
 
 
 def mark_active(session: Session, user_id: int, when: datetime, last_active_on=None) -> None:
