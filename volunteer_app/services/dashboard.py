@@ -84,15 +84,16 @@ def in_scope(user_column, scope: Scope):
     return (user_column + 0).in_(scoped_user_ids(scope))
 
 
-def station_checkins(scope: Scope, start: datetime, end: datetime):
-    """The conditions for the whole station's check-ins from ``start`` to ``end`` (inclusive):
-    those at its checkpoints or at its events (ranges of the checkpoint and event indexes, never
-    the check-ins of the other stations)."""
-    checkpoints = select(Checkpoint.id).where(Checkpoint.station_id == scope.station_id)
-    events = select(Event.id).where(Event.station_id == scope.station_id,  # scans a day either side
-                                    Event.starts_at <= end + timedelta(days=1), Event.ends_at >= start - timedelta(days=1))
-    return (or_(Checkin.checkpoint_id.in_(checkpoints), Checkin.event_id.in_(events)),
-            Checkin.created_at >= start, Checkin.created_at <= end)
+def station_checkin_queries(scope: Scope, start: datetime, end: datetime, *columns) -> list:
+    """``columns`` of the whole station's check-ins from ``start`` to ``end`` (inclusive), as
+    two queries whose results add up: those at its checkpoints and those at its events (joins
+    onto ranges of the checkpoint and event indexes, never the other stations' check-ins)."""
+    window = (Checkin.created_at >= start, Checkin.created_at <= end, Checkin.direction == "in")
+    return [select(*columns).join(Checkpoint, Checkpoint.id == Checkin.checkpoint_id)
+            .where(Checkpoint.station_id == scope.station_id, *window),
+            select(*columns).join(Event, Event.id == Checkin.event_id)  # events a day either side
+            .where(Event.station_id == scope.station_id, Event.starts_at <= end + timedelta(days=1),
+                   Event.ends_at >= start - timedelta(days=1), *window)]
 
 
 def scoped_checkpoints(session: Session, scope: Scope) -> list[Checkpoint]:
@@ -264,18 +265,23 @@ def checkin_heatmap(session: Session, scope: Scope, now: datetime | None = None,
     now = now or utcnow()
     start = local_midnight(local(now).date() - timedelta(days=days - 1))
     grid = [[0] * 7 for _ in range(24)]
-    where = ((*station_checkins(scope, start, now), Checkin.direction == "in") if scope.whole_station else
-             (in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now,
-              Checkin.direction == "in"))
+    if scope.whole_station:
+        queries = lambda *columns: station_checkin_queries(scope, start, now, *columns)  # noqa: E731
+    else:
+        queries = lambda *columns: [select(*columns).where(  # noqa: E731
+            in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at <= now,
+            Checkin.direction == "in")]
     if _whole_hour_zone(now):
         bucket = _hour_bucket(session, Checkin.created_at)
-        for hour_start, count in session.execute(select(bucket, func.count(Checkin.id)).where(*where).group_by(bucket)):
-            moment = local(_bucket_time(hour_start))
-            grid[moment.hour][moment.weekday()] += int(count)
+        for query in queries(bucket, func.count(Checkin.id)):
+            for hour_start, count in session.execute(query.group_by(bucket)):
+                moment = local(_bucket_time(hour_start))
+                grid[moment.hour][moment.weekday()] += int(count)
         return grid
-    for created_at in session.exec(select(Checkin.created_at).where(*where).execution_options(yield_per=2000)):
-        moment = local(created_at)
-        grid[moment.hour][moment.weekday()] += 1
+    for query in queries(Checkin.created_at):
+        for created_at in session.exec(query.execution_options(yield_per=2000)):
+            moment = local(created_at)
+            grid[moment.hour][moment.weekday()] += 1
     return grid
 
 
