@@ -11,7 +11,8 @@ help now; they answer 我来 (coming) or 来不了 (cannot); the coordinator mar
   unique ref ``callout:<id>:user:<user_id>``.
 * Addressed: members of the call-out's teams (all the station's when it names none). Anything of
   another station is 404 ``not_found``.
-* ``callout.created`` and ``callout.answered`` go to the station's webhooks (the outbox).
+* ``callout.created`` and ``callout.answered`` go to the station's webhooks (the outbox); a new
+  call-out is a notice for each addressed person and a text message for those who want one.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sqlmodel import Session, select
 from ..errors import DomainError, FieldError
 from ..models import Callout, CalloutAnswer, Team, User
 from ..timeutil import utcnow
-from . import access, audit, ledger, outbox
+from . import access, audit, ledger, notices, outbox, sms_queue
 
 DEFAULT_MINUTES = 30
 MAX_MINUTES = 24 * 60
@@ -106,7 +107,21 @@ def create(session: Session, actor: User, *, title: str, needed: int, detail: st
     session.flush()
     audit.record(session, actor, "callout.create", "callout", callout.id, title=callout.title, needed=needed)
     _tell(session, callout, "callout.created", now)
+    _reach(session, callout, actor, now)
     return callout
+
+
+def _reach(session: Session, callout: Callout, actor: User, now: datetime) -> None:
+    """A notice for every addressed person (but the sender), and a text message for those who
+    want call-outs by SMS (sent by the delivery worker)."""
+    addressed = [user_id for user_id in sms_queue.station_members(session, callout.station_id, teams_of(callout))
+                 if user_id != actor.id]
+    notices.notify_once_each(session, [
+        (user_id, "callout", _l("Call-out: %(title)s", title=callout.title),
+         _l("%(n)s people needed. Answer on the home page.", n=callout.needed), "/", f"callout:{callout.id}:user:{user_id}")
+        for user_id in addressed], now=now)
+    sms_queue.queue(session, callout.station_id, addressed, "callouts", "callout", sms_queue.callout_text(callout),
+                    key=f"callout:{callout.id}", now=now)
 
 
 def get(session: Session, actor: User, callout_id: int) -> Callout:
