@@ -102,7 +102,7 @@ def test_the_api_reads_and_changes_preferences(app, api):
     assert again["kinds"]["store"] is False and again["kinds"]["tips"] is False  # what is not named stays
     for body in ({"kinds": {"weather": True}}, {"kinds": {"tips": "yes"}}, {"kinds": {"tips": 1}},
                  {"sms": {"awards": True}}, {"kinds": []}, {"kinds": {"security": False}}, {"colour": "red"},
-                 {"kinds": {"tips": None, "store": [True]}}, [], "on"):
+                 {"kinds": {"tips": None, "store": [True]}}, [], "on", {}):
         response = api.put("/api/v1/me/notice-preferences", user=me, json=body)
         assert response.status_code == 422, (body, response.get_data(as_text=True))
         assert response.get_json()["code"] == "validation_error"

@@ -1,7 +1,7 @@
 """What each person hears: notice preferences."""
 from __future__ import annotations
 
-from pydantic import StrictBool
+from pydantic import StrictBool, model_validator
 
 from .common import ApiInput, ApiOutput
 
@@ -27,8 +27,16 @@ class SmsChannels(ApiInput):
 
 
 class NoticePreferencesUpdate(ApiInput):
+    """At least one of ``kinds`` and ``sms`` (an empty body changes nothing and is refused)."""
+
     kinds: NoticeKinds | None = None
     sms: SmsChannels | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.kinds is None and self.sms is None:
+            raise ValueError("Name kinds or sms to change.")
+        return self
 
 
 class NoticePreferencesOut(ApiOutput):
