@@ -158,6 +158,7 @@ API_ROWS = [
     ApiRow("POST", "/service/<id:record_id>/confirm", "started_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/service/<id:record_id>/confirm", "ended_at", "body", "/service/{record}/confirm"),
     ApiRow("POST", "/callouts", "team_ids", "body", body={"title": "湖滨路需要支援", "needed": 2}),
+    ApiRow("POST", "/callouts", "checkpoint_id", "body", body={"title": "湖滨路需要支援", "needed": 2}),
     ApiRow("POST", "/callouts/<id:callout_id>/arrived", "user_id", "body", "/callouts/1/arrived"),
     ApiRow("POST", "/store/items", "sponsor_id", "body", body={"name": "餐券", "cost": 10, "stock": 1}),
     ApiRow("PATCH", "/store/items/<id:item_id>", "sponsor_id", "body", "/store/items/{item}"),

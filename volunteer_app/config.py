@@ -41,6 +41,10 @@ ENV_SETTINGS: dict[str, type] = {
     "DELIVERY_WORKER": bool,
     "DELIVERY_POLL_SECONDS": float,
     "DELIVERY_THREADS": int,
+    "SMS_SENDER": str,
+    "SMS_GATEWAY_URL": str,
+    "SMS_GATEWAY_TOKEN": str,
+    "SMS_TIMEOUT_SECONDS": float,
     "POINTS_EXPIRE": str,
     "VOUCHER_DAYS": int,
     "CARE_DATA_KEY": str,
@@ -111,6 +115,15 @@ class Defaults:
     DELIVERY_POLL_SECONDS = 2.0
     #: Deliveries sent at once by the worker (each waits for its receiver).
     DELIVERY_THREADS = 4
+    #: How text messages (call-outs, shift reminders) leave: "log" (written to the log, the
+    #: number masked) or "http" (a POST to ``SMS_GATEWAY_URL``).
+    SMS_SENDER = "log"
+    #: The SMS gateway's address, for ``SMS_SENDER = "http"``.
+    SMS_GATEWAY_URL: str | None = None
+    #: Sent to the gateway as ``Authorization: Bearer <token>``.
+    SMS_GATEWAY_TOKEN: str | None = None
+    #: One attempt at the gateway gives up after this many seconds.
+    SMS_TIMEOUT_SECONDS = 5.0
     #: When earned points lapse: "never", "year_end:N" (31 December, N years after the year
     #: they were earned) or "months:N" (N months after they were earned).
     POINTS_EXPIRE = "never"

@@ -1,4 +1,4 @@
-"""The delivery worker: sends the outbox (webhooks), runs the shift check and, once a station
+"""The delivery worker: sends the outbox (webhooks and text messages), runs the shift check and, once a station
 day, the points sweep (``expire-points``), in a background thread of ``volunteer-app serve``;
 or sends once from ``volunteer-app deliver --once``.
 
@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-from . import db
+from . import db, sms
 from .services import expiry, webhooks
 from .timeutil import local, utcnow
 
@@ -32,7 +32,9 @@ def run_once(app) -> tuple[int, int]:
 
 def _deliver_only(app) -> int:
     with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        return webhooks.deliver_due(session)
+        made = webhooks.deliver_due(session)
+    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
+        return made + sms.deliver_due(session)
 
 
 def deliver_all(app) -> int:

@@ -16,7 +16,7 @@ from .accounts import (  # noqa: F401
 from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot  # noqa: F401
 from .checkins import Checkin, Checkpoint, Event, UsedCode  # noqa: F401
 from .recognition import TOTAL_PERIODS, Award, AwardTemplate, LeaderboardCache, PointsTotal, UserBadge  # noqa: F401
-from .notices import Notice  # noqa: F401
+from .notices import Notice, NoticePreference, SmsMessage  # noqa: F401
 from .shifts import SIGNUP_STATUSES, CalendarFeed, NoShowClearance, Shift, ShiftCheckpoint, ShiftSignup  # noqa: F401
 from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, TipPhoto  # noqa: F401
 from .store import (ITEM_KINDS, REDEMPTION_STATUSES, SPONSOR_KINDS, Redemption, Sponsor, SponsorGift,  # noqa: F401

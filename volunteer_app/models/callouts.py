@@ -22,6 +22,8 @@ class Callout(SQLModel, table=True):
     place: str = Field(default="", max_length=200)
     latitude: float | None = Field(default=None)
     longitude: float | None = Field(default=None)
+    #: The checkpoint where help is wanted: a check-in there by someone coming marks them arrived.
+    checkpoint_id: int | None = Field(default=None, foreign_key="checkpoints.id")
     needed: int = Field(default=1)
     points: int = Field(default=0)
     #: Comma-separated team ids it is addressed to; "" for every team of the station.

@@ -16,6 +16,8 @@ class CalloutCreate(ApiInput):
     place: ShortText | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    #: A checkpoint as its place: those coming are marked arrived by their check-in there.
+    checkpoint_id: Id | None = None
     needed: Annotated[int, Field(ge=1, le=500)]
     #: Default: every team of the station.
     team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
@@ -50,6 +52,7 @@ class CalloutOut(ApiOutput):
     place: str
     latitude: float | None
     longitude: float | None
+    checkpoint_id: int | None = None
     needed: int
     team_ids: list[int]
     points: int

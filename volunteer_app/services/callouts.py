@@ -8,10 +8,12 @@ help now; they answer 我来 (coming) or 来不了 (cannot); the coordinator mar
   answers never take more than ``needed`` places, on either engine.
 * A second answer replaces the first (coming -> cannot gives the place back).
 * An arrival earns the call-out's ``points`` once: one ledger entry of kind ``service`` with the
-  unique ref ``callout:<id>:user:<user_id>``.
+  unique ref ``callout:<id>:user:<user_id>``. A coordinator marks it, or, when the call-out names a
+  checkpoint as its place, the check-in there of someone coming does (while it is open).
 * Addressed: members of the call-out's teams (all the station's when it names none). Anything of
   another station is 404 ``not_found``.
-* ``callout.created`` and ``callout.answered`` go to the station's webhooks (the outbox).
+* ``callout.created`` and ``callout.answered`` go to the station's webhooks (the outbox); a new
+  call-out is a notice for each addressed person and a text message for those who want one.
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
-from ..models import Callout, CalloutAnswer, Team, User
+from ..models import Callout, CalloutAnswer, Checkpoint, Team, User
 from ..timeutil import utcnow
-from . import access, audit, ledger, outbox
+from . import access, audit, ledger, notices, outbox, sms_queue
 
 DEFAULT_MINUTES = 30
 MAX_MINUTES = 24 * 60
@@ -79,7 +81,9 @@ def view(callout: Callout, *, now: datetime | None = None) -> CalloutView:
 def create(session: Session, actor: User, *, title: str, needed: int, detail: str | None = None,
            place: str | None = None, latitude: float | None = None, longitude: float | None = None,
            team_ids: list[int] | None = None, expires_in_minutes: int | None = None, points: int | None = None,
-           now: datetime | None = None) -> Callout:
+           checkpoint_id: int | None = None, now: datetime | None = None) -> Callout:
+    """A new call-out. ``checkpoint_id`` names its place as a checkpoint of the station: those
+    coming are marked arrived by their check-in there (its name is the place when none is given)."""
     access.require_role(actor, "coordinator")
     now = now or utcnow()
     title = (title or "").strip()
@@ -98,15 +102,34 @@ def create(session: Session, actor: User, *, title: str, needed: int, detail: st
     teams = sorted(set(team_ids or []))
     for team_id in teams:
         access.get_in_station(session, Team, team_id, actor, _l("No such team."))
+    checkpoint = None
+    if checkpoint_id is not None:
+        checkpoint = access.get_in_station(session, Checkpoint, checkpoint_id, actor, _l("No such checkpoint."))
+        place = (place or "").strip() or checkpoint.name
     callout = Callout(station_id=actor.station_id, title=title[:200], detail=(detail or "").strip()[:2000],
                       place=(place or "").strip()[:200], latitude=latitude, longitude=longitude, needed=needed,
+                      checkpoint_id=checkpoint.id if checkpoint else None,
                       points=points, team_ids=",".join(map(str, teams)), created_by=actor.id, created_at=now,
                       expires_at=now + timedelta(minutes=minutes))
     session.add(callout)
     session.flush()
     audit.record(session, actor, "callout.create", "callout", callout.id, title=callout.title, needed=needed)
     _tell(session, callout, "callout.created", now)
+    _reach(session, callout, actor, now)
     return callout
+
+
+def _reach(session: Session, callout: Callout, actor: User, now: datetime) -> None:
+    """A notice for every addressed person (but the sender), and a text message for those who
+    want call-outs by SMS (sent by the delivery worker)."""
+    addressed = [user_id for user_id in sms_queue.station_members(session, callout.station_id, teams_of(callout))
+                 if user_id != actor.id]
+    notices.notify_once_each(session, [
+        (user_id, "callout", _l("Call-out: %(title)s", title=callout.title),
+         _l("%(n)s people needed. Answer on the home page.", n=callout.needed), "/", f"callout:{callout.id}:user:{user_id}")
+        for user_id in addressed], now=now)
+    sms_queue.queue(session, callout.station_id, addressed, "callouts", "callout", sms_queue.callout_text(callout),
+                    key=f"callout:{callout.id}", now=now)
 
 
 def get(session: Session, actor: User, callout_id: int) -> Callout:
@@ -205,16 +228,38 @@ def mark_arrived(session: Session, actor: User, callout_id: int, user_id: int, *
     if row is None:  # came without answering first
         row = CalloutAnswer(callout_id=callout.id, user_id=target.id, answer="coming", answered_at=now,
                             first_answered_at=now)
-    given = 0
-    if row.arrived_at is None:
-        row.arrived_at, row.arrived_marked_by = now, actor.id
-        if callout.points:
-            ledger.post(session, target.id, callout.points, "service", f"callout:{callout.id}:user:{target.id}",
-                        reason=callout.title, actor_id=actor.id, now=now)
-            given = callout.points
-    session.add(row)
-    session.flush()
+        session.add(row)
+        session.flush()
+    given = _arrive(session, callout, row.id, target.id, now, marked_by=actor.id)
+    session.refresh(row)
     return row, given
+
+
+def _arrive(session: Session, callout: Callout, answer_id: int, user_id: int, now: datetime, *,
+            marked_by: int | None) -> int:
+    """Mark an answer arrived unless it already is (one conditional UPDATE: of a manual mark and a
+    scan, or two scans, at once, one wins), and pay the call-out's points with it. The points
+    given now."""
+    won = session.execute(update(CalloutAnswer).where(CalloutAnswer.id == answer_id, CalloutAnswer.arrived_at.is_(None))
+                          .values(arrived_at=now, arrived_marked_by=marked_by)
+                          .execution_options(synchronize_session=False)).rowcount
+    if not won or not callout.points:
+        return 0
+    ledger.post(session, user_id, callout.points, "service", f"callout:{callout.id}:user:{user_id}",
+                reason=callout.title, actor_id=marked_by, now=now)
+    return callout.points
+
+
+def arrive_by_checkin(session: Session, user_id: int, checkpoint_id: int, now: datetime) -> list[tuple[Callout, int]]:
+    """A check-in at ``checkpoint_id`` by someone who answered 我来 to an open call-out there marks
+    them arrived, in the check-in's transaction (points once: a later scan or a manual mark gives
+    nothing more). The call-outs arrived at, with the points each gave."""
+    rows = session.exec(select(Callout, CalloutAnswer.id).join(CalloutAnswer, CalloutAnswer.callout_id == Callout.id)
+                        .where(Callout.checkpoint_id == checkpoint_id, Callout.status == "open",
+                               Callout.expires_at > now, CalloutAnswer.user_id == user_id,
+                               CalloutAnswer.answer == "coming", CalloutAnswer.arrived_at.is_(None))
+                        .order_by(Callout.id)).all()
+    return [(callout, _arrive(session, callout, answer_id, user_id, now, marked_by=None)) for callout, answer_id in rows]
 
 
 def close(session: Session, actor: User, callout_id: int, *, now: datetime | None = None) -> Callout:

@@ -55,11 +55,11 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..parsing import is_id
-from ..models import Attempt, Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
+from ..models import Attempt, Callout, CalloutAnswer, Checkin, Checkpoint, Event, LedgerEntry, ShiftCheckpoint, User
 from .. import db, timeutil
 from ..settings import setting
 from ..timeutil import isoformat, local
-from . import access, attempts, audit, codes, events, idempotency, ledger, recognition, service, shifts
+from . import access, attempts, audit, callouts, codes, events, idempotency, ledger, recognition, service, shifts
 from . import checkpoints as checkpoint_service
 from .geo import check_geofence
 
@@ -84,6 +84,8 @@ class CheckinResult:
     repeated: bool = False
     #: The service record the scan opened, closed or extended (duty posts, events, outings).
     service: object | None = None
+    #: Call-outs at this checkpoint the scan marked the volunteer arrived at.
+    callouts: list = field(default_factory=list)
 
 
 # -- the check-in ---------------------------------------------------------------------------------
@@ -152,16 +154,24 @@ def _read_locked(session: Session, statement, place_columns: tuple[str, ...], us
 #: read before the write lock: a check-in of the same person committed meanwhile is not counted,
 #: which can only put a threshold badge off to the next deed; the unique key keeps a badge from
 #: being given twice.)
+_callouts, _answers = Callout.__table__, CalloutAnswer.__table__
+#: Whether the volunteer answered 我来 to an open call-out whose place is this checkpoint and has
+#: not arrived yet (only then does the scan look further: :func:`callouts.arrive_by_checkin`).
+_AWAITED = exists().where(
+    _answers.c.callout_id == _callouts.c.id, _answers.c.user_id == _users.c.id, _answers.c.answer == "coming",
+    _answers.c.arrived_at.is_(None), _callouts.c.checkpoint_id == Checkpoint.__table__.c.id,
+    _callouts.c.status == "open",
+    _callouts.c.expires_at > bindparam("callout_open_at", type_=_callouts.c.expires_at.type)).label("awaited")
 _LOCK_AT_CHECKPOINT = _lock_user_at(
     Checkpoint, _CHECKPOINT_COLUMNS, _REFUSALS,
     exists().where(ShiftCheckpoint.__table__.c.checkpoint_id == Checkpoint.__table__.c.id).label("on_route"),
-    *recognition.CHECKIN_FACT_COLUMNS)
+    _AWAITED, *recognition.CHECKIN_FACT_COLUMNS)
 _LOCK_AT_EVENT = _lock_user_at(Event, _EVENT_COLUMNS, _REFUSALS, *recognition.CHECKIN_FACT_COLUMNS)
 
 
 def _lock_params(user_id: int, place_id: int, now: datetime) -> dict:
     return {"user_id": user_id, "place_id": place_id, "refused_since": _refusal_window_start(),
-            **recognition.checkin_fact_params(now)}
+            "callout_open_at": now, **recognition.checkin_fact_params(now)}
 
 
 def _insert_unless(clash):
@@ -237,7 +247,7 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     volunteer = _read_locked(session, _LOCK_AT_CHECKPOINT, _CHECKPOINT_COLUMNS, user_id, checkpoint_id, now)
     if volunteer is None:
         raise DomainError("invalid_code", _l("This code is not valid. Please scan the poster again."))
-    checkpoint, (refusals, on_route, *facts) = volunteer.place, volunteer.extra
+    checkpoint, (refusals, on_route, awaited, *facts) = volunteer.place, volunteer.extra
     if recorded_by is None and refusals >= setting("CHECKIN_MAX_REFUSALS"):
         raise _too_many_refusals()
     _require_current_poster(checkpoint, volunteer.station_id, version)
@@ -270,7 +280,10 @@ def _checkpoint_checkin(session: Session, user_id: int, checkpoint_id: int, vers
     progress = shifts.after_checkin(session, user_id, checkin, now) if on_route else None
     if progress and progress.get("points_awarded"):
         balance += progress["points_awarded"]  # the shift's points were posted after this scan's
-    result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges)
+    arrived = callouts.arrive_by_checkin(session, user_id, checkpoint.id, now) if awaited else []
+    balance += sum(points for _callout, points in arrived)
+    result = CheckinResult(checkin, balance, checkpoint.name, shift=progress, badges=badges,
+                           callouts=[callout for callout, _points in arrived])
     if checkpoint.duty_post:
         result.service = service.duty_scan(session, user_id, volunteer.station_id, checkpoint, now, sign_out=False)
     elif checkin.shift_id is None:

@@ -3,27 +3,146 @@
 Any service may call :func:`notify` in its own transaction (it only adds and flushes). Titles
 and bodies are stored as rendered text: pass lazy strings (``lazy_gettext``) and they are
 rendered in the recipient's language; plain strings are stored as given.
+
+What a person hears is decided here, once for every way of telling: each notice kind belongs to
+a group (:data:`GROUPS`) that the person may turn off (not the locked ones, such as account
+security); a notice of a group they turned off is not written for them. SMS, for call-outs and
+shift reminders only, is on by default for everyone with a phone number (:func:`sms_recipients`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import has_app_context
 from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import Notice, User
+from ..errors import FieldError
+from ..models import Notice, NoticePreference, User
 from .. import db, locales, timeutil
+
+#: Notice groups a person chooses from, and the notice kinds each holds. A kind in no group
+#: (e.g. a coordinator's "unscanned" checkpoints) is always written.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "callouts": ("callout",),
+    "shifts": ("shift_reminder", "shift_changed", "shift_cancelled", "shift_promoted"),
+    "tips": ("tip",),
+    "awards": ("award", "team_award", "badge", "service"),
+    "store": ("store_low_stock",),
+    "points_expiry": ("points_expiry",),
+    "care": ("care",),
+    "security": ("security",),
+}
+#: Groups that cannot be turned off.
+LOCKED = frozenset({"security"})
+#: What may also come by SMS (and nothing else does).
+SMS_CHANNELS = ("callouts", "shift_reminders")
+GROUP_OF_KIND = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
+
+
+@dataclass
+class Preferences:
+    """One person's choices: ``kinds`` (group -> on), ``sms`` (channel -> on), ``sms_available``
+    (they have a phone number), ``locked`` (groups always on)."""
+
+    kinds: dict[str, bool]
+    sms: dict[str, bool]
+    sms_available: bool
+    locked: list[str]
+
+
+def _split(text: str | None) -> set[str]:
+    return {part for part in (text or "").split(",") if part}
+
+
+def _has_phone(user: User) -> bool:
+    return bool((user.phone or "").strip())
+
+
+def preferences_of(session: Session, user: User) -> Preferences:
+    row = session.exec(select(NoticePreference).where(NoticePreference.user_id == user.id)).first()
+    muted, sms_muted = _split(row and row.muted), _split(row and row.sms_muted)
+    phone = _has_phone(user)
+    return Preferences(kinds={group: group in LOCKED or group not in muted for group in GROUPS},
+                       sms={channel: phone and channel not in sms_muted for channel in SMS_CHANNELS},
+                       sms_available=phone, locked=sorted(LOCKED))
+
+
+def set_preferences(session: Session, user: User, *, kinds: dict[str, bool] | None = None,
+                    sms: dict[str, bool] | None = None, now: datetime | None = None) -> Preferences:
+    """Change some of the person's choices (what is not named stays as it was). An unknown group
+    or channel, a value that is not true or false, turning off a locked group or asking for SMS
+    without a phone number: 422, nothing changed."""
+    kinds, sms = dict(kinds or {}), dict(sms or {})
+    for field, given, known in (("kinds", kinds, GROUPS), ("sms", sms, SMS_CHANNELS)):
+        for name, value in given.items():
+            if name not in known:
+                raise FieldError(f"{field}.{name}", _l("No such kind of notice."))
+            if not isinstance(value, bool):
+                raise FieldError(f"{field}.{name}", _l("Say true or false."))
+    for name, value in kinds.items():
+        if name in LOCKED and not value:
+            raise FieldError(f"kinds.{name}", _l("These notices cannot be turned off."))
+    if any(sms.values()) and not _has_phone(user):
+        raise FieldError("sms", _l("Add your mobile phone number first to get text messages."))
+    row = session.exec(select(NoticePreference).where(NoticePreference.user_id == user.id)).first()
+    if row is None:
+        row = NoticePreference(station_id=user.station_id, user_id=user.id)
+    muted, sms_muted = _split(row.muted), _split(row.sms_muted)
+    muted = {group for group in GROUPS if group in kinds and not kinds[group]} | (muted - set(kinds))
+    sms_muted = {channel for channel in SMS_CHANNELS if channel in sms and not sms[channel]} | (sms_muted - set(sms))
+    row.muted, row.sms_muted = ",".join(sorted(muted)), ",".join(sorted(sms_muted))
+    row.updated_at = now or timeutil.utcnow()
+    session.add(row)
+    session.flush()
+    return preferences_of(session, user)
+
+
+def _muted(session: Session, user_ids, kind: str) -> set[int]:
+    """Of ``user_ids``, those who turned off the group of ``kind``."""
+    group = GROUP_OF_KIND.get(kind)
+    if group is None or group in LOCKED:
+        return set()
+    ids = set(user_ids)
+    rows = session.exec(select(NoticePreference.user_id, NoticePreference.muted).where(
+        NoticePreference.user_id.in_(ids), NoticePreference.muted != ""))
+    return {user_id for user_id, muted in rows if group in _split(muted)}
+
+
+def wants(session: Session, user_id: int, kind: str) -> bool:
+    """Does ``user_id`` hear notices of ``kind`` (the one rule every notice goes through)?"""
+    return user_id not in _muted(session, [user_id], kind)
+
+
+def sms_recipients(session: Session, user_ids, channel: str) -> list[int]:
+    """Of ``user_ids``, the active people with a phone number who did not turn SMS off for
+    ``channel`` (``callouts`` or ``shift_reminders``), by id."""
+    if channel not in SMS_CHANNELS:
+        raise ValueError(channel)
+    ids = set(user_ids)
+    if not ids:
+        return []
+    phones = session.exec(select(User.id).where(User.id.in_(ids), User.status == "active", User.phone.is_not(None),
+                                                func.trim(User.phone) != ""))
+    off = {user_id for user_id, muted in session.exec(select(NoticePreference.user_id, NoticePreference.sms_muted)
+                                                      .where(NoticePreference.user_id.in_(ids)))
+           if channel in _split(muted)}
+    return sorted(set(phones) - off)
 
 
 def notify(session: Session, user_id: int, kind: str, title, body="", url: str = "", *,
            dedupe_key: str | None = None, now: datetime | None = None) -> Notice | None:
     """Tell ``user_id`` something. With ``dedupe_key`` the notice is made at most once (returns
-    None when it already exists, also under a parallel twin)."""
+    None when it already exists, also under a parallel twin). None, too, when the person turned
+    notices of this kind off."""
+    if not wants(session, user_id, kind):
+        return None
     title, body = _in_language_of(session, user_id, title, "" if body is None else body)
     row = _row(user_id, kind, title, body, url, now or timeutil.utcnow(), dedupe_key)
     if dedupe_key is None:
@@ -47,6 +166,9 @@ def notify_once_each(session: Session, items: list[tuple], *, now: datetime | No
     ``items`` are ``(user_id, kind, title, body, url, dedupe_key)``; titles and bodies are
     rendered in each recipient's language. Returns how many notices were made (a key that
     exists already, also under a parallel twin, makes none)."""
+    for kind in {item[1] for item in items}:
+        muted = _muted(session, [item[0] for item in items if item[1] == kind], kind)
+        items = [item for item in items if item[1] != kind or item[0] not in muted]
     if not items:
         return 0
     languages = dict(session.exec(select(User.id, User.language).where(User.id.in_({item[0] for item in items}))).all())
@@ -73,6 +195,7 @@ def notify_once_each(session: Session, items: list[tuple], *, now: datetime | No
 def notify_all(session: Session, user_id: int, items: list[tuple], *, now: datetime | None = None) -> None:
     """Tell ``user_id`` several things at once, in one statement: ``items`` are
     ``(kind, title, body, url)`` as :func:`notify` takes them (no ``dedupe_key``)."""
+    items = [item for item in items if wants(session, user_id, item[0])]
     if not items:
         return
     texts = _in_language_of(session, user_id, *[text for _kind, title, body, _url in items

@@ -12,7 +12,7 @@ from ...models import NoShowClearance, Shift, ShiftSignup, TeamMembership, User
 from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, isoformat
-from .. import ledger, notices
+from .. import ledger, notices, sms_queue
 from .schedule import ACTIVE, GRACE, fill_from_waitlist, get_shift, lock_shift, when_text
 
 
@@ -138,7 +138,8 @@ def cancel_signup(session: Session, actor: User, shift_id: int, *, now: datetime
 
 
 def remind(session: Session, *, user_id: int | None = None, now: datetime | None = None) -> int:
-    """A notice (once) for every confirmed sign-up whose shift starts within 12 hours.
+    """A notice (once) for every confirmed sign-up whose shift starts within 12 hours, and a text
+    message (once) to those who want reminders by SMS.
     ``user_id`` limits it to one person (done when they open the app)."""
     now = now or timeutil.utcnow()
     stmt = (select(Shift, ShiftSignup).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
@@ -154,5 +155,7 @@ def remind(session: Session, *, user_id: int | None = None, now: datetime | None
                                 f"/shifts/{shift.id}", dedupe_key=f"reminder:shift:{shift.id}:{row.user_id}",
                                 now=now)
         made += notice is not None
+        sms_queue.queue(session, shift.station_id, [row.user_id], "shift_reminders", "shift_reminder",
+                        sms_queue.reminder_text(shift), key=f"reminder:shift:{shift.id}", now=now)
     return made
 

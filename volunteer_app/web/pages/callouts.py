@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ... import db
-from ...services import callouts, teams
+from ...services import callouts, checkpoints, teams
 from ..params import form_id
 from . import bp
 from .common import flash_and_redirect, flash_error, render, role_required, unit_of_work
@@ -32,8 +32,10 @@ def _callout_banner():
 @bp.get("/callouts/new")
 @role_required("coordinator")
 def callout_new():
+    session = db.get_session()
     return render_template("pages/callouts/new.html", presets=PRESETS, needed_choices=NEEDED_CHOICES,
-                           minute_choices=MINUTE_CHOICES, teams=teams.list_teams(db.get_session(), current_user))
+                           minute_choices=MINUTE_CHOICES, teams=teams.list_teams(session, current_user),
+                           checkpoints=checkpoints.list_for(session, current_user, active_only=True))
 
 
 def _int(name: str, default: int, choices=None) -> int:
@@ -50,7 +52,7 @@ def callout_send():
     team_id = form_id("team_id")
     made = callouts.create(db.get_session(), current_user._get_current_object(), title=title[:200],
                            needed=_int("needed", 3), place=(request.form.get("place") or "")[:200],
-                           team_ids=[team_id] if team_id else None,
+                           team_ids=[team_id] if team_id else None, checkpoint_id=form_id("checkpoint_id"),
                            expires_in_minutes=_int("minutes", 30, MINUTE_CHOICES), points=_int("points", 0))
     flash(_("Sent. Answers appear here as they come."), "success")
     return redirect(url_for("pages.callout_watch", callout_id=made.id))

@@ -93,7 +93,8 @@ def checkin(token: str):
             return lambda: _show_result(result.checkin.id, 302)
         session[PROGRESS_KEY] = {"id": result.checkin.id, "next": result.next_checkpoint,
                                  "shift_completed": bool(result.shift and result.shift.get("completed")),
-                                 "badges": [str(badge.key) for badge in result.badges]}
+                                 "badges": [str(badge.key) for badge in result.badges],
+                                 "callouts": [callout.title[:60] for callout in result.callouts[:3]]}
         return lambda: _show_result(result.checkin.id, 303)
     place = checkins.preview(session_db, current_user, token)
     return render_template("pages/checkins/checkin.html", place=place, token=token, client_ref=uuid.uuid4().hex)
@@ -139,7 +140,8 @@ def _result_page(row) -> str:
     badges = [str(specs[key].name) if key in specs else key for key in extra.get("badges", [])]
     return render_template("pages/checkins/result.html", checkin=row, place=checkins.place_name(session_db, row),
                            balance=checkins.balance_after(session_db, row), next_checkpoint=extra.get("next"),
-                           shift_completed=extra.get("shift_completed"), badges=badges)
+                           shift_completed=extra.get("shift_completed"), badges=badges,
+                           arrived_at=extra.get("callouts") or [])
 
 
 @bp.get("/points")
