@@ -166,6 +166,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /counter/reservations/<id:redemption_id>/fulfil": (FOREIGN, "/counter/reservations/{redemption}/fulfil"),
     "GET /counter/summary": (OWN, "/counter/summary"),
     "GET /county/stations": (OWN, ""),
+    "GET /station/settings": (OWN, "/station/settings"),
+    "POST /station/settings": (OWN, "/station/settings"),
     "GET /county": (OWN, "/county"),
     "GET /county/summary.csv": (OWN, "/county/summary.csv"),
     "GET /api/v1/county/summary": (OWN, "/api/v1/county/summary"),

@@ -15,7 +15,7 @@ from volunteer_app.services import expiry, ledger, station_settings
 from volunteer_app.timeutil import utcnow
 
 from . import factories
-from .conftest import arrange
+from .conftest import arrange, csrf_token, signed_in
 
 
 @pytest.fixture
@@ -290,6 +290,63 @@ def test_a_stored_value_of_no_editable_setting_is_ignored(app, two):
         assert set(station_settings.values_of(station)) == {"NO_SHOW_LIMIT"}
         station.settings_json = "not json"
         assert station_settings.values_of(station) == {}
+
+
+# -- the page 站点设置 --------------------------------------------------------------------------
+
+def form_of(browser) -> dict:
+    """The settings form as shown, ready to send back."""
+    import re
+    page = browser.get("/station/settings").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(browser, "/station/settings")}
+    for name, value in re.findall(r'<input id="f-[a-z_]+" name="([a-z_]+)" type="text" value="([^"]*)"', page):
+        data[name] = value.replace("&#39;", "'")
+    data["route_in_order"] = "true" if 'value="true" selected' in page else "false"
+    return data
+
+
+def test_the_page_shows_each_group_the_defaults_and_is_for_admins(app, two):
+    admin = signed_in(app, two["admin_a"])
+    page = admin.get("/station/settings").get_data(as_text=True)
+    for group in ("等级", "线索积分", "值班与缺勤", "服务时长", "积分有效期", "积分超市"):
+        assert f"<h2>{group}</h2>" in page
+    assert "默认：1.5" in page and page.count("恢复默认") == 1  # the explanation only: nothing set here
+    assert "/station/settings" in admin.get("/manage").get_data(as_text=True)
+    coordinator = signed_in(app, two["coord_a"])
+    assert "/station/settings" not in coordinator.get("/manage").get_data(as_text=True)
+    assert coordinator.get("/station/settings").status_code == 403
+    assert signed_in(app, two["clerk_a"]).get("/station/settings").status_code == 403
+
+
+def test_the_page_saves_what_changed_refuses_in_place_and_goes_back_to_default(app, two):
+    admin = signed_in(app, two["admin_a"])
+    data = form_of(admin)
+    saved = admin.post("/station/settings", data={**data, "night_factor": "2", "route_in_order": "true"})
+    assert saved.status_code == 303
+    assert json.loads(own_json(app, two["first"])) == {"NIGHT_FACTOR": 2.0, "ROUTE_IN_ORDER": True}  # only these
+    page = admin.get("/station/settings").get_data(as_text=True)
+    assert page.count("恢复默认") == 1 + 2  # the page's explanation, then one button per value set here
+    refused = admin.post("/station/settings", data={**form_of(admin), "no_show_limit": "٣", "voucher_days": "7"},
+                         headers={"HX-Request": "true"})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="e-no_show_limit"' in text and "<html" not in text and 'value="٣"' in text
+    assert json.loads(own_json(app, two["first"])) == {"NIGHT_FACTOR": 2.0, "ROUTE_IN_ORDER": True}
+    reset = admin.post("/station/settings", data={**form_of(admin), "reset": "night_factor"},
+                       headers={"HX-Request": "true"})
+    assert reset.status_code == 200 and "已保存" in reset.get_data(as_text=True)
+    assert json.loads(own_json(app, two["first"])) == {"ROUTE_IN_ORDER": True}
+    emptied = admin.post("/station/settings", data={**form_of(admin), "route_in_order": "", "voucher_days": ""})
+    assert emptied.status_code == 303 and own_json(app, two["first"]) == "{}"
+    unknown = admin.post("/station/settings", data={**form_of(admin), "reset": "secret_key"})
+    assert unknown.status_code == 422 and "这不是站点可以自行设置的项目" in unknown.get_data(as_text=True)
+
+
+def test_a_county_admin_sets_the_station_chosen_in_the_header(app, two):
+    boss = signed_in(app, two["boss"])
+    boss.post("/station", data={"csrf_token": csrf_token(boss, "/"), "station_id": two["second"].id, "next": "/"})
+    assert boss.post("/station/settings", data={**form_of(boss), "voucher_days": "9"}).status_code == 303
+    assert own_json(app, two["second"]) == '{"VOUCHER_DAYS": 9}' and own_json(app, two["first"]) == "{}"
 
 
 # -- cost: a station's values come with the row every request reads ---------------------------
