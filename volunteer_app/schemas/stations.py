@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from .common import ApiInput, ApiOutput, Day, Id, Name
 
@@ -97,6 +97,12 @@ class StationSettingsPatch(ApiInput):
     route_in_order: bool | None = None
     points_expire: SettingText | None = Field(None, description="never, year_end:N (0-100) or months:N (1-100)")
     voucher_days: int | None = Field(None, description="1 to 3650")
+
+    @model_validator(mode="after")
+    def _names_one(self):
+        if not self.model_fields_set:
+            raise ValueError("Name at least one setting to change.")
+        return self
 
 
 class StationSettingOut(ApiOutput):
