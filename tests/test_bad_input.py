@@ -420,6 +420,10 @@ PAGE_ROWS = [
     PageRow("POST", "/manage/personal-data", "user_id", {"confirm": "yes"}, expect="flash"),
     PageRow("POST", "/manage/users/{volunteer}/points", "amount", {"reason": "更正"}, fine=("-1",)),
     PageRow("POST", "/counter/redeem", "qty_{}", {}, counter_visit=True),
+    PageRow("POST", "/station/settings", "no_show_limit", fine=NONE),
+    PageRow("POST", "/station/settings", "night_factor", fine=NONE),
+    PageRow("POST", "/station/settings", "voucher_days", fine=NONE),
+    PageRow("POST", "/station/settings", "points_expire", fine=NONE),
 ]
 
 

@@ -76,6 +76,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/stations": (OWN, ""),
     "DELETE /api/v1/stations/<id:station_id>/invite": (FOREIGN, "/api/v1/stations/{station}/invite"),
     "GET /api/v1/stations/<id:station_id>/invite": (FOREIGN, "/api/v1/stations/{station}/invite"),
+    "GET /api/v1/stations/<id:station_id>/settings": (FOREIGN, "/api/v1/stations/{station}/settings"),
+    "PATCH /api/v1/stations/<id:station_id>/settings": (FOREIGN, "/api/v1/stations/{station}/settings"),
     "GET /api/v1/store/items": (OWN, "/api/v1/store/items"),
     "POST /api/v1/store/items": (OWN, ""),
     "PATCH /api/v1/store/items/<id:item_id>": (FOREIGN, "/api/v1/store/items/{item}"),
@@ -166,6 +168,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /counter/reservations/<id:redemption_id>/fulfil": (FOREIGN, "/counter/reservations/{redemption}/fulfil"),
     "GET /counter/summary": (OWN, "/counter/summary"),
     "GET /county/stations": (OWN, ""),
+    "GET /station/settings": (OWN, "/station/settings"),
+    "POST /station/settings": (OWN, "/station/settings"),
     "GET /county": (OWN, "/county"),
     "GET /county/summary.csv": (OWN, "/county/summary.csv"),
     "GET /api/v1/county/summary": (OWN, "/api/v1/county/summary"),
@@ -351,6 +355,7 @@ ROUTES: dict[str, tuple[str, str]] = {
 #: Bodies that pass validation, for the routes above that need one (the refusal is the station's).
 BODIES = {
     "PATCH /api/v1/checkpoints/<id:checkpoint_id>": {"name": "改名"},
+    "PATCH /api/v1/stations/<id:station_id>/settings": {"night_factor": 2},
     "POST /api/v1/service/<id:record_id>/reject": {"note": "no"},
     "POST /api/v1/store/items/<id:item_id>/stock": {"change": 1, "reason": "到货"},
     "PATCH /api/v1/store/items/<id:item_id>": {"cost": 3},

@@ -247,10 +247,13 @@ def run_checks(app) -> list[str]:
 @main.command("remind")
 def remind_command():
     """Notices for confirmed volunteers whose shift starts within 12 hours (run it every few minutes)."""
+    from .per_station import each_station
     from .services import shifts
     app = create_app()
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        made = shifts.remind(session)
+    made = 0
+    for station_id in each_station(app):
+        with db.unit_of_work(app.extensions["db_engine"]) as session:
+            made += shifts.remind(session, station_id=station_id)
     click.echo(f"{made} reminders sent")
 
 
@@ -258,20 +261,26 @@ def remind_command():
 def settle_service_command():
     """Close the service records time has decided: duties past their post's limit (pending),
     events that have ended (run it every few minutes; the pages do it for what they show)."""
+    from .per_station import each_station
     from .services import service
     app = create_app()
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        settled = service.settle(session)
+    settled = 0
+    for station_id in each_station(app):
+        with db.unit_of_work(app.extensions["db_engine"]) as session:
+            settled += service.settle(session, station_id=station_id)
     click.echo(f"{settled} service records settled")
 
 
 @main.command("lapse-reservations")
 def lapse_reservations_command():
     """Give back points and stock of store reservations past their day (run it every hour)."""
+    from .per_station import each_station
     from .services import store
     app = create_app()
-    with app.app_context(), db.unit_of_work(app.extensions["db_engine"]) as session:
-        lapsed = store.lapse_reservations(session)
+    lapsed = 0
+    for station_id in each_station(app):
+        with db.unit_of_work(app.extensions["db_engine"]) as session:
+            lapsed += store.lapse_reservations(session, station_id=station_id)
     click.echo(f"{lapsed} reservations lapsed")
 
 
@@ -294,11 +303,13 @@ def deliver_command(once):
 def expire_points_command():
     """Lapse unused vouchers (points given back) and points past their day (POINTS_EXPIRE), and
     send the notices 30 and 7 days before (run it daily; twice, or on two instances at once,
-    lapses nothing twice)."""
+    lapses nothing twice). Station by station, each by its own day and rule."""
+    from .per_station import each_station
     from .services import expiry
     app = create_app()
-    with app.app_context():
-        result = expiry.sweep(app.extensions["db_engine"])
+    result = expiry.SweepResult()
+    for station_id in each_station(app):
+        result += expiry.sweep(app.extensions["db_engine"], station_id=station_id)
     click.echo(f"{result.points} points lapsed in {result.entries} entries; {result.notices} notices sent; "
                f"{result.vouchers} unused vouchers lapsed")
 @main.command("rebuild-summaries")

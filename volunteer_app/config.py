@@ -50,6 +50,12 @@ ENV_SETTINGS: dict[str, type] = {
     "CARE_DATA_KEY": str,
 }
 
+#: The settings a station may set for itself (its settings page; services/station_settings.py):
+#: its own value comes before the deployment's.
+STATION_SETTINGS = ("LEVEL_THRESHOLDS", "TIP_POINTS", "NIGHT_FACTOR", "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
+                    "SHIFT_SIGNUP_WINDOW_DAYS", "MAKEUP_MAX_DAYS", "OUTING_GAP_MINUTES", "OUTING_TAIL_MINUTES",
+                    "ROUTE_IN_ORDER", "POINTS_EXPIRE", "VOUCHER_DAYS")
+
 
 class Defaults:
     DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder

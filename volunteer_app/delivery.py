@@ -1,5 +1,5 @@
 """The delivery worker: sends the outbox (webhooks and text messages), runs the shift check and, once a station
-day, the points sweep (``expire-points``), in a background thread of ``volunteer-app serve``;
+day, the points sweep (``expire-points``, station by station), in a background thread of ``volunteer-app serve``;
 or sends once from ``volunteer-app deliver --once``.
 
 Every server worker process starts the thread, but only one per instance folder runs at a time
@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-from . import db, sms
+from . import db, per_station, sms
 from .services import expiry, webhooks
 from .timeutil import local, utcnow
 
@@ -60,23 +60,32 @@ def deliver_all(app) -> int:
 
 
 def daily_sweep(app, state: dict, now=None) -> threading.Thread | None:
-    """Start the points sweep in a thread of its own when the station's day has changed since the
-    last one (not while one still runs), so that deliveries go on meanwhile; the sweep is safe to
-    run again or beside ``volunteer-app expire-points``. Returns the thread it started."""
-    with app.app_context():
-        today = local(now or utcnow()).date()
+    """Start the points sweep in a thread of its own for every station whose day (in its own
+    time zone) has changed since its last one (not while one still runs), so that deliveries go
+    on meanwhile; each station is swept with its own settings. The sweep is safe to run again or
+    beside ``volunteer-app expire-points``. Returns the thread it started."""
     running = state.get("thread")
-    if state.get("day") == today or (running is not None and running.is_alive()):
+    if running is not None and running.is_alive():
+        return None
+    days = state.setdefault("days", {})
+    due = []
+    chosen = per_station.station_settings(app)
+    values = dict(chosen)
+    for station_id in per_station.each_station(app, chosen):
+        today = local(now or utcnow()).date()
+        if days.get(station_id) != today:
+            days[station_id] = today
+            due.append((station_id, values[station_id]))
+    if not due:
         return None
 
     def sweep() -> None:
-        try:
-            with app.app_context():
-                expiry.sweep(app.extensions["db_engine"], now=now)
-        except Exception:  # noqa: BLE001 - tomorrow's sweep tries again; cron may run it too
-            log.exception("points sweep failed")
+        for station_id in per_station.each_station(app, due):
+            try:
+                expiry.sweep(app.extensions["db_engine"], now=now, station_id=station_id)
+            except Exception:  # noqa: BLE001 - tomorrow's sweep tries again; cron may run it too
+                log.exception("points sweep failed for station %s", station_id)
 
-    state["day"] = today
     state["thread"] = thread = threading.Thread(target=sweep, name="points-sweep", daemon=True)
     thread.start()
     return thread

@@ -37,7 +37,10 @@ def setting(name: str):
         own = g.get("station_settings")
         if own and name in own:
             return own[name]
-        config = current_app.config
-    else:
-        config = _outside_app.get() or {}
+    return deployment(name)
+
+
+def deployment(name: str):
+    """The deployment's value of a setting, whatever the station sets for itself."""
+    config = current_app.config if has_app_context() else (_outside_app.get() or {})
     return config[name] if name in config else getattr(Defaults, name)

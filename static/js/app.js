@@ -56,6 +56,15 @@
     var notice = document.querySelector(".net-slow");
     if (notice) notice.hidden = true;
   });
+  // A form marked data-swap-refusals shows a refusal (422: the form again, errors beside the
+  // fields) in place of itself.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = requestElement(event);
+    if (elt && elt.closest("[data-swap-refusals]") && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:sendError", lost);
   document.addEventListener("htmx:timeout", lost);
   document.addEventListener("htmx:afterRequest", function (event) {

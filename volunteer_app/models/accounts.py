@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, Index, UniqueConstraint, event
+from sqlalchemy import Column, Date, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from .. import usernames
@@ -26,6 +26,9 @@ class Station(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     #: Signed into every join code; bumped to void them all (services/stations.py).
     join_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    #: The settings the station sets itself, as JSON text (services/station_settings.py): read
+    #: with the row every request reads anyway, so they cost no query of their own.
+    settings_json: str = Field(default="{}", sa_type=Text, sa_column_kwargs={"server_default": "{}"})
     created_at: datetime = utc_field(default_now=True)
 
 

@@ -236,13 +236,16 @@ def lapse(session: Session, user_id: int, due: list[tuple], now: datetime) -> li
             for lapses, lots in sorted(by_day.items())]
 
 
-def lapse_due(session: Session, first_id: int, last_id: int, now: datetime) -> tuple[int, int]:
+def lapse_due(session: Session, first_id: int, last_id: int, now: datetime,
+              station_id: int | None = None) -> tuple[int, int]:
     """The sweep's batch: lapse every lot past its day of the people with ids ``first_id`` to
     ``last_id`` at once, as :func:`lapse` does one by one (their rows locked first; one
     ``expiry`` entry per person and day), in a few statements for the whole batch. Returns
-    (entries written, points lapsed)."""
+    (entries written, points lapsed). ``station_id``: that station's lots only (its day)."""
     day = today(now)
     in_batch = (_lots.c.user_id.between(first_id, last_id), _lots.c.remaining > 0, _lots.c.expires_on < day)
+    if station_id is not None:
+        in_batch += (_lots.c.station_id == station_id,)
     user_ids = session.execute(select(_lots.c.user_id).where(*in_batch).distinct()).scalars().all()
     if not user_ids:
         return 0, 0

@@ -522,15 +522,18 @@ def _close_event_record(session: Session, record: ServiceRecord, at: datetime, n
 
 # -- settling what time has decided ---------------------------------------------------------------
 
-def settle(session: Session, *, user_id: int | None = None, now: datetime | None = None) -> int:
+def settle(session: Session, *, user_id: int | None = None, station_id: int | None = None,
+           now: datetime | None = None) -> int:
     """Close what is due: open duties past their post's limit (pending, at sign-in + limit),
     event records whose event ended (``full``: confirmed; ``scans`` never signed out: pending at
-    the event's end for a coordinator). For one person or everyone; returns how many changed.
+    the event's end for a coordinator). For one person, one station or everyone; returns how many changed.
     Run by the views that show records and by ``volunteer-app settle-service``."""
     now = now or timeutil.utcnow()
     stmt = select(ServiceRecord).where(ServiceRecord.status == "open")
     if user_id is not None:
         stmt = stmt.where(ServiceRecord.user_id == user_id)
+    if station_id is not None:
+        stmt = stmt.where(ServiceRecord.station_id == station_id)
     changed = 0
     for record in list(session.exec(stmt.order_by(ServiceRecord.user_id, ServiceRecord.started_at))):
         if record.source == "duty_post":

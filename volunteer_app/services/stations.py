@@ -6,6 +6,8 @@ A ``county_admin`` is an admin in every station and acts in one at a time: the f
 """
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from ..config import STATION_SETTINGS
 from ..errors import DomainError, FieldError
 from ..models import Station, Team, User
 from ..models.base import MAX_ID
@@ -120,9 +123,22 @@ def zone_of(station: Station) -> str:
     return station.timezone or setting("STATION_TZ")
 
 
+@functools.lru_cache(maxsize=256)
+def own_values(settings_json: str) -> dict:
+    """A station's stored settings (``services/station_settings.py``), parsed once per process
+    for each distinct text: keyed by the text itself, one station's values never stand for
+    another's. Read-only: callers copy."""
+    try:
+        values = json.loads(settings_json or "{}")
+    except ValueError:
+        return {}
+    return {name: value for name, value in values.items() if name in STATION_SETTINGS} if isinstance(values, dict) else {}
+
+
 def own_settings(station: Station) -> dict:
-    """The settings a station sets itself (``settings.use_station``)."""
-    return {"STATION_NAME": station.name, "STATION_TZ": zone_of(station)}
+    """The settings a station sets itself (``settings.use_station``): its name, its time zone
+    and the values of its settings page."""
+    return {**own_values(station.settings_json), "STATION_NAME": station.name, "STATION_TZ": zone_of(station)}
 
 
 def act_in(session: Session, user: User, station_id: int | None) -> Station:

@@ -557,10 +557,14 @@ def open_reservations(session: Session, actor: User, user_id: int, now: datetime
         Redemption.expires_at > now).order_by(Redemption.id)))
 
 
-def lapse_reservations(session: Session, *, now: datetime | None = None) -> int:
-    """Give back points and stock of every reservation past its day; returns how many lapsed."""
+def lapse_reservations(session: Session, *, station_id: int | None = None, now: datetime | None = None) -> int:
+    """Give back points and stock of every reservation past its day (of one station, or all);
+    returns how many lapsed."""
     now = now or timeutil.utcnow()
-    ids = list(session.exec(select(Redemption.id).where(Redemption.status == "reserved", Redemption.expires_at <= now)))
+    stmt = select(Redemption.id).where(Redemption.status == "reserved", Redemption.expires_at <= now)
+    if station_id is not None:
+        stmt = stmt.where(Redemption.station_id == station_id)
+    ids = list(session.exec(stmt))
     count = 0
     for redemption_id in ids:
         redemption = session.get(Redemption, redemption_id)

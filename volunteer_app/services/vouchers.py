@@ -120,10 +120,14 @@ def take(session: Session, token: str, number: str, *, now: datetime | None = No
     return _view(session, voucher)
 
 
-def lapse_unused(session: Session, *, now: datetime | None = None) -> int:
-    """Give back points and stock of every voucher past its day; returns how many lapsed."""
+def lapse_unused(session: Session, *, station_id: int | None = None, now: datetime | None = None) -> int:
+    """Give back points and stock of every voucher past its day (of one station, or all);
+    returns how many lapsed."""
     now = now or timeutil.utcnow()
-    ids = list(session.exec(select(Redemption.id).where(Redemption.status == "voucher", Redemption.expires_at <= now)))
+    stmt = select(Redemption.id).where(Redemption.status == "voucher", Redemption.expires_at <= now)
+    if station_id is not None:
+        stmt = stmt.where(Redemption.station_id == station_id)
+    ids = list(session.exec(stmt))
     count = 0
     for redemption_id in ids:
         try:

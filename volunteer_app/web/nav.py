@@ -60,6 +60,8 @@ MANAGE_LINKS: list[tuple[str, object, object, tuple[str, ...]]] = [
     ("pages.dashboard_page", _l("Dashboard"), _l("Today and this week at a glance"), ("coordinator",)),
     ("pages.reports_page", _l("Reports and exports"), _l("Hours, certificates, CSV files"), ("coordinator",)),
     ("pages.personal_data_page", _l("Personal data"), _l("Anonymise someone who has left"), ("admin",)),
+    ("pages.station_settings_page", _l("Station settings"), _l("Levels, tip points, shifts, points expiry"),
+     ("admin",)),
     ("pages.care_list", _l("Care visits"), _l("Households to visit, who is overdue, concerns"), ("coordinator",)),
     ("pages.mediation_list", _l("Mediation room"), _l("Case log, follow-up visits, mediator pool"), ("coordinator",)),
     ("pages.tips_inbox", _l("Tips and hazards"), _l("New tips, triage, follow-up visits"), ("coordinator",)),

@@ -137,16 +137,20 @@ def cancel_signup(session: Session, actor: User, shift_id: int, *, now: datetime
     return row
 
 
-def remind(session: Session, *, user_id: int | None = None, now: datetime | None = None) -> int:
+def remind(session: Session, *, user_id: int | None = None, station_id: int | None = None,
+           now: datetime | None = None) -> int:
     """A notice (once) for every confirmed sign-up whose shift starts within 12 hours, and a text
     message (once) to those who want reminders by SMS.
-    ``user_id`` limits it to one person (done when they open the app)."""
+    ``user_id`` limits it to one person (done when they open the app), ``station_id`` to one
+    station (the command, in each station's own settings)."""
     now = now or timeutil.utcnow()
     stmt = (select(Shift, ShiftSignup).join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
             .where(ShiftSignup.status == "confirmed", Shift.cancelled.is_(False),
                    Shift.starts_at > now, Shift.starts_at <= now + REMINDER_AHEAD))
     if user_id is not None:
         stmt = stmt.where(ShiftSignup.user_id == user_id)
+    if station_id is not None:
+        stmt = stmt.where(Shift.station_id == station_id)
     made = 0
     for shift, row in session.exec(stmt):
         notice = notices.notify(session, row.user_id, "shift_reminder",

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ... import db
 from ...schemas.stations import (CountySummary, InviteOut, InviteQuery, StationCreate, StationList, StationOut,
-                                 SummaryQuery)
-from ...services import county, stations
+                                 StationSettingsOut, StationSettingsPatch, SummaryQuery)
+from ...services import county, station_settings, stations
 from ...timeutil import isoformat
 from .. import links
 from .base import current_api_user, route
@@ -44,6 +44,26 @@ def invite(station_id: int, query: InviteQuery):
 def revoke_invites(station_id: int):
     stations.revoke_join_codes(db.get_session(), current_api_user(), station_id)
     return None
+
+
+def _settings(station_id: int, rows: list[dict]) -> dict:
+    return {"station_id": station_id, "settings": {row["field"]: {
+        "value": row["value"], "default": row["default"], "station_set": row["station_set"], "group": row["group"]}
+        for row in rows}}
+
+
+@route("/stations/<id:station_id>/settings", summary="The settings a station sets itself, in force and by default",
+       tag="stations", response=StationSettingsOut, roles=("admin",))
+def get_settings(station_id: int):
+    return _settings(station_id, station_settings.effective(db.get_session(), current_api_user(), station_id))
+
+
+@route("/stations/<id:station_id>/settings", "PATCH", summary="Set some of a station's own settings (null: the "
+       "deployment's value again)", tag="stations", body=StationSettingsPatch, response=StationSettingsOut,
+       roles=("admin",))
+def patch_settings(station_id: int, body: StationSettingsPatch):
+    rows = station_settings.update(db.get_session(), current_api_user(), station_id, body.model_dump(exclude_unset=True))
+    return _settings(station_id, rows)
 
 
 @route("/county/summary", summary="The county's stations side by side, for a period (county_admin)",

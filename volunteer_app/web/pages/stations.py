@@ -11,12 +11,12 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import county, csv_export, qr, stations, svg, teams
+from ...services import county, csv_export, qr, station_settings, stations, svg, teams
 from ...settings import setting
-from .. import links
+from .. import htmx, links
 from ..params import arg_day, arg_id, form_id
 from . import bp
-from .common import field_errors, flash_and_redirect, role_required, safe_next, unit_of_work
+from .common import field_errors, flash_and_redirect, render, role_required, safe_next, unit_of_work
 
 
 def join_url(token: str) -> str:
@@ -140,3 +140,59 @@ def county_csv():
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=county-{p.since}-{p.until}.csv"
     return response
+
+
+# -- the station's own settings -----------------------------------------------------------------
+
+def _settings_page(errors: dict | None = None, typed: dict | None = None, message: str | None = None,
+                   status: int = 200):
+    rows = station_settings.effective(db.get_session(), current_user, current_user.station_id)
+    groups = [(key, label, [row for row in rows if row["group"] == key])
+              for key, label in station_settings.GROUPS.items()]
+    return render("pages/stations/settings.html", "pages/stations/_settings_form.html", groups=groups,
+                  errors=errors or {}, typed=typed or {}, shown=station_settings.shown, said=_said, message=message), status
+
+
+def _said(value) -> str:
+    """A value as a person reads it (yes / no for a switch)."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def _settings_refused(error: DomainError):
+    if error.code != "validation_error":
+        raise error
+    typed = {field: request.form.get(field, "")[:600] for field in station_settings.BY_FIELD}
+    errors = field_errors(error)
+    if not set(errors) & set(station_settings.BY_FIELD):
+        errors["_form"] = str(error.message)
+    return _settings_page(errors, typed, status=422)
+
+
+@bp.route("/station/settings", methods=["GET", "POST"])
+@role_required("admin")
+@unit_of_work(on_error=_settings_refused, error_page=("forbidden", "not_found"))
+def station_settings_page():
+    """站点设置: the settings the station (the one acted in) sets itself, grouped, each with
+    the deployment's value as a hint and a button back to it."""
+    if request.method == "GET":
+        return _settings_page()
+    session_db = db.get_session()
+    reset = request.form.get("reset")
+    if reset is not None:
+        changes = {reset[:64]: None}
+    else:
+        changes = {}  # what differs from the form as shown; an emptied field goes back to the default
+        for row in station_settings.effective(session_db, current_user, current_user.station_id):
+            text = request.form.get(row["field"], "")[:600].strip()
+            if not text and row["station_set"]:
+                changes[row["field"]] = None
+            elif text and text != station_settings.shown(row["value"]):
+                changes[row["field"]] = text
+    station_settings.update(session_db, current_user, current_user.station_id, changes)
+    message = _("Saved.") if changes else _("Nothing was changed.")
+    if htmx and not htmx.boosted:
+        return lambda: _settings_page(message=message)
+    flash(message, "success")
+    return redirect(url_for("pages.station_settings_page"), code=303)
