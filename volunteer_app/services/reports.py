@@ -116,13 +116,14 @@ def _person(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
-def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id: int | None):
+def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id: int | None,
+                 unit_id: int | None = None):
     """(subquery or list of user ids, label) after the authorization check."""
     if user_id is not None:
         user = _person(session, actor, user_id)
         return [user.id], f"user{user.id}"
-    scope = scope_for(session, actor, team_id)
-    return scoped_user_ids(scope), (f"team{team_id}" if team_id else "all")
+    scope = scope_for(session, actor, team_id, unit_id)
+    return scoped_user_ids(scope), (f"unit{unit_id}" if unit_id else f"team{team_id}" if team_id else "all")
 
 
 # -- service hours -----------------------------------------------------------------------------
@@ -146,12 +147,12 @@ NATIONAL_HEADER = (_l("Real name"), _l("ID document number"), _l("Volunteer numb
 
 
 def national_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
-                    full_id_numbers: bool = False) -> Export:
+                    full_id_numbers: bool = False, unit_id: int | None = None) -> Export:
     """Confirmed service records of the period, one row each, in the columns of the national
     volunteer information system's import (real name, ID document number, volunteer number,
     activity, kind, date, start, end, hours). ID numbers are masked; an admin may ask for them in
     full, and that reading is audited."""
-    scope = scope_for(session, actor, team_id)
+    scope = scope_for(session, actor, team_id, unit_id)
     names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
     people = {user.id: user for user in session.exec(select(User).where(User.id.in_(scoped_user_ids(scope))))}
     revealed = identity.reveal(session, actor, list(people.values()), purpose="national_export") \
@@ -230,8 +231,9 @@ def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> 
                            int(earned.get(user_id) or 0), phone, tuple(teams.get(user_id, ())))
 
 
-def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
-    scope = scope_for(session, actor, team_id)
+def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                              unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
     header = [_l("User id"), _l("Username"), _l("Name"), _l("Team"), _l("Mobile phone"), _l("Hours served"),
               _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
@@ -288,8 +290,9 @@ def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
                       int(earned.get(team.id, (0,))[0] or 0)) for team in teams]
 
 
-def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
-    scope = scope_for(session, actor, team_id)
+def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                         unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
     header = [_l("Team id"), _l("Team"), _l("Members"), _l("Active volunteers"), _l("Hours served"),
               _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
@@ -343,8 +346,9 @@ def certificate(session: Session, actor: User, user_id: int, p: Period, *, now: 
 # -- ledger and check-in exports ---------------------------------------------------------------
 
 def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
-                  team_id: int | None = None) -> Export:
-    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+                  team_id: int | None = None,
+                  unit_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id, unit_id=unit_id)
     header = [_l("Entry id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"), _l("Points"),
               _l("Balance after"), _l("Reason"), _l("Source")]
     stmt = (select(LedgerEntry.id, LedgerEntry.created_at, LedgerEntry.user_id, User.username, User.display_name,
@@ -358,8 +362,9 @@ def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | No
 
 
 def checkin_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
-                   team_id: int | None = None) -> Export:
-    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+                   team_id: int | None = None,
+                   unit_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id, unit_id=unit_id)
     recorder = aliased(User)
     header = [_l("Check-in id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"),
               _l("Checkpoint or event"), _l("Shift id"), _l("Points"), _l("Recorded by")]

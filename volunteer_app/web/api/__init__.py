@@ -13,4 +13,5 @@ from . import stations  # noqa: F401,E402
 from . import care  # noqa: F401,E402
 from . import mediation  # noqa: F401,E402
 from . import publicity  # noqa: F401,E402
+from . import units  # noqa: F401,E402
 from .base import bp  # noqa: F401,E402
