@@ -98,6 +98,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/users": (FOREIGN, '{"username": "intruder", "password": "a long pass 7", "display_name": "x", '
                                     '"team_id": {team}}'),
     "GET /api/v1/users/<id:user_id>": (FOREIGN, "/api/v1/users/{vol}"),
+    "PATCH /api/v1/users/<id:user_id>": (FOREIGN, "/api/v1/users/{vol}"),
     "POST /api/v1/users/<id:user_id>/adjustments": (FOREIGN, "/api/v1/users/{vol}/adjustments"),
     "POST /api/v1/users/<id:user_id>/approve": (FOREIGN, "/api/v1/users/{pending}/approve"),
     "GET /api/v1/users/<id:user_id>/badges": (FOREIGN, "/api/v1/users/{vol}/badges"),
@@ -271,6 +272,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /reports/national-hours.csv": (OWN, "/reports/national-hours.csv"),
     "POST /reports/national-hours.csv": (OWN, ""),
     "GET /reports/store.csv": (OWN, "/reports/store.csv"),
+    "GET /reports/grids.csv": (OWN, "/reports/grids.csv"),
+    "GET /area": (OWN, "/area"),
     "GET /s/<code>": (PUBLIC, ""),
     "POST /s/<code>": (PUBLIC, ""),
     "GET /scan": (OWN, "/scan"),
@@ -374,6 +377,7 @@ BODIES = {
     "POST /api/v1/mediation/cases/<id:case_id>/follow-up": {"satisfaction": "satisfied"},
     "POST /api/v1/teams/<id:team_id>/units": {"name": "新分队"},
     "PATCH /api/v1/units/<id:unit_id>": {"name": "改名"},
+    "PATCH /api/v1/users/<id:user_id>": {"area": "三组"},
     "PUT /api/v1/units/<id:unit_id>/members": {"user_ids": []},
 }
 

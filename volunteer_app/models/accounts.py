@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from .. import usernames
 from .base import utc_field
 
-ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin")
+ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin", "police_assistant")
 USER_STATUSES = ("pending", "active", "disabled")
 MEMBER_ROLES = ("member", "coordinator")
 

@@ -66,6 +66,14 @@ def require_unit_manager(session: Session, actor: User, unit: Unit) -> None:
         forbid(_l("Only this sub-unit's leaders and the team's coordinators may do this."))
 
 
+def assistant_area(actor: User) -> str | None:
+    """The area a police assistant answers for (tips and care households of that grid); None
+    for anyone else, or an assistant without an area."""
+    if "police_assistant" not in actor.role_set():
+        return None
+    return (actor.area or "").strip() or None
+
+
 def coordinates_user(session: Session, actor: User, target: User) -> bool:
     """Admin of the station, or coordinator of a team the target belongs to."""
     if actor.station_id != target.station_id:

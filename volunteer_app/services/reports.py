@@ -28,8 +28,8 @@ from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
-from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, ServiceDayTotal, ServiceRecord, Station,
-                      StoreItem, Team, TeamMembership, User)
+from ..models import (AuditEntry, CareHousehold, CareVisit, CareVisitor, Checkin, Checkpoint, Event, LedgerEntry,
+                      Redemption, ServiceDayTotal, ServiceRecord, Station, StoreItem, Team, TeamMembership, Tip, User)
 from ..timeutil import local, local_midnight, utcnow
 from . import access, hours, identity, service
 from .csv_export import csv_stream
@@ -302,6 +302,48 @@ def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: i
                    row.points_earned, p.first.isoformat(), p.last.isoformat())
 
     return Export(f"hours-teams-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows()))
+
+
+# -- by grid (网格) ------------------------------------------------------------------------------
+
+@dataclass
+class GridRow:
+    grid: str  # "" for what names no grid
+    checkins: int
+    tips: int
+    care_visits: int
+
+
+def by_grid(session: Session, scope: Scope, p: Period) -> list[GridRow]:
+    """Check-ins (by their checkpoint's grid), tips and care visits (by their household's grid)
+    of the scope's people in the period, one row a grid by name, "no grid" last."""
+    people = scoped_user_ids(scope)
+    whole = scope.whole_station
+    checkins = select(Checkpoint.grid, func.count(Checkin.id)).join(Checkpoint, Checkpoint.id == Checkin.checkpoint_id)\
+        .where(Checkpoint.station_id == scope.station_id, Checkin.created_at >= p.start, Checkin.created_at < p.end)
+    tips = select(Tip.grid, func.count(Tip.id)).where(Tip.station_id == scope.station_id, Tip.created_at >= p.start,
+                                                      Tip.created_at < p.end)
+    visits = select(CareHousehold.grid, func.count(CareVisit.id))\
+        .join(CareHousehold, CareHousehold.id == CareVisit.household_id)\
+        .where(CareVisit.station_id == scope.station_id, CareVisit.started_at >= p.start, CareVisit.started_at < p.end)
+    if not whole:
+        checkins = checkins.where(Checkin.user_id.in_(people))
+        tips = tips.where(Tip.reporter_id.in_(people))
+        visits = visits.where(CareVisit.id.in_(select(CareVisitor.visit_id).where(CareVisitor.user_id.in_(people))))
+    found: dict[str, list[int]] = {}
+    for index, stmt, column in ((0, checkins, Checkpoint.grid), (1, tips, Tip.grid), (2, visits, CareHousehold.grid)):
+        for grid, count in session.execute(stmt.group_by(column)).all():
+            found.setdefault(grid or "", [0, 0, 0])[index] += int(count)
+    return [GridRow(grid, *found[grid]) for grid in sorted(found, key=lambda name: (name == "", name))]
+
+
+def grid_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
+    header = [_l("Grid"), _l("Check-ins"), _l("Tips"), _l("Care visits"), _l("From"), _l("To")]
+    rows = ((row.grid or _l("No grid"), row.checkins, row.tips, row.care_visits, p.first.isoformat(),
+             p.last.isoformat()) for row in by_grid(session, scope, p))
+    return Export(f"grids-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows))
 
 
 def _label(scope: Scope) -> str:

@@ -23,3 +23,4 @@ from . import stations  # noqa: E402,F401  (stations of the county, join codes, 
 from . import care  # noqa: E402,F401  (care visits)
 from . import mediation  # noqa: E402,F401  (the mediation room)
 from . import publicity  # noqa: E402,F401  (anti-fraud publicity sessions)
+from . import area  # noqa: E402,F401  (a police assistant's area)

@@ -75,6 +75,7 @@ def reports_page():
     if unit_id:
         query["unit_id"] = unit_id
     return render("pages/reports/index.html", "pages/reports/_tables.html", p=p, errors=errors, scope=scope,
+                  grids=reports.by_grid(session, scope, p),
                   teams=teams, by_kind=reports.hours_by_kind(session, scope, p), people=people[:TABLE_ROWS], more=len(people) > TABLE_ROWS, query=query,
                   hours_available=reports.hours_available(), store_available=reports.store_available())
 
@@ -135,6 +136,14 @@ def export_ledger():
 def export_checkins():
     return csv_response(reports.checkin_export(db.get_session(), current_user, current_period(),
                                                user_id=arg_id("user"), team_id=arg_id("team"), unit_id=arg_id("unit_id")))
+
+
+@bp.get("/reports/grids.csv")
+@login_required
+def export_grids():
+    """Check-ins, tips and care visits by grid (网格)."""
+    return csv_response(reports.grid_export(db.get_session(), current_user, current_period(), team_id=arg_id("team"),
+                                            unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/store.csv")

@@ -46,7 +46,8 @@ def _status_label(status: str) -> str:
 
 def _role_label(role: str) -> str:
     return {"volunteer": _("Volunteer"), "clerk": _("Store clerk"), "coordinator": _("Coordinator"),
-            "admin": _("Administrator"), "county_admin": _("County administrator")}.get(role, role)
+            "admin": _("Administrator"), "county_admin": _("County administrator"),
+            "police_assistant": _("Police assistant")}.get(role, role)
 
 
 def _grantable_roles() -> tuple[str, ...]:
@@ -380,7 +381,8 @@ def user_admin_action(user_id: int, action: str):
     session_db = db.get_session()
     if action == "roles":
         roles = [role for role in request.form.getlist("roles") if role in ROLES]
-        person = accounts.set_roles(session_db, current_user, user_id, roles)
+        person = accounts.set_roles(session_db, current_user, user_id, roles,
+                                    area=request.form.get("area", "")[:200] if "area" in request.form else None)
         message = _("Roles saved.")
     elif action == "disable":
         person = accounts.disable(session_db, current_user, user_id)
