@@ -274,6 +274,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /reports/store.csv": (OWN, "/reports/store.csv"),
     "GET /reports/grids.csv": (OWN, "/reports/grids.csv"),
     "GET /area": (OWN, "/area"),
+    "GET /units/<id:unit_id>": (FOREIGN, "/units/{unit}"),
     "GET /s/<code>": (PUBLIC, ""),
     "POST /s/<code>": (PUBLIC, ""),
     "GET /scan": (OWN, "/scan"),

@@ -76,3 +76,50 @@ def test_bad_and_foreign_input_is_refused(app, crew):
                         data={"csrf_token": token, "name": "x"}).status_code == 403
     volunteer = signed_in(app, members[0])
     assert volunteer.post(f"{path}/units", data={"csrf_token": token, "name": "x"}).status_code in (400, 403)
+
+
+def test_new_shift_form_takes_a_sub_unit(app, crew):
+    from datetime import timedelta
+
+    from volunteer_app.models import Shift
+    from volunteer_app.timeutil import local, utcnow
+    team, boss, members, other_unit = crew
+    with arrange(app) as session:
+        unit = units.create_unit(session, boss, team.id, name="一分队")
+        stop = factories.patrol_checkpoint(session, team_row=team)
+    browser = signed_in(app, boss)
+    form = browser.get("/manage/shifts/new").get_data(as_text=True)
+    assert "一分队" in form
+    day = (local(utcnow()) + timedelta(days=2)).date().isoformat()
+    data = {"csrf_token": csrf_token(browser, "/manage/shifts/new"), "team_id": str(team.id), "title": "分队夜巡",
+            "day": day, "start": "19:00", "end": "21:00", "capacity": "3", "points_per_hour": "10",
+            "stop1": str(stop.id)}
+    wrong = browser.post("/manage/shifts/new", data={**data, "unit_id": str(other_unit.id)})
+    assert wrong.status_code == 422 and "Choose a sub-unit of this team." in wrong.get_data(as_text=True)
+    made = browser.post("/manage/shifts/new", data={**data, "unit_id": str(unit.id)})
+    assert made.status_code in (302, 303)
+    with arrange(app, write=False) as session:
+        assert session.exec(select(Shift.unit_id).where(Shift.title == "分队夜巡")).all() == [unit.id]
+
+
+def test_leader_sees_the_roster_and_shifts_of_their_unit(app, crew):
+    from datetime import timedelta
+
+    from volunteer_app.timeutil import utcnow
+    team, boss, members, other_unit = crew
+    with arrange(app) as session:
+        unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[members[0].id])
+        units.set_members(session, boss, unit.id, [members[0].id, members[1].id])
+        start = utcnow().replace(microsecond=0) + timedelta(days=1)
+        stop = factories.patrol_checkpoint(session, team_row=team)
+        shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[stop],
+                                title="分队巡逻")
+        shift.unit_id = unit.id
+        session.add(shift)
+    leader = signed_in(app, members[0])
+    assert f"/units/{unit.id}" in leader.get("/").get_data(as_text=True)
+    page = leader.get(f"/units/{unit.id}").get_data(as_text=True)
+    assert "队员1" in page and "队员2" not in page and "分队巡逻" in page
+    assert signed_in(app, members[1]).get(f"/units/{unit.id}").status_code == 403
+    assert leader.get(f"/units/{other_unit.id}").status_code == 403
+    assert leader.get("/units/99999999999999999999").status_code == 404
