@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from werkzeug.exceptions import NotFound
 
 from volunteer_app import db, parsing
-from volunteer_app.services import care, checkpoints, mediation, sponsors
+from volunteer_app.services import care, checkpoints, mediation, sponsors, units
 from volunteer_app.models.base import MAX_ID
 from volunteer_app.timeutil import utcnow
 from volunteer_app.web.api.base import ENDPOINTS
@@ -68,7 +68,8 @@ def world(app):
         case = mediation.log_case(session, boss, started_at=start - timedelta(days=10),
                                   ended_at=start - timedelta(days=10, minutes=-30), place="调解室", parties=["甲", "乙"],
                                   dispute_kind="neighbour", mediator_ids=[volunteer.id], outcome="settled")
-        ids = {"team": team.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
+        unit = units.create_unit(session, boss, team.id, name="一分队")
+        ids = {"team": team.id, "unit": unit.id, "boss": boss.id, "volunteer": volunteer.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
                "sponsor": sponsor.id, "household": household.id, "case": case.id,
                "poster": checkpoints.token(checkpoint), "station": team.station_id}
@@ -203,6 +204,13 @@ API_ROWS = [
            "/care/households/{household}/visits", VISIT),
     ApiRow("POST", "/care/households/<id:household_id>/visits", "visitor_ids", "body",
            "/care/households/{household}/visits", VISIT),
+    ApiRow("GET", "/shifts", "unit_id", "query"),
+    ApiRow("POST", "/shifts", "unit_id", "body", body=SHIFT),
+    ApiRow("GET", "/leaderboard", "unit_id", "query"),
+    ApiRow("POST", "/teams/<id:team_id>/units", "leader_ids", "body", "/teams/{team}/units", {"name": "二分队"}),
+    ApiRow("PATCH", "/units/<id:unit_id>", "leader_ids", "body", "/units/{unit}"),
+    ApiRow("PUT", "/units/<id:unit_id>/members", "user_ids", "body", "/units/{unit}/members"),
+    ApiRow("PUT", "/units/<id:unit_id>/members", "leader_ids", "body", "/units/{unit}/members", {"user_ids": []}),
 ]
 
 
@@ -376,6 +384,9 @@ PAGE_ROWS = [
     PageRow("GET", "/reports/hours-volunteers.csv", "team", fine=NONE),
     PageRow("GET", "/reports/hours-teams.csv", "from", fine=NONE),
     PageRow("GET", "/reports/store.csv", "from", fine=NONE),
+    PageRow("GET", "/reports", "unit_id", fine=NONE),
+    PageRow("GET", "/reports/grids.csv", "unit_id", fine=NONE),
+    PageRow("GET", "/reports/grids.csv", "from", fine=NONE),
     PageRow("GET", "/manage/audit", "from", expect="message", message=REPORT_DATE, fine=NONE),
     PageRow("GET", "/manage/audit", "to", expect="message", message=REPORT_DATE, fine=NONE),
     PageRow("GET", "/manage/audit", "target_id", fine=NONE),

@@ -13,7 +13,7 @@ import pytest
 
 from volunteer_app.models import Checkin, Station, Webhook
 from volunteer_app.services import (callouts, care, checkpoints, codes, mediation, recognition, sponsors, store,
-                                   webhooks)
+                                   units, webhooks)
 from volunteer_app.timeutil import utcnow
 
 from . import factories
@@ -100,6 +100,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/users": (FOREIGN, '{"username": "intruder", "password": "a long pass 7", "display_name": "x", '
                                     '"team_id": {team}}'),
     "GET /api/v1/users/<id:user_id>": (FOREIGN, "/api/v1/users/{vol}"),
+    "PATCH /api/v1/users/<id:user_id>": (FOREIGN, "/api/v1/users/{vol}"),
     "POST /api/v1/users/<id:user_id>/adjustments": (FOREIGN, "/api/v1/users/{vol}/adjustments"),
     "POST /api/v1/users/<id:user_id>/approve": (FOREIGN, "/api/v1/users/{pending}/approve"),
     "GET /api/v1/users/<id:user_id>/badges": (FOREIGN, "/api/v1/users/{vol}/badges"),
@@ -149,6 +150,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/publicity/reach": (OWN, "/api/v1/publicity/reach"),
     "POST /api/v1/publicity/series": (OWN, ""),
     "GET /api/v1/users/<id:user_id>/record": (FOREIGN, "/api/v1/users/{vol}/record"),
+    "GET /api/v1/teams/<id:team_id>/units": (FOREIGN, "/api/v1/teams/{team}/units"),
+    "POST /api/v1/teams/<id:team_id>/units": (FOREIGN, "/api/v1/teams/{team}/units"),
+    "GET /api/v1/units/<id:unit_id>": (FOREIGN, "/api/v1/units/{unit}"),
+    "PATCH /api/v1/units/<id:unit_id>": (FOREIGN, "/api/v1/units/{unit}"),
+    "DELETE /api/v1/units/<id:unit_id>": (FOREIGN, "/api/v1/units/{unit}"),
+    "PUT /api/v1/units/<id:unit_id>/members": (FOREIGN, "/api/v1/units/{unit}/members"),
     # -- pages
     "GET /": (OWN, "/"),
     "GET /awards/<id:award_id>/certificate": (FOREIGN, "/awards/{award}/certificate"),
@@ -227,6 +234,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /manage/teams/<id:team_id>/members": (FOREIGN, "/manage/teams/{team}/members"),
     "POST /manage/teams/<id:team_id>/members/<id:user_id>/<any(coordinator, member, remove):action>": (
         FOREIGN, "/manage/teams/{team}/members/{vol}/remove"),
+    "POST /manage/teams/<id:team_id>/units": (FOREIGN, "/manage/teams/{team}/units"),
+    "POST /manage/teams/<id:team_id>/members/<id:user_id>/unit": (FOREIGN, "/manage/teams/{team}/members/{vol}/unit"),
+    "POST /manage/units/<id:unit_id>/<any(rename, delete):action>": (FOREIGN, "/manage/units/{unit}/rename"),
     "GET /manage/tips": (OWN, "/manage/tips"),
     "POST /manage/tips/<id:tip_id>/close": (FOREIGN, "/manage/tips/{tip}/close"),
     "POST /manage/tips/<id:tip_id>/review": (FOREIGN, "/manage/tips/{tip}/review"),
@@ -270,6 +280,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /reports/national-hours.csv": (OWN, "/reports/national-hours.csv"),
     "POST /reports/national-hours.csv": (OWN, ""),
     "GET /reports/store.csv": (OWN, "/reports/store.csv"),
+    "GET /reports/grids.csv": (OWN, "/reports/grids.csv"),
+    "GET /area": (OWN, "/area"),
+    "GET /units/<id:unit_id>": (FOREIGN, "/units/{unit}"),
     "GET /s/<code>": (PUBLIC, ""),
     "POST /s/<code>": (PUBLIC, ""),
     "GET /scan": (OWN, "/scan"),
@@ -372,6 +385,10 @@ BODIES = {
                                                                "ended_at": "2026-12-01T10:00:00+08:00"},
     "POST /api/v1/events/<id:event_id>/publicity": {"audience": 30},
     "POST /api/v1/mediation/cases/<id:case_id>/follow-up": {"satisfaction": "satisfied"},
+    "POST /api/v1/teams/<id:team_id>/units": {"name": "新分队"},
+    "PATCH /api/v1/units/<id:unit_id>": {"name": "改名"},
+    "PATCH /api/v1/users/<id:user_id>": {"area": "三组"},
+    "PUT /api/v1/units/<id:unit_id>/members": {"user_ids": []},
 }
 
 
@@ -439,7 +456,8 @@ def two(tmp_path, pg_url):
                                   ended_at=start - timedelta(days=8) + timedelta(hours=1), place=f"{MARK}调解室",
                                   parties=["甲", "乙"], dispute_kind="other", mediator_ids=[vol.id],
                                   outcome="settled")
-        ids = {"station": b.id, "team": team_b.id, "vol": vol.id, "pending": pending.id, "checkpoint": checkpoint.id,
+        unit = units.create_unit(session, admin_b, team_b.id, name=f"{MARK}分队", leader_ids=[vol.id])
+        ids = {"station": b.id, "team": team_b.id, "unit": unit.id, "vol": vol.id, "pending": pending.id, "checkpoint": checkpoint.id,
                "event": event.id, "shift": shift.id, "tip": tip.id, "item": item.id, "record": record.id,
                "redemption": redemption.id, "award": award.id, "checkin": checkin.id, "webhook": hook.id,
                "delivery": delivery.id, "callout": callout.id, "sponsor": sponsor.id, "household": household.id,

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from .errors import DomainError
 from .models import Checkpoint, Shift, ShiftSignup, Team, TeamMembership, User
-from .services import access, accounts, checkins, recognition, shifts, store, tips
+from .services import access, accounts, checkins, recognition, shifts, store, tips, units
 from . import timeutil
 from .timeutil import local, station_datetime
 
@@ -57,9 +57,24 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     checkins.seed_demo(session, admin, teams, volunteers)
     _seed_shifts(session, coordinator, teams, volunteers)
     _seed_recognition(session, admin, volunteers)
+    _seed_units(session, admin, teams)
     session.flush()
     return [("admin", admin.username, DEMO_PASSWORD), ("coordinator", coordinator.username, DEMO_PASSWORD),
             ("clerk", clerk.username, DEMO_PASSWORD), ("volunteer", "v01 … v30", DEMO_PASSWORD)]
+
+
+def _seed_units(session: Session, admin: User, teams: list[Team]) -> None:
+    """The biggest team split into three sub-units (分队), each led by its first member."""
+    session.flush()
+    members = {team.id: sorted(session.exec(select(TeamMembership.user_id).where(
+        TeamMembership.team_id == team.id, TeamMembership.role == "member")).all()) for team in teams}
+    biggest = max(teams, key=lambda team: len(members[team.id]))
+    people = members[biggest.id]
+    names = ("一分队", "二分队", "三分队")
+    for index, name in enumerate(names):
+        share = people[index::len(names)]
+        unit = units.create_unit(session, admin, biggest.id, name=name, leader_ids=share[:1])
+        units.set_members(session, admin, unit.id, share)
 
 
 def _seed_shifts(session: Session, coordinator: User, teams: list[Team], volunteers: list[User],

@@ -13,8 +13,8 @@ schema is checked to be unchanged; then ANALYZE. The full scale takes a few minu
 It measures, in the same run and through the Flask test client (no network):
 
 * ``GET /api/v1/me``: the bare authenticated endpoint;
-* ``GET /api/v1/leaderboard?period=month|all`` and one team's board: the top 50 plus the
-  caller's own rank (boards are read from the totals table, never cached);
+* ``GET /api/v1/leaderboard?period=month|all``, one team's board and one sub-unit's: the top 50
+  plus the caller's own rank (boards are read from the totals table, never cached);
 * the service functions alone: the top-50 query, the same through the shared cache table (a
   hit), one volunteer's own rank, and teams ranked by points per member (no cache, cached).
 
@@ -382,6 +382,17 @@ def measure(url: str) -> None:
         get(uncached_client, "/api/v1/leaderboard?period=all"))
     results["GET /api/v1/leaderboard?period=month&team_id=7, no cache"] = timed(
         get(uncached_client, "/api/v1/leaderboard?period=month&team_id=7"))
+    with app.app_context(), db.unit_of_work(engine) as s:  # one sub-unit: half of team 7
+        from volunteer_app.models import TeamMembership, Unit
+        unit = Unit(station_id=1, team_id=7, name="一分队")
+        s.add(unit)
+        s.flush()
+        for row in s.exec(select(TeamMembership).where(TeamMembership.team_id == 7, TeamMembership.user_id % 2 == 0)):
+            row.unit_id = unit.id
+            s.add(row)
+        unit_id = unit.id
+    results[f"GET /api/v1/leaderboard?period=month&unit_id={unit_id} (half of team 7), no cache"] = timed(
+        get(uncached_client, f"/api/v1/leaderboard?period=month&unit_id={unit_id}"))
 
     with uncached_app.app_context(), db.unit_of_work(engine, write=False) as s:
         viewer = s.get(User, viewer_id)

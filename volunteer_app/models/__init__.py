@@ -11,6 +11,7 @@ from .accounts import (  # noqa: F401
     Station,
     Team,
     TeamMembership,
+    Unit,
     User,
 )
 from .ledger import EARNING_KINDS, LEDGER_KINDS, LedgerEntry, LotDraw, PointsLot  # noqa: F401

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, Index, Text, UniqueConstraint, event
+from sqlalchemy import Column, Date, Index, Text, UniqueConstraint, event, false
 from sqlmodel import Field, SQLModel
 
 from .. import usernames
 from .base import utc_field
 
-ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin")
+ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin", "police_assistant")
 USER_STATUSES = ("pending", "active", "disabled")
 MEMBER_ROLES = ("member", "coordinator")
 
@@ -64,6 +64,8 @@ class User(SQLModel, table=True):
     #: Whether the 长辈版 offer has been shown (once, on first login).
     large_mode_offered: bool = Field(default=False)
     leaderboard_anonymous: bool = Field(default=False)
+    #: A police assistant's area (a village, grid or company): they see its tips and care households.
+    area: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime = utc_field(default_now=True)
     approved_at: datetime | None = utc_field(nullable=True)
     #: The station-local day of the person's latest check-in (the county's "active" count).
@@ -127,6 +129,18 @@ class Team(SQLModel, table=True):
     created_at: datetime = utc_field(default_now=True)
 
 
+class Unit(SQLModel, table=True):
+    """A sub-unit (分队) of a team; its members are team members whose membership names it."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_units_team_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="stations.id", index=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = utc_field(default_now=True)
+
+
 class TeamMembership(SQLModel, table=True):
     __tablename__ = "team_memberships"
     __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_team_memberships_team_user"),)
@@ -134,6 +148,9 @@ class TeamMembership(SQLModel, table=True):
     team_id: int = Field(foreign_key="teams.id", index=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     role: str = Field(default="member", max_length=16)
+    #: The sub-unit of the team the member belongs to (at most one), and whether they lead it.
+    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    unit_leader: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = utc_field(default_now=True)
 
 

@@ -16,6 +16,8 @@ class Checkpoint(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
     name: str = Field(max_length=100)
     description: str = Field(default="", max_length=1000)
+    #: The grid (网格) the checkpoint lies in, for reports by grid.
+    grid: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     latitude: float | None = None
     longitude: float | None = None
     radius_m: int = Field(default=150)

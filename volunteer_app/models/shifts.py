@@ -20,6 +20,8 @@ class Shift(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     station_id: int = Field(foreign_key="stations.id")
     team_id: int = Field(foreign_key="teams.id")
+    #: A shift for one sub-unit of the team: only its members sign up.
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
     title: str = Field(max_length=200)
     starts_at: datetime = utc_field()
     #: May fall on the next day (night shifts cross midnight).

@@ -32,6 +32,8 @@ class Tip(SQLModel, table=True):
     category: str = Field(max_length=16)
     description: str = Field(max_length=2000)
     place: str = Field(default="", max_length=200)
+    #: The grid (网格) or area the tip concerns: its police assistant sees it.
+    grid: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     latitude: float | None = Field(default=None)
     longitude: float | None = Field(default=None)
     client_ref: str | None = Field(default=None, max_length=64)

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .common import ApiInput, ApiOutput, Id, Name
+from .common import ApiInput, ApiOutput, GridName, Id, Name
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-Role = Literal["volunteer", "clerk", "coordinator", "admin", "county_admin"]
+Role = Literal["volunteer", "clerk", "coordinator", "admin", "county_admin", "police_assistant"]
 
 
 class TokenRequest(ApiInput):
@@ -36,10 +36,16 @@ class CreateUserRequest(ApiInput):
     password: Password
     display_name: DisplayName
     phone: Phone | None = None
-    roles: Annotated[list[Role], Field(min_length=1, max_length=5)] = ["volunteer"]
+    roles: Annotated[list[Role], Field(min_length=1, max_length=6)] = ["volunteer"]
     team_id: Id | None = None
     #: county_admin only; the caller's station by default.
     station_id: Id | None = None
+
+
+class UserUpdate(ApiInput):
+    roles: Annotated[list[Role], Field(min_length=1, max_length=6)] | None = None
+    #: A police assistant's area (a village, grid or company); "" clears it.
+    area: GridName | None = None
 
 
 class ExpiringOut(ApiOutput):
@@ -63,6 +69,8 @@ class UserOut(ApiOutput):
     #: Points that lapse in the next 60 days, by day.
     expiring: list[ExpiringOut] = []
     phone: str | None = None
+    #: A police assistant's area (a village, grid or company); empty for others.
+    area: str = ""
 
 
 class TokenOut(ApiOutput):

@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, StringConstraints, field_validator
 
-from .common import (ApiInput, ApiOutput, ClientRef, Id, Latitude, ListQuery, Longitude, Name, ShortText, StationTime,
-                     Timestamp)
+from .common import (ApiInput, ApiOutput, ClientRef, GridName, Id, Latitude, ListQuery, Longitude, Name, ShortText,
+                     StationTime, Timestamp)
 from .service import ServiceRecordOut
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -23,6 +23,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 class CheckpointCreate(ApiInput):
     name: Name
     description: Description | None = None
+    #: The grid (网格) it lies in, for reports by grid.
+    grid: GridName | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     radius_m: Radius = 150
@@ -38,6 +40,7 @@ class CheckpointCreate(ApiInput):
 class CheckpointUpdate(ApiInput):
     name: Name | None = None
     description: Description | None = None
+    grid: GridName | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     radius_m: Radius | None = None
@@ -55,6 +58,7 @@ class CheckpointOut(ApiOutput):
     id: int
     name: str
     description: str
+    grid: str = ""
     latitude: float | None
     longitude: float | None
     radius_m: int

@@ -52,6 +52,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ClientRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: A grid (网格), village or company: free text, trimmed, optional (empty: none).
+GridName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 Id = Annotated[int, BeforeValidator(_id), Field(ge=1, le=MAX_ID)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]

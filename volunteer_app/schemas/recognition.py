@@ -45,6 +45,8 @@ class BadgeList(ApiOutput):
 class LeaderboardQuery(ApiInput):
     period: Period = "month"
     team_id: Id | None = None
+    #: One sub-unit's board.
+    unit_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 
@@ -65,5 +67,6 @@ class LeaderboardOut(ApiOutput):
     period: Period
     period_start: str | None
     team_id: int | None
+    unit_id: int | None = None
     entries: list[LeaderboardEntry]
     me: Standing

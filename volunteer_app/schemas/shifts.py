@@ -21,6 +21,8 @@ class ShiftCreate(ApiInput):
     points_per_hour: Annotated[int, Field(ge=0, le=1000)] = 10
     #: A date in station time, inclusive: one shift a week whose start falls on or before it.
     repeat_weekly_until: Day | None = None
+    #: A sub-unit of the team: only its members sign up.
+    unit_id: Id | None = None
     client_ref: ClientRef | None = None
 
 
@@ -28,12 +30,14 @@ class ShiftQuery(ApiInput):
     since: Timestamp | None = None
     until: Timestamp | None = None
     team_id: Id | None = None
+    unit_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 
 class ShiftOut(ApiOutput):
     id: int
     team_id: int
+    unit_id: int | None = None
     title: str
     starts_at: StationTime
     ends_at: StationTime

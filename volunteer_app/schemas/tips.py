@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from .common import ApiInput, ApiOutput, ClientRef, Latitude, LongText, Longitude, ShortText, StationTime, Timestamp
+from .common import (ApiInput, ApiOutput, ClientRef, GridName, Latitude, LongText, Longitude, ShortText, StationTime,
+                     Timestamp)
 
 Category = Literal["dispute", "fraud", "hazard", "ecology", "other"]
 Status = Literal["submitted", "triaged", "verified", "rejected", "closed"]
@@ -17,6 +18,8 @@ class TipCreate(ApiInput):
     category: Category
     description: Required
     place: ShortText | None = None
+    #: The grid (网格) or area: its police assistant sees the tip.
+    grid: GridName | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     client_ref: ClientRef | None = None
@@ -67,6 +70,7 @@ class TipOut(ApiOutput):
     category: Category
     description: str
     place: str
+    grid: str = ""
     latitude: float | None
     longitude: float | None
     status: Status

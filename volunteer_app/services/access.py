@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..errors import DomainError
-from ..models import Team, TeamMembership, User
+from ..models import Team, TeamMembership, Unit, User
 from ..models.base import MAX_ID
 
 
@@ -44,6 +44,34 @@ def is_team_manager(session: Session, actor: User, team: Team) -> bool:
 def require_team_manager(session: Session, actor: User, team: Team) -> None:
     if not is_team_manager(session, actor, team):
         forbid(_l("Only this team's coordinators may do this."))
+
+
+def led_unit_ids(session: Session, actor: User) -> set[int]:
+    """The sub-units the actor leads (a leader's membership of the unit)."""
+    return set(session.exec(select(TeamMembership.unit_id).where(
+        TeamMembership.user_id == actor.id, TeamMembership.unit_leader.is_(True),
+        TeamMembership.unit_id.is_not(None))))
+
+
+def is_unit_manager(session: Session, actor: User, unit: Unit) -> bool:
+    """The unit's leaders, and whoever manages its team."""
+    if actor.station_id != unit.station_id:
+        return False
+    team = session.get(Team, unit.team_id)
+    return is_team_manager(session, actor, team) or unit.id in led_unit_ids(session, actor)
+
+
+def require_unit_manager(session: Session, actor: User, unit: Unit) -> None:
+    if not is_unit_manager(session, actor, unit):
+        forbid(_l("Only this sub-unit's leaders and the team's coordinators may do this."))
+
+
+def assistant_area(actor: User) -> str | None:
+    """The area a police assistant answers for (tips and care households of that grid); None
+    for anyone else, or an assistant without an area."""
+    if "police_assistant" not in actor.role_set():
+        return None
+    return (actor.area or "").strip() or None
 
 
 def coordinates_user(session: Session, actor: User, target: User) -> bool:

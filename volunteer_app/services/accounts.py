@@ -283,12 +283,26 @@ def disable(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
-def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> User:
+def set_roles(session: Session, actor: User, user_id: int, roles: list[str] | None, area: str | None = None) -> User:
+    """The station's admin gives roles (``None``: unchanged) and a police assistant's ``area``
+    (a village, grid or company: the tips and care households of that grid are theirs to see)."""
     access.require_role(actor, "admin")
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
+    if area is not None:
+        area = area.strip()
+        if len(area) > 64 or "\x00" in area:
+            raise FieldError("area", _l("At most %(n)s characters.", n=64))
+        if area != user.area:
+            audit.record(session, actor, "user.area", "user", user.id, before=user.area, after=area)
+            user.area = area
+            session.add(user)
+    if roles is None:
+        session.flush()
+        return user
     roles = list(dict.fromkeys(roles))
     if not roles or any(role not in ROLES for role in roles):
-        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator, admin or county_admin."))
+        raise FieldError("roles", _l("Roles are volunteer, clerk, coordinator, admin, county_admin or "
+                                     "police_assistant."))
     if ("county_admin" in roles) != user.is_county_admin and not actor.is_county_admin:
         access.forbid(_l("Only the county's administrators may do this."))
     if user.id == actor.id and not {"admin", "county_admin"} & set(roles):

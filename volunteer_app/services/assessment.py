@@ -96,9 +96,10 @@ HEADER = [_l("User id"), _l("Name"), _l("Hours served"), _l("Check-ins"), _l("Ti
           _l("People reached by publicity")]
 
 
-def export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
+def export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+           unit_id: int | None = None) -> Export:
     """Every person in the actor's scope: the record's figures, then hours per kind of service."""
-    scope = scope_for(session, actor, team_id)
+    scope = scope_for(session, actor, team_id, unit_id)
     people = list(session.exec(select(User).where(User.id.in_(scoped_user_ids(scope))).order_by(User.id)))
     records = records_for(session, people, p.start, p.end)
     kinds = service.kinds(session, actor.station_id, include_inactive=True)

@@ -80,10 +80,13 @@ def assigned_ids(session: Session, household_id: int) -> list[int]:
 
 
 def may_open(session: Session, actor: User, household: CareHousehold) -> bool:
-    """The station's coordinators and admins, and the household's assigned volunteers."""
+    """The station's coordinators and admins, the household's assigned volunteers, and the
+    police assistant of its grid."""
     if household.station_id != actor.station_id:
         return False
-    return is_staff(actor) or actor.id in assigned_ids(session, household.id)
+    area = access.assistant_area(actor)
+    return (is_staff(actor) or (area is not None and household.grid == area)
+            or actor.id in assigned_ids(session, household.id))
 
 
 def _household(session: Session, actor: User, household_id: int) -> CareHousehold:
@@ -140,10 +143,21 @@ def list_households(session: Session, actor: User, *, mine: bool = False, state:
     now = now or timeutil.utcnow()
     stmt = select(CareHousehold).where(CareHousehold.station_id == actor.station_id, CareHousehold.active)
     if mine or not is_staff(actor):
-        stmt = stmt.where(CareHousehold.id.in_(select(CareAssignment.household_id)
-                                               .where(CareAssignment.user_id == actor.id)))
+        assigned = CareHousehold.id.in_(select(CareAssignment.household_id).where(CareAssignment.user_id == actor.id))
+        area = None if mine else access.assistant_area(actor)
+        stmt = stmt.where(assigned | (CareHousehold.grid == area) if area is not None else assigned)
     rows = _rows(session, list(session.exec(stmt)), now)
     return [row for row in rows if state is None or row.state == state]
+
+
+def area_households(session: Session, actor: User, *, now: datetime | None = None) -> list[Row]:
+    """A police assistant's households of their area, soonest due first (403 for anyone else)."""
+    area = access.assistant_area(actor)
+    if area is None:
+        access.forbid(_l("Only a police assistant with an area sees this."))
+    stmt = select(CareHousehold).where(CareHousehold.station_id == actor.station_id, CareHousehold.active,
+                                       CareHousehold.grid == area)
+    return _rows(session, list(session.exec(stmt)), now or timeutil.utcnow())
 
 
 def overdue_count(session: Session, station_id: int, now: datetime | None = None) -> int:

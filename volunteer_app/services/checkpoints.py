@@ -21,7 +21,7 @@ from ..models import Checkin, Checkpoint, Event, Team, User
 from ..models.base import MAX_ID
 from . import access, audit, codes, service
 
-EDITABLE = ("name", "description", "latitude", "longitude", "radius_m", "require_location", "points",
+EDITABLE = ("name", "description", "grid", "latitude", "longitude", "radius_m", "require_location", "points",
             "cooldown_minutes", "team_id", "active", "duty_post", "service_kind", "max_duty_hours")
 LIMITS = {"radius_m": (10, 100_000), "points": (0, 10_000), "cooldown_minutes": (0, 7 * 24 * 60),
           "max_duty_hours": (1, 24)}
@@ -137,11 +137,11 @@ def _clean(session: Session, actor: User, values: dict) -> dict:
             if value is None:
                 continue
             value = service.kind_of(session, actor.station_id, value, field=key).key
-        if key in ("name", "description"):
+        if key in ("name", "description", "grid"):
             value = (value or "").strip()
             if key == "name" and not value:
                 raise FieldError("name", _l("Please enter a name."))
-            if len(value) > (100 if key == "name" else 1000):
+            if len(value) > {"name": 100, "grid": 64}.get(key, 1000):
                 raise FieldError(key, _l("This text is too long."))
         elif key in LIMITS:
             low, high = LIMITS[key]
@@ -163,7 +163,7 @@ def _check_position(checkpoint: Checkpoint) -> None:
         raise FieldError("require_location", _l("A checkpoint that requires a position needs its own position."))
 
 
-def create(session: Session, actor: User, *, name: str, description: str | None = None,
+def create(session: Session, actor: User, *, name: str, description: str | None = None, grid: str | None = None,
            latitude: float | None = None, longitude: float | None = None, radius_m: int = 150,
            require_location: bool = False, points: int = 5, cooldown_minutes: int = 30,
            team_id: int | None = None, active: bool = True, duty_post: bool = False,
@@ -171,7 +171,8 @@ def create(session: Session, actor: User, *, name: str, description: str | None 
     """A new checkpoint; a ``duty_post`` (茶室, 调解室) signs people in and out of duty
     (service records of ``service_kind``, at most ``max_duty_hours`` each)."""
     access.require_role(actor, "coordinator")
-    values = _clean(session, actor, dict(name=name, description=description, latitude=latitude, longitude=longitude,
+    values = _clean(session, actor, dict(name=name, description=description, grid=grid, latitude=latitude,
+                                         longitude=longitude,
                                          radius_m=radius_m, require_location=require_location, points=points,
                                          cooldown_minutes=cooldown_minutes, team_id=team_id, active=active,
                                          duty_post=bool(duty_post), service_kind=service_kind,

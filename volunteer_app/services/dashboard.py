@@ -20,8 +20,9 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from .. import db
+from ..errors import DomainError
 from ..models import (Checkin, Checkpoint, Event, LedgerEntry, ServiceRecord, Shift, ShiftSignup, StationDay,
-                      StoreItem, Team, TeamMembership, Tip, User)
+                      StoreItem, Team, TeamMembership, Tip, Unit, User)
 from ..timeutil import as_utc, local, local_midnight, period_start, utcnow
 from . import access, care, hours, publicity, service
 
@@ -40,16 +41,26 @@ class Scope:
     team_ids: frozenset[int] | None
     label_team: Team | None = None
     choices: list[Team] = field(default_factory=list)
+    #: One sub-unit of the team shown: only its members.
+    unit_id: int | None = None
 
     @property
     def whole_station(self) -> bool:
         return self.team_ids is None
 
 
-def scope_for(session: Session, actor: User, team_id: int | None = None) -> Scope:
+def scope_for(session: Session, actor: User, team_id: int | None = None, unit_id: int | None = None) -> Scope:
     """What ``actor`` may see: admins the station or any team of it, coordinators their teams.
-    Refuses volunteers and clerks (``forbidden``) and foreign teams (``forbidden``)."""
+    Refuses volunteers and clerks (``forbidden``) and foreign teams (``forbidden``). With
+    ``unit_id``, one sub-unit of a team they may see (another station's: ``not_found``)."""
     access.require_role(actor, "coordinator")
+    if unit_id is not None:
+        unit = access.get_in_station(session, Unit, unit_id, actor, _l("No such sub-unit."))
+        if team_id not in (None, unit.team_id):
+            raise DomainError("not_found", _l("No such sub-unit."))
+        scope = scope_for(session, actor, unit.team_id)
+        scope.unit_id = unit.id
+        return scope
     teams = list(session.exec(select(Team).where(Team.station_id == actor.station_id).order_by(Team.name)))
     if actor.is_admin:
         choices = teams
@@ -72,6 +83,9 @@ def scoped_user_ids(scope: Scope):
     """A subquery of the ids of the people in the scope."""
     if scope.whole_station:
         return select(User.id).where(User.station_id == scope.station_id)
+    if scope.unit_id is not None:
+        return (select(TeamMembership.user_id).join(Team, Team.id == TeamMembership.team_id)
+                .where(Team.station_id == scope.station_id, TeamMembership.unit_id == scope.unit_id))
     return (select(TeamMembership.user_id).join(Team, Team.id == TeamMembership.team_id)
             .where(Team.station_id == scope.station_id, TeamMembership.team_id.in_(scope.team_ids)))
 

@@ -28,8 +28,8 @@ from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
-from ..models import (AuditEntry, Checkin, Checkpoint, Event, LedgerEntry, Redemption, ServiceDayTotal, ServiceRecord, Station,
-                      StoreItem, Team, TeamMembership, User)
+from ..models import (AuditEntry, CareHousehold, CareVisit, CareVisitor, Checkin, Checkpoint, Event, LedgerEntry,
+                      Redemption, ServiceDayTotal, ServiceRecord, Station, StoreItem, Team, TeamMembership, Tip, User)
 from ..timeutil import local, local_midnight, utcnow
 from . import access, hours, identity, service
 from .csv_export import csv_stream
@@ -116,13 +116,14 @@ def _person(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
-def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id: int | None):
+def _user_filter(session: Session, actor: User, *, user_id: int | None, team_id: int | None,
+                 unit_id: int | None = None):
     """(subquery or list of user ids, label) after the authorization check."""
     if user_id is not None:
         user = _person(session, actor, user_id)
         return [user.id], f"user{user.id}"
-    scope = scope_for(session, actor, team_id)
-    return scoped_user_ids(scope), (f"team{team_id}" if team_id else "all")
+    scope = scope_for(session, actor, team_id, unit_id)
+    return scoped_user_ids(scope), (f"unit{unit_id}" if unit_id else f"team{team_id}" if team_id else "all")
 
 
 # -- service hours -----------------------------------------------------------------------------
@@ -146,12 +147,12 @@ NATIONAL_HEADER = (_l("Real name"), _l("ID document number"), _l("Volunteer numb
 
 
 def national_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
-                    full_id_numbers: bool = False) -> Export:
+                    full_id_numbers: bool = False, unit_id: int | None = None) -> Export:
     """Confirmed service records of the period, one row each, in the columns of the national
     volunteer information system's import (real name, ID document number, volunteer number,
     activity, kind, date, start, end, hours). ID numbers are masked; an admin may ask for them in
     full, and that reading is audited."""
-    scope = scope_for(session, actor, team_id)
+    scope = scope_for(session, actor, team_id, unit_id)
     names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}
     people = {user.id: user for user in session.exec(select(User).where(User.id.in_(scoped_user_ids(scope))))}
     revealed = identity.reveal(session, actor, list(people.values()), purpose="national_export") \
@@ -230,8 +231,9 @@ def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> 
                            int(earned.get(user_id) or 0), phone, tuple(teams.get(user_id, ())))
 
 
-def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
-    scope = scope_for(session, actor, team_id)
+def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                              unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
     header = [_l("User id"), _l("Username"), _l("Name"), _l("Team"), _l("Mobile phone"), _l("Hours served"),
               _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
@@ -288,8 +290,9 @@ def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
                       int(earned.get(team.id, (0,))[0] or 0)) for team in teams]
 
 
-def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None) -> Export:
-    scope = scope_for(session, actor, team_id)
+def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                         unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
     header = [_l("Team id"), _l("Team"), _l("Members"), _l("Active volunteers"), _l("Hours served"),
               _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
@@ -299,6 +302,48 @@ def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: i
                    row.points_earned, p.first.isoformat(), p.last.isoformat())
 
     return Export(f"hours-teams-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows()))
+
+
+# -- by grid (网格) ------------------------------------------------------------------------------
+
+@dataclass
+class GridRow:
+    grid: str  # "" for what names no grid
+    checkins: int
+    tips: int
+    care_visits: int
+
+
+def by_grid(session: Session, scope: Scope, p: Period) -> list[GridRow]:
+    """Check-ins (by their checkpoint's grid), tips and care visits (by their household's grid)
+    of the scope's people in the period, one row a grid by name, "no grid" last."""
+    people = scoped_user_ids(scope)
+    whole = scope.whole_station
+    checkins = select(Checkpoint.grid, func.count(Checkin.id)).join(Checkpoint, Checkpoint.id == Checkin.checkpoint_id)\
+        .where(Checkpoint.station_id == scope.station_id, Checkin.created_at >= p.start, Checkin.created_at < p.end)
+    tips = select(Tip.grid, func.count(Tip.id)).where(Tip.station_id == scope.station_id, Tip.created_at >= p.start,
+                                                      Tip.created_at < p.end)
+    visits = select(CareHousehold.grid, func.count(CareVisit.id))\
+        .join(CareHousehold, CareHousehold.id == CareVisit.household_id)\
+        .where(CareVisit.station_id == scope.station_id, CareVisit.started_at >= p.start, CareVisit.started_at < p.end)
+    if not whole:
+        checkins = checkins.where(Checkin.user_id.in_(people))
+        tips = tips.where(Tip.reporter_id.in_(people))
+        visits = visits.where(CareVisit.id.in_(select(CareVisitor.visit_id).where(CareVisitor.user_id.in_(people))))
+    found: dict[str, list[int]] = {}
+    for index, stmt, column in ((0, checkins, Checkpoint.grid), (1, tips, Tip.grid), (2, visits, CareHousehold.grid)):
+        for grid, count in session.execute(stmt.group_by(column)).all():
+            found.setdefault(grid or "", [0, 0, 0])[index] += int(count)
+    return [GridRow(grid, *found[grid]) for grid in sorted(found, key=lambda name: (name == "", name))]
+
+
+def grid_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
+                unit_id: int | None = None) -> Export:
+    scope = scope_for(session, actor, team_id, unit_id)
+    header = [_l("Grid"), _l("Check-ins"), _l("Tips"), _l("Care visits"), _l("From"), _l("To")]
+    rows = ((row.grid or _l("No grid"), row.checkins, row.tips, row.care_visits, p.first.isoformat(),
+             p.last.isoformat()) for row in by_grid(session, scope, p))
+    return Export(f"grids-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(header, rows))
 
 
 def _label(scope: Scope) -> str:
@@ -343,8 +388,9 @@ def certificate(session: Session, actor: User, user_id: int, p: Period, *, now: 
 # -- ledger and check-in exports ---------------------------------------------------------------
 
 def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
-                  team_id: int | None = None) -> Export:
-    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+                  team_id: int | None = None,
+                  unit_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id, unit_id=unit_id)
     header = [_l("Entry id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"), _l("Points"),
               _l("Balance after"), _l("Reason"), _l("Source")]
     stmt = (select(LedgerEntry.id, LedgerEntry.created_at, LedgerEntry.user_id, User.username, User.display_name,
@@ -358,8 +404,9 @@ def ledger_export(session: Session, actor: User, p: Period, *, user_id: int | No
 
 
 def checkin_export(session: Session, actor: User, p: Period, *, user_id: int | None = None,
-                   team_id: int | None = None) -> Export:
-    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id)
+                   team_id: int | None = None,
+                   unit_id: int | None = None) -> Export:
+    user_ids, label = _user_filter(session, actor, user_id=user_id, team_id=team_id, unit_id=unit_id)
     recorder = aliased(User)
     header = [_l("Check-in id"), _l("Time"), _l("User id"), _l("Username"), _l("Name"), _l("Kind"),
               _l("Checkpoint or event"), _l("Shift id"), _l("Points"), _l("Recorded by")]

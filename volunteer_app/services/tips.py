@@ -108,6 +108,9 @@ def can_view(session: Session, actor: User, tip: Tip) -> bool:
         return False
     if tip.reporter_id == actor.id:
         return True
+    area = access.assistant_area(actor)
+    if area is not None and tip.grid == area:
+        return True  # a police assistant, for the tips of their area
     return can_manage(session, actor, tip)
 
 
@@ -157,10 +160,13 @@ def _visible_filter(session: Session, actor: User, stmt):
     if actor.is_admin:
         return stmt
     teams = access.coordinated_team_ids(session, actor) if actor.has_role("coordinator") else set()
-    if not teams:
-        return stmt.where(Tip.reporter_id == actor.id)
-    managed = select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))
-    return stmt.where((Tip.reporter_id == actor.id) | Tip.reporter_id.in_(managed))
+    seen = Tip.reporter_id == actor.id
+    if teams:
+        seen = seen | Tip.reporter_id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams)))
+    area = access.assistant_area(actor)
+    if area is not None:
+        seen = seen | (Tip.grid == area)
+    return stmt.where(seen)
 
 
 def list_tips(session: Session, actor: User, *, status: str | None = None, level: str | None = None,
@@ -176,6 +182,15 @@ def list_tips(session: Session, actor: User, *, status: str | None = None, level
     if before_id:
         stmt = stmt.where(Tip.id < before_id)
     return list(session.exec(stmt.order_by(Tip.id.desc()).limit(max(1, min(limit, 500)))))
+
+
+def area_tips(session: Session, actor: User, *, limit: int = 50) -> list[Tip]:
+    """A police assistant's tips of their area, newest first (403 for anyone else)."""
+    area = access.assistant_area(actor)
+    if area is None:
+        access.forbid(_l("Only a police assistant with an area sees this."))
+    return list(session.exec(select(Tip).where(Tip.station_id == actor.station_id, Tip.grid == area)
+                             .order_by(Tip.id.desc()).limit(max(1, min(limit, 500)))))
 
 
 #: A tip in one of these is done: it leaves the inbox and is never overdue.
@@ -239,7 +254,7 @@ def _clean(text: str | None, field: str, limit: int, *, required: bool = False, 
 
 def submit(session: Session, reporter: User, *, category: str, description: str, place: str | None = None,
            latitude: float | None = None, longitude: float | None = None, client_ref: str | None = None,
-           now: datetime | None = None) -> tuple[Tip, bool]:
+           now: datetime | None = None, grid: str | None = None) -> tuple[Tip, bool]:
     """File a tip. Returns ``(tip, created)``: the same ``client_ref`` from the same person
     (a reload, a double tap, a retried request) returns the first tip with ``created`` False."""
     if reporter.status != "active":
@@ -249,6 +264,7 @@ def submit(session: Session, reporter: User, *, category: str, description: str,
     description = _clean(description, "description", 2000, required=True,
                          message=_l("Say in a few words what you saw."))
     place = _clean(place, "place", 200)
+    grid = _clean(grid, "grid", 64)
     if (latitude is None) != (longitude is None):
         raise FieldError("latitude", _l("Give both latitude and longitude, or neither."))
     for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
@@ -261,7 +277,7 @@ def submit(session: Session, reporter: User, *, category: str, description: str,
             return existing, False
     moment = now or utcnow()
     tip = Tip(station_id=reporter.station_id, reporter_id=reporter.id, category=category, description=description,
-              place=place, latitude=float(latitude) if latitude is not None else None,
+              place=place, grid=grid, latitude=float(latitude) if latitude is not None else None,
               longitude=float(longitude) if longitude is not None else None, client_ref=client_ref,
               created_at=moment, updated_at=moment)
     if not client_ref:

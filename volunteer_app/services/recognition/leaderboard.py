@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from ... import db
 from ...errors import DomainError, FieldError
 from ...parsing import is_id
-from ...models import LeaderboardCache, LedgerEntry, PointsTotal, Team, TeamMembership, User
+from ...models import LeaderboardCache, LedgerEntry, PointsTotal, Team, TeamMembership, Unit, User
 from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, utcnow
@@ -59,13 +59,22 @@ def _team_in_station(session: Session, station_id: int, team_id: int) -> Team:
     return team
 
 
+def _members(team_id: int | None, unit_id: int | None = None):
+    """The ids of a team's (or a sub-unit's) members as a subquery; None for the station."""
+    if unit_id is not None:
+        return select(TeamMembership.user_id).where(TeamMembership.unit_id == unit_id)
+    if team_id is not None:
+        return select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
+    return None
+
+
 def _compute_board(session: Session, station_id: int, period: str, start: date | None, team_id: int | None,
-                   limit: int) -> list[dict]:
+                   limit: int, unit_id: int | None = None) -> list[dict]:
     """``[{user_id, points, rank}]``, highest first, people with points only; disabled accounts
     (people who left, anonymised ones) are not on the boards."""
     listed = User.status == "active"
-    if team_id is not None:
-        members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
+    members = _members(team_id, unit_id)
+    if members is not None:
         if start is None:
             stmt = select(User.id, User.lifetime_points).where(User.id.in_(members), User.lifetime_points > 0, listed)
         else:
@@ -171,7 +180,7 @@ def _public(rows: list[dict], names: dict, viewer_id: int | None) -> list[dict]:
 
 
 def standing(session: Session, user: User, period: str, team_id: int | None = None,
-             now: datetime | None = None) -> dict:
+             now: datetime | None = None, unit_id: int | None = None) -> dict:
     """The person's own points and rank (1 + how many earned more), read fresh; rank None when
     they have no points in the period."""
     start = period_start(period, now)
@@ -185,17 +194,20 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
         return {"rank": None, "points": 0}
     if team_id is not None and team_id not in access.team_ids_of(session, user.id):
         return {"rank": None, "points": points}  # not on this team's board
+    if unit_id is not None and not session.exec(select(TeamMembership.id).where(
+            TeamMembership.user_id == user.id, TeamMembership.unit_id == unit_id)).first():
+        return {"rank": None, "points": points}  # not on this sub-unit's board
     # Everyone ahead (one index range), less the few disabled accounts among them, found from
     # the partial index ix_users_unlisted: cheaper than reading the status of everyone ahead.
-    members = select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)
-    people = User.id.in_(members) if team_id is not None else User.station_id == user.station_id
+    members = _members(team_id, unit_id)
+    people = User.id.in_(members) if members is not None else User.station_id == user.station_id
     unlisted = (User.status != "active", people)
     if start is None:
         ahead = select(func.count(User.id)).where(people, User.lifetime_points > points)
         # (``+ 0``: SQLite would otherwise walk the (station, lifetime) index over everyone ahead)
         hidden = select(func.count(User.id)).where(*unlisted, User.lifetime_points + 0 > points)
     else:
-        totals_of = (PointsTotal.user_id.in_(members) if team_id is not None
+        totals_of = (PointsTotal.user_id.in_(members) if members is not None
                      else PointsTotal.station_id == user.station_id)
         ahead = select(func.count()).select_from(PointsTotal).where(
             totals_of, PointsTotal.period == period, PointsTotal.period_start == start, PointsTotal.points > points)
@@ -207,22 +219,28 @@ def standing(session: Session, user: User, period: str, team_id: int | None = No
 
 
 def leaderboard(session: Session, viewer: User, period: str = "month", team_id: int | None = None, *,
-                limit: int = 50, now: datetime | None = None) -> dict:
-    """The station's (or one team's) board for ``period``: ``{period, period_start, team_id,
-    entries: [{rank, user_id, display_name, points, ...}], me: {rank, points}}``."""
+                limit: int = 50, now: datetime | None = None, unit_id: int | None = None) -> dict:
+    """The station's (or one team's, or one sub-unit's) board for ``period``: ``{period,
+    period_start, team_id, unit_id, entries: [{rank, user_id, display_name, points, ...}], me:
+    {rank, points}}``."""
     now = now or utcnow()
     start = period_start(period, now)
+    if unit_id is not None:
+        unit = session.get(Unit, unit_id) if is_id(unit_id) else None
+        if unit is None or unit.station_id != viewer.station_id or team_id not in (None, unit.team_id):
+            raise DomainError("not_found", _l("No such sub-unit."))
+        team_id = unit.team_id
     if team_id is not None:
         _team_in_station(session, viewer.station_id, team_id)
     limit = max(1, min(int(limit), 500))
     # No cache here: read from the totals table the top N is one short index range (well under
     # a millisecond to a few ms at 100,000 people, see tests/bench/bench_leaderboard.py), cheaper
     # than checking a cached copy is still valid.
-    rows = _compute_board(session, viewer.station_id, period, start, team_id, limit)
+    rows = _compute_board(session, viewer.station_id, period, start, team_id, limit, unit_id)
     entries = _public(rows, _names(session, {row["user_id"] for row in rows}), viewer.id)
-    me = standing(session, viewer, period, team_id, now)
+    me = standing(session, viewer, period, team_id, now, unit_id)
     return {"period": period, "period_start": start.isoformat() if start else None, "team_id": team_id,
-            "entries": entries, "me": me}
+            "unit_id": unit_id, "entries": entries, "me": me}
 
 
 def team_ranking(session: Session, viewer: User, period: str = "month", *, now: datetime | None = None) -> list[dict]:

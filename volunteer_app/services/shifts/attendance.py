@@ -16,7 +16,7 @@ from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, night_minutes
 from .. import access, audit, ledger, recognition, service
-from .schedule import GRACE, checkpoint_names, get_shift, managed_team, route_ids, when_text
+from .schedule import GRACE, checkpoint_names, get_shift, managed_team, require_shift_staff, route_ids, when_text
 from .signups import no_show_count, signup_of
 
 
@@ -46,7 +46,7 @@ def visited(session: Session, shift: Shift, user_ids: list[int], route: list[int
 def attendance(session: Session, actor: User, shift_id: int) -> dict:
     """Everyone signed up (not cancelled), with the route's checkpoints they scanned."""
     shift = get_shift(session, actor, shift_id)
-    managed_team(session, actor, shift.team_id)
+    require_shift_staff(session, actor, shift)
     rows = list(session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id,
                                                        ShiftSignup.status != "cancelled")
                              .order_by(ShiftSignup.status, ShiftSignup.seq)))
@@ -62,7 +62,7 @@ def attendance(session: Session, actor: User, shift_id: int) -> dict:
 
 def _signup_for_staff(session: Session, actor: User, shift_id: int, user_id: int) -> tuple[Shift, ShiftSignup]:
     shift = get_shift(session, actor, shift_id)
-    managed_team(session, actor, shift.team_id)
+    require_shift_staff(session, actor, shift)
     if session.get(User, user_id) is not None:
         ledger.lock_user(session, user_id)  # lock order: the person first, as a check-in does
     row = session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id, ShiftSignup.user_id == user_id)

@@ -14,7 +14,7 @@ from ...models import Checkpoint, Shift, ShiftCheckpoint, ShiftSignup, Team, Use
 from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, isoformat, local, station_datetime, week_bounds
-from .. import access, audit, notices
+from .. import access, audit, notices, units
 
 
 #: Scans count from this long before the start until this long after the end.
@@ -69,7 +69,7 @@ def counts_for(session: Session, shift_ids: list[int]) -> dict[int, dict[str, in
 
 def list_shifts(session: Session, actor: User, *, since: datetime | None = None, until: datetime | None = None,
                 team_id: int | None = None, team_ids: list[int] | None = None, include_cancelled: bool = False,
-                limit: int = 500, now: datetime | None = None) -> list[Shift]:
+                limit: int = 500, now: datetime | None = None, unit_id: int | None = None) -> list[Shift]:
     """Shifts of the actor's station not over by ``since`` (default now) and starting before
     ``until``, soonest first."""
     since = as_utc(since) if since else (now or timeutil.utcnow())
@@ -80,6 +80,8 @@ def list_shifts(session: Session, actor: User, *, since: datetime | None = None,
         stmt = stmt.where(Shift.team_id == team_id)
     if team_ids is not None:
         stmt = stmt.where(Shift.team_id.in_(team_ids or [-1]))
+    if unit_id is not None:
+        stmt = stmt.where(Shift.unit_id == unit_id)
     if not include_cancelled:
         stmt = stmt.where(Shift.cancelled.is_(False))
     return list(session.exec(stmt.order_by(Shift.starts_at, Shift.id).limit(limit)))
@@ -123,6 +125,15 @@ def managed_team(session: Session, actor: User, team_id: int) -> Team:
     return team
 
 
+def require_shift_staff(session: Session, actor: User, shift: Shift) -> None:
+    """The team's managers, and for a sub-unit's shift its leaders too (attendance)."""
+    team = access.get_in_station(session, Team, shift.team_id, actor, _l("No such team."))
+    if access.is_team_manager(session, actor, team):
+        return
+    if shift.unit_id is None or shift.unit_id not in access.led_unit_ids(session, actor):
+        access.forbid(_l("Only this team's coordinators may do this."))
+
+
 def _set_route(session: Session, shift_id: int, checkpoint_ids: list[int]) -> None:
     for row in session.exec(select(ShiftCheckpoint).where(ShiftCheckpoint.shift_id == shift_id)):
         session.delete(row)
@@ -134,10 +145,13 @@ def _set_route(session: Session, shift_id: int, checkpoint_ids: list[int]) -> No
 
 def create_shifts(session: Session, actor: User, *, team_id: int, title: str, starts_at: datetime,
                   ends_at: datetime, capacity: int, checkpoint_ids: list[int], points_per_hour: int = 10,
-                  repeat_weekly_until: date | None = None, now: datetime | None = None) -> list[Shift]:
+                  repeat_weekly_until: date | None = None, now: datetime | None = None,
+                  unit_id: int | None = None) -> list[Shift]:
     """One shift, or one a week (same station-local clock times) whose start falls on or before
-    ``repeat_weekly_until`` (a station-local date, inclusive)."""
+    ``repeat_weekly_until`` (a station-local date, inclusive); with ``unit_id``, for that
+    sub-unit of the team (only its members sign up)."""
     team = managed_team(session, actor, team_id)
+    unit = units.unit_in_team(session, actor, team.id, unit_id)
     title = (title or "").strip()
     if not title:
         raise FieldError("title", _l("Give the shift a title."))
@@ -162,7 +176,8 @@ def create_shifts(session: Session, actor: User, *, team_id: int, title: str, st
         # keep the end's wall-clock time too (a station zone with DST moves both alike)
         end = start + length if series_id is None else station_datetime(
             (local(start) + (local_end.date() - local_start.date())).date(), local_end.timetz().replace(tzinfo=None))
-        shift = Shift(station_id=team.station_id, team_id=team.id, title=title[:200], starts_at=start, ends_at=end,
+        shift = Shift(station_id=team.station_id, team_id=team.id, unit_id=unit.id if unit else None,
+                      title=title[:200], starts_at=start, ends_at=end,
                       capacity=capacity, points_per_hour=points_per_hour, series_id=series_id,
                       created_by_id=actor.id, created_at=now or timeutil.utcnow())
         session.add(shift)
@@ -194,7 +209,8 @@ def copy_week(session: Session, actor: User, team_id: int, week_start: date, *,
                                                      Shift.starts_at == start, Shift.cancelled.is_(False))).first()
         if exists:
             continue
-        shift = Shift(station_id=old.station_id, team_id=old.team_id, title=old.title, starts_at=start,
+        shift = Shift(station_id=old.station_id, team_id=old.team_id, unit_id=old.unit_id, title=old.title,
+                      starts_at=start,
                       ends_at=finish, capacity=old.capacity, points_per_hour=old.points_per_hour,
                       created_by_id=actor.id, created_at=now or timeutil.utcnow())
         session.add(shift)

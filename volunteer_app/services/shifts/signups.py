@@ -77,9 +77,12 @@ def signup(session: Session, actor: User, shift_id: int, *, now: datetime | None
     """Sign the actor up: confirmed while there is room, else waitlisted in order of arrival."""
     now = now or timeutil.utcnow()
     shift = get_shift(session, actor, shift_id)
-    if not session.exec(select(TeamMembership.id).where(TeamMembership.team_id == shift.team_id,
-                                                        TeamMembership.user_id == actor.id)).first():
+    membership = session.exec(select(TeamMembership).where(TeamMembership.team_id == shift.team_id,
+                                                           TeamMembership.user_id == actor.id)).first()
+    if membership is None:
         raise DomainError("not_team_member", _l("Only members of this shift's team can sign up."))
+    if shift.unit_id is not None and membership.unit_id != shift.unit_id:
+        raise DomainError("not_team_member", _l("Only members of this shift's sub-unit can sign up."))
     ledger.lock_user(session, actor.id)
     shift = lock_shift(session, shift.id)
     if shift.cancelled:

@@ -14,4 +14,5 @@ from . import care  # noqa: F401,E402
 from . import mediation  # noqa: F401,E402
 from . import publicity  # noqa: F401,E402
 from . import notices  # noqa: F401,E402
+from . import units  # noqa: F401,E402
 from .base import bp  # noqa: F401,E402

@@ -6,7 +6,7 @@ from flask import request
 from ... import db
 from ...schemas.common import Attrs
 from ...schemas.accounts import (CreateUserRequest, MemberAdd, MembershipOut, RegisterRequest, TeamCreate,
-                                 TeamList, TeamOut, TokenOut, TokenRequest, UserOut)
+                                 TeamList, TeamOut, TokenOut, TokenRequest, UserOut, UserUpdate)
 from ...services import access, accounts, expiry, teams
 from ...timeutil import isoformat
 from .base import current_api_user, route
@@ -57,6 +57,13 @@ def create_user(body: CreateUserRequest):
 @route("/users/<id:user_id>", summary="A user", tag="accounts", response=UserOut)
 def get_user(user_id: int):
     return _user(accounts.get_user(db.get_session(), current_api_user(), user_id))
+
+
+@route("/users/<id:user_id>", "PATCH", summary="Give roles or a police assistant's area", tag="accounts",
+       body=UserUpdate, response=UserOut, roles=("admin",))
+def update_user(user_id: int, body: UserUpdate):
+    user = accounts.set_roles(db.get_session(), current_api_user(), user_id, body.roles, area=body.area)
+    return _user(user)
 
 
 @route("/me", summary="The authenticated user", tag="accounts", response=UserOut)

@@ -27,7 +27,7 @@ def badges(user_id: int):
        tag="recognition", query=LeaderboardQuery, response=LeaderboardOut)
 def leaderboard(query: LeaderboardQuery):
     board = recognition.leaderboard(db.get_session(), current_api_user(), query.period, query.team_id,
-                                    limit=query.limit)
+                                    limit=query.limit, unit_id=query.unit_id)
     board["entries"] = [{key: row[key] for key in ("rank", "user_id", "display_name", "points")}
                         for row in board["entries"]]
     return board

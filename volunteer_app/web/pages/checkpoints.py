@@ -48,6 +48,7 @@ def checkpoint_list():
 
 def _checkpoint_form() -> dict:
     values = {"name": request.form.get("name", "")[:200], "description": request.form.get("description", "")[:2000],
+              "grid": request.form.get("grid", "")[:200],
               "require_location": request.form.get("require_location") == "1"}
     errors = {}
     for key, bound in (("latitude", 90), ("longitude", 180)):

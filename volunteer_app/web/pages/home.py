@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import accounts, expiry, service, shifts, teams
+from ...services import access, accounts, expiry, service, shifts, teams, units
 from . import bp
 from .auth import start_session
 from .common import field_errors, make_reminders, settle_service, unit_of_work
@@ -29,7 +29,9 @@ def home():
     return render_template("pages/home.html", teams=teams.teams_of(session_db, current_user), duty=_my_duty(session_db),
                            on_duty=service.running(session_db, current_user),
                            progress=accounts.level_progress(current_user.lifetime_points),
-                           expiring=expiry.expiring(session_db, current_user.id))
+                           expiring=expiry.expiring(session_db, current_user.id),
+                           led_units=units.led_units(session_db, current_user),
+                           area=access.assistant_area(current_user))
 
 
 def _my_duty(session_db) -> dict | None:

@@ -61,8 +61,8 @@ def _period_or_error():
 def reports_page():
     session = db.get_session()
     p, errors = _period_or_error()
-    team_id = arg_id("team")
-    scope = scope_for(session, current_user, team_id)
+    team_id, unit_id = arg_id("team"), arg_id("unit_id")
+    scope = scope_for(session, current_user, team_id, unit_id)
     teams = reports.hours_by_team(session, scope, p)
     people = []
     for row in reports.hours_rows(session, scoped_user_ids(scope), p):
@@ -72,7 +72,10 @@ def reports_page():
     query = {"from": p.first.isoformat(), "to": p.last.isoformat()}
     if team_id:
         query["team"] = team_id
+    if unit_id:
+        query["unit_id"] = unit_id
     return render("pages/reports/index.html", "pages/reports/_tables.html", p=p, errors=errors, scope=scope,
+                  grids=reports.by_grid(session, scope, p),
                   teams=teams, by_kind=reports.hours_by_kind(session, scope, p), people=people[:TABLE_ROWS], more=len(people) > TABLE_ROWS, query=query,
                   hours_available=reports.hours_available(), store_available=reports.store_available())
 
@@ -83,21 +86,22 @@ def reports_page():
 @login_required
 def export_hours_volunteers():
     return csv_response(reports.hours_by_volunteer_export(db.get_session(), current_user, current_period(),
-                                                          team_id=arg_id("team")))
+                                                          team_id=arg_id("team"), unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/person-records.csv")
 @login_required
 def export_person_records():
     """Each person's record for the period: hours by kind, check-ins, tips, disputes, visits."""
-    return csv_response(assessment.export(db.get_session(), current_user, current_period(), team_id=arg_id("team")))
+    return csv_response(assessment.export(db.get_session(), current_user, current_period(), team_id=arg_id("team"),
+                                          unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/hours-teams.csv")
 @login_required
 def export_hours_teams():
     return csv_response(reports.hours_by_team_export(db.get_session(), current_user, current_period(),
-                                                     team_id=arg_id("team")))
+                                                     team_id=arg_id("team"), unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/national-hours.csv")
@@ -105,7 +109,7 @@ def export_hours_teams():
 def export_national_hours():
     """The national volunteer information system's import, ID numbers masked."""
     return csv_response(reports.national_export(db.get_session(), current_user, current_period(),
-                                                team_id=arg_id("team")))
+                                                team_id=arg_id("team"), unit_id=arg_id("unit_id")))
 
 
 @bp.post("/reports/national-hours.csv")
@@ -115,6 +119,7 @@ def export_national_hours_in_full():
     """The same with full ID numbers, for an admin; the reading is audited (committed before
     the file is sent)."""
     export = reports.national_export(db.get_session(), current_user, current_period(), team_id=arg_id("team"),
+                                     unit_id=arg_id("unit_id"),
                                      full_id_numbers=True)
     return lambda: csv_response(export)
 
@@ -123,14 +128,22 @@ def export_national_hours_in_full():
 @login_required
 def export_ledger():
     return csv_response(reports.ledger_export(db.get_session(), current_user, current_period(),
-                                              user_id=arg_id("user"), team_id=arg_id("team")))
+                                              user_id=arg_id("user"), team_id=arg_id("team"), unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/checkins.csv")
 @login_required
 def export_checkins():
     return csv_response(reports.checkin_export(db.get_session(), current_user, current_period(),
-                                               user_id=arg_id("user"), team_id=arg_id("team")))
+                                               user_id=arg_id("user"), team_id=arg_id("team"), unit_id=arg_id("unit_id")))
+
+
+@bp.get("/reports/grids.csv")
+@login_required
+def export_grids():
+    """Check-ins, tips and care visits by grid (网格)."""
+    return csv_response(reports.grid_export(db.get_session(), current_user, current_period(), team_id=arg_id("team"),
+                                            unit_id=arg_id("unit_id")))
 
 
 @bp.get("/reports/store.csv")

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...errors import DomainError
-from ...services import access, accounts, checkpoints, notices, shifts, teams
+from ...services import access, accounts, checkpoints, notices, shifts, teams, units
 from ... import timeutil
 from ...timeutil import local, station_tz
 from ...web import htmx, links
@@ -259,17 +259,20 @@ def _form_route() -> list[int]:
 def _shift_form_values(shift, session_db) -> dict:
     if request.method == "POST":
         values = {key: request.form.get(key, "")[:200] for key in
-                  ("title", "day", "start", "end", "capacity", "points_per_hour", "repeat_until", "team_id")}
+                  ("title", "day", "start", "end", "capacity", "points_per_hour", "repeat_until", "team_id",
+                   "unit_id")}
         values["route"] = _form_route()
         return values
     if shift is None:
         tomorrow = local(timeutil.utcnow()).date() + timedelta(days=1)
         return {"title": "", "day": tomorrow.isoformat(), "start": "19:00", "end": "21:00", "capacity": "4",
-                "points_per_hour": "10", "repeat_until": "", "team_id": request.args.get("team", ""), "route": []}
+                "points_per_hour": "10", "repeat_until": "", "team_id": request.args.get("team", ""), "route": [],
+                "unit_id": ""}
     start, end = local(shift.starts_at), local(shift.ends_at)
     return {"title": shift.title, "day": start.date().isoformat(), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
             "capacity": str(shift.capacity), "points_per_hour": str(shift.points_per_hour), "repeat_until": "",
-            "team_id": str(shift.team_id), "route": shifts.route_ids(session_db, shift.id)}
+            "team_id": str(shift.team_id), "route": shifts.route_ids(session_db, shift.id),
+            "unit_id": str(shift.unit_id or "")}
 
 
 def _times_from_form() -> tuple[datetime | None, datetime | None]:
@@ -289,7 +292,9 @@ def _int_or_error(name: str, errors: dict) -> int | None:
 
 def _shift_form(shift, choices: list, errors: dict | None = None):
     session_db = db.get_session()
+    team_units = [(team, units.list_units(session_db, current_user, team.id)) for team in choices]
     return render("pages/shifts/form.html", teams=choices, values=_shift_form_values(shift, session_db),
+                  team_units=[(team, rows) for team, rows in team_units if rows],
                   errors=errors or {}, shift=shift, checkpoints=_checkpoints(session_db), stops=ROUTE_STOPS), \
         (422 if errors else 200)
 
@@ -329,7 +334,7 @@ def shift_new():
             made = shifts.create_shifts(session_db, current_user, team_id=form_id("team_id") or 0,
                                         title=values["title"], starts_at=start, ends_at=end, capacity=capacity,
                                         checkpoint_ids=values["route"], points_per_hour=pph,
-                                        repeat_weekly_until=repeat)
+                                        repeat_weekly_until=repeat, unit_id=form_id("unit_id"))
             flash(_("%(n)s shifts created.", n=len(made)) if len(made) > 1 else _("Shift created."), "success")
             return redirect(url_for("pages.shift_week", team=made[0].team_id,
                                     week=local(made[0].starts_at).date().isoformat()))

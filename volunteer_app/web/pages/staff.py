@@ -12,12 +12,13 @@ from flask_login import current_user
 
 from ... import db
 from ...errors import DomainError
-from ...services import access, accounts, signin_links, teams
+from ...services import access, accounts, signin_links, teams, units
 from ...web import htmx
 from ..nav import manage_links
 from ..params import arg_page
 from . import bp
-from .common import field_errors, form_int, render, role_required, unit_of_work
+from .common import field_errors, flash_and_redirect, form_int, render, role_required, unit_of_work
+from ..params import form_id
 
 ROLES, USER_STATUSES = accounts.ROLES, accounts.USER_STATUSES
 
@@ -45,7 +46,8 @@ def _status_label(status: str) -> str:
 
 def _role_label(role: str) -> str:
     return {"volunteer": _("Volunteer"), "clerk": _("Store clerk"), "coordinator": _("Coordinator"),
-            "admin": _("Administrator"), "county_admin": _("County administrator")}.get(role, role)
+            "admin": _("Administrator"), "county_admin": _("County administrator"),
+            "police_assistant": _("Police assistant")}.get(role, role)
 
 
 def _grantable_roles() -> tuple[str, ...]:
@@ -137,8 +139,12 @@ def teams_list():
 def _team_context(team, *, q: str = "", errors=None, message=None, values=None) -> dict:
     session_db = db.get_session()
     rows = sorted(teams.members(session_db, team.id), key=lambda pair: pair[1].role != "coordinator")
+    unit_rows = units.list_units(session_db, current_user, team.id)
     return {
         "team": team,
+        "units": unit_rows,
+        "unit_info": units.summaries(session_db, unit_rows),
+        "unit_names": {unit.id: unit.name for unit in unit_rows},
         "members": rows,
         "q": q,
         "candidates": teams.candidates(session_db, current_user, team.id, q) if q else [],
@@ -204,7 +210,9 @@ def team_add_member(team_id: int):
 
 def _member_row_answer(row, person, *, message=None, error=None):
     if _is_partial():
-        return render_template("pages/staff/_member_row.html", team=row, user=person,
+        unit_rows = units.list_units(db.get_session(), current_user, row.id)
+        return render_template("pages/staff/_member_row.html", team=row, user=person, units=unit_rows,
+                               unit_names={unit.id: unit.name for unit in unit_rows},
                                membership=teams.membership_of(db.get_session(), row.id, person.id),
                                message=message, error=error)
     flash(error or message, "error" if error else "ok")
@@ -234,6 +242,54 @@ def team_member_action(team_id: int, user_id: int, action: str):
                    if action == "coordinator" else
                    _("%(name)s is now a member of this team.", name=person.display_name))
     return lambda: _member_row_answer(row, person, message=message)
+
+
+# -- sub-units (分队) -------------------------------------------------------------------------------
+
+def _back_to_team(team_id: int, *_args, **_kwargs) -> str:
+    return url_for("pages.team", team_id=team_id, _anchor="units")
+
+
+@bp.post("/manage/teams/<id:team_id>/units")
+@role_required("coordinator")
+@unit_of_work(on_error=flash_and_redirect(_back_to_team), error_page=("forbidden", "not_found"))
+def unit_create(team_id: int):
+    unit = units.create_unit(db.get_session(), current_user, team_id, name=request.form.get("name", "")[:200])
+    flash(_("Sub-unit %(name)s was created.", name=unit.name), "ok")
+    return redirect(_back_to_team(team_id))
+
+
+def _unit_back(error: DomainError, unit_id: int, **_kwargs):
+    unit = units.get_unit(db.get_session(), current_user, unit_id)  # refused again if that was why
+    return flash_and_redirect(lambda *_a: _back_to_team(unit.team_id))(error)
+
+
+@bp.post("/manage/units/<id:unit_id>/<any(rename, delete):action>")
+@role_required("coordinator")
+@unit_of_work(on_error=_unit_back, error_page=("forbidden", "not_found"))
+def unit_action(unit_id: int, action: str):
+    session_db = db.get_session()
+    unit = units.get_unit(session_db, current_user, unit_id)
+    team_id, name = unit.team_id, unit.name
+    if action == "rename":
+        unit = units.update_unit(session_db, current_user, unit_id, name=request.form.get("name", "")[:200])
+        flash(_("The sub-unit is now called %(name)s.", name=unit.name), "ok")
+    else:
+        units.delete_unit(session_db, current_user, unit_id)
+        flash(_("Sub-unit %(name)s was deleted; its members stay in the team.", name=name), "ok")
+    return redirect(_back_to_team(team_id))
+
+
+@bp.post("/manage/teams/<id:team_id>/members/<id:user_id>/unit")
+@role_required("coordinator")
+@unit_of_work(on_error=flash_and_redirect(_back_to_team), error_page=("forbidden", "not_found"))
+def unit_assign(team_id: int, user_id: int):
+    session_db = db.get_session()
+    row = units.assign_member(session_db, current_user, team_id, user_id, form_id("unit_id"),
+                              leader=request.form.get("leader") == "1")
+    person = accounts.person(session_db, current_user, user_id)
+    flash(_("%(name)s's sub-unit was saved.", name=person.display_name), "ok")
+    return redirect(url_for("pages.team", team_id=team_id, _anchor=f"member-{row.user_id}"))
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -325,7 +381,8 @@ def user_admin_action(user_id: int, action: str):
     session_db = db.get_session()
     if action == "roles":
         roles = [role for role in request.form.getlist("roles") if role in ROLES]
-        person = accounts.set_roles(session_db, current_user, user_id, roles)
+        person = accounts.set_roles(session_db, current_user, user_id, roles,
+                                    area=request.form.get("area", "")[:200] if "area" in request.form else None)
         message = _("Roles saved.")
     elif action == "disable":
         person = accounts.disable(session_db, current_user, user_id)

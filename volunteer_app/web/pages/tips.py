@@ -66,7 +66,7 @@ def _float(name: str) -> float | None:
 
 
 def _report_values() -> tuple[dict, float | None, float | None]:
-    values = {key: (request.form.get(key) or "")[:2100] for key in ("category", "description", "place", "client_ref")}
+    values = {key: (request.form.get(key) or "")[:2100] for key in ("category", "description", "place", "grid", "client_ref")}
     latitude, longitude = _float("latitude"), _float("longitude")
     if latitude is None or longitude is None:
         latitude = longitude = None
@@ -90,7 +90,8 @@ def tip_new():
     photos = [tips.read_limited(item.stream) for item in uploads]
     tip, created, _stored = tips.report(
         db.get_session(), current_user, photos=photos, folder=_folder(), category=values["category"],
-        description=values["description"], place=values["place"][:200], latitude=latitude, longitude=longitude,
+        description=values["description"], place=values["place"][:200], grid=values["grid"][:200],
+        latitude=latitude, longitude=longitude,
         client_ref=values["client_ref"][:64] or None)
     if created:
         flash(_("Thank you! Your tip #%(id)s has been sent to the station.", id=tip.id), "success")
