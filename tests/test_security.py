@@ -336,7 +336,6 @@ STAFF_ENDPOINTS = {
     ("POST", "/users/<id:user_id>/adjustments"): ("coordinator",),
     ("POST", "/awards"): ("coordinator",),
     ("POST", "/shifts"): ("coordinator",),
-    ("GET", "/shifts/<id:shift_id>/attendance"): ("coordinator",),
     ("POST", "/store/items"): ("coordinator",),
     ("PATCH", "/store/items/<id:item_id>"): ("coordinator",),
     ("POST", "/store/items/<id:item_id>/picture"): ("coordinator",),
@@ -376,6 +375,13 @@ STAFF_ENDPOINTS = {
     ("GET", "/county/summary"): ("county_admin",),
     ("GET", "/stations/<id:station_id>/invite"): ("coordinator",),
     ("DELETE", "/stations/<id:station_id>/invite"): ("coordinator",),
+    ("GET", "/stations/<id:station_id>/settings"): ("admin",),
+    ("PATCH", "/stations/<id:station_id>/settings"): ("admin",),
+    ("PATCH", "/users/<id:user_id>"): ("admin",),
+    ("POST", "/teams/<id:team_id>/units"): ("coordinator",),
+    ("PATCH", "/units/<id:unit_id>"): ("coordinator",),
+    ("DELETE", "/units/<id:unit_id>"): ("coordinator",),
+    ("PUT", "/units/<id:unit_id>/members"): ("coordinator",),
 }
 
 

@@ -445,11 +445,14 @@ def check_lots(session: Session) -> list[str]:
             .outerjoin(drawn, drawn.c.lot_id == PointsLot.id)
             .where(PointsLot.remaining != PointsLot.amount - func.coalesce(drawn.c.points, 0)).limit(100)):
         problems.append(f"points lot {lot_id}: {remaining} left != amount {amount} less drawn {points or 0}")
-    taken = select(LotDraw.entry_id, func.sum(LotDraw.points).label("points")).group_by(LotDraw.entry_id).subquery()
+    # Per lapse, its draws through their entry index: right after a sweep the planner may still
+    # believe there are no lapses and, joining an aggregate of every draw instead, compare each
+    # lapse with every group (minutes at 100,000 lapses on PostgreSQL).
+    taken = (select(func.coalesce(func.sum(LotDraw.points), 0)).where(LotDraw.entry_id == LedgerEntry.id)
+             .correlate(LedgerEntry).scalar_subquery())
     for entry_id, amount, points in session.exec(
-            select(LedgerEntry.id, LedgerEntry.amount, taken.c.points)
-            .outerjoin(taken, taken.c.entry_id == LedgerEntry.id)
-            .where(LedgerEntry.kind == "expiry", func.coalesce(taken.c.points, 0) != -LedgerEntry.amount).limit(100)):
+            select(LedgerEntry.id, LedgerEntry.amount, taken)
+            .where(LedgerEntry.kind == "expiry", taken != -LedgerEntry.amount).limit(100)):
         problems.append(f"expiry entry {entry_id}: lapsed {-amount} but took {points or 0} from lots")
     return problems
 

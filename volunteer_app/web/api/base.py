@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, g, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
@@ -93,6 +94,10 @@ def _refuse_nul(value, field: str = "") -> None:
             _refuse_nul(item, f"{field}.{index}" if field else str(index))
 
 
+def _is_json(mimetype: str) -> bool:
+    return mimetype in ("", "application/json") or mimetype.endswith("+json")
+
+
 def _read_json_body(model: type[BaseModel]) -> BaseModel:
     limit = current_app.config["MAX_JSON_BYTES"]
     if request.content_length is not None and request.content_length > limit:
@@ -100,6 +105,8 @@ def _read_json_body(model: type[BaseModel]) -> BaseModel:
     raw = request.stream.read(limit + 1) if request.content_length is None else request.get_data(cache=False)
     if len(raw) > limit:
         raise DomainError("payload_too_large", "The body is larger than 1 MiB.")
+    if (raw.strip() or request.content_length) and not _is_json(request.mimetype):
+        raise FieldError("body", _l("Send the body as JSON (Content-Type: application/json)."))
     if not raw.strip():
         raw = b"{}"
     parsed = model.model_validate_json(raw, strict=True)
