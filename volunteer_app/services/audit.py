@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "station.create": _l("Station created"),
     "station.update": _l("Station changed"),
     "station.join_revoke": _l("Join codes revoked"),
+    "station.settings": _l("Station settings changed"),
     "award.grant": _l("Award granted"),
     "callout.create": _l("Call-out sent"),
     "award_template.create": _l("Award template created"),

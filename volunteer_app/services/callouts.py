@@ -223,6 +223,7 @@ def mark_arrived(session: Session, actor: User, callout_id: int, user_id: int, *
     callout = _lock_for_staff(session, actor, callout_id)
     target = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     access.refuse_self_dealing(actor, target)
+    ledger.lock_user(session, target.id)  # before the answer, as a check-in that marks it does
     row = session.exec(select(CalloutAnswer).where(CalloutAnswer.callout_id == callout.id,
                                                    CalloutAnswer.user_id == target.id)).first()
     if row is None:  # came without answering first
