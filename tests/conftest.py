@@ -212,3 +212,11 @@ def ago(hours: float):
     from volunteer_app.timeutil import utcnow
     return utcnow().replace(microsecond=0) - timedelta(hours=hours)
 
+
+@pytest.fixture
+def receiver():
+    """A local HTTP receiver (``tests/receiver.py``) for webhooks and the SMS gateway."""
+    from .receiver import start_receiver
+    server = start_receiver()
+    yield server
+    server.close()

@@ -18,16 +18,8 @@ from volunteer_app.timeutil import utcnow
 
 from . import factories
 from .conftest import arrange, at_once
-from .receiver import start_receiver
 
 PHONE = "13800138000"
-
-
-@pytest.fixture
-def receiver():
-    server = start_receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -19,16 +19,8 @@ from volunteer_app.timeutil import utcnow
 
 from . import factories
 from .conftest import arrange
-from .receiver import start_receiver
 
 SECRET = "SEC0123456789abcdef"
-
-
-@pytest.fixture
-def receiver():
-    server = start_receiver()
-    yield server
-    server.close()
 
 
 def _hook(app, url, fmt, events=("tip.triaged",)):

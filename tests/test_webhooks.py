@@ -22,13 +22,6 @@ from .receiver import start_receiver
 
 
 @pytest.fixture
-def receiver():
-    server = start_receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def people(app):
     with arrange(app) as session:
         team = factories.team(session)
