@@ -61,6 +61,25 @@ def test_assistant_sees_the_tips_of_their_area_only(api, area):
     assert api.get("/api/v1/tips", user=area["plain"]).get_json()["tips"] == []
 
 
+def test_assistant_reads_a_tip_of_their_area_without_its_sender(app, api, area):
+    """Nobody but the reporter and those who handle a tip learns who sent it."""
+    assistant, here, reporter = area["assistant"], area["here"], area["reporter"]
+    assert api.get(f"/api/v1/tips/{here.id}", user=assistant).get_json()["reporter_id"] is None
+    assert [row["reporter_id"] for row in api.get("/api/v1/tips", user=assistant).get_json()["tips"]] == [None]
+    for knows in (reporter, area["boss"], area["admin"]):
+        assert api.get(f"/api/v1/tips/{here.id}", user=knows).get_json()["reporter_id"] == reporter.id
+    # an assistant who coordinates another team learns no more about this one's people
+    with arrange(app) as session:
+        other = factories.team(session, name="别的队")
+        both = factories.user(session, roles=["volunteer", "coordinator", "police_assistant"], team=other,
+                              team_role="coordinator", area="三组")
+    assert api.get(f"/api/v1/tips/{here.id}", user=both).get_json()["reporter_id"] is None
+    with arrange(app, write=False) as session:
+        rows = [session.get(type(here), here.id)]
+        assert tips.withheld_reporters(session, session.get(User, reporter.id), rows) == set()
+        assert tips.withheld_reporters(session, session.get(User, assistant.id), rows) == {here.id}
+
+
 def test_assistant_opens_the_households_of_their_area_audited(app, api, area):
     assistant, home, away = area["assistant"], area["home"], area["away"]
     opened = api.get(f"/api/v1/care/households/{home.id}", user=assistant)
@@ -100,6 +119,19 @@ def test_grid_on_checkpoints_and_tips(app, api, area):
                     user=reporter).status_code == 422
     assert api.post("/api/v1/tips", json={"category": "other", "description": "x", "grid": "a\x00b"},
                     user=reporter).status_code == 422
+
+
+def test_one_grid_length_everywhere(app, api, area):
+    """A grid that names a checkpoint's or a tip's place fits a care household and an area too."""
+    admin, longest = area["admin"], "网" * 64
+    made = api.post("/api/v1/care/households", json={"kind": "other", "label": "长网格", "grid": longest}, user=admin)
+    assert made.status_code == 201, made.get_json()
+    with arrange(app, write=False) as session:
+        assert care.open_household(session, session.get(User, admin.id), made.get_json()["id"]).household.grid == longest
+    assert api.post("/api/v1/care/households", json={"kind": "other", "label": "x", "grid": longest + "网"},
+                    user=admin).status_code == 422
+    person = area["reporter"]
+    assert api.patch(f"/api/v1/users/{person.id}", json={"area": longest}, user=admin).get_json()["area"] == longest
 
 
 def test_reports_group_by_grid(app, area):

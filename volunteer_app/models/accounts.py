@@ -7,7 +7,7 @@ from sqlalchemy import Column, Date, Index, Text, UniqueConstraint, event, false
 from sqlmodel import Field, SQLModel
 
 from .. import usernames
-from .base import utc_field
+from .base import GRID_LENGTH, utc_field
 
 ROLES = ("volunteer", "clerk", "coordinator", "admin", "county_admin", "police_assistant")
 USER_STATUSES = ("pending", "active", "disabled")
@@ -65,7 +65,7 @@ class User(SQLModel, table=True):
     large_mode_offered: bool = Field(default=False)
     leaderboard_anonymous: bool = Field(default=False)
     #: A police assistant's area (a village, grid or company): they see its tips and care households.
-    area: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    area: str = Field(default="", max_length=GRID_LENGTH, sa_column_kwargs={"server_default": ""})
     created_at: datetime = utc_field(default_now=True)
     approved_at: datetime | None = utc_field(nullable=True)
     #: The station-local day of the person's latest check-in (the county's "active" count).

@@ -13,6 +13,9 @@ from ..timeutil import UTC, as_utc, utcnow
 #: Ids are INTEGER columns: 32-bit on PostgreSQL. A larger id names no row (and must not reach a query).
 MAX_ID = 2**31 - 1
 
+#: A grid (网格) or a police assistant's area: on checkpoints, tips, care households and users.
+GRID_LENGTH = 64
+
 
 class UTCDateTime(TypeDecorator):
     """An aware datetime kept in UTC on every engine (naive UTC on SQLite)."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .base import utc_field
+from .base import GRID_LENGTH, utc_field
 
 HOUSEHOLD_KINDS = ("elderly_alone", "left_behind_child", "disability", "other")
 VISIT_CONDITIONS = ("well", "fair", "poor")
@@ -22,7 +22,7 @@ class CareHousehold(SQLModel, table=True):
     kind: str = Field(max_length=32)  # HOUSEHOLD_KINDS
     #: What the list shows (e.g. "3组 独居老人 A"): no name, no address.
     label: str = Field(max_length=50)
-    grid: str = Field(default="", max_length=50)
+    grid: str = Field(default="", max_length=GRID_LENGTH)
     name_sealed: str = Field(default="", max_length=1000)
     address_sealed: str = Field(default="", max_length=1000)
     contact_sealed: str = Field(default="", max_length=1000)

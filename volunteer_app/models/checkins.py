@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .base import utc_field
+from .base import GRID_LENGTH, utc_field
 
 
 class Checkpoint(SQLModel, table=True):
@@ -17,7 +17,7 @@ class Checkpoint(SQLModel, table=True):
     name: str = Field(max_length=100)
     description: str = Field(default="", max_length=1000)
     #: The grid (网格) the checkpoint lies in, for reports by grid.
-    grid: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    grid: str = Field(default="", max_length=GRID_LENGTH, sa_column_kwargs={"server_default": ""})
     latitude: float | None = None
     longitude: float | None = None
     radius_m: int = Field(default=150)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .base import utc_field
+from .base import GRID_LENGTH, utc_field
 
 TIP_CATEGORIES = ("dispute", "fraud", "hazard", "ecology", "other")
 TIP_STATUSES = ("submitted", "triaged", "verified", "rejected", "closed")
@@ -33,7 +33,7 @@ class Tip(SQLModel, table=True):
     description: str = Field(max_length=2000)
     place: str = Field(default="", max_length=200)
     #: The grid (网格) or area the tip concerns: its police assistant sees it.
-    grid: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    grid: str = Field(default="", max_length=GRID_LENGTH, sa_column_kwargs={"server_default": ""})
     latitude: float | None = Field(default=None)
     longitude: float | None = Field(default=None)
     client_ref: str | None = Field(default=None, max_length=64)

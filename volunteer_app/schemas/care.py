@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .common import ApiInput, ApiOutput, ClientRef, Id, StationTime, Timestamp
+from .common import ApiInput, ApiOutput, ClientRef, GridName, Id, StationTime, Timestamp
 
 HouseholdKind = Literal["elderly_alone", "left_behind_child", "disability", "other"]
 Condition = Literal["well", "fair", "poor"]
 DueState = Literal["overdue", "due", "ok"]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Grid = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
@@ -83,7 +82,7 @@ class HouseholdQuery(ApiInput):
 class HouseholdCreate(ApiInput):
     kind: HouseholdKind
     label: Label
-    grid: Grid = ""
+    grid: GridName = ""
     name: PersonName = ""
     address: Address = ""
     contact: Contact = ""
@@ -95,7 +94,7 @@ class HouseholdCreate(ApiInput):
 class HouseholdPatch(ApiInput):
     kind: HouseholdKind | None = None
     label: Label | None = None
-    grid: Grid | None = None
+    grid: GridName | None = None
     name: PersonName | None = None
     address: Address | None = None
     contact: Contact | None = None

@@ -8,7 +8,7 @@ from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fie
                       ValidationInfo)
 from pydantic_core import PydanticCustomError
 
-from ..models.base import MAX_ID
+from ..models.base import GRID_LENGTH, MAX_ID
 from ..parsing import BadValue, check_year, parse_day, parse_id, parse_time
 from ..timeutil import isoformat
 
@@ -53,7 +53,7 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ClientRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 #: A grid (网格), village or company: free text, trimmed, optional (empty: none).
-GridName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+GridName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=GRID_LENGTH)]
 Id = Annotated[int, BeforeValidator(_id), Field(ge=1, le=MAX_ID)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]

@@ -66,7 +66,8 @@ class TipPhotoOut(ApiOutput):
 
 class TipOut(ApiOutput):
     id: int
-    reporter_id: int
+    #: Who sent it: null for a reader who does not handle it (a police assistant of its area).
+    reporter_id: int | None
     category: Category
     description: str
     place: str

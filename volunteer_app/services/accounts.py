@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from .. import db, usernames
 from ..config import parse_levels
 from ..errors import DomainError, FieldError, keeps_writes
-from ..models.base import MAX_ID
+from ..models.base import GRID_LENGTH, MAX_ID
 from ..models import ROLES, USER_STATUSES, ApiToken, LoginAttempt, Station, Team, TeamMembership, User  # noqa: F401 (USER_STATUSES for the pages)
 from ..settings import setting
 from ..timeutil import utcnow
@@ -290,8 +290,8 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str] | No
     user = access.get_in_station(session, User, user_id, actor, _l("No such user."))
     if area is not None:
         area = area.strip()
-        if len(area) > 64 or "\x00" in area:
-            raise FieldError("area", _l("At most %(n)s characters.", n=64))
+        if len(area) > GRID_LENGTH or "\x00" in area:
+            raise FieldError("area", _l("At most %(n)s characters.", n=GRID_LENGTH))
         if area != user.area:
             audit.record(session, actor, "user.area", "user", user.id, before=user.area, after=area)
             user.area = area

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
+from ..models.base import GRID_LENGTH
 from ..models import (HOUSEHOLD_KINDS, VISIT_CONDITIONS, CareAssignment, CareHousehold, CareVisit, CareVisitor,
                       TeamMembership, User)
 from ..parsing import clean_text
@@ -202,7 +203,7 @@ def create_household(session: Session, actor: User, *, kind: str, label: str, gr
     access.require_role(actor, "coordinator")
     household = CareHousehold(
         station_id=actor.station_id, kind=_check_kind(kind), label=clean_text(label, "label", 50, required=True),
-        grid=clean_text(grid, "grid", 50), name_sealed=_seal(clean_text(name, "name", 50)),
+        grid=clean_text(grid, "grid", GRID_LENGTH), name_sealed=_seal(clean_text(name, "name", 50)),
         address_sealed=_seal(clean_text(address, "address", 200)),
         contact_sealed=_seal(clean_text(contact, "contact", 100)),
         needs_sealed=_seal(clean_text(needs, "needs", 500)), visit_every_days=_check_every(visit_every_days),
@@ -225,7 +226,7 @@ def update_household(session: Session, actor: User, household_id: int, **changes
         elif field == "label":
             household.label = clean_text(value, "label", 50, required=True)
         elif field == "grid":
-            household.grid = clean_text(value, "grid", 50)
+            household.grid = clean_text(value, "grid", GRID_LENGTH)
         elif field in limits:
             setattr(household, f"{field}_sealed", _seal(clean_text(value, field, limits[field])))
         elif field == "visit_every_days":

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..models import Checkin, Checkpoint, Event, Team, User
-from ..models.base import MAX_ID
+from ..models.base import GRID_LENGTH, MAX_ID
 from . import access, audit, codes, service
 
 EDITABLE = ("name", "description", "grid", "latitude", "longitude", "radius_m", "require_location", "points",
@@ -141,7 +141,7 @@ def _clean(session: Session, actor: User, values: dict) -> dict:
             value = (value or "").strip()
             if key == "name" and not value:
                 raise FieldError("name", _l("Please enter a name."))
-            if len(value) > {"name": 100, "grid": 64}.get(key, 1000):
+            if len(value) > {"name": 100, "grid": GRID_LENGTH}.get(key, 1000):
                 raise FieldError(key, _l("This text is too long."))
         elif key in LIMITS:
             low, high = LIMITS[key]

@@ -47,6 +47,7 @@ from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
 from ..parsing import BadValue, is_id, parse_id
+from ..models.base import GRID_LENGTH
 from ..models import TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, LedgerEntry, Notice, TeamMembership, Tip, TipPhoto, User
 from ..settings import setting
 from ..timeutil import as_utc, isoformat, local, station_tz, utcnow
@@ -145,6 +146,21 @@ def get_tip(session: Session, actor: User, tip_id: int) -> Tip:
     if not can_view(session, actor, tip):
         access.forbid(_l("Only the person who sent this tip and their coordinators may see it."))
     return tip
+
+
+def withheld_reporters(session: Session, actor: User, rows: list[Tip]) -> set[int]:
+    """The ids of the tips among ``rows`` (all visible to ``actor``) whose sender ``actor`` may
+    not know. Nobody but the reporter and those who handle the tip learns who sent it: a police
+    assistant reads the tips of their area without their senders."""
+    if actor.is_admin:
+        return set()
+    others = [tip for tip in rows if tip.reporter_id != actor.id]
+    teams = access.coordinated_team_ids(session, actor) if others and actor.has_role("coordinator") else set()
+    known = set()
+    if teams:
+        known = set(session.exec(select(TeamMembership.user_id).where(
+            TeamMembership.team_id.in_(teams), TeamMembership.user_id.in_({tip.reporter_id for tip in others}))))
+    return {tip.id for tip in others if tip.reporter_id not in known}
 
 
 def _get_for_staff(session: Session, actor: User, tip_id: int) -> Tip:
@@ -264,7 +280,7 @@ def submit(session: Session, reporter: User, *, category: str, description: str,
     description = _clean(description, "description", 2000, required=True,
                          message=_l("Say in a few words what you saw."))
     place = _clean(place, "place", 200)
-    grid = _clean(grid, "grid", 64)
+    grid = _clean(grid, "grid", GRID_LENGTH)
     if (latitude is None) != (longitude is None):
         raise FieldError("latitude", _l("Give both latitude and longitude, or neither."))
     for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):

@@ -19,12 +19,15 @@ def _photo(tip_id: int, photo) -> Attrs:
     return Attrs(photo, url=url_for("api.tips_get_photo", tip_id=tip_id, photo_id=photo.id))
 
 
-def _tip(tip, photos) -> Attrs:
-    return Attrs(tip, photos=[_photo(tip.id, photo) for photo in photos])
+def _tip(tip, photos, withheld: set[int]) -> Attrs:
+    extra = {"reporter_id": None} if tip.id in withheld else {}
+    return Attrs(tip, photos=[_photo(tip.id, photo) for photo in photos], **extra)
 
 
 def _view(tip) -> Attrs:
-    return _tip(tip, tips.photos_of(db.get_session(), [tip.id])[tip.id])
+    session = db.get_session()
+    return _tip(tip, tips.photos_of(session, [tip.id])[tip.id],
+                tips.withheld_reporters(session, current_api_user(), [tip]))
 
 
 @route("/tips", "POST", summary="Report a tip or hazard", tag="tips", body=TipCreate, response=TipOut,
@@ -40,7 +43,8 @@ def list_tips(query: TipQuery):
     session = db.get_session()
     rows = tips.list_tips(session, current_api_user(), status=query.status, level=query.level, limit=query.limit)
     photos = tips.photos_of(session, [tip.id for tip in rows])
-    return {"tips": [_tip(tip, photos[tip.id]) for tip in rows]}
+    withheld = tips.withheld_reporters(session, current_api_user(), rows)
+    return {"tips": [_tip(tip, photos[tip.id], withheld) for tip in rows]}
 
 
 @route("/tips/<id:tip_id>", summary="A tip", tag="tips", response=TipOut)
