@@ -170,6 +170,42 @@ def test_leader_confirms_attendance_of_their_units_shift(app, crew):
         refused("forbidden", shifts.confirm_attendance, session, plain, shift.id, members[1].id)
 
 
+def test_leader_confirms_attendance_on_the_pages(app, crew):
+    """From the sub-unit's page to the shift's roster and its confirm button: no API needed."""
+    from volunteer_app.models import ShiftSignup
+    from .conftest import csrf_token, signed_in
+    team, boss, members = crew["team"], crew["boss"], crew["members"]
+    with arrange(app) as session:
+        cp = factories.patrol_checkpoint(session, team_row=team)
+        unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[members[0].id])
+        units.set_members(session, boss, unit.id, [members[0].id, members[1].id])
+        start = utcnow().replace(microsecond=0) - timedelta(days=2)
+        shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[cp])
+        shift.unit_id = unit.id
+        whole_team = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[cp])
+        session.add(ShiftSignup(shift_id=shift.id, user_id=members[1].id, status="confirmed", seq=1))
+        session.add(ShiftSignup(shift_id=whole_team.id, user_id=members[1].id, status="confirmed", seq=1))
+    leader = signed_in(app, members[0])
+    page = leader.get(f"/units/{unit.id}").get_data(as_text=True)
+    assert f"/manage/shifts/{shift.id}" in page  # a shift of two days ago, still to confirm
+    roster = leader.get(f"/manage/shifts/{shift.id}")
+    assert roster.status_code == 200
+    text = roster.get_data(as_text=True)
+    assert "队员1" in text and f"/manage/shifts/{shift.id}/edit" not in text
+    token = csrf_token(leader, f"/manage/shifts/{shift.id}")
+    done = leader.post(f"/manage/shifts/{shift.id}/attendance/{members[1].id}/confirm", data={"csrf_token": token})
+    assert done.status_code == 302
+    with arrange(app, write=False) as session:
+        row = session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id)).one()
+        assert row.completed_at is not None and row.confirmed_by_id == members[0].id
+    # the team's other shifts and another person's sub-unit stay the coordinators'
+    assert leader.get(f"/manage/shifts/{whole_team.id}").status_code == 403
+    assert leader.post(f"/manage/shifts/{whole_team.id}/attendance/{members[1].id}/confirm",
+                       data={"csrf_token": token}).status_code == 403
+    assert signed_in(app, members[1]).get(f"/manage/shifts/{shift.id}").status_code == 403
+    assert signed_in(app, crew["outsider_boss"]).get(f"/manage/shifts/{shift.id}").status_code in (403, 404)
+
+
 def test_boards_and_exports_by_unit(app, api, crew):
     team, boss, members = crew["team"], crew["boss"], crew["members"]
     with arrange(app) as session:
@@ -193,6 +229,15 @@ def test_boards_and_exports_by_unit(app, api, crew):
     assert browser.get(f"/reports/ledger.csv?unit_id={other_unit.id}").status_code == 403
     page = browser.get(f"/reports?unit_id={unit.id}")
     assert page.status_code == 200
+    # the per-team rows count the sub-unit's people, not the whole team
+    import csv as csv_module
+    import io
+    rows = list(csv_module.reader(io.StringIO(
+        browser.get(f"/reports/hours-teams.csv?unit_id={unit.id}").get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(row[0], row[2]) for row in rows[1:]] == [(str(team.id), "2")]
+    whole = list(csv_module.reader(io.StringIO(
+        browser.get(f"/reports/hours-teams.csv?team_id={team.id}").get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(row[0], row[2]) for row in whole[1:]] == [(str(team.id), "6")]
     assert browser.get("/reports/ledger.csv?unit_id=99999999").status_code == 404
 
 

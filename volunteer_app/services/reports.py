@@ -263,18 +263,22 @@ class TeamHours:
 
 def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
     """Per team of the scope: members, members who checked in, hours, check-ins and points in the
-    period (a person in two teams counts in both)."""
+    period (a person in two teams counts in both). With a sub-unit chosen, its team's row counts
+    the sub-unit's members only."""
     teams = [team for team in scope.choices if scope.whole_station or team.id in scope.team_ids]
     team_ids = [team.id for team in teams] or [-1]
     member = TeamMembership.team_id.label("team_id")
+    counted = [TeamMembership.team_id.in_(team_ids)]
+    if scope.unit_id is not None:
+        counted.append(TeamMembership.unit_id == scope.unit_id)
 
     def by_team(*figures, join_on, where) -> dict[int, tuple]:
         """One grouped query for all the teams: ``{team_id: figures}``."""
         stmt = (select(member, *figures).select_from(TeamMembership).join(join_on[0], join_on[1])
-                .where(TeamMembership.team_id.in_(team_ids), *where).group_by(TeamMembership.team_id))
+                .where(*counted, *where).group_by(TeamMembership.team_id))
         return {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
 
-    members = dict(session.execute(select(member, func.count()).where(TeamMembership.team_id.in_(team_ids))
+    members = dict(session.execute(select(member, func.count()).where(*counted)
                                    .group_by(TeamMembership.team_id)).all())
     checkins = by_team(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)),
                        join_on=(Checkin, Checkin.user_id == TeamMembership.user_id),

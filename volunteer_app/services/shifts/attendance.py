@@ -16,7 +16,7 @@ from ...settings import setting
 from ... import timeutil
 from ...timeutil import as_utc, night_minutes
 from .. import access, audit, ledger, recognition, service
-from .schedule import GRACE, checkpoint_names, get_shift, managed_team, require_shift_staff, route_ids, when_text
+from .schedule import GRACE, checkpoint_names, get_shift, require_shift_staff, route_ids, when_text
 from .signups import no_show_count, signup_of
 
 
@@ -297,9 +297,10 @@ class LiveRow:
 
 
 def live(session: Session, actor: User, shift_id: int) -> tuple[Shift, list[int], list[LiveRow]]:
-    """A running shift for its coordinator: who is confirmed and what each has scanned."""
+    """A running shift for its coordinators (and a sub-unit's shift for the sub-unit's leaders):
+    who is confirmed and what each has scanned."""
     shift = get_shift(session, actor, shift_id)
-    managed_team(session, actor, shift.team_id)
+    require_shift_staff(session, actor, shift)
     route = route_ids(session, shift.id)
     rows = list(session.exec(select(ShiftSignup, User).join(User, User.id == ShiftSignup.user_id)
                              .where(ShiftSignup.shift_id == shift.id, ShiftSignup.status.in_(("confirmed", "no_show")))

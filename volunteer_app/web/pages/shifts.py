@@ -395,15 +395,16 @@ def _roster(session_db, shift_id: int) -> dict:
     shift, route, rows = shifts.live(session_db, current_user, shift_id)
     names = shifts.checkpoint_names(session_db, route)
     now = timeutil.utcnow()
+    team = teams.get_team(session_db, current_user, shift.team_id)
     return {"shift": shift, "route": [{"id": cp, "name": names.get(cp, "?")} for cp in route], "rows": rows,
             "running": shift.starts_at - shifts.GRACE <= now <= shift.ends_at + shifts.GRACE,
             "started": shift.starts_at <= now, "over": shift.ends_at < now,
-            "team": teams.get_team(session_db, current_user, shift.team_id),
+            "team": team, "manager": access.is_team_manager(session_db, current_user, team),
             "counts": shifts.counts_for(session_db, [shift.id])[shift.id]}
 
 
 @bp.get("/manage/shifts/<id:shift_id>")
-@role_required("coordinator")
+@login_required  # the service decides: the team's coordinators, a sub-unit shift's leaders
 def shift_live(shift_id: int):
     session_db = db.get_session()
     return render("pages/shifts/live.html", "pages/shifts/_roster.html", **_roster(session_db, shift_id))
@@ -414,7 +415,7 @@ def _roster_url(shift_id: int, user_id: int, action: str = "") -> str:
 
 
 @bp.post("/manage/shifts/<id:shift_id>/attendance/<id:user_id>/<any(no_show, confirm):action>")
-@role_required("coordinator")
+@login_required  # as shift_live
 @unit_of_work(on_error=flash_and_redirect(_roster_url), error_page=("not_found", "forbidden"))
 def shift_attendance(shift_id: int, user_id: int, action: str):
     session_db = db.get_session()
