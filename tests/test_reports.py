@@ -123,6 +123,20 @@ def test_hours_per_volunteer_and_team_equal_raw_rows(app, client, session, peopl
     assert "王秀英" in page and "4.0" in page
 
 
+def test_sign_outs_are_not_check_ins_in_either_table(app, client, session, people):
+    """The hours table and the per-team rows count the same check-ins: sign-in scans only."""
+    alice = people["alice"]
+    day = datetime(2026, 10, 10, 9, 0, tzinfo=TZ).astimezone(UTC)
+    add_checkin(session, alice, people["checkpoint"], day)
+    session.add(Checkin(user_id=alice.id, kind="checkpoint", direction="out", checkpoint_id=people["checkpoint"].id,
+                        points_awarded=0, created_at=day + timedelta(hours=2)))
+    session.commit()
+    sign_in(client, people["admin"])
+    rows = {row[1]: row for row in read_csv(client.get("/reports/hours-volunteers.csv?from=2026-10-01&to=2026-10-31"))}
+    teams = {row[1]: row for row in read_csv(client.get("/reports/hours-teams.csv?from=2026-10-01&to=2026-10-31"))}
+    assert rows["alice"][6] == "1" == teams["西湖红袖章巡逻队"][5]
+
+
 def test_certificate(app, client, session, people):
     alice = people["alice"]
     start = datetime(2026, 3, 1, 8, tzinfo=TZ).astimezone(UTC)

@@ -103,10 +103,10 @@ def _pg_schema(cur) -> list[tuple]:
     return constraints + cur.fetchall()
 
 
-def _pg_defer(cur) -> list[str]:
-    """Drop what slows a bulk load on the loaded tables; return the statements that rebuild it
+def _pg_defer(cur, tables=LOADED) -> list[str]:
+    """Drop what slows a bulk load on ``tables``; return the statements that rebuild it
     (in order: keys, unique constraints, indexes, foreign keys), taken from the catalog."""
-    tables = list(LOADED)
+    tables = list(tables)
     cur.execute("""
         SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid)
         FROM pg_constraint c
@@ -136,12 +136,12 @@ def _pg_defer(cur) -> list[str]:
     return rebuild
 
 
-def _sqlite_defer(cur) -> list[str]:
-    """Drop the loaded tables' declared indexes (the automatic ones of PRIMARY KEY and UNIQUE
+def _sqlite_defer(cur, tables=LOADED) -> list[str]:
+    """Drop the declared indexes of ``tables`` (the automatic ones of PRIMARY KEY and UNIQUE
     are part of the table); return their CREATE statements exactly as recorded."""
-    marks = ", ".join("?" for _ in LOADED)
+    marks = ", ".join("?" for _ in tables)
     cur.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                f"AND tbl_name IN ({marks}) ORDER BY name", LOADED)
+                f"AND tbl_name IN ({marks}) ORDER BY name", tuple(tables))
     indexes = cur.fetchall()
     for name, _sql in indexes:
         cur.execute(f'DROP INDEX "{name}"')

@@ -119,6 +119,14 @@ def minutes_by_user(session: Session, user_ids, start: datetime | None, end: dat
     return [(user_id, int(total or 0)) for user_id, total in rows]
 
 
+def person_minutes(user_column, start: datetime | None, end: datetime | None):
+    """A scalar subquery of the minutes served by the person ``user_column`` names (a column of
+    the enclosing query) in ``[start, end)``: one range of that person's day totals."""
+    return (_days(select(func.coalesce(func.sum(ServiceDayTotal.minutes), 0))
+                  .where(ServiceDayTotal.user_id == user_column), ServiceDayTotal, start, end)
+            .scalar_subquery())
+
+
 def total_minutes(session: Session, user_ids, start: datetime | None, end: datetime | None, *,
                   station_id: int | None = None) -> int:
     """Minutes served by all of ``user_ids`` together, or by the whole station ``station_id``

@@ -175,19 +175,6 @@ def national_export(session: Session, actor: User, p: Period, *, team_id: int | 
     return Export(f"national-hours-{_label(scope)}-{p.first}-{p.last}.csv", csv_stream(NATIONAL_HEADER, rows()))
 
 
-def _counts_by_user(session: Session, user_ids: list[int], start: datetime, end: datetime) -> tuple[dict, dict]:
-    checkins = dict(session.execute(
-        select(Checkin.user_id, func.count(Checkin.id))
-        .where(Checkin.user_id.in_(user_ids), Checkin.created_at >= start, Checkin.created_at < end)
-        .group_by(Checkin.user_id)).all())
-    earned = dict(session.execute(
-        select(LedgerEntry.user_id, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.user_id.in_(user_ids), LedgerEntry.earned == True,  # noqa: E712
-               LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
-        .group_by(LedgerEntry.user_id)).all())
-    return checkins, earned
-
-
 @dataclass
 class HoursRow:
     user_id: int
@@ -215,20 +202,27 @@ def _team_names(session: Session, user_ids: list[int]) -> dict[int, list[str]]:
 
 def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> Iterator[HoursRow]:
     """Per person (id order): minutes served, check-ins and points earned in the period, with
-    the person's phone and teams, computed a batch of people at a time."""
-    stmt = select(User.id, User.username, User.display_name, User.phone).where(User.id.in_(user_ids))
+    the person's phone and teams, a batch of people at a time. Each figure is a subquery on
+    the person's own rows (their day totals, their check-ins, their ledger), so that a page of
+    the table reads its people's rows only, never the whole station's period."""
+    checkins = (select(func.count(Checkin.id)).where(Checkin.user_id == User.id, Checkin.direction == "in",
+                                                     Checkin.created_at >= p.start, Checkin.created_at < p.end)
+                .scalar_subquery())
+    earned = (select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+              .where(LedgerEntry.user_id == User.id, LedgerEntry.earned == True,  # noqa: E712
+                     LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)
+              .scalar_subquery())
+    stmt = select(User.id, User.username, User.display_name, User.phone,
+                  hours.person_minutes(User.id, p.start, p.end), checkins, earned).where(User.id.in_(user_ids))
     people = keyset(session, stmt, User.id, batch=batch)
     while True:
         chunk = [row for _, row in zip(range(batch), people)]
         if not chunk:
             return
-        ids = [row[0] for row in chunk]
-        minutes = dict(hours.minutes_by_user(session, ids, p.start, p.end))
-        checkins, earned = _counts_by_user(session, ids, p.start, p.end)
-        teams = _team_names(session, ids)
-        for user_id, username, display_name, phone in chunk:
-            yield HoursRow(user_id, username, display_name, minutes.get(user_id, 0), int(checkins.get(user_id, 0)),
-                           int(earned.get(user_id) or 0), phone, tuple(teams.get(user_id, ())))
+        teams = _team_names(session, [row[0] for row in chunk])
+        for user_id, username, display_name, phone, minutes, checkin_count, points in chunk:
+            yield HoursRow(user_id, username, display_name, int(minutes or 0), int(checkin_count or 0),
+                           int(points or 0), phone, tuple(teams.get(user_id, ())))
 
 
 def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,
