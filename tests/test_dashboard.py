@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from volunteer_app.errors import DomainError
@@ -301,3 +302,24 @@ def test_overdue_tips_and_understaffed_shifts_come_first(app, client, session, w
     board = dashboard.build(session, coordinator, now=now)
     assert board.overdue_tips == 1
     assert [(shift.id, confirmed) for shift, confirmed in board.understaffed] == [(soon.id, 1)]
+
+
+@pytest.mark.parametrize("who", ["admin", "coordinator"])
+def test_the_dashboard_reads_each_source_once(app, session, world, who):
+    """Today's and the week's figures come from one read of each source, the points of the
+    eight weeks from one, and the station's counters from one: the whole page's statements are
+    bounded, whatever the periods."""
+    engine = app.extensions["db_engine"]
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            statements.append(statement)
+
+    actor = world[who]
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        dashboard.build(session, actor, now=NOW)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) <= 16, "\n\n".join(statements)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..errors import DomainError, FieldError
@@ -385,6 +386,13 @@ def close_concern(session: Session, actor: User, visit_id: int, *, now: datetime
     session.flush()
     audit.record(session, actor, "care.concern_closed", "care_visit", visit.id)
     return visit
+
+
+def open_concern_count(station_id: int):
+    """A scalar subquery: the station's visits with a concern not yet dealt with."""
+    return (select(func.count(CareVisit.id))
+            .where(CareVisit.station_id == station_id, CareVisit.concern, CareVisit.concern_closed_at.is_(None))
+            .scalar_subquery())
 
 
 def open_concerns(session: Session, actor: User, *, limit: int = 50) -> list[tuple[CareVisit, CareHousehold]]:

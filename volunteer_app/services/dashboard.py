@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from .. import db
@@ -110,11 +110,13 @@ def station_checkin_queries(scope: Scope, start: datetime, end: datetime, *colum
                    Event.ends_at >= start - timedelta(days=1), *window)]
 
 
-def scoped_checkpoints(session: Session, scope: Scope) -> list[Checkpoint]:
+def scoped_checkpoints_query(scope: Scope):
+    """The scope's active checkpoints (its teams' and the station-wide ones), by name."""
     stmt = select(Checkpoint).where(Checkpoint.station_id == scope.station_id, Checkpoint.active == True)  # noqa: E712
     if not scope.whole_station:
         stmt = stmt.where(or_(Checkpoint.team_id.in_(scope.team_ids), Checkpoint.team_id.is_(None)))
-    return list(session.exec(stmt.order_by(Checkpoint.name, Checkpoint.id)))
+    return stmt.order_by(Checkpoint.name, Checkpoint.id)
+
 
 
 # -- the figures -------------------------------------------------------------------------------
@@ -131,39 +133,44 @@ class Figures:
     points_lapsed: int = 0
 
 
-def _checkin_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
-    row = session.exec(
-        select(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))
-        .where(in_scope(Checkin.user_id, scope), Checkin.created_at >= start, Checkin.created_at < end,
+def _checkin_figures(session: Session, scope: Scope, starts: list[datetime], end: datetime) -> list[tuple[int, int]]:
+    """(check-ins, people who checked in) from each of ``starts`` to ``end``."""
+    since = [Checkin.created_at >= start for start in starts]
+    row = session.execute(
+        select(*(aggregate.filter(cond) for cond in since
+                 for aggregate in (func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)))))
+        .where(in_scope(Checkin.user_id, scope), Checkin.created_at >= min(starts), Checkin.created_at < end,
                Checkin.direction == "in")
     ).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    return [(int(row[2 * n] or 0), int(row[2 * n + 1] or 0)) for n in range(len(starts))]
 
 
-def _points_figures(session: Session, scope: Scope, start: datetime | None, end: datetime) -> tuple[int, int, int]:
-    """Points issued (earned), redeemed (less refunds) and lapsed in the period."""
-    stmt = select(
-        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.earned == True), 0),  # noqa: E712
-        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.kind.in_(SPENDING_KINDS)), 0),
-        func.coalesce(func.sum(LedgerEntry.amount).filter(LedgerEntry.kind == "expiry"), 0),
-    ).where(in_scope(LedgerEntry.user_id, scope), LedgerEntry.created_at < end)
-    if start is not None:
-        stmt = stmt.where(LedgerEntry.created_at >= start)
-    issued, spent, lapsed = session.exec(stmt).one()
-    return int(issued or 0), -int(spent or 0), -int(lapsed or 0)
+def _points_figures(session: Session, scope: Scope, windows: list[tuple[datetime, datetime]]
+                    ) -> list[tuple[int, int, int]]:
+    """Points issued (earned), redeemed (less refunds) and lapsed in each ``[start, end)`` of
+    ``windows``, in one query."""
+    kinds = (LedgerEntry.earned == True, LedgerEntry.kind.in_(SPENDING_KINDS), LedgerEntry.kind == "expiry")  # noqa: E712
+    row = session.execute(select(*(
+        func.coalesce(func.sum(LedgerEntry.amount).filter(
+            and_(kind, LedgerEntry.created_at >= start, LedgerEntry.created_at < end)), 0)
+        for start, end in windows for kind in kinds)).where(
+        in_scope(LedgerEntry.user_id, scope), LedgerEntry.created_at >= min(start for start, _end in windows),
+        LedgerEntry.created_at < max(end for _start, end in windows))).one()
+    return [(int(row[3 * n] or 0), -int(row[3 * n + 1] or 0), -int(row[3 * n + 2] or 0)) for n in range(len(windows))]
 
 
-def _shift_figures(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
-    """Confirmed sign-ups against capacity for the shifts starting in the period."""
-    stmt = select(Shift).where(Shift.starts_at >= start, Shift.starts_at < end, Shift.cancelled.is_(False))
-    stmt = _scope_shifts(stmt, scope)
-    shift_ids = stmt.with_only_columns(Shift.id)
-    capacity = session.exec(stmt.with_only_columns(func.coalesce(func.sum(Shift.capacity), 0))).one()
-    confirmed = session.exec(
-        select(func.count(ShiftSignup.id)).where(ShiftSignup.shift_id.in_(shift_ids),
-                                                 ShiftSignup.status.in_(CONFIRMED_STATUSES))
-    ).one()
-    return int(confirmed or 0), int(capacity or 0)
+def _shift_figures(session: Session, scope: Scope, starts: list[datetime], end: datetime) -> list[tuple[int, int]]:
+    """Confirmed sign-ups against capacity for the shifts starting in each period, in one query:
+    each shift's confirmed count is a subquery on its own sign-ups."""
+    confirmed = (select(func.count(ShiftSignup.id)).where(ShiftSignup.shift_id == Shift.id,
+                                                          ShiftSignup.status.in_(CONFIRMED_STATUSES))
+                 .correlate(Shift).scalar_subquery())
+    stmt = select(*(func.coalesce(func.sum(value).filter(Shift.starts_at >= start), 0)
+                    for start in starts for value in (confirmed, Shift.capacity)))
+    stmt = _scope_shifts(stmt.where(Shift.starts_at >= min(starts), Shift.starts_at < end,
+                                    Shift.cancelled.is_(False)), scope)
+    row = session.execute(stmt).one()
+    return [(int(row[2 * n] or 0), int(row[2 * n + 1] or 0)) for n in range(len(starts))]
 
 
 #: Sign-up statuses that held a place on a shift.
@@ -176,53 +183,79 @@ def _scope_shifts(stmt, scope: Scope):
     return stmt.where(Shift.team_id.in_(scope.team_ids))
 
 
-def _hours_figure(session: Session, scope: Scope, start: datetime, end: datetime) -> float:
-    return round(hours.total_minutes(session, scoped_user_ids(scope), start, end,
-                                     station_id=scope.station_id if scope.whole_station else None) / 60, 1)
+def _hours_figures(session: Session, scope: Scope, starts: list[datetime], end: datetime) -> list[float]:
+    minutes = hours.total_minutes_since(session, scoped_user_ids(scope), starts, end,
+                                        station_id=scope.station_id if scope.whole_station else None)
+    return [round(value / 60, 1) for value in minutes]
 
 
-def _station_day_sums(session: Session, station_id: int, first: date, last: date) -> tuple[int, int, int, int]:
-    """Check-ins, points issued, redeemed and lapsed on the station's days ``first`` to ``last``."""
-    row = session.exec(select(
-        *(func.coalesce(func.sum(column), 0) for column in (
-            StationDay.checkins, StationDay.points_issued, StationDay.points_redeemed, StationDay.points_lapsed)))
-        .where(StationDay.station_id == station_id, StationDay.day >= first, StationDay.day <= last)).one()
-    return tuple(int(value or 0) for value in row)
+def _station_day_sums(session: Session, station_id: int, firsts: list[date], last: date) -> list[tuple[int, ...]]:
+    """Check-ins, points issued, redeemed and lapsed on the station's days from each of
+    ``firsts`` to ``last``."""
+    columns = (StationDay.checkins, StationDay.points_issued, StationDay.points_redeemed, StationDay.points_lapsed)
+    row = session.execute(select(
+        *(func.coalesce(func.sum(column).filter(StationDay.day >= first), 0) for first in firsts for column in columns))
+        .where(StationDay.station_id == station_id, StationDay.day >= min(firsts), StationDay.day <= last)).one()
+    return [tuple(int(value or 0) for value in row[4 * n:4 * n + 4]) for n in range(len(firsts))]
 
 
-def _active_since(session: Session, station_id: int, first: date) -> int:
-    """The station's people who checked in on ``first`` or later (their latest check-in)."""
-    return int(session.exec(select(func.count()).where(
-        User.station_id == station_id, User.last_active_on >= first)).one())
+def _active_since(session: Session, station_id: int, firsts: list[date]) -> list[int]:
+    """The station's people who checked in on each of ``firsts`` or later (their latest check-in)."""
+    row = session.execute(select(*(func.count().filter(User.last_active_on >= first) for first in firsts)).where(
+        User.station_id == station_id, User.last_active_on >= min(firsts))).one()
+    return [int(value or 0) for value in row]
+
+
+def figures_since(session: Session, scope: Scope, starts: list[datetime], end: datetime) -> list[Figures]:
+    """The figures of the periods from each of ``starts`` (station-local midnights) to ``end``
+    (now), each source read once for all of them."""
+    if scope.whole_station:
+        firsts, last = [local(start).date() for start in starts], local(end - timedelta(microseconds=1)).date()
+        sums = _station_day_sums(session, scope.station_id, firsts, last)
+        active = _active_since(session, scope.station_id, firsts)
+        counted = [(checkins, people) for (checkins, *_points), people in zip(sums, active)]
+        points = [tuple(points) for (_checkins, *points) in sums]
+    else:
+        counted = _checkin_figures(session, scope, starts, end)
+        points = _points_figures(session, scope, [(start, end) for start in starts])
+    shifts = _shift_figures(session, scope, starts, end)
+    served = _hours_figures(session, scope, starts, end)
+    return [Figures(checkins=checkins, active_volunteers=active, hours_served=hours_served,
+                    shifts_confirmed=confirmed, shifts_capacity=capacity, points_issued=issued,
+                    points_redeemed=redeemed, points_lapsed=lapsed)
+            for (checkins, active), (issued, redeemed, lapsed), (confirmed, capacity), hours_served
+            in zip(counted, points, shifts, served)]
 
 
 def figures(session: Session, scope: Scope, start: datetime, end: datetime) -> Figures:
     """The figures of the period from ``start`` (a station-local midnight) to ``end`` (now)."""
-    if scope.whole_station:
-        first, last = local(start).date(), local(end - timedelta(microseconds=1)).date()
-        checkins, issued, redeemed, lapsed = _station_day_sums(session, scope.station_id, first, last)
-        active = _active_since(session, scope.station_id, first)
-    else:
-        checkins, active = _checkin_figures(session, scope, start, end)
-        issued, redeemed, lapsed = _points_figures(session, scope, start, end)
-    confirmed, capacity = _shift_figures(session, scope, start, end)
-    return Figures(checkins=checkins, active_volunteers=active, hours_served=_hours_figure(session, scope, start, end),
-                   shifts_confirmed=confirmed, shifts_capacity=capacity, points_issued=issued,
-                   points_redeemed=redeemed, points_lapsed=lapsed)
+    return figures_since(session, scope, [start], end)[0]
 
 
-def pending_approvals(session: Session, scope: Scope) -> int:
-    """Registrations waiting (any coordinator of the station may approve them)."""
-    return int(session.exec(
+@dataclass
+class Counters:
+    #: Registrations waiting (any coordinator of the station may approve them).
+    pending_approvals: int
+    #: Tips of the station past their due date and not yet done (closed or found untrue).
+    overdue_tips: int
+    #: The scope's service records waiting for review (make-ups, duties left open too long).
+    pending_service: int
+    #: Care visits' concerns of the station not yet dealt with.
+    open_concerns: int
+
+
+def counters(session: Session, scope: Scope, now: datetime) -> Counters:
+    """The counts that ask for someone's action, in one statement."""
+    row = session.execute(select(
         select(func.count(User.id)).where(User.station_id == scope.station_id, User.status == "pending")
-    ).one())
-
-
-def overdue_tips(session: Session, scope: Scope, now: datetime) -> int:
-    """Tips of the station past their due date and not yet done (closed or found untrue)."""
-    return int(session.exec(select(func.count(Tip.id)).where(
-        Tip.station_id == scope.station_id, Tip.status.not_in(("closed", "rejected")),
-        Tip.due_at.is_not(None), Tip.due_at < now)).one())
+        .scalar_subquery(),
+        select(func.count(Tip.id)).where(Tip.station_id == scope.station_id, Tip.status.not_in(("closed", "rejected")),
+                                         Tip.due_at.is_not(None), Tip.due_at < now).scalar_subquery(),
+        select(func.count(ServiceRecord.id)).where(
+            ServiceRecord.station_id == scope.station_id, ServiceRecord.status == "pending",
+            ServiceRecord.user_id.in_(scoped_user_ids(scope))).scalar_subquery(),
+        care.open_concern_count(scope.station_id))).one()
+    return Counters(*(int(value or 0) for value in row))
 
 
 #: A shift starting within this time with free places is understaffed.
@@ -311,29 +344,20 @@ def coverage(session: Session, scope: Scope, now: datetime | None = None) -> lis
     """Each checkpoint of the scope with its last scan (by anyone) and its scans of the last
     week; stale ones (no scan in 24 hours) first."""
     now = now or utcnow()
-    checkpoints = scoped_checkpoints(session, scope)
-    ids = [checkpoint.id for checkpoint in checkpoints]
-    last, recent = {}, {}
-    if ids:
-        week_ago = now - timedelta(days=COVERAGE_DAYS)
-        # per checkpoint, two ranges of the (checkpoint, time) index: its latest scan, its week
-        latest = (select(func.max(Checkin.created_at)).where(Checkin.checkpoint_id == Checkpoint.id,
-                                                             Checkin.created_at <= now)
-                  .correlate(Checkpoint).scalar_subquery())
-        week = (select(func.count(Checkin.id)).where(Checkin.checkpoint_id == Checkpoint.id,
-                                                     Checkin.created_at >= week_ago, Checkin.created_at <= now)
-                .correlate(Checkpoint).scalar_subquery())
-        for checkpoint_id, last_at, count in session.exec(
-                select(Checkpoint.id, latest, week).where(Checkpoint.id.in_(ids))):
-            last[checkpoint_id], recent[checkpoint_id] = last_at, int(count or 0)
+    week_ago = now - timedelta(days=COVERAGE_DAYS)
+    # per checkpoint, two ranges of the (checkpoint, time) index: its latest scan, its week
+    latest = (select(func.max(Checkin.created_at)).where(Checkin.checkpoint_id == Checkpoint.id,
+                                                         Checkin.created_at <= now)
+              .correlate(Checkpoint).scalar_subquery())
+    week = (select(func.count(Checkin.id)).where(Checkin.checkpoint_id == Checkpoint.id,
+                                                 Checkin.created_at >= week_ago, Checkin.created_at <= now)
+            .correlate(Checkpoint).scalar_subquery())
     stale_before = now - timedelta(hours=STALE_HOURS)
     rows = []
-    for checkpoint in checkpoints:
-        last_at = last.get(checkpoint.id)
+    for checkpoint, last_at, count in session.execute(scoped_checkpoints_query(scope).add_columns(latest, week)):
         if isinstance(last_at, str):  # SQLite hands back max() of a datetime column as text
             last_at = _bucket_time(last_at)
-        rows.append(Coverage(checkpoint, last_at, recent.get(checkpoint.id, 0),
-                             last_at is None or last_at < stale_before))
+        rows.append(Coverage(checkpoint, last_at, int(count or 0), last_at is None or last_at < stale_before))
     rows.sort(key=lambda row: (not row.stale, row.checkpoint.name))
     return rows
 
@@ -348,7 +372,7 @@ class WeekFlow:
 def points_flow(session: Session, scope: Scope, now: datetime | None = None, weeks: int = FLOW_WEEKS) -> list[WeekFlow]:
     """Points issued (earned entries) and redeemed (redemptions less refunds) per station-local
     week, oldest first, the current week last (the whole station: its day sums in one query;
-    a team: a query a week, each on the time index)."""
+    a team: its people's ledger entries of the weeks; one query either way)."""
     now = now or utcnow()
     this_monday = local(now).date() - timedelta(days=local(now).weekday())
     mondays = [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
@@ -364,11 +388,8 @@ def points_flow(session: Session, scope: Scope, now: datetime | None = None, wee
         return [WeekFlow(local_midnight(monday), *sums[monday]) for monday in mondays]
     starts = [local_midnight(monday) for monday in mondays]
     bounds = starts + [now + timedelta(microseconds=1)]
-    result = []
-    for first, stop in zip(bounds, bounds[1:]):
-        issued, redeemed, _lapsed = _points_figures(session, scope, first, stop)
-        result.append(WeekFlow(first, issued, redeemed))
-    return result
+    weeks_points = _points_figures(session, scope, list(zip(bounds, bounds[1:])))
+    return [WeekFlow(first, issued, redeemed) for first, (issued, redeemed, _lapsed) in zip(starts, weeks_points)]
 
 
 # -- everything the page shows -----------------------------------------------------------------
@@ -379,22 +400,34 @@ class Dashboard:
     now: datetime
     today: Figures
     week: Figures
-    pending_approvals: int
+    counters: Counters
     low_stock: list[StoreItem]
-    overdue_tips: int
     understaffed: list[tuple]
     heatmap: list[list[int]]
     coverage: list[Coverage]
     flow: list[WeekFlow]
     #: (kind's name, hours) of the scope's confirmed service this week, most first.
     week_by_kind: list[tuple[str, float]] = ()
-    #: Service records waiting for review (make-ups, duties left open too long).
-    pending_service: int = 0
-    #: Care households whose visit is overdue, and visits' concerns not yet dealt with (station-wide).
+    #: Care households whose visit is overdue (station-wide).
     overdue_households: int = 0
-    open_concerns: int = 0
     #: This month's publicity sessions and the people they reached (station-wide).
     publicity: object = None
+
+    @property
+    def pending_approvals(self) -> int:
+        return self.counters.pending_approvals
+
+    @property
+    def overdue_tips(self) -> int:
+        return self.counters.overdue_tips
+
+    @property
+    def pending_service(self) -> int:
+        return self.counters.pending_service
+
+    @property
+    def open_concerns(self) -> int:
+        return self.counters.open_concerns
 
 
 def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
@@ -404,30 +437,20 @@ def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime
                 session, scoped_user_ids(scope), start, end, station_id=scope.station_id if scope.whole_station else None)]
 
 
-def pending_service(session: Session, scope: Scope) -> int:
-    return int(session.exec(select(func.count(ServiceRecord.id)).where(
-        ServiceRecord.station_id == scope.station_id, ServiceRecord.status == "pending",
-        ServiceRecord.user_id.in_(scoped_user_ids(scope)))).one())
-
-
 def build(session: Session, actor: User, *, team_id: int | None = None, now: datetime | None = None) -> Dashboard:
     now = now or utcnow()
     scope = scope_for(session, actor, team_id)
     end = now + timedelta(microseconds=1)
+    today, week = figures_since(session, scope, [period_start("day", now), period_start("week", now)], end)
     return Dashboard(
-        scope=scope, now=now,
-        today=figures(session, scope, period_start("day", now), end),
-        week=figures(session, scope, period_start("week", now), end),
-        pending_approvals=pending_approvals(session, scope),
+        scope=scope, now=now, today=today, week=week,
+        counters=counters(session, scope, now),
         low_stock=low_stock(session, scope),
-        overdue_tips=overdue_tips(session, scope, now),
         understaffed=understaffed_shifts(session, scope, now),
         heatmap=checkin_heatmap(session, scope, now),
         coverage=coverage(session, scope, now),
         flow=points_flow(session, scope, now),
         week_by_kind=hours_by_kind(session, scope, period_start("week", now), end),
-        pending_service=pending_service(session, scope),
         overdue_households=care.overdue_count(session, scope.station_id, now),
-        open_concerns=len(care.open_concerns(session, actor)),
         publicity=publicity.reach(session, scope.station_id, period_start("month", now), end),
     )

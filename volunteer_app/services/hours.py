@@ -135,6 +135,16 @@ def total_minutes(session: Session, user_ids, start: datetime | None, end: datet
                                        start, end, station_id=station_id)).scalar_one())
 
 
+def total_minutes_since(session: Session, user_ids, starts: list[datetime], end: datetime, *,
+                        station_id: int | None = None) -> list[int]:
+    """:func:`total_minutes` from each of ``starts`` to ``end``, in one query."""
+    firsts = [days(start, None)[0] for start in starts]
+    row = session.execute(_summed(session, lambda t: [func.coalesce(func.sum(t.minutes).filter(t.day >= first), 0)
+                                                      for first in firsts],
+                                  user_ids, min(starts), end, station_id=station_id)).one()
+    return [int(value or 0) for value in row]
+
+
 def minutes_by_kind(session: Session, user_ids, start: datetime | None, end: datetime | None, *,
                     station_id: int | None = None) -> list[tuple[str, int, int]]:
     """``(kind, minutes, records)`` of confirmed service, most minutes first (of ``user_ids``, or

@@ -118,13 +118,16 @@ class Reach:
 
 def reach(session: Session, station_id: int, start: datetime, end: datetime) -> Reach:
     """Publicity events that began in ``[start, end)``, and the audience and materials reported."""
-    sessions = session.exec(select(func.count(Event.id)).where(
+    sessions = select(func.count(Event.id)).where(
         Event.station_id == station_id, Event.service_kind == "publicity", Event.starts_at >= start,
-        Event.starts_at < end)).one()
-    people, materials = session.exec(
-        select(func.coalesce(func.sum(PublicityReport.audience), 0), func.coalesce(func.sum(PublicityReport.materials), 0))
-        .join(Event, Event.id == PublicityReport.event_id)
-        .where(PublicityReport.station_id == station_id, Event.starts_at >= start, Event.starts_at < end)).one()
+        Event.starts_at < end).scalar_subquery()
+    reports = (select(PublicityReport.audience, PublicityReport.materials)
+               .join(Event, Event.id == PublicityReport.event_id)
+               .where(PublicityReport.station_id == station_id, Event.starts_at >= start, Event.starts_at < end)
+               .subquery())
+    sessions, people, materials = session.execute(
+        select(sessions, func.coalesce(func.sum(reports.c.audience), 0), func.coalesce(func.sum(reports.c.materials), 0))
+        .select_from(reports)).one()
     return Reach(int(sessions or 0), int(people or 0), int(materials or 0))
 
 
