@@ -266,3 +266,34 @@ def test_an_abandoned_download_leaves_no_transaction_behind(app, client, session
         assert pool.checkedout() == checked_out
     ledger.post(session, people["alice"].id, 1, "adjustment", "after-download")  # the write lock is free
     session.commit()
+
+
+def test_hours_by_team_comes_from_the_shared_cache(app, session, people):
+    """The per-team sums read every member's rows of the period: they are kept in the shared
+    cache like the teams' leaderboard, recomputed once the ledger has moved and a few seconds
+    have passed, never kept beyond the cache's time."""
+    from volunteer_app.services import recognition
+    from volunteer_app.services.dashboard import scope_for
+    from .conftest import arrange
+    alice, admin, team_a = people["alice"], people["admin"], people["team_a"]
+    now = datetime.now(UTC)
+    p = reports.period(now.astimezone(TZ).date().replace(day=1), now.astimezone(TZ).date())
+    add_checkin(session, alice, people["checkpoint"], now - timedelta(minutes=5))
+    session.commit()
+
+    def checkins_of_team_a(at):
+        with arrange(app, write=False) as s:  # a GET: a read transaction
+            rows = reports.hours_by_team(s, scope_for(s, s.get(type(admin), admin.id)), p, now=at)
+            return next(row.checkins for row in rows if row.team.id == team_a.id)
+
+    assert checkins_of_team_a(now) == 1
+    add_checkin(session, alice, people["checkpoint"], now - timedelta(minutes=1))
+    session.commit()
+    assert checkins_of_team_a(now + timedelta(seconds=1)) == 1  # just computed: kept
+    assert checkins_of_team_a(now + timedelta(seconds=recognition.CACHE_FRESH_SECONDS + 1)) == 2  # the ledger moved
+    session.add(Checkin(user_id=alice.id, kind="checkpoint", checkpoint_id=people["checkpoint"].id, points_awarded=0,
+                        created_at=now - timedelta(seconds=30)))  # no ledger entry: the cache cannot tell
+    session.commit()
+    later = now + timedelta(seconds=recognition.CACHE_FRESH_SECONDS + 2)
+    assert checkins_of_team_a(later) == 2
+    assert checkins_of_team_a(later + timedelta(seconds=recognition.cache_seconds())) == 3  # never older than that

@@ -346,7 +346,7 @@ def measure(url: str) -> None:
     from volunteer_app import db
     from volunteer_app.models import LeaderboardCache, PointsTotal, User
     from volunteer_app.services import accounts, ledger, recognition
-    from volunteer_app.services.recognition.leaderboard import _cached, _compute_board
+    from volunteer_app.services.recognition.leaderboard import _compute_board, cached
 
     now = datetime.now(timezone.utc)
     app = build_app(url, cache_seconds=3600)
@@ -418,7 +418,7 @@ def measure(url: str) -> None:
 
     start = recognition.period_start("month", now)
     results["service: month top 50 through the shared cache (a hit)"] = timed(fresh(
-        lambda s, v: _cached(s, "bench:month", lambda: _compute_board(
+        lambda s, v: cached(s, "bench:month", lambda: _compute_board(
             s, 1, "month", start, None, 50), now)))
     results["service: month board as served (top 50 + names + own rank)"] = timed(
         fresh(lambda s, v: recognition.leaderboard(s, v, "month", now=now)))

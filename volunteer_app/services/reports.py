@@ -31,7 +31,7 @@ from ..parsing import BadValue, check_year, parse_day, parse_id
 from ..models import (AuditEntry, CareHousehold, CareVisit, CareVisitor, Checkin, Checkpoint, Event, LedgerEntry,
                       Redemption, ServiceDayTotal, ServiceRecord, Station, StoreItem, Team, TeamMembership, Tip, User)
 from ..timeutil import local, local_midnight, utcnow
-from . import access, hours, identity, service
+from . import access, hours, identity, recognition, service
 from .csv_export import csv_stream
 from .dashboard import Scope, scope_for, scoped_user_ids
 
@@ -255,16 +255,27 @@ class TeamHours:
         return round(self.minutes / 60, 2)
 
 
-def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
+def hours_by_team(session: Session, scope: Scope, p: Period, *, now: datetime | None = None) -> list[TeamHours]:
     """Per team of the scope: members, members who checked in, hours, check-ins and points in the
     period (a person in two teams counts in both). With a sub-unit chosen, its team's row counts
-    the sub-unit's members only."""
+    the sub-unit's members only. The sums run over every member's rows of the period, so they
+    come from the shared cache (as the teams' leaderboard does): recomputed when the ledger has
+    moved, at most every few seconds, and never kept longer than the cache's time."""
     teams = [team for team in scope.choices if scope.whole_station or team.id in scope.team_ids]
-    team_ids = [team.id for team in teams] or [-1]
+    key = (f"hours-teams:{scope.station_id}:{','.join(str(team.id) for team in teams)}:{scope.unit_id or '-'}:"
+           f"{p.first.isoformat()}:{p.last.isoformat()}")
+    rows = recognition.cached(session, key, lambda: _team_sums(session, [team.id for team in teams], scope.unit_id, p),
+                              now or utcnow())
+    by_team = {row[0]: row[1:] for row in rows}
+    return [TeamHours(team, *by_team.get(team.id, (0, 0, 0, 0, 0))) for team in teams]
+
+
+def _team_sums(session: Session, team_ids: list[int], unit_id: int | None, p: Period) -> list[list[int]]:
+    """``[team_id, members, active, minutes, check-ins, points earned]`` per team."""
     member = TeamMembership.team_id.label("team_id")
-    counted = [TeamMembership.team_id.in_(team_ids)]
-    if scope.unit_id is not None:
-        counted.append(TeamMembership.unit_id == scope.unit_id)
+    counted = [TeamMembership.team_id.in_(team_ids or [-1])]
+    if unit_id is not None:
+        counted.append(TeamMembership.unit_id == unit_id)
 
     def by_team(*figures, join_on, where) -> dict[int, tuple]:
         """One grouped query for all the teams: ``{team_id: figures}``."""
@@ -283,9 +294,9 @@ def hours_by_team(session: Session, scope: Scope, p: Period) -> list[TeamHours]:
     minutes = by_team(func.sum(ServiceDayTotal.minutes),
                       join_on=(ServiceDayTotal, ServiceDayTotal.user_id == TeamMembership.user_id),
                       where=(ServiceDayTotal.day >= p.first, ServiceDayTotal.day <= p.last))
-    return [TeamHours(team, int(members.get(team.id, 0)), int(checkins.get(team.id, (0, 0))[1] or 0),
-                      int(minutes.get(team.id, (0,))[0] or 0), int(checkins.get(team.id, (0, 0))[0] or 0),
-                      int(earned.get(team.id, (0,))[0] or 0)) for team in teams]
+    return [[team_id, int(members.get(team_id, 0)), int(checkins.get(team_id, (0, 0))[1] or 0),
+             int(minutes.get(team_id, (0,))[0] or 0), int(checkins.get(team_id, (0, 0))[0] or 0),
+             int(earned.get(team_id, (0,))[0] or 0)] for team_id in team_ids]
 
 
 def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,

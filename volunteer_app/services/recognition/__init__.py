@@ -31,6 +31,6 @@ from .badges import (Badge, Deed, BADGES, is_night_shift, BADGES_BY_KEY, CHECKIN
 from .awards import (BUILTIN_TEMPLATES, MAX_AWARD_POINTS, templates, find_template, create_template,
     grant_award, certificate_wording, session_station_name, get_award, awards_of, recent_awards,
     PICKER_LIMIT, search_candidates, candidate)  # noqa: F401
-from .leaderboard import (PERIODS, CACHE_FRESH_SECONDS, CACHE_MAX_SECONDS, period_start, cache_seconds,
+from .leaderboard import (PERIODS, CACHE_FRESH_SECONDS, CACHE_MAX_SECONDS, period_start, cache_seconds, cached,
     setting_busy_timeout, clear_cache, anonymous_name, standing, leaderboard, team_ranking, my_team_ids,
     station_teams)  # noqa: F401

@@ -101,9 +101,10 @@ def _ledger_mark(session: Session) -> int:
     return session.exec(select(func.max(LedgerEntry.id))).one() or 0
 
 
-def _cached(session: Session, key: str, compute: Callable[[], list], now: datetime) -> list:
-    """A board from the shared cache table, or computed and stored (in a transaction of its
-    own, so a GET never holds a write and a failure to store is harmless)."""
+def cached(session: Session, key: str, compute: Callable[[], list], now: datetime) -> list:
+    """A board (or any list of JSON values computed over many people: the hours by team) from
+    the shared cache table, or computed and stored (in a transaction of its own, so a GET never
+    holds a write and a failure to store is harmless)."""
     seconds = cache_seconds()
     if not seconds:
         return compute()
@@ -285,7 +286,7 @@ def team_ranking(session: Session, viewer: User, period: str = "month", *, now: 
         return _ranked(rows, "per_member_x100")
 
     key = f"teams:{station_id}:{period}:{start or '-'}"
-    rows = _cached(session, key, compute, now)
+    rows = cached(session, key, compute, now)
     for row in rows:
         row["per_member"] = row["per_member_x100"] / 100
     return rows
