@@ -33,6 +33,22 @@ def empty_engine(tmp_path):
     admin.dispose()
 
 
+NOW = "2026-11-01 08:00:00"
+
+
+def add_station_and_people(conn, minutes_by_user: dict[int, int]) -> None:
+    """Station 1 and a volunteer per ``{user id: minutes served}``, in the columns every
+    revision since the first has."""
+    conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": NOW})
+    for user_id, minutes in minutes_by_user.items():
+        conn.execute(text(
+            "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
+            "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
+            "large_mode_offered, leaderboard_anonymous, created_at) VALUES (:id, 1, :name, :name, 'volunteer', "
+            "'active', 'x', 1, 0, 0, :minutes, 'zh_CN', false, false, false, :now)"),
+            {"id": user_id, "name": f"user{user_id}", "minutes": minutes, "now": NOW})
+
+
 def test_migrations_match_models(empty_engine):
     migrate.upgrade(empty_engine)
     assert migrate.differences(empty_engine) == []
@@ -49,18 +65,11 @@ def test_completed_shifts_become_confirmed_route_records(empty_engine):
     """Upgrading a database with completed shifts makes each a confirmed route record of its
     minutes; the cached minutes then equal the records (nothing lost, nothing doubled)."""
     migrate.upgrade(empty_engine, "0003")
-    now = "2026-11-01 08:00:00"
+    now = NOW
     with empty_engine.begin() as conn:
-        conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": now})
+        add_station_and_people(conn, {1: 120, 2: 0})
         conn.execute(text("INSERT INTO teams (id, station_id, name, description, created_at) "
                           "VALUES (1, 1, '巡逻队', '', :now)"), {"now": now})
-        for user_id, minutes in ((1, 120), (2, 0)):
-            conn.execute(text(
-                "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
-                "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
-                "large_mode_offered, leaderboard_anonymous, created_at) VALUES (:id, 1, :name, :name, 'volunteer', "
-                "'active', 'x', 1, 0, 0, :minutes, 'zh_CN', false, false, false, :now)"),
-                {"id": user_id, "name": f"user{user_id}", "minutes": minutes, "now": now})
         conn.execute(text("INSERT INTO shifts (id, station_id, team_id, title, starts_at, ends_at, capacity, "
                           "points_per_hour, cancelled, created_at) VALUES (1, 1, 1, '夜巡', :start, :end, 3, 10, "
                           "false, :now)"), {"start": "2026-11-01 12:00:00", "end": "2026-11-01 14:00:00", "now": now})
@@ -81,14 +90,9 @@ def test_confirmed_records_fill_the_day_totals(empty_engine):
     """Upgrading a database with service records sums the confirmed ones by person, station,
     kind and station-local day (16:30 UTC is the next day in Hangzhou); others are left out."""
     migrate.upgrade(empty_engine, "0005")
-    now = "2026-11-01 08:00:00"
+    now = NOW
     with empty_engine.begin() as conn:
-        conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": now})
-        conn.execute(text(
-            "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
-            "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
-            "large_mode_offered, leaderboard_anonymous, created_at) VALUES (1, 1, 'user1', 'user1', 'volunteer', "
-            "'active', 'x', 1, 0, 0, 150, 'zh_CN', false, false, false, :now)"), {"now": now})
+        add_station_and_people(conn, {1: 150})
         for started, minutes, status in (("2026-11-01 02:00:00", 60, "confirmed"),
                                          ("2026-11-01 16:30:00", 90, "confirmed"),
                                          ("2026-11-01 05:00:00", 45, "pending")):
@@ -112,14 +116,8 @@ def test_lapsed_points_so_far_reach_the_station_days(empty_engine):
     """Upgrading a database with lapsed points puts them on their station-local days (16:30 UTC
     is the next day in Hangzhou), beside a day's check-ins or on a day of their own."""
     migrate.upgrade(empty_engine, "0012")
-    now = "2026-11-01 08:00:00"
     with empty_engine.begin() as conn:
-        conn.execute(text("INSERT INTO stations (id, name, created_at) VALUES (1, '西湖派出所', :now)"), {"now": now})
-        conn.execute(text(
-            "INSERT INTO users (id, station_id, username, display_name, roles, status, password_hash, "
-            "session_version, balance, lifetime_points, minutes_served, language, large_mode, "
-            "large_mode_offered, leaderboard_anonymous, created_at) VALUES (1, 1, 'user1', 'user1', 'volunteer', "
-            "'active', 'x', 1, 0, 0, 0, 'zh_CN', false, false, false, :now)"), {"now": now})
+        add_station_and_people(conn, {1: 0})
         conn.execute(text("INSERT INTO station_days (station_id, day, checkins, minutes_served, points_issued, "
                           "points_redeemed) VALUES (1, '2026-11-01', 3, 120, 15, 0)"))
         for number, (at, amount, kind) in enumerate((("2026-11-01 02:00:00", -40, "expiry"),

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from .services import sms_queue, webhooks
+from .services import outbox, sms_queue, webhooks
 from .settings import setting
 
 log = logging.getLogger(__name__)
@@ -89,20 +89,18 @@ def deliver_due(session: Session, *, sender: Sender | None = None, limit: int | 
     """Claim and send due messages one at a time until none is due (or ``limit`` were tried);
     returns the attempts made. Nothing is held open while the gateway answers."""
     sender = sender or sender_from_settings()
-    made = 0
-    while limit is None or made < limit:
-        claimed = sms_queue.claim(session, limit=1)
-        if not claimed:
-            return made
-        for message, phone in claimed:
-            made += 1
-            if not (phone or "").strip():
-                sms_queue.finish(session, message, ok=False, error="no phone number", final=True)
-                continue
-            try:
-                sender.send(phone.strip(), message.text)
-            except SmsFailed as error:
-                sms_queue.finish(session, message, ok=False, error=str(error))
-            else:
-                sms_queue.finish(session, message, ok=True)
-    return made
+
+    def deliver(claimed) -> bool:
+        message, phone = claimed
+        if not (phone or "").strip():
+            sms_queue.finish(session, message, ok=False, error="no phone number", final=True)
+            return True
+        try:
+            sender.send(phone.strip(), message.text)
+        except SmsFailed as error:
+            sms_queue.finish(session, message, ok=False, error=str(error))
+        else:
+            sms_queue.finish(session, message, ok=True)
+        return True
+
+    return outbox.drain(lambda: next(iter(sms_queue.claim(session, limit=1)), None), deliver, limit=limit)

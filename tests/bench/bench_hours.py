@@ -161,12 +161,9 @@ def measure(url: str) -> None:
         started = time.perf_counter()
         problems = service.check_integrity(s)
         check_seconds = time.perf_counter() - started
-    bare = results["bare GET /api/v1/me"][0]
     print()
     print(f"engine: {engine.dialect.name}; {base.USERS} volunteers, {RECORDS} service records")
-    print(f"{'measurement':<62} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
-    for name, (median, p95) in results.items():
-        print(f"{name:<62} {median:>10.2f} {p95:>8.2f} {median / bare:>7.2f}")
+    base.print_ratios(results)
     print(f"service.check_integrity: {len(problems)} problems in {check_seconds:.1f} s")
 
 

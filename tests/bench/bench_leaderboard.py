@@ -329,6 +329,14 @@ def generate(app, now: datetime) -> dict[str, float]:
     return phases
 
 
+def print_ratios(results: dict[str, tuple[float, float]], bare_name: str = "bare GET /api/v1/me") -> None:
+    """The table every benchmark prints: median and p95 in ms, and × the bare read of the run."""
+    bare = results[bare_name][0]
+    print(f"{'measurement':<62} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
+    for name, (median, p95) in results.items():
+        print(f"{name:<62} {median:>10.2f} {p95:>8.2f} {median / bare:>7.2f}")
+
+
 def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:
     fn()  # warm up
     samples = []
@@ -431,16 +439,13 @@ def measure(url: str) -> None:
         problems = ledger.check_totals(s, now=now)
         check_seconds = time.perf_counter() - started
 
-    bare = results["bare GET /api/v1/me"][0]
     print()
     print(f"engine: {engine.dialect.name}; {USERS} volunteers, {ENTRIES} entries; data generated in "
           f"{generation:.0f} s ({', '.join(f'{name} {seconds:.0f} s' for name, seconds in phases.items())})")
     print(f"cached keys: "
           f"{len(cached_rows)}; month top: {top[0]['points'] if top else 0} points; "
           f"viewer: rank {me['rank']} with {me['points']}")
-    print(f"{'measurement':<62} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
-    for name, (median, p95) in results.items():
-        print(f"{name:<62} {median:>10.2f} {p95:>8.2f} {median / bare:>7.2f}")
+    print_ratios(results)
     print(f"check_totals: {len(problems)} problems in {check_seconds:.1f} s")
 
 

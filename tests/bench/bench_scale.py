@@ -222,14 +222,11 @@ def main() -> None:
                    api(viewer_token, "/api/v1/leaderboard?period=month"), REPEAT),
                "a volunteer's home page": base.timed(page(viewer_name, "/"), REPEAT)}
     results["bare GET /api/v1/me, again"] = base.timed(api(viewer_token, "/api/v1/me"), REPEAT)
-    bare = results["bare GET /api/v1/me"][0]
     print()
     print(f"engine: {engine.dialect.name}; {base.STATIONS} stations, {base.USERS} volunteers, {base.ENTRIES} ledger "
           f"entries, {rows['checkins']} check-ins, {rows['service_records']} service records; "
           f"generated in {generation:.0f} s")
-    print(f"{'measurement':<44} {'median ms':>10} {'p95 ms':>8} {'x bare':>7}")
-    for name, (median, p95) in results.items():
-        print(f"{name:<44} {median:>10.2f} {p95:>8.2f} {median / bare:>7.2f}")
+    base.print_ratios(results)
     if os.environ.get("BENCH_PROFILE") == "1":
         profile(engine, page(admin_name, "/manage/dashboard"))
     engine.dispose()

@@ -92,6 +92,20 @@ def claim(session: Session, *, limit: int = 1, now: datetime | None = None) -> l
     return [(delivery, hook) for delivery, hook in claimed]
 
 
+def drain(claim_one: Callable[[], Any], deliver: Callable[[Any], bool], *, limit: int | None = None) -> int:
+    """The delivery loop of every outbox (webhooks, text messages): claim one due item (its own
+    short commit), ``deliver`` it outside any transaction and record the result (another short
+    commit), until none is due or ``limit`` attempts were made. ``claim_one`` returns the item
+    or None; ``deliver`` returns whether it made an attempt. Returns the attempts made."""
+    made = 0
+    while limit is None or made < limit:
+        item = claim_one()
+        if item is None:
+            return made
+        made += bool(deliver(item))
+    return made
+
+
 def pause_after(attempts: int) -> timedelta:
     return PAUSES[min(max(attempts, 1), len(PAUSES)) - 1]
 

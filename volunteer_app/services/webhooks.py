@@ -320,19 +320,16 @@ def deliver_due(session: Session, *, limit: int | None = None) -> int:
     """Claim and send due deliveries one at a time until none is due (or ``limit`` were sent);
     returns how many attempts were made. Each claim and each result is its own short commit;
     nothing is held open while a receiver answers."""
-    made = 0
-    while limit is None or made < limit:
-        claimed = outbox.claim(session, limit=1)
-        if not claimed:
-            return made
-        for delivery, hook in claimed:
-            if not hook.active:
-                outbox.finish(session, delivery, ok=False, status_code=None, error="webhook deleted", final=True)
-                continue
-            ok, status_code, error = attempt(hook, delivery)
-            outbox.finish(session, delivery, ok=ok, status_code=status_code, error=error)
-            made += 1
-    return made
+    def deliver(claimed) -> bool:
+        delivery, hook = claimed
+        if not hook.active:
+            outbox.finish(session, delivery, ok=False, status_code=None, error="webhook deleted", final=True)
+            return False
+        ok, status_code, error = attempt(hook, delivery)
+        outbox.finish(session, delivery, ok=ok, status_code=status_code, error=error)
+        return True
+
+    return outbox.drain(lambda: next(iter(outbox.claim(session, limit=1)), None), deliver, limit=limit)
 
 
 # --- the periodic pass: shifts short of people -------------------------------------------------
