@@ -148,19 +148,27 @@ def test_shift_of_a_unit(app, api, crew):
         assert session.get(Shift, shift["id"]).unit_id is None
 
 
-def test_leader_confirms_attendance_of_their_units_shift(app, crew):
+def unit_shift(session, crew, ago: timedelta):
+    """A sub-unit led by the first member, with the second in it, and its shift that began
+    ``ago`` (on the team's checkpoint), the second member confirmed on it: (unit, shift)."""
+    from volunteer_app.models import ShiftSignup
     team, boss, members = crew["team"], crew["boss"], crew["members"]
+    unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[members[0].id])
+    units.set_members(session, boss, unit.id, [members[0].id, members[1].id])
+    start = utcnow().replace(microsecond=0) - ago
+    shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2),
+                            route=[factories.patrol_checkpoint(session, team_row=team)])
+    shift.unit_id = unit.id
+    session.add(shift)
+    session.add(ShiftSignup(shift_id=shift.id, user_id=members[1].id, status="confirmed", seq=1))
+    session.flush()
+    return unit, shift
+
+
+def test_leader_confirms_attendance_of_their_units_shift(app, crew):
+    members = crew["members"]
     with arrange(app) as session:
-        cp = factories.patrol_checkpoint(session, team_row=team)
-        unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[members[0].id])
-        units.set_members(session, boss, unit.id, [members[0].id, members[1].id])
-        start = utcnow().replace(microsecond=0) - timedelta(hours=3)
-        shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[cp])
-        shift.unit_id = unit.id
-        session.add(shift)
-        from volunteer_app.models import ShiftSignup
-        session.add(ShiftSignup(shift_id=shift.id, user_id=members[1].id, status="confirmed", seq=1))
-        session.flush()
+        _unit, shift = unit_shift(session, crew, timedelta(hours=3))
         leader = session.get(type(members[0]), members[0].id)
         from volunteer_app.services import shifts
         row = shifts.confirm_attendance(session, leader, shift.id, members[1].id)
@@ -174,16 +182,10 @@ def test_leader_confirms_attendance_on_the_pages(app, crew):
     """From the sub-unit's page to the shift's roster and its confirm button: no API needed."""
     from volunteer_app.models import ShiftSignup
     from .conftest import csrf_token, signed_in
-    team, boss, members = crew["team"], crew["boss"], crew["members"]
+    team, members = crew["team"], crew["members"]
     with arrange(app) as session:
-        cp = factories.patrol_checkpoint(session, team_row=team)
-        unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[members[0].id])
-        units.set_members(session, boss, unit.id, [members[0].id, members[1].id])
-        start = utcnow().replace(microsecond=0) - timedelta(days=2)
-        shift = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[cp])
-        shift.unit_id = unit.id
-        whole_team = factories.shift(session, team, starts_at=start, ends_at=start + timedelta(hours=2), route=[cp])
-        session.add(ShiftSignup(shift_id=shift.id, user_id=members[1].id, status="confirmed", seq=1))
+        unit, shift = unit_shift(session, crew, timedelta(days=2))
+        whole_team = factories.shift(session, team, starts_at=shift.starts_at, ends_at=shift.ends_at)
         session.add(ShiftSignup(shift_id=whole_team.id, user_id=members[1].id, status="confirmed", seq=1))
     leader = signed_in(app, members[0])
     page = leader.get(f"/units/{unit.id}").get_data(as_text=True)

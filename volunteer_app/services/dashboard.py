@@ -118,7 +118,6 @@ def scoped_checkpoints_query(scope: Scope):
     return stmt.order_by(Checkpoint.name, Checkpoint.id)
 
 
-
 # -- the figures -------------------------------------------------------------------------------
 
 @dataclass
