@@ -150,8 +150,11 @@ def measure(url: str) -> None:
         results["service: hours by team (200 teams), this month, no cache"] = base.timed(
             lambda: reports.hours_by_team(s, scope, p), repeat=fewer)
         app.config["LEADERBOARD_CACHE_SECONDS"] = 60  # the deployment's default: the shared cache
-        results["service: hours by team (200 teams), this month, cached"] = base.timed(
-            lambda: reports.hours_by_team(s, scope, p))
+
+        def cached_team_hours():  # a transaction per call, as a request has (one sees what another stored)
+            with db.unit_of_work(engine, write=False) as request_session:
+                reports.hours_by_team(request_session, scope_for(request_session, request_session.get(User, admin_id)), p)
+        results["service: hours by team (200 teams), this month, cached"] = base.timed(cached_team_hours)
         app.config["LEADERBOARD_CACHE_SECONDS"] = 0
         results["service: first 200 people of the hours table, this month"] = base.timed(
             lambda: [row for _, row in zip(range(200), reports.hours_rows(s, scoped_user_ids(scope), p))],
