@@ -76,8 +76,10 @@ def world(app):
     return {"ids": ids, "boss": boss, "volunteer": volunteer}
 
 
-#: Tables a request may touch however it ends: a token's or session's last use.
-TOUCHED_BY_ANY_REQUEST = {"api_tokens"}
+#: Tables a request may touch however it ends: a token's or session's last use, and the shared
+#: cache of what was computed over many people (boards, hours by team), which a page refusing one
+#: field may still fill for the rest it shows.
+TOUCHED_BY_ANY_REQUEST = {"api_tokens", "leaderboard_cache"}
 
 
 def snapshot(app) -> dict[str, list]:
