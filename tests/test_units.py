@@ -275,3 +275,9 @@ def test_demo_data_splits_its_biggest_team(app):
         for unit in made:
             rows = session.exec(select(TeamMembership).where(TeamMembership.unit_id == unit.id)).all()
             assert rows and sum(row.unit_leader for row in rows) == 1
+        # yesterday's patrol of the first sub-unit waits for its leader's confirmation
+        from volunteer_app.models import ShiftSignup
+        shift = session.exec(select(Shift).where(Shift.unit_id == made[0].id)).one()
+        assert shift.ends_at < utcnow()
+        waiting = session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id)).all()
+        assert waiting and all(row.status == "confirmed" and row.completed_at is None for row in waiting)

@@ -64,7 +64,8 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
 
 
 def _seed_units(session: Session, admin: User, teams: list[Team]) -> None:
-    """The biggest team split into three sub-units (分队), each led by its first member."""
+    """The biggest team split into three sub-units (分队), each led by its first member; the first
+    sub-unit's patrol of yesterday afternoon waits for its leader to confirm who came."""
     session.flush()
     members = {team.id: sorted(session.exec(select(TeamMembership.user_id).where(
         TeamMembership.team_id == team.id, TeamMembership.role == "member")).all()) for team in teams}
@@ -75,6 +76,25 @@ def _seed_units(session: Session, admin: User, teams: list[Team]) -> None:
         share = people[index::len(names)]
         unit = units.create_unit(session, admin, biggest.id, name=name, leader_ids=share[:1])
         units.set_members(session, admin, unit.id, share)
+        if index == 0:
+            _seed_unit_shift(session, admin, unit.id, biggest.id, share[1:3])
+
+
+def _seed_unit_shift(session: Session, admin: User, unit_id: int, team_id: int, member_ids: list[int],
+                     now: datetime | None = None) -> None:
+    now = now or timeutil.utcnow()
+    day = local(now).date() - timedelta(days=1)
+    route = list(session.exec(select(Checkpoint.id).where(Checkpoint.station_id == admin.station_id,
+                                                          Checkpoint.active.is_(True))
+                              .order_by(Checkpoint.id).limit(2)))
+    shift = shifts.create_shifts(session, admin, team_id=team_id, title="一分队下午巡逻",
+                                 starts_at=station_datetime(day, time(14)), ends_at=station_datetime(day, time(16)),
+                                 capacity=4, checkpoint_ids=route, now=now, unit_id=unit_id)[0]
+    for user_id in member_ids:
+        try:
+            shifts.signup(session, session.get(User, user_id), shift.id, now=shift.starts_at - timedelta(days=1))
+        except DomainError:  # overlaps another of theirs
+            pass
 
 
 def _seed_shifts(session: Session, coordinator: User, teams: list[Team], volunteers: list[User],
