@@ -165,7 +165,7 @@ def test_figures_equal_raw_rows(app, session, world, who):
     assert fig_dict(board.week) == expected_week
     assert expected_week["checkins"] > expected_today["checkins"] > 0
     assert expected_week["points_redeemed"] > 0 and expected_week["hours_served"] > 0
-    assert board.pending_approvals == 1
+    assert board.counters.pending_approvals == 1
     assert [item.name for item in board.low_stock] == ["帽子"]
 
 
@@ -300,7 +300,7 @@ def test_overdue_tips_and_understaffed_shifts_come_first(app, client, session, w
     cover = html[html.index('id="h-cover"'):html.index('id="h-flow"')]
     assert cover.index("<details") < cover.index("<table") < cover.index("</details>")  # folded under the chart
     board = dashboard.build(session, coordinator, now=now)
-    assert board.overdue_tips == 1
+    assert board.counters.overdue_tips == 1
     assert [(shift.id, confirmed) for shift, confirmed in board.understaffed] == [(soon.id, 1)]
 
 

@@ -388,11 +388,14 @@ def close_concern(session: Session, actor: User, visit_id: int, *, now: datetime
     return visit
 
 
+def _concern_open(station_id: int) -> tuple:
+    """The station's visits with a concern not yet dealt with (a WHERE clause)."""
+    return CareVisit.station_id == station_id, CareVisit.concern, CareVisit.concern_closed_at.is_(None)
+
+
 def open_concern_count(station_id: int):
-    """A scalar subquery: the station's visits with a concern not yet dealt with."""
-    return (select(func.count(CareVisit.id))
-            .where(CareVisit.station_id == station_id, CareVisit.concern, CareVisit.concern_closed_at.is_(None))
-            .scalar_subquery())
+    """A scalar subquery: how many of the station's concerns are not yet dealt with."""
+    return select(func.count(CareVisit.id)).where(*_concern_open(station_id)).scalar_subquery()
 
 
 def open_concerns(session: Session, actor: User, *, limit: int = 50) -> list[tuple[CareVisit, CareHousehold]]:
@@ -400,7 +403,7 @@ def open_concerns(session: Session, actor: User, *, limit: int = 50) -> list[tup
     access.require_role(actor, "coordinator")
     return list(session.exec(
         select(CareVisit, CareHousehold).join(CareHousehold, CareHousehold.id == CareVisit.household_id)
-        .where(CareVisit.station_id == actor.station_id, CareVisit.concern, CareVisit.concern_closed_at.is_(None))
+        .where(*_concern_open(actor.station_id))
         .order_by(CareVisit.started_at.desc(), CareVisit.id.desc()).limit(limit)))
 
 

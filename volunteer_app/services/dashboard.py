@@ -412,22 +412,6 @@ class Dashboard:
     #: This month's publicity sessions and the people they reached (station-wide).
     publicity: object = None
 
-    @property
-    def pending_approvals(self) -> int:
-        return self.counters.pending_approvals
-
-    @property
-    def overdue_tips(self) -> int:
-        return self.counters.overdue_tips
-
-    @property
-    def pending_service(self) -> int:
-        return self.counters.pending_service
-
-    @property
-    def open_concerns(self) -> int:
-        return self.counters.open_concerns
-
 
 def hours_by_kind(session: Session, scope: Scope, start: datetime, end: datetime) -> list[tuple[str, float]]:
     names = {kind.key: kind.name for kind in service.kinds(session, scope.station_id, include_inactive=True)}

@@ -127,17 +127,10 @@ def person_minutes(user_column, start: datetime | None, end: datetime | None):
             .scalar_subquery())
 
 
-def total_minutes(session: Session, user_ids, start: datetime | None, end: datetime | None, *,
-                  station_id: int | None = None) -> int:
-    """Minutes served by all of ``user_ids`` together, or by the whole station ``station_id``
-    (see :func:`minutes_by_user`)."""
-    return int(session.execute(_summed(session, lambda t: (func.coalesce(func.sum(t.minutes), 0),), user_ids,
-                                       start, end, station_id=station_id)).scalar_one())
-
-
 def total_minutes_since(session: Session, user_ids, starts: list[datetime], end: datetime, *,
                         station_id: int | None = None) -> list[int]:
-    """:func:`total_minutes` from each of ``starts`` to ``end``, in one query."""
+    """Minutes served by all of ``user_ids`` together, or by the whole station ``station_id``,
+    from each of ``starts`` to ``end`` (see :func:`minutes_by_user`), in one query."""
     firsts = [days(start, None)[0] for start in starts]
     row = session.execute(_summed(session, lambda t: [func.coalesce(func.sum(t.minutes).filter(t.day >= first), 0)
                                                       for first in firsts],
