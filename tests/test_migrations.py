@@ -132,3 +132,31 @@ def test_lapsed_points_so_far_reach_the_station_days(empty_engine):
         days = conn.execute(text("SELECT CAST(day AS VARCHAR(10)), checkins, points_issued, points_lapsed "
                                  "FROM station_days ORDER BY day")).all()
     assert [tuple(row) for row in days] == [("2026-11-01", 3, 15, 40), ("2026-11-02", 0, 0, 25)]
+
+
+def test_members_day_totals_fill_the_team_days(empty_engine):
+    """Upgrading sums each team's members' day totals by sub-unit (0: in none); a person in two
+    teams counts in both, a person in none in neither."""
+    migrate.upgrade(empty_engine, "0017")
+    with empty_engine.begin() as conn:
+        add_station_and_people(conn, {1: 90, 2: 30, 3: 15})
+        for team_id, name in ((1, '巡逻队'), (2, '调解队')):
+            conn.execute(text("INSERT INTO teams (id, station_id, name, description, created_at) "
+                              "VALUES (:id, 1, :name, '', :now)"), {"id": team_id, "name": name, "now": NOW})
+        conn.execute(text("INSERT INTO units (id, station_id, team_id, name, created_at) "
+                          "VALUES (7, 1, 1, '一分队', :now)"), {"now": NOW})
+        for user_id, team_id, unit_id in ((1, 1, 7), (2, 1, None), (1, 2, None)):
+            conn.execute(text("INSERT INTO team_memberships (team_id, user_id, role, unit_id, unit_leader, created_at) "
+                              "VALUES (:team, :user, 'member', :unit, false, :now)"),
+                         {"team": team_id, "user": user_id, "unit": unit_id, "now": NOW})
+        for user_id, day, kind, minutes in ((1, "2026-11-01", "patrol", 60), (1, "2026-11-01", "tea_room", 30),
+                                            (2, "2026-11-01", "patrol", 30), (3, "2026-11-02", "patrol", 15)):
+            conn.execute(text("INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
+                              "VALUES (:user, :day, :kind, 1, :minutes, 1)"),
+                         {"user": user_id, "day": day, "kind": kind, "minutes": minutes})
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        rows = conn.execute(text("SELECT team_id, unit_id, CAST(day AS VARCHAR(10)), minutes, records "
+                                 "FROM service_team_days ORDER BY team_id, unit_id")).all()
+    assert [tuple(row) for row in rows] == [(1, 0, "2026-11-01", 30, 1), (1, 7, "2026-11-01", 90, 2),
+                                           (2, 0, "2026-11-01", 90, 2)]

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from volunteer_app import db
-from volunteer_app.models import ServiceDayTotal, ServiceRecord, ServiceStationDay, User
-from volunteer_app.services import hours, service
+from volunteer_app.models import ServiceDayTotal, ServiceRecord, ServiceStationDay, ServiceTeamDay, User
+from volunteer_app.services import hours, service, teams, units
 from volunteer_app.services.dashboard import scope_for
 from volunteer_app.services.reports import hours_by_kind, period
 
@@ -29,6 +29,13 @@ def station_days(session, station_id):
     hours.write_pending(session)
     return {(row.day, row.kind): (row.minutes, row.records)
             for row in session.exec(select(ServiceStationDay).where(ServiceStationDay.station_id == station_id))
+            if row.minutes or row.records}
+
+
+def team_days(session, team_id):
+    hours.write_pending(session)
+    return {(row.unit_id, row.day): (row.minutes, row.records)
+            for row in session.exec(select(ServiceTeamDay).where(ServiceTeamDay.team_id == team_id))
             if row.minutes or row.records}
 
 
@@ -144,3 +151,62 @@ def test_check_reads_days_in_a_zone_with_summer_time(app, session):
             for row in ((member.id, date(2026, 7, 23), "patrol", 30, 1), (member.id, date(2026, 7, 24), "patrol", 30, 1))}
     finally:
         app.config["STATION_TZ"] = zone
+
+
+def test_team_totals_follow_the_records_and_the_members(session):
+    """A member's service counts for each team they are in, under their sub-unit (0: none);
+    joining a team brings their totals to it, leaving takes them away, moving sub-unit (or the
+    sub-unit's deletion) moves them, a corrected record moves its minutes in every team."""
+    team, other = factories.team(session), factories.team(session)
+    boss, admin = factories.coordinator(session, team), factories.admin(session)
+    member, outsider = factories.user(session, team=team), factories.user(session)
+    record = factories.service_record(session, member, T0, 60)
+    factories.service_record(session, outsider, T0, 45)
+    assert team_days(session, team.id) == {(0, DAY): (60, 1)}
+    unit = units.create_unit(session, boss, team.id, name="一分队", leader_ids=[member.id])
+    factories.service_record(session, member, T0 + timedelta(hours=2), 30, kind="tea_room")
+    assert team_days(session, team.id) == {(unit.id, DAY): (90, 2)}
+    teams.add_member(session, admin, other.id, member.id)
+    assert team_days(session, other.id) == {(0, DAY): (90, 2)}
+    was = (record.started_at, record.minutes)
+    record.started_at, record.minutes = record.started_at - timedelta(days=1), 40
+    session.add(record)
+    member.minutes_served -= 20
+    session.add(member)
+    hours.count(session, record, was=was)
+    assert team_days(session, other.id) == {(0, DAY): (30, 1), (0, DAY - timedelta(days=1)): (40, 1)}
+    units.delete_unit(session, boss, unit.id)
+    assert team_days(session, team.id) == team_days(session, other.id)
+    assert service.check_integrity(session) == []
+    teams.remove_member(session, boss, team.id, member.id)
+    session.commit()
+    assert team_days(session, team.id) == {}
+    assert team_days(session, other.id) == {(0, DAY): (30, 1), (0, DAY - timedelta(days=1)): (40, 1)}
+    assert service.check_integrity(session) == []
+
+
+def test_check_finds_team_totals_that_disagree_with_the_members(session):
+    team = factories.team(session)
+    member = factories.user(session, team=team)
+    factories.service_record(session, member, T0, 30)
+    hours.write_pending(session)
+    row = session.exec(select(ServiceTeamDay)).one()
+    row.minutes += 5
+    session.add(row)
+    session.flush()
+    problems = service.check_integrity(session)
+    assert problems and all("(team)" in problem for problem in problems), problems
+    assert any("35" in problem for problem in problems)
+
+
+def test_a_membership_change_rolled_back_leaves_the_team_totals(app, session):
+    team, other = factories.team(session), factories.team(session)
+    admin = factories.admin(session)
+    member = factories.user(session, team=team)
+    factories.service_record(session, member, T0, 30)
+    session.commit()
+    teams.add_member(session, admin, other.id, member.id)
+    session.rollback()
+    assert team_days(session, other.id) == {}
+    assert team_days(session, team.id) == {(0, DAY): (30, 1)}
+    assert service.check_integrity(session) == []

@@ -3,6 +3,8 @@
     python tests/bench/bench_hours.py                                  # SQLite (a temporary file)
     TEST_DATABASE_URL=postgresql://app:app@127.0.0.1/<db> python tests/bench/bench_hours.py
     BENCH_USERS=20000 BENCH_RECORDS=1000000 python tests/bench/bench_hours.py   # smaller
+    BENCH_SQLITE=/var/tmp/hours.db BENCH_ENGINE=sqlite python tests/bench/bench_hours.py  # keep the file
+    BENCH_REUSE=1 BENCH_SQLITE=/var/tmp/hours.db BENCH_ENGINE=sqlite python ...          # measure it again
 
 The volunteers, teams and a ledger come from bench_leaderboard's generator (BENCH_ENTRIES ledger
 entries, default one per volunteer); then exactly BENCH_RECORDS confirmed service records are
@@ -37,6 +39,9 @@ os.environ.setdefault("BENCH_ENTRIES", os.environ.get("BENCH_USERS", "100000"))
 import bench_leaderboard as base  # noqa: E402  (the volunteers, teams and ledger)
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "5000000"))
+#: BENCH_REUSE=1 measures the data a former run left (BENCH_SQLITE's file, or the PostgreSQL
+#: database) instead of loading it again.
+REUSE = os.environ.get("BENCH_REUSE") == "1"
 KINDS = ("patrol", "patrol", "patrol", "tea_room", "mediation", "publicity", "care_visit", "training")
 SOURCES = {"patrol": "outing", "tea_room": "duty_post", "mediation": "duty_post", "publicity": "event",
            "care_visit": "entry", "training": "event"}
@@ -90,6 +95,7 @@ def load_records(app, now: datetime) -> float:
     cur.execute("INSERT INTO service_station_days (station_id, day, kind, minutes, records) "
                 "SELECT station_id, day, kind, SUM(minutes), SUM(records) FROM service_day_totals "
                 "GROUP BY station_id, day, kind")
+    cur.execute(base.TEAM_DAYS_FROM_MEMBERS)
     raw.commit()
     cur.execute("ANALYZE")
     if not on_pg:
@@ -106,22 +112,23 @@ def measure(url: str) -> None:
 
     from volunteer_app import db
     from volunteer_app.models import ServiceRecord, User
-    from volunteer_app.services import accounts, reports, service
+    from volunteer_app.services import accounts, recognition, reports, service
     from volunteer_app.services.dashboard import scope_for, scoped_user_ids
 
     now = datetime.now(timezone.utc)
     app = base.build_app(url, cache_seconds=0)
     engine = app.extensions["db_engine"]
-    base.generate(app, now)
-    seconds = load_records(app, now)
-    base.log(f"{RECORDS} service records loaded in {seconds:.0f} s")
+    if not REUSE:
+        base.generate(app, now)
+        seconds = load_records(app, now)
+        base.log(f"{RECORDS} service records loaded in {seconds:.0f} s")
     with app.app_context(), db.unit_of_work(engine) as s:
         busiest = s.exec(select(ServiceRecord.user_id, func.count()).group_by(ServiceRecord.user_id)
                          .order_by(func.count().desc()).limit(1)).one()
         viewer = s.get(User, busiest[0])
         token, _ = accounts.issue_token(s, viewer, kind="api")
-        admin = accounts.create_user(s, None, username="bench-admin", password="bench-admin-pass-2026",
-                                     display_name="管理员", roles=["admin"])
+        admin = s.exec(select(User).where(User.username == "bench-admin")).first() or accounts.create_user(
+            s, None, username="bench-admin", password="bench-admin-pass-2026", display_name="管理员", roles=["admin"])
         admin_id = admin.id
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
@@ -145,6 +152,8 @@ def measure(url: str) -> None:
         p = reports.period(month.date(), now.astimezone(base.CST).date())
         scope = scope_for(s, admin)
         fewer = max(3, base.REPEAT // 8)
+        results["service: teams' ranking (200 teams), this month, no cache"] = base.timed(
+            lambda: recognition.team_ranking(s, admin, "month"), repeat=fewer)
         results["service: hours by kind, station, this month"] = base.timed(
             lambda: reports.hours_by_kind(s, scope, p), repeat=fewer)
         results["service: hours by team (200 teams), this month, no cache"] = base.timed(
@@ -157,7 +166,7 @@ def measure(url: str) -> None:
         results["service: hours by team (200 teams), this month, cached"] = base.timed(cached_team_hours)
         app.config["LEADERBOARD_CACHE_SECONDS"] = 0
         results["service: first 200 people of the hours table, this month"] = base.timed(
-            lambda: [row for _, row in zip(range(200), reports.hours_rows(s, scoped_user_ids(scope), p))],
+            lambda: [row for _, row in zip(range(201), reports.hours_rows(s, scoped_user_ids(scope), p, batch=201))],
             repeat=fewer)
         results["service: a certificate, this month"] = base.timed(
             lambda: reports.certificate(s, admin, viewer.id, p))
@@ -174,7 +183,7 @@ def main() -> None:
     from volunteer_app.config import normalise_database_url
     pg = os.environ.get("TEST_DATABASE_URL")
     if os.environ.get("BENCH_ENGINE", "both") in ("both", "sqlite"):
-        path = Path(tempfile.mkdtemp(prefix="hours-bench-")) / "bench.db"
+        path = Path(os.environ.get("BENCH_SQLITE") or Path(tempfile.mkdtemp(prefix="hours-bench-")) / "bench.db")
         base.log(f"SQLite at {path}")
         measure(f"sqlite:///{path}")
     if pg and os.environ.get("BENCH_ENGINE", "both") in ("both", "postgresql"):

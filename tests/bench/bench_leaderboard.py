@@ -63,6 +63,14 @@ def build_app(url: str, cache_seconds: int):
 LOADED = ("users", "team_memberships", "ledger_entries", "points_totals")
 
 
+#: service_team_days from the members' day totals (as migration 0018 fills it), for the loaders.
+TEAM_DAYS_FROM_MEMBERS = """
+    INSERT INTO service_team_days (team_id, unit_id, day, minutes, records)
+    SELECT m.team_id, COALESCE(m.unit_id, 0), d.day, sum(d.minutes), sum(d.records)
+    FROM team_memberships m JOIN service_day_totals d ON d.user_id = m.user_id
+    GROUP BY m.team_id, COALESCE(m.unit_id, 0), d.day"""
+
+
 def entry_counts(rng: random.Random, users: int, entries: int) -> list[int]:
     """Entries per volunteer, exactly ``entries`` in all: a few very active people (a Pareto
     spread, at most 20 times the average) and many occasional ones (at least one entry)."""

@@ -8,8 +8,8 @@ The ledger, the volunteers, their teams (one checkpoint each) and the leaderboar
 ``bench_leaderboard.generate`` spread over the stations. Then, inside the database, from those
 entries: one check-in for each ``checkin`` entry (at its team's checkpoint, at the entry's time),
 one confirmed two-hour patrol record for each ``shift`` entry, and the summary tables the writes
-keep (``station_days``, ``service_day_totals``, ``service_station_days``, ``users.minutes_served``
-and ``last_active_on``), so that ``volunteer-app check`` would agree. Then ANALYZE.
+keep (``station_days``, ``service_day_totals``, ``service_station_days``, ``service_team_days``,
+``users.minutes_served`` and ``last_active_on``), so that ``volunteer-app check`` would agree. Then ANALYZE.
 
 Measured in the same run through the Flask test client (no network), beside the bare read
 ``GET /api/v1/me`` of a volunteer in the middle of a station's board:
@@ -55,7 +55,8 @@ def log(message: str) -> None:
 #: The statements of ``derive`` that update users (after the derived tables' indexes are back).
 UPDATES = ("minutes_served", "last_active_on")
 #: The tables ``derive`` fills.
-DERIVED = ("checkpoints", "checkins", "service_records", "service_day_totals", "service_station_days", "station_days")
+DERIVED = ("checkpoints", "checkins", "service_records", "service_day_totals", "service_station_days",
+           "service_team_days", "station_days")
 
 
 def derive(engine) -> dict[str, int]:
@@ -98,6 +99,7 @@ def derive(engine) -> dict[str, int]:
             INSERT INTO service_station_days (station_id, day, kind, minutes, records)
             SELECT station_id, day, kind, sum(minutes), sum(records)
             FROM service_day_totals GROUP BY station_id, day, kind""",
+        "service_team_days": base.TEAM_DAYS_FROM_MEMBERS,
         "minutes_served": """
             UPDATE users SET minutes_served = COALESCE(
                 (SELECT sum(t.minutes) FROM service_day_totals t WHERE t.user_id = users.id), 0)""",

@@ -23,7 +23,7 @@ from .tips import PHOTO_TYPES, TIP_CATEGORIES, TIP_LEVELS, TIP_STATUSES, Tip, Ti
 from .store import (ITEM_KINDS, REDEMPTION_STATUSES, SPONSOR_KINDS, Redemption, Sponsor, SponsorGift,  # noqa: F401
                     StockMovement, StoreItem, Voucher)
 from .service import (SERVICE_SOURCES, SERVICE_STATUSES, ServiceDayTotal, ServiceKind, ServiceRecord,  # noqa: F401
-                      ServiceStationDay)
+                      ServiceStationDay, ServiceTeamDay)
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery  # noqa: F401
 from .callouts import CALLOUT_ANSWERS, Callout, CalloutAnswer  # noqa: F401
 from .county import StationDay  # noqa: F401

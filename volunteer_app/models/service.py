@@ -94,3 +94,18 @@ class ServiceStationDay(SQLModel, table=True):
     kind: str = Field(max_length=32, primary_key=True)
     minutes: int = Field(default=0)
     records: int = Field(default=0)
+
+
+class ServiceTeamDay(SQLModel, table=True):
+    """A team's confirmed minutes and records on one day, per sub-unit: the sum of the
+    :class:`ServiceDayTotal` rows of the team's members as they are now (``unit_id`` 0: the
+    members in no sub-unit). Kept with every confirmation and with every change of membership
+    (joining, leaving, moving sub-unit), written at the end of the transaction in key order as the
+    station's are; ``check`` proves it equals the members' totals."""
+
+    __tablename__ = "service_team_days"
+    team_id: int = Field(foreign_key="teams.id", primary_key=True)
+    unit_id: int = Field(default=0, primary_key=True)
+    day: date = Field(primary_key=True)
+    minutes: int = Field(default=0)
+    records: int = Field(default=0)

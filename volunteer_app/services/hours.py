@@ -3,8 +3,9 @@
 The one rule every sum of hours follows (home, the dashboard, the reports, the certificates, the
 county); a record counts on the station-local day its service started. The sums are read from
 day totals that ``service`` keeps with every confirmation (:func:`count`): per person
-(``service_day_totals``) and per station (``service_station_days``); ``check`` proves they equal
-the records.
+(``service_day_totals``), per station (``service_station_days``) and per team and sub-unit
+(``service_team_days``, which also follow each change of membership: :func:`_membership_moves`);
+``check`` proves they equal the records.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from sqlalchemy import event, except_, func, or_, text, union_all
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from ..models import ServiceDayTotal, ServiceRecord, ServiceStationDay, Shift, ShiftSignup
+from ..models import ServiceDayTotal, ServiceRecord, ServiceStationDay, ServiceTeamDay, Shift, ShiftSignup, TeamMembership
 from ..timeutil import local, station_tz
 
-#: ``session.info`` key of the station totals still to write in this transaction.
+#: ``session.info`` keys of the station and team totals still to write in this transaction.
 _PENDING = "service_station_days_pending"
+_PENDING_TEAMS = "service_team_days_pending"
 
 _ADD_TO_PERSON = text(
     "INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
@@ -31,6 +33,15 @@ _ADD_TO_STATION = text(
     "VALUES (:station_id, :day, :kind, :minutes, :records) ON CONFLICT (station_id, day, kind) DO UPDATE "
     "SET minutes = service_station_days.minutes + excluded.minutes, "
     "records = service_station_days.records + excluded.records")
+_ADD_TO_TEAM = text(
+    "INSERT INTO service_team_days (team_id, unit_id, day, minutes, records) "
+    "VALUES (:team_id, :unit_id, :day, :minutes, :records) ON CONFLICT (team_id, unit_id, day) DO UPDATE "
+    "SET minutes = service_team_days.minutes + excluded.minutes, "
+    "records = service_team_days.records + excluded.records")
+
+
+def _pending(session: Session, key: str) -> dict:
+    return session.info.setdefault(key, defaultdict(lambda: [0, 0]))
 
 
 def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] | None = None) -> None:
@@ -38,11 +49,13 @@ def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] 
     again after its start or minutes changed from ``was`` (its ``started_at`` and ``minutes``
     before). The person's row is written now; the station's at the end of the transaction
     (:func:`write_pending`), so that a transaction never holds the station's row while it waits
-    for a person's."""
+    for a person's; so are the rows of the person's teams, as they are now."""
     changes = [(local(record.started_at).date(), record.minutes, 1)]
     if was is not None:
         changes.append((local(was[0]).date(), -was[1], -1))
-    pending = session.info.setdefault(_PENDING, defaultdict(lambda: [0, 0]))
+    pending, teams = _pending(session, _PENDING), _pending(session, _PENDING_TEAMS)
+    memberships = session.execute(select(TeamMembership.team_id, TeamMembership.unit_id)
+                                  .where(TeamMembership.user_id == record.user_id)).all()
     merged: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for day, minutes, records in changes:
         merged[day][0] += minutes
@@ -52,30 +65,82 @@ def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] 
             continue
         session.execute(_ADD_TO_PERSON, {"user_id": record.user_id, "day": day, "kind": record.kind,
                                          "station_id": record.station_id, "minutes": minutes, "records": records})
-        totals = pending[(record.station_id, day, record.kind)]
-        totals[0] += minutes
-        totals[1] += records
+        for totals in [pending[(record.station_id, day, record.kind)]] + [
+                teams[(team_id, unit_id or 0, day)] for team_id, unit_id in memberships]:
+            totals[0] += minutes
+            totals[1] += records
 
 
 def write_pending(session: Session) -> None:
-    """Write the station totals this transaction still owes, in key order."""
-    pending = session.info.pop(_PENDING, None)
-    rows = [{"station_id": station_id, "day": day, "kind": kind, "minutes": minutes, "records": records}
-            for (station_id, day, kind), (minutes, records) in sorted(pending.items()) if minutes or records] \
-        if pending else []
-    if rows:
-        session.execute(_ADD_TO_STATION, rows)
+    """Write the station and team totals this transaction still owes, in key order (the
+    stations' first, then the teams')."""
+    for key, statement, names in ((_PENDING, _ADD_TO_STATION, ("station_id", "day", "kind")),
+                                  (_PENDING_TEAMS, _ADD_TO_TEAM, ("team_id", "unit_id", "day"))):
+        pending = session.info.pop(key, None)
+        rows = [dict(zip(names, key), minutes=minutes, records=records)
+                for key, (minutes, records) in sorted(pending.items()) if minutes or records] if pending else []
+        if rows:
+            session.execute(statement, rows)
+
+
+def _membership_moves(session: Session) -> list[tuple[int, tuple | None, tuple | None]]:
+    """``(user_id, (team_id, unit_id) before, after)`` of the memberships this flush adds,
+    deletes or moves to another team or sub-unit (None: no membership). The old place is read
+    from the database, which still holds it."""
+    moves = []
+    table = TeamMembership.__table__
+
+    def stored(membership) -> tuple | None:
+        if membership.id is None:
+            return None
+        row = session.connection().execute(select(table.c.team_id, table.c.unit_id)
+                                           .where(table.c.id == membership.id)).first()
+        return (row[0], row[1] or 0) if row else None
+
+    for membership in session.new:
+        if isinstance(membership, TeamMembership) and membership.user_id is not None:
+            moves.append((membership.user_id, None, (membership.team_id, membership.unit_id or 0)))
+    for membership in session.deleted:
+        if isinstance(membership, TeamMembership):
+            before = stored(membership)
+            if before is not None:
+                moves.append((membership.user_id, before, None))
+    for membership in session.dirty:
+        if isinstance(membership, TeamMembership) and session.is_modified(membership, include_collections=False):
+            before, after = stored(membership), (membership.team_id, membership.unit_id or 0)
+            if before != after:
+                moves.append((membership.user_id, before, after))
+    return moves
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _before_flush(session, _context, _instances) -> None:
+    """A member who joins, leaves or moves sub-unit takes their day totals along."""
+    moves = _membership_moves(session)
+    if not moves:
+        return
+    teams = _pending(session, _PENDING_TEAMS)
+    for user_id, before, after in moves:
+        days_ = session.connection().execute(
+            select(ServiceDayTotal.day, func.sum(ServiceDayTotal.minutes), func.sum(ServiceDayTotal.records))
+            .where(ServiceDayTotal.user_id == user_id).group_by(ServiceDayTotal.day)).all()
+        for day, minutes, records in days_:
+            for place, sign in ((before, -1), (after, 1)):
+                if place is not None:
+                    teams[(*place, day)][0] += sign * int(minutes or 0)
+                    teams[(*place, day)][1] += sign * int(records or 0)
 
 
 @event.listens_for(OrmSession, "before_commit")
 def _before_commit(session) -> None:
-    if session.info.get(_PENDING):
+    if session.info.get(_PENDING) or session.info.get(_PENDING_TEAMS):
         write_pending(session)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _after_rollback(session, _transaction) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_TEAMS, None)
 
 
 def days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
@@ -117,6 +182,19 @@ def minutes_by_user(session: Session, user_ids, start: datetime | None, end: dat
     rows = session.execute(_summed(session, lambda t: (t.user_id, func.sum(t.minutes)), user_ids, start, end)
                            .group_by(ServiceDayTotal.user_id)).all()
     return [(user_id, int(total or 0)) for user_id, total in rows]
+
+
+def team_minutes(session: Session, team_ids: list[int], first: date, last: date, *, unit_id: int | None = None
+                 ) -> dict[int, int]:
+    """``{team_id: minutes}`` served from ``first`` to ``last`` (station-local days, inclusive) by
+    the teams' members as they are now, or by the members of the sub-unit ``unit_id``."""
+    write_pending(session)
+    stmt = (select(ServiceTeamDay.team_id, func.sum(ServiceTeamDay.minutes))
+            .where(ServiceTeamDay.team_id.in_(team_ids or [-1]), ServiceTeamDay.day >= first, ServiceTeamDay.day <= last)
+            .group_by(ServiceTeamDay.team_id))
+    if unit_id is not None:
+        stmt = stmt.where(ServiceTeamDay.unit_id == unit_id)
+    return {team_id: int(minutes or 0) for team_id, minutes in session.execute(stmt)}
 
 
 def person_minutes(user_column, start: datetime | None, end: datetime | None):
@@ -192,8 +270,8 @@ def _records_in_python(session: Session) -> set[tuple]:
 
 
 def check(session: Session) -> list[str]:
-    """The person totals equal the confirmed records they sum, and the station totals equal
-    their people's (compared in the database; only differences come back)."""
+    """The person totals equal the confirmed records they sum, and the station and team totals
+    equal their people's (compared in the database; only differences come back)."""
     write_pending(session)
     day = _local_day(session, ServiceRecord.started_at)
     if day is not None:
@@ -210,8 +288,19 @@ def check(session: Session) -> list[str]:
                func.sum(ServiceDayTotal.records))
         .group_by(ServiceDayTotal.station_id, ServiceDayTotal.day, ServiceDayTotal.kind)
         .having(or_(func.sum(ServiceDayTotal.minutes) != 0, func.sum(ServiceDayTotal.records) != 0)))
+    unit = func.coalesce(TeamMembership.unit_id, 0)
+    teams = _differences(
+        session,
+        select(ServiceTeamDay.team_id, ServiceTeamDay.unit_id, ServiceTeamDay.day, ServiceTeamDay.minutes,
+               ServiceTeamDay.records).where(or_(ServiceTeamDay.minutes != 0, ServiceTeamDay.records != 0)),
+        select(TeamMembership.team_id, unit, ServiceDayTotal.day, func.sum(ServiceDayTotal.minutes),
+               func.sum(ServiceDayTotal.records))
+        .join(ServiceDayTotal, ServiceDayTotal.user_id == TeamMembership.user_id)
+        .group_by(TeamMembership.team_id, unit, ServiceDayTotal.day)
+        .having(or_(func.sum(ServiceDayTotal.minutes) != 0, func.sum(ServiceDayTotal.records) != 0)))
     return ([f"service day totals (person): records and totals differ at {row}" for row in sorted(people, key=str)]
-            + [f"service day totals (station): station and people differ at {row}" for row in sorted(stations, key=str)])
+            + [f"service day totals (station): station and people differ at {row}" for row in sorted(stations, key=str)]
+            + [f"service day totals (team): team and members differ at {row}" for row in sorted(teams, key=str)])
 
 
 def completed_shifts(session: Session, user_ids, start: datetime, end: datetime) -> int:

@@ -291,11 +291,9 @@ def _team_sums(session: Session, team_ids: list[int], unit_id: int | None, p: Pe
     earned = by_team(func.sum(LedgerEntry.amount), join_on=(LedgerEntry, LedgerEntry.user_id == TeamMembership.user_id),
                      where=(LedgerEntry.earned == True, LedgerEntry.created_at >= p.start,  # noqa: E712
                             LedgerEntry.created_at < p.end))
-    minutes = by_team(func.sum(ServiceDayTotal.minutes),
-                      join_on=(ServiceDayTotal, ServiceDayTotal.user_id == TeamMembership.user_id),
-                      where=(ServiceDayTotal.day >= p.first, ServiceDayTotal.day <= p.last))
+    minutes = hours.team_minutes(session, team_ids, p.first, p.last, unit_id=unit_id)
     return [[team_id, int(members.get(team_id, 0)), int(checkins.get(team_id, (0, 0))[1] or 0),
-             int(minutes.get(team_id, (0,))[0] or 0), int(checkins.get(team_id, (0, 0))[0] or 0),
+             minutes.get(team_id, 0), int(checkins.get(team_id, (0, 0))[0] or 0),
              int(earned.get(team_id, (0,))[0] or 0)] for team_id in team_ids]
 
 

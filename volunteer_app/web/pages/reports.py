@@ -65,7 +65,7 @@ def reports_page():
     scope = scope_for(session, current_user, team_id, unit_id)
     teams = reports.hours_by_team(session, scope, p)
     people = []
-    for row in reports.hours_rows(session, scoped_user_ids(scope), p):
+    for row in reports.hours_rows(session, scoped_user_ids(scope), p, batch=TABLE_ROWS + 1):
         people.append(row)
         if len(people) > TABLE_ROWS:
             break
