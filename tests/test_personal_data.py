@@ -110,7 +110,7 @@ def figures(session, folks):
         "minutes": session.get(User, alice_id).minutes_served,
         "checkins": session.exec(select(func.count()).select_from(Checkin).where(Checkin.user_id == alice_id)).one(),
         "hours": [(row.user_id, row.hours, row.checkins, row.points_earned)
-                  for row in reports.hours_rows(session, dashboard.scoped_user_ids(scope), station_period)],
+                  for row in reports.hours_rows(session, dashboard.scope_people(scope), station_period)],
         "teams": [(row.team.id, row.hours, row.checkins, row.points_earned, row.members)
                   for row in reports.hours_by_team(session, scope, station_period)],
         "week": dashboard.figures(session, scope, datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)),

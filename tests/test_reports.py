@@ -297,3 +297,54 @@ def test_hours_by_team_comes_from_the_shared_cache(app, session, people):
     later = now + timedelta(seconds=recognition.CACHE_FRESH_SECONDS + 2)
     assert checkins_of_team_a(later) == 2
     assert checkins_of_team_a(later + timedelta(seconds=recognition.cache_seconds())) == 3  # never older than that
+
+
+def test_each_team_row_is_the_sum_of_its_members_rows(app, session, people):
+    """The per-team figures (read from the station's rows of the period) equal the sums of
+    the hours table's rows of the team's members: minutes, check-ins at checkpoints and at
+    events, members who checked in, points earned (a deduction is no earning); a person in
+    two teams counts in both; what lies on the period's last instant counts, its end does not;
+    with a sub-unit chosen, its members only."""
+    from volunteer_app.services import units
+    from volunteer_app.services.dashboard import scope_for, scope_people
+    team_a, team_b, alice, bob = people["team_a"], people["team_b"], people["alice"], people["bob"]
+    carol = factories.user(session, team=team_a, username="carol")
+    factories.membership(session, team_b, carol)
+    unit = units.create_unit(session, people["coord_a"], team_a.id, name="一分队", leader_ids=[carol.id])
+    first, end = datetime(2026, 10, 1, tzinfo=TZ).astimezone(UTC), datetime(2026, 11, 1, tzinfo=TZ).astimezone(UTC)
+    talk = factories.event(session, starts_at=first + timedelta(days=3))
+    add_checkin(session, alice, people["checkpoint"], first)
+    add_checkin(session, alice, people["checkpoint"], first + timedelta(days=2), points=7)
+    add_checkin(session, carol, people["checkpoint"], end - timedelta(seconds=1))
+    add_checkin(session, bob, people["checkpoint"], end)  # the next period
+    row = Checkin(user_id=carol.id, kind="event", event_id=talk.id, points_awarded=10,
+                  created_at=talk.starts_at + timedelta(minutes=5))
+    session.add(row)
+    session.flush()
+    ledger.post(session, carol.id, 10, "checkin", f"checkin:{row.id}", reason="反诈", now=row.created_at)
+    ledger.post(session, bob.id, 4, "adjustment", "adj:bob", reason="补记", now=first + timedelta(days=5))
+    ledger.post(session, alice.id, -2, "adjustment", "adj:alice", reason="更正", now=first + timedelta(days=6))
+    factories.service_record(session, alice, first + timedelta(days=1), 90)
+    factories.service_record(session, carol, first + timedelta(days=4), 45, kind="tea_room")
+    factories.service_record(session, bob, end + timedelta(hours=1), 600)  # the next period
+    session.commit()
+    p = reports.period(date_of(first), date_of(end - timedelta(days=1)))
+    admin = people["admin"]
+    for unit_id, teams in ((None, (team_a, team_b)), (unit.id, (team_a,))):
+        scope = scope_for(session, admin, team_a.id if unit_id else None, unit_id)
+        people_rows = {row.user_id: row for row in reports.hours_rows(session, scope_people(scope), p)}
+        rows = {row.team.id: row for row in reports.hours_by_team(session, scope, p)}
+        for team in teams:
+            members = [person for person in people_rows.values() if team.name in person.teams]
+            expected = (len(members), sum(1 for person in members if person.checkins),
+                        sum(person.minutes for person in members), sum(person.checkins for person in members),
+                        sum(person.points_earned for person in members))
+            got = rows[team.id]
+            assert (got.members, got.active, got.minutes, got.checkins, got.points_earned) == expected, team.name
+    whole = {row.team.id: row for row in reports.hours_by_team(session, scope_for(session, admin), p)}
+    assert (whole[team_a.id].checkins, whole[team_a.id].points_earned, whole[team_a.id].minutes) == (4, 5 + 7 + 5 + 10, 135)  # alice's -2 earns nothing
+    assert (whole[team_b.id].active, whole[team_b.id].points_earned, whole[team_b.id].minutes) == (1, 5 + 10 + 4, 45)
+
+
+def date_of(moment):
+    return moment.astimezone(TZ).date()

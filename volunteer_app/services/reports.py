@@ -22,18 +22,18 @@ from datetime import date, datetime, timedelta
 from typing import Iterator
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ..errors import FieldError
 from ..parsing import BadValue, check_year, parse_day, parse_id
 from ..models import (AuditEntry, CareHousehold, CareVisit, CareVisitor, Checkin, Checkpoint, Event, LedgerEntry,
-                      Redemption, ServiceDayTotal, ServiceRecord, Station, StoreItem, Team, TeamMembership, Tip, User)
+                      PointsTotal, Redemption, ServiceRecord, Station, StoreItem, Team, TeamMembership, Tip, User)
 from ..timeutil import local, local_midnight, utcnow
 from . import access, hours, identity, recognition, service
 from .csv_export import csv_stream
-from .dashboard import Scope, scope_for, scoped_user_ids
+from .dashboard import Scope, scope_for, scope_people, scoped_user_ids, station_checkin_queries
 
 BATCH = 1000
 MAX_PERIOD_DAYS = 3660
@@ -200,8 +200,9 @@ def _team_names(session: Session, user_ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
-def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> Iterator[HoursRow]:
-    """Per person (id order): minutes served, check-ins and points earned in the period, with
+def hours_rows(session: Session, people, p: Period, *, batch: int = BATCH) -> Iterator[HoursRow]:
+    """Per person of ``people`` (a WHERE clause on ``User``, as :func:`dashboard.scope_people`
+    makes), in id order: minutes served, check-ins and points earned in the period, with
     the person's phone and teams, a batch of people at a time. Each figure is a subquery on
     the person's own rows (their day totals, their check-ins, their ledger), so that a page of
     the table reads its people's rows only, never the whole station's period."""
@@ -213,7 +214,7 @@ def hours_rows(session: Session, user_ids, p: Period, *, batch: int = BATCH) -> 
                      LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)
               .scalar_subquery())
     stmt = select(User.id, User.username, User.display_name, User.phone,
-                  hours.person_minutes(User.id, p.start, p.end), checkins, earned).where(User.id.in_(user_ids))
+                  hours.person_minutes(User.id, p.start, p.end), checkins, earned).where(people)
     people = keyset(session, stmt, User.id, batch=batch)
     while True:
         chunk = [row for _, row in zip(range(batch), people)]
@@ -232,7 +233,7 @@ def hours_by_volunteer_export(session: Session, actor: User, p: Period, *, team_
               _l("Check-ins"), _l("Points earned"), _l("From"), _l("To")]
 
     def rows():
-        for row in hours_rows(session, scoped_user_ids(scope), p):
+        for row in hours_rows(session, scope_people(scope), p):
             yield (row.user_id, row.username, row.display_name, "、".join(row.teams), row.phone or "",
                    f"{row.hours:.2f}", row.checkins, row.points_earned, p.first.isoformat(), p.last.isoformat())
 
@@ -264,37 +265,41 @@ def hours_by_team(session: Session, scope: Scope, p: Period, *, now: datetime | 
     teams = [team for team in scope.choices if scope.whole_station or team.id in scope.team_ids]
     key = (f"hours-teams:{scope.station_id}:{','.join(str(team.id) for team in teams)}:{scope.unit_id or '-'}:"
            f"{p.first.isoformat()}:{p.last.isoformat()}")
-    rows = recognition.cached(session, key, lambda: _team_sums(session, [team.id for team in teams], scope.unit_id, p),
+    rows = recognition.cached(session, key, lambda: _team_sums(session, scope, [team.id for team in teams], p),
                               now or utcnow())
     by_team = {row[0]: row[1:] for row in rows}
     return [TeamHours(team, *by_team.get(team.id, (0, 0, 0, 0, 0))) for team in teams]
 
 
-def _team_sums(session: Session, team_ids: list[int], unit_id: int | None, p: Period) -> list[list[int]]:
-    """``[team_id, members, active, minutes, check-ins, points earned]`` per team."""
+def _team_sums(session: Session, scope: Scope, team_ids: list[int], p: Period) -> list[list[int]]:
+    """``[team_id, members, active, minutes, check-ins, points earned]`` per team. Each figure
+    reads the station's rows of the period and goes on to their people's memberships, never
+    every member's own rows: the team day totals (minutes), the station's check-ins (by its
+    checkpoints and events) and its points day totals. (``+ 0`` keeps each join that way round,
+    and keeps the team index from being probed once per team for each row.)"""
     member = TeamMembership.team_id.label("team_id")
     counted = [TeamMembership.team_id.in_(team_ids or [-1])]
-    if unit_id is not None:
-        counted.append(TeamMembership.unit_id == unit_id)
-
-    def by_team(*figures, join_on, where) -> dict[int, tuple]:
-        """One grouped query for all the teams: ``{team_id: figures}``."""
-        stmt = (select(member, *figures).select_from(TeamMembership).join(join_on[0], join_on[1])
-                .where(*counted, *where).group_by(TeamMembership.team_id))
-        return {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
-
+    joined = [(TeamMembership.team_id + 0).in_(team_ids or [-1])]
+    if scope.unit_id is not None:
+        counted.append(TeamMembership.unit_id == scope.unit_id)
+        joined.append(TeamMembership.unit_id == scope.unit_id)
     members = dict(session.execute(select(member, func.count()).where(*counted)
                                    .group_by(TeamMembership.team_id)).all())
-    checkins = by_team(func.count(Checkin.id), func.count(func.distinct(Checkin.user_id)),
-                       join_on=(Checkin, Checkin.user_id == TeamMembership.user_id),
-                       where=(Checkin.created_at >= p.start, Checkin.created_at < p.end, Checkin.direction == "in"))
-    earned = by_team(func.sum(LedgerEntry.amount), join_on=(LedgerEntry, LedgerEntry.user_id == TeamMembership.user_id),
-                     where=(LedgerEntry.earned == True, LedgerEntry.created_at >= p.start,  # noqa: E712
-                            LedgerEntry.created_at < p.end))
-    minutes = hours.team_minutes(session, team_ids, p.first, p.last, unit_id=unit_id)
-    return [[team_id, int(members.get(team_id, 0)), int(checkins.get(team_id, (0, 0))[1] or 0),
-             minutes.get(team_id, 0), int(checkins.get(team_id, (0, 0))[0] or 0),
-             int(earned.get(team_id, (0,))[0] or 0)] for team_id in team_ids]
+    scans = union_all(*(query.join(TeamMembership, TeamMembership.user_id == Checkin.user_id + 0).where(*joined)
+                        for query in station_checkin_queries(scope, p.start, p.end, member, Checkin.user_id,
+                                                             end_included=False))).subquery()
+    checkins = {team_id: (count, active) for team_id, count, active in session.execute(
+        select(scans.c.team_id, func.count(), func.count(func.distinct(scans.c.user_id))).group_by(scans.c.team_id))}
+    earned = dict(session.execute(
+        select(member, func.sum(PointsTotal.points)).select_from(PointsTotal)
+        .join(TeamMembership, TeamMembership.user_id == PointsTotal.user_id + 0)
+        .where(*joined, PointsTotal.station_id == scope.station_id, PointsTotal.period == "day",
+               PointsTotal.period_start >= p.first, PointsTotal.period_start <= p.last)
+        .group_by(TeamMembership.team_id)).all())
+    minutes = hours.team_minutes(session, team_ids, p.first, p.last, unit_id=scope.unit_id)
+    return [[team_id, int(members.get(team_id, 0)), int(checkins.get(team_id, (0, 0))[1]),
+             minutes.get(team_id, 0), int(checkins.get(team_id, (0, 0))[0]),
+             int(earned.get(team_id) or 0)] for team_id in team_ids]
 
 
 def hours_by_team_export(session: Session, actor: User, p: Period, *, team_id: int | None = None,

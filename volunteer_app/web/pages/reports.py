@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from ... import db
 from ...services import assessment, reports
-from ...services.dashboard import scope_for, scoped_user_ids
+from ...services.dashboard import scope_for, scope_people
 from ...timeutil import local, utcnow
 from ..params import arg_id, to_id
 from . import bp
@@ -65,7 +65,7 @@ def reports_page():
     scope = scope_for(session, current_user, team_id, unit_id)
     teams = reports.hours_by_team(session, scope, p)
     people = []
-    for row in reports.hours_rows(session, scoped_user_ids(scope), p, batch=TABLE_ROWS + 1):
+    for row in reports.hours_rows(session, scope_people(scope), p, batch=TABLE_ROWS + 1):
         people.append(row)
         if len(people) > TABLE_ROWS:
             break
