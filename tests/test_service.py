@@ -173,6 +173,28 @@ def test_patrol_scans_form_outings(session, crew):
     assert_hours_hold(session, member)
 
 
+def test_an_outing_extends_from_its_row_or_from_the_object_the_session_holds(app, session, crew, prepared_path):
+    """A scan finds the outing a former request left (built from its row) or the one this
+    transaction holds (with a change not yet written), and leaves the object equal to its row."""
+    team, boss, member = crew
+    a, b = checkpoint(session, cooldown_minutes=0), checkpoint(session, cooldown_minutes=0)
+    outing_id = checkins.check_in(session, member, code_of(a), now=T0).service.id
+    session.commit()
+    session.expunge_all()
+    member = session.get(User, member.id)
+    extended = checkins.check_in(session, member, code_of(b), now=T0 + timedelta(minutes=30)).service
+    assert (extended.id, extended.minutes, extended.last_scan_at) == (outing_id, 40, T0 + timedelta(minutes=30))
+    assert session.get(ServiceRecord, outing_id) is extended and extended not in session.dirty
+    extended.note = "沿湖"  # unwritten when the next scan reads the outing
+    again = checkins.check_in(session, member, code_of(a), now=T0 + timedelta(minutes=50)).service
+    assert again is extended and again.minutes == 60
+    session.commit()
+    session.expire_all()
+    row = session.get(ServiceRecord, outing_id)
+    assert (row.minutes, row.weighted_minutes, row.ended_at, row.note) == (60, 60, T0 + timedelta(minutes=60), "沿湖")
+    assert_hours_hold(session, member)
+
+
 def test_outing_settings_and_no_outing_while_on_duty(app, session, crew):
     team, boss, member = crew
     app.config.update(OUTING_GAP_MINUTES=20, OUTING_TAIL_MINUTES=0)

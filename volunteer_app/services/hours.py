@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import event, except_, func, or_, text, union_all
+from sqlalchemy import Date, bindparam, event, except_, func, or_, text, union_all
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
+from .. import db
 from ..models import ServiceDayTotal, ServiceRecord, ServiceStationDay, ServiceTeamDay, Shift, ShiftSignup, TeamMembership
 from ..timeutil import local, station_tz
 
@@ -23,11 +24,14 @@ from ..timeutil import local, station_tz
 _PENDING = "service_station_days_pending"
 _PENDING_TEAMS = "service_team_days_pending"
 
-_ADD_TO_PERSON = text(
+_ADD_TO_PERSON = db.Prepared(text(
     "INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
     "VALUES (:user_id, :day, :kind, :station_id, :minutes, :records) ON CONFLICT (user_id, day, kind) DO UPDATE "
     "SET minutes = service_day_totals.minutes + excluded.minutes, "
-    "records = service_day_totals.records + excluded.records")
+    "records = service_day_totals.records + excluded.records").bindparams(bindparam("day", type_=Date)))
+_memberships = TeamMembership.__table__
+_TEAMS_OF = db.Prepared(select(_memberships.c.team_id, _memberships.c.unit_id)
+                        .where(_memberships.c.user_id == bindparam("user_id")))
 _ADD_TO_STATION = text(
     "INSERT INTO service_station_days (station_id, day, kind, minutes, records) "
     "VALUES (:station_id, :day, :kind, :minutes, :records) ON CONFLICT (station_id, day, kind) DO UPDATE "
@@ -54,8 +58,9 @@ def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] 
     if was is not None:
         changes.append((local(was[0]).date(), -was[1], -1))
     pending, teams = _pending(session, _PENDING), _pending(session, _PENDING_TEAMS)
-    memberships = session.execute(select(TeamMembership.team_id, TeamMembership.unit_id)
-                                  .where(TeamMembership.user_id == record.user_id)).all()
+    if any(isinstance(obj, TeamMembership) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()  # the memberships as they are now
+    memberships = _TEAMS_OF.all(session, {"user_id": record.user_id})
     merged: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for day, minutes, records in changes:
         merged[day][0] += minutes
@@ -63,8 +68,8 @@ def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] 
     for day, (minutes, records) in merged.items():
         if not minutes and not records:
             continue
-        session.execute(_ADD_TO_PERSON, {"user_id": record.user_id, "day": day, "kind": record.kind,
-                                         "station_id": record.station_id, "minutes": minutes, "records": records})
+        _ADD_TO_PERSON.all(session, {"user_id": record.user_id, "day": day, "kind": record.kind,
+                                     "station_id": record.station_id, "minutes": minutes, "records": records})
         for totals in [pending[(record.station_id, day, record.kind)]] + [
                 teams[(team_id, unit_id or 0, day)] for team_id, unit_id in memberships]:
             totals[0] += minutes

@@ -170,13 +170,19 @@ def weighted_minutes(start: datetime, end: datetime | None) -> int:
     if not minutes:
         return 0
     night = min(minutes, night_minutes(start, end))
+    if not night:
+        return minutes
     return int(Fraction(minutes - night) + Fraction(night) * Fraction(str(setting("NIGHT_FACTOR"))))
 
 
+def _times(start: datetime, end: datetime | None) -> dict:
+    return {"started_at": start, "ended_at": end, "minutes": minutes_between(start, end),
+            "weighted_minutes": weighted_minutes(start, end)}
+
+
 def _set_times(record: ServiceRecord, start: datetime, end: datetime | None) -> None:
-    record.started_at, record.ended_at = start, end
-    record.minutes = minutes_between(start, end)
-    record.weighted_minutes = weighted_minutes(start, end)
+    for key, value in _times(start, end).items():
+        setattr(record, key, value)
 
 
 _users = User.__table__
@@ -398,15 +404,48 @@ def _outing_bounds() -> tuple[timedelta, timedelta]:
     return timedelta(minutes=int(setting("OUTING_GAP_MINUTES"))), timedelta(minutes=int(setting("OUTING_TAIL_MINUTES")))
 
 
+_records = ServiceRecord.__table__
+#: A person's open and confirmed records that reach into ``[earliest, latest]`` (a scan's reach).
+_NEAR = db.Prepared(
+    select(*_records.columns).where(
+        _records.c.user_id == bindparam("user_id"),
+        or_(*(_records.c.status == status for status in HOLDING)),
+        _records.c.started_at <= bindparam("latest", type_=_records.c.started_at.type),
+        or_(_records.c.ended_at.is_(None),
+            _records.c.ended_at >= bindparam("earliest", type_=_records.c.ended_at.type)))
+    .order_by(_records.c.started_at))
+_EXTEND = db.Prepared(update(_records).where(_records.c.id == bindparam("record_id")).values(
+    {key: bindparam(key, type_=_records.c[key].type)
+     for key in ("started_at", "ended_at", "last_scan_at", "minutes", "weighted_minutes")}))
+
+
+def _near(session: Session, user_id: int, earliest: datetime, latest: datetime) -> list[ServiceRecord]:
+    """:data:`_NEAR` as the session's objects (those it holds already, with their unflushed
+    changes written first; the others built from the rows without the ORM's query machinery)."""
+    if any(isinstance(obj, ServiceRecord) for obj in (*session.new, *session.dirty)):
+        session.flush()
+    keys = [column.key for column in _records.columns]
+    near = []
+    for row in _NEAR.all(session, {"user_id": user_id, "earliest": earliest, "latest": latest}):
+        held = session.identity_map.get(identity_key(ServiceRecord, row[0]))
+        near.append(held if held is not None else db.written(session, ServiceRecord, dict(zip(keys, row))))
+    return near
+
+
+def _extend_outing(session: Session, outing: ServiceRecord, first: datetime, last: datetime, end: datetime) -> None:
+    """The outing now runs from ``first`` to ``end`` with its last scan at ``last``: one UPDATE,
+    after which the object holds what the row holds (nothing left for a flush)."""
+    values = {**_times(first, end), "last_scan_at": last}
+    _EXTEND.all(session, {"record_id": outing.id, **values})
+    for key, value in values.items():
+        set_committed_value(outing, key, value)
+
+
 def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at: datetime) -> ServiceRecord | None:
     """A scan at a patrol point off any shift route: start or extend the person's outing.
     While a duty or an event record is open the time is already counted: nothing is made."""
     gap, tail = _outing_bounds()
-    near = list(session.exec(select(ServiceRecord).where(
-        ServiceRecord.user_id == user_id, ServiceRecord.status.in_(HOLDING),
-        ServiceRecord.started_at <= at + gap + tail,
-        or_(ServiceRecord.ended_at.is_(None), ServiceRecord.ended_at >= at - gap - tail))
-        .order_by(ServiceRecord.started_at)))
+    near = _near(session, user_id, at - gap - tail, at + gap + tail)
     if any(record.ended_at is None for record in near):
         return None
     outing = next((record for record in reversed(near) if record.source == "outing" and record.status == "confirmed"
@@ -418,10 +457,7 @@ def patrol_scan(session: Session, user_id: int, station_id: int, checkpoint, at:
                   and record.started_at < last + tail and (record.ended_at or last) > first]
         if not others:
             was = (outing.started_at, outing.minutes)
-            outing.last_scan_at = last
-            _set_times(outing, first, last + tail)
-            session.add(outing)
-            session.flush()
+            _extend_outing(session, outing, first, last, last + tail)
             _counted(session, outing, was=was)
             return outing
     first = at
