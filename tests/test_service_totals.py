@@ -210,3 +210,23 @@ def test_a_membership_change_rolled_back_leaves_the_team_totals(app, session):
     assert team_days(session, other.id) == {}
     assert team_days(session, team.id) == {(0, DAY): (30, 1)}
     assert service.check_integrity(session) == []
+
+
+def test_a_savepoint_rolled_back_keeps_the_transactions_totals(app, session):
+    """A clash caught inside a savepoint (a notice, an award, a code used twice) later in the
+    same transaction leaves the station's and the team's totals it owes to be written."""
+    team = factories.team(session)
+    member = factories.user(session, team=team)
+    session.commit()
+    factories.service_record(session, member, T0, 25)
+    try:
+        with session.begin_nested():
+            session.add(User(station_id=member.station_id, username=member.username, display_name="同名",
+                             password_hash="x", roles="volunteer"))
+            session.flush()
+    except Exception:
+        pass
+    session.commit()
+    assert station_days(session, member.station_id) == {(DAY, "patrol"): (25, 1)}
+    assert team_days(session, team.id) == {(0, DAY): (25, 1)}
+    assert service.check_integrity(session) == []

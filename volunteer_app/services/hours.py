@@ -143,7 +143,9 @@ def _before_commit(session) -> None:
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
-def _after_rollback(session, _transaction) -> None:
+def _after_rollback(session, transaction) -> None:
+    if transaction.parent is not None:  # a savepoint or a failed flush within: the transaction's totals stand
+        return
     session.info.pop(_PENDING, None)
     session.info.pop(_PENDING_TEAMS, None)
 
