@@ -348,3 +348,28 @@ def test_each_team_row_is_the_sum_of_its_members_rows(app, session, people):
 
 def date_of(moment):
     return moment.astimezone(TZ).date()
+
+
+def test_the_hours_of_many_teams_are_cached_under_a_key_that_fits(app, session, people):
+    """An admin's hours by team names every team of the station in its cache key: with many
+    teams the key is shortened to what the cache's column holds (PostgreSQL refused it)."""
+    from volunteer_app.models import LeaderboardCache
+    from volunteer_app.services.dashboard import scope_for
+    from sqlmodel import select
+    for number in range(40):
+        factories.team(session, name=f"第{number}巡逻队")
+    session.commit()
+    app.config["LEADERBOARD_CACHE_SECONDS"] = 60
+    from .conftest import arrange
+    p = reports.period(datetime(2026, 10, 1).date(), datetime(2026, 10, 31).date())
+
+    def teams_hours():
+        with arrange(app, write=False) as s:  # a GET: a read transaction
+            return [(row.team.id, row.minutes) for row in
+                    reports.hours_by_team(s, scope_for(s, s.get(type(people["admin"]), people["admin"].id)), p)]
+
+    first = teams_hours()
+    assert len(first) == 42 and teams_hours() == first
+    with arrange(app, write=False) as s:
+        keys = [row.key for row in s.exec(select(LeaderboardCache))]
+    assert len(keys) == 1 and keys[0].startswith("hours-teams:") and len(keys[0]) <= 96

@@ -1,6 +1,7 @@
 """Leaderboards: points per calendar period from the totals, and the cached team ranking."""
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 from typing import Callable
@@ -108,6 +109,7 @@ def cached(session: Session, key: str, compute: Callable[[], list], now: datetim
     seconds = cache_seconds()
     if not seconds:
         return compute()
+    key = _fitting(key)
     mark = _ledger_mark(session)
     row = session.get(LeaderboardCache, key)
     if row is not None:
@@ -117,6 +119,16 @@ def cached(session: Session, key: str, compute: Callable[[], list], now: datetim
     value = compute()
     _store(session, key, value, mark, now)
     return value
+
+
+def _fitting(key: str) -> str:
+    """``key`` as the cache's column holds it: a long one (the ids of many teams) becomes its
+    beginning and a digest of the whole."""
+    length = LeaderboardCache.__table__.c.key.type.length
+    if len(key) <= length:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"{key[:length - len(digest) - 1]}#{digest}"
 
 
 def cache_seconds() -> int:
