@@ -86,12 +86,14 @@ def load_records(app, now: datetime) -> float:
         cur.executemany(f"INSERT INTO service_records ({columns}) VALUES ({', '.join('?' * 15)})",
                         ((*row[:4], str(row[4]), str(row[5]), str(row[6]), *row[7:14], str(row[14]))
                          for row in rows()))
-    cur.execute("UPDATE users SET minutes_served = COALESCE((SELECT SUM(minutes) FROM service_records r "
-                "WHERE r.user_id = users.id AND r.status = 'confirmed'), 0)")
     day = "(started_at AT TIME ZONE 'Asia/Shanghai')::date" if on_pg else "date(started_at, '+8 hours')"
     cur.execute(f"INSERT INTO service_day_totals (user_id, day, kind, station_id, minutes, records) "
                 f"SELECT user_id, {day}, kind, station_id, SUM(minutes), COUNT(*) FROM service_records "
                 f"WHERE status = 'confirmed' GROUP BY user_id, {day}, kind, station_id")
+    # From the day totals in one pass (a subquery per person would be planned on the statistics
+    # of an empty table: PostgreSQL has not analysed the rows this transaction loaded).
+    cur.execute("UPDATE users SET minutes_served = t.minutes FROM (SELECT user_id, SUM(minutes) AS minutes "
+                "FROM service_day_totals GROUP BY user_id) AS t WHERE t.user_id = users.id")
     cur.execute("INSERT INTO service_station_days (station_id, day, kind, minutes, records) "
                 "SELECT station_id, day, kind, SUM(minutes), SUM(records) FROM service_day_totals "
                 "GROUP BY station_id, day, kind")
