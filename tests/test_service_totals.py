@@ -1,7 +1,9 @@
-"""The day totals the hours reports read: per person and per station, equal to the confirmed
-records at every commit, moved with a record whose start moves, dropped with a rollback."""
+"""The day totals the hours reports read: per person, per station and per team, equal to the
+confirmed records (the teams': to their members' totals) at every commit, moved with a record
+whose start moves and with a member who changes team or sub-unit, dropped with a rollback."""
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 from sqlmodel import select
@@ -229,4 +231,60 @@ def test_a_savepoint_rolled_back_keeps_the_transactions_totals(app, session):
     session.commit()
     assert station_days(session, member.station_id) == {(DAY, "patrol"): (25, 1)}
     assert team_days(session, team.id) == {(0, DAY): (25, 1)}
+    assert service.check_integrity(session) == []
+
+
+def test_confirmations_beside_sub_unit_moves_keep_the_team_totals(app, session):
+    """A member's service confirmed while a coordinator moves them between sub-units, at the
+    same moment, many times: whichever commits first, the minutes end where the member is."""
+    team = factories.team(session)
+    boss = factories.coordinator(session, team)
+    member = factories.user(session, team=team)
+    unit = units.create_unit(session, boss, team.id, name="一分队")
+    session.commit()
+    engine = app.extensions["db_engine"]
+
+    def enter(number):
+        with app.app_context(), db.unit_of_work(engine) as s:
+            service.record_entry(s, s.get(User, boss.id), user_id=member.id, kind="tea_room", place="茶室",
+                                 started_at=T0 + timedelta(minutes=61 * number),
+                                 ended_at=T0 + timedelta(minutes=61 * number + 60), now=T0 + timedelta(days=1))
+
+    def move(number):
+        with app.app_context(), db.unit_of_work(engine) as s:
+            units.assign_member(s, s.get(User, boss.id), team.id, member.id, unit.id if number % 2 else None)
+
+    calls = [call for number in range(8) for call in (lambda n=number: enter(n), lambda n=number: move(n))]
+    assert outcomes(at_once(calls)) == ["ok"] * len(calls)
+    session.expire_all()
+    assert sum(minutes for minutes, _records in team_days(session, team.id).values()) == 8 * 60
+    assert service.check_integrity(session) == []
+
+
+def test_a_move_waits_for_a_confirmation_in_flight(app, session):
+    """A coordinator moves a member to a sub-unit while a record of theirs is being confirmed
+    and not yet committed: the move waits for it, so the record's minutes move along too
+    (read before it committed, they would stay behind in the team without a sub-unit)."""
+    team = factories.team(session)
+    boss = factories.coordinator(session, team)
+    member = factories.user(session, team=team)
+    unit = units.create_unit(session, boss, team.id, name="一分队")
+    session.commit()
+    engine = app.extensions["db_engine"]
+
+    def enter(meet):
+        with app.app_context(), db.unit_of_work(engine) as s:
+            service.record_entry(s, s.get(User, boss.id), user_id=member.id, kind="tea_room", place="茶室",
+                                 started_at=T0, ended_at=T0 + timedelta(hours=1), now=T0 + timedelta(days=1))
+            meet()
+            time.sleep(0.4)  # the move has begun meanwhile
+
+    def move(meet):
+        meet()
+        with app.app_context(), db.unit_of_work(engine) as s:
+            units.assign_member(s, s.get(User, boss.id), team.id, member.id, unit.id)
+
+    assert outcomes(at_once([enter, move], meet_inside=True)) == ["ok", "ok"]
+    session.expire_all()
+    assert team_days(session, team.id) == {(unit.id, DAY): (60, 1)}
     assert service.check_integrity(session) == []

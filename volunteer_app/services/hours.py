@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from .. import db
-from ..models import ServiceDayTotal, ServiceRecord, ServiceStationDay, ServiceTeamDay, Shift, ShiftSignup, TeamMembership
+from ..models import (ServiceDayTotal, ServiceRecord, ServiceStationDay, ServiceTeamDay, Shift, ShiftSignup,
+                      TeamMembership, User)
 from ..timeutil import local, station_tz
 
 #: ``session.info`` keys of the station and team totals still to write in this transaction.
@@ -90,31 +91,30 @@ def write_pending(session: Session) -> None:
 
 def _membership_moves(session: Session) -> list[tuple[int, tuple | None, tuple | None]]:
     """``(user_id, (team_id, unit_id) before, after)`` of the memberships this flush adds,
-    deletes or moves to another team or sub-unit (None: no membership). The old place is read
-    from the database, which still holds it."""
+    deletes or moves to another team or sub-unit (None: no membership).
+
+    Each person's row is locked first (in id order): a confirmation of theirs holds it
+    (``minutes_served``) until it commits, and so does another change of their memberships; so
+    the old place and the totals read next are the committed ones, and a confirmation that
+    follows reads the memberships as this flush leaves them."""
+    changed = [membership for membership in (*session.new, *session.deleted, *session.dirty)
+               if isinstance(membership, TeamMembership) and membership.user_id is not None
+               and (membership not in session.dirty or session.is_modified(membership, include_collections=False))]
+    if not changed:
+        return []
+    users, table = User.__table__, TeamMembership.__table__
+    for user_id in sorted({membership.user_id for membership in changed}):
+        session.connection().execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
     moves = []
-    table = TeamMembership.__table__
-
-    def stored(membership) -> tuple | None:
-        if membership.id is None:
-            return None
-        row = session.connection().execute(select(table.c.team_id, table.c.unit_id)
-                                           .where(table.c.id == membership.id)).first()
-        return (row[0], row[1] or 0) if row else None
-
-    for membership in session.new:
-        if isinstance(membership, TeamMembership) and membership.user_id is not None:
-            moves.append((membership.user_id, None, (membership.team_id, membership.unit_id or 0)))
-    for membership in session.deleted:
-        if isinstance(membership, TeamMembership):
-            before = stored(membership)
-            if before is not None:
-                moves.append((membership.user_id, before, None))
-    for membership in session.dirty:
-        if isinstance(membership, TeamMembership) and session.is_modified(membership, include_collections=False):
-            before, after = stored(membership), (membership.team_id, membership.unit_id or 0)
-            if before != after:
-                moves.append((membership.user_id, before, after))
+    for membership in changed:
+        before = None
+        if membership.id is not None:
+            row = session.connection().execute(select(table.c.team_id, table.c.unit_id)
+                                               .where(table.c.id == membership.id)).first()
+            before = (row[0], row[1] or 0) if row else None
+        after = None if membership in session.deleted else (membership.team_id, membership.unit_id or 0)
+        if before != after:
+            moves.append((membership.user_id, before, after))
     return moves
 
 
