@@ -17,7 +17,9 @@ Measured in the same run through the Flask test client (no network), beside the 
 * the county summary for this month (a county_admin);
 * a station's dashboard page (``/manage/dashboard``, its admin, signed in through the form);
 * a station's month leaderboard (``GET /api/v1/leaderboard?period=month``, no cache);
-* the volunteer's home page (``/``, signed in through the form).
+* the volunteer's home page (``/``, signed in through the form);
+* the station's reports page (``/reports``, its admin: hours by kind, by team with no cache, the
+  first 200 rows of the hours table, by grid).
 
 Prints median and p95 in ms and the ratios to the bare read. The database named in
 TEST_DATABASE_URL is wiped. Timing is reported, never asserted.
@@ -222,7 +224,8 @@ def main() -> None:
                "a station's dashboard page": base.timed(page(admin_name, "/manage/dashboard"), REPEAT),
                "a station's month leaderboard, no cache": base.timed(
                    api(viewer_token, "/api/v1/leaderboard?period=month"), REPEAT),
-               "a volunteer's home page": base.timed(page(viewer_name, "/"), REPEAT)}
+               "a volunteer's home page": base.timed(page(viewer_name, "/"), REPEAT),
+               "a station's reports page, this month, no cache": base.timed(page(admin_name, "/reports"), REPEAT)}
     results["bare GET /api/v1/me, again"] = base.timed(api(viewer_token, "/api/v1/me"), REPEAT)
     print()
     print(f"engine: {engine.dialect.name}; {base.STATIONS} stations, {base.USERS} volunteers, {base.ENTRIES} ledger "
