@@ -278,11 +278,12 @@ def _team_sums(session: Session, scope: Scope, team_ids: list[int], p: Period) -
     checkpoints and events) and its points day totals. (``+ 0`` keeps each join that way round,
     and keeps the team index from being probed once per team for each row.)"""
     member = TeamMembership.team_id.label("team_id")
-    counted = [TeamMembership.team_id.in_(team_ids or [-1])]
-    joined = [(TeamMembership.team_id + 0).in_(team_ids or [-1])]
-    if scope.unit_id is not None:
-        counted.append(TeamMembership.unit_id == scope.unit_id)
-        joined.append(TeamMembership.unit_id == scope.unit_id)
+
+    def counted_memberships(team_column) -> list:
+        in_unit = [TeamMembership.unit_id == scope.unit_id] if scope.unit_id is not None else []
+        return [team_column.in_(team_ids or [-1]), *in_unit]
+
+    counted, joined = counted_memberships(TeamMembership.team_id), counted_memberships(TeamMembership.team_id + 0)
     members = dict(session.execute(select(member, func.count()).where(*counted)
                                    .group_by(TeamMembership.team_id)).all())
     scans = union_all(*(query.join(TeamMembership, TeamMembership.user_id == Checkin.user_id + 0).where(*joined)
