@@ -234,14 +234,20 @@ def test_a_savepoint_rolled_back_keeps_the_transactions_totals(app, session):
     assert service.check_integrity(session) == []
 
 
-def test_confirmations_beside_sub_unit_moves_keep_the_team_totals(app, session):
-    """A member's service confirmed while a coordinator moves them between sub-units, at the
-    same moment, many times: whichever commits first, the minutes end where the member is."""
+def team_with_a_sub_unit(session):
+    """A team, its coordinator, a member in no sub-unit yet and the team's one sub-unit, committed."""
     team = factories.team(session)
     boss = factories.coordinator(session, team)
     member = factories.user(session, team=team)
     unit = units.create_unit(session, boss, team.id, name="一分队")
     session.commit()
+    return team, boss, member, unit
+
+
+def test_confirmations_beside_sub_unit_moves_keep_the_team_totals(app, session):
+    """A member's service confirmed while a coordinator moves them between sub-units, at the
+    same moment, many times: whichever commits first, the minutes end where the member is."""
+    team, boss, member, unit = team_with_a_sub_unit(session)
     engine = app.extensions["db_engine"]
 
     def enter(number):
@@ -265,11 +271,7 @@ def test_a_move_waits_for_a_confirmation_in_flight(app, session):
     """A coordinator moves a member to a sub-unit while a record of theirs is being confirmed
     and not yet committed: the move waits for it, so the record's minutes move along too
     (read before it committed, they would stay behind in the team without a sub-unit)."""
-    team = factories.team(session)
-    boss = factories.coordinator(session, team)
-    member = factories.user(session, team=team)
-    unit = units.create_unit(session, boss, team.id, name="一分队")
-    session.commit()
+    team, boss, member, unit = team_with_a_sub_unit(session)
     engine = app.extensions["db_engine"]
 
     def enter(meet):
@@ -288,3 +290,18 @@ def test_a_move_waits_for_a_confirmation_in_flight(app, session):
     session.expire_all()
     assert team_days(session, team.id) == {(unit.id, DAY): (60, 1)}
     assert service.check_integrity(session) == []
+
+
+def test_a_membership_change_flushed_by_the_commit_moves_the_totals(app, session):
+    """Leaving a team written by the commit's own flush (nothing flushed it before): the
+    member's totals leave the team in that same commit, as another session then reads."""
+    team = factories.team(session)
+    member = factories.user(session, team=team)
+    factories.service_record(session, member, T0, 30)
+    session.commit()
+    session.delete(teams.membership_of(session, team.id, member.id))
+    session.commit()
+    with db.unit_of_work(app.extensions["db_engine"], write=False) as other:
+        rows = other.exec(select(ServiceTeamDay).where(ServiceTeamDay.team_id == team.id)).all()
+        assert [(row.minutes, row.records) for row in rows] == [(0, 0)]
+        assert service.check_integrity(other) == []

@@ -59,8 +59,8 @@ def count(session: Session, record: ServiceRecord, *, was: tuple[datetime, int] 
     if was is not None:
         changes.append((local(was[0]).date(), -was[1], -1))
     pending, teams = _pending(session, _PENDING), _pending(session, _PENDING_TEAMS)
-    if any(isinstance(obj, TeamMembership) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.flush()  # the memberships as they are now
+    # (A membership change this session has not flushed yet moves these minutes too when it is
+    # flushed: the person's row below is written by then.)
     memberships = _TEAMS_OF.all(session, {"user_id": record.user_id})
     merged: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for day, minutes, records in changes:
@@ -103,8 +103,8 @@ def _membership_moves(session: Session) -> list[tuple[int, tuple | None, tuple |
     if not changed:
         return []
     users, table = User.__table__, TeamMembership.__table__
-    for user_id in sorted({membership.user_id for membership in changed}):
-        session.connection().execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+    session.connection().execute(select(users.c.id).where(users.c.id.in_({m.user_id for m in changed}))
+                                 .order_by(users.c.id).with_for_update())
     moves = []
     for membership in changed:
         before = None
@@ -138,6 +138,9 @@ def _before_flush(session, _context, _instances) -> None:
 
 @event.listens_for(OrmSession, "before_commit")
 def _before_commit(session) -> None:
+    # The commit's own flush comes after this event: flushed now, a membership change it holds
+    # adds its moves to what is written below (the commit then finds nothing left to flush).
+    session.flush()
     if session.info.get(_PENDING) or session.info.get(_PENDING_TEAMS):
         write_pending(session)
 
